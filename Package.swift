@@ -1,0 +1,45 @@
+// swift-tools-version:6.0
+// Zero package dependencies by design: only the Swift toolchain (Foundation, Dispatch, Glibc, Synchronization).
+import PackageDescription
+
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "ResilientInference",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "ResilientClient", targets: ["ResilientClient"]),
+        .library(name: "ReferenceEndpoint", targets: ["ReferenceEndpoint"]),
+        .executable(name: "reference-endpoint", targets: ["reference-endpoint"]),
+        .executable(name: "loadgen", targets: ["loadgen"]),
+    ],
+    targets: [
+        // Header-only C shim for what Glibc does not export (epoll, eventfd, accept4, pipe2, posix_spawn helpers).
+        .target(name: "CLinux"),
+        // Route spec (seed JSON), JSON value/parser/writer, body-template validation, FastAPI-shaped errors. No IO.
+        .target(name: "EndpointSpec", swiftSettings: strict),
+        // HTTP/1.1 request/response decoders and encoders as pure values. No IO.
+        .target(name: "HTTP1", swiftSettings: strict),
+        // Non-blocking sockets on epoll: event loops, TCP listener/connections, timers, HTTP server/client channels.
+        .target(name: "NetIO", dependencies: ["CLinux", "HTTP1"], swiftSettings: strict),
+        // Small argument parser shared by the executables.
+        .target(name: "CommandLine", swiftSettings: strict),
+        .target(name: "ResilientClient", dependencies: ["EndpointSpec", "HTTP1", "NetIO"], swiftSettings: strict),
+        .target(
+            name: "ReferenceEndpoint", dependencies: ["EndpointSpec", "HTTP1", "NetIO", "CLinux", "CommandLine"],
+            resources: [.copy("Python/worker.py")], swiftSettings: strict),
+        .executableTarget(name: "reference-endpoint", dependencies: ["ReferenceEndpoint"], swiftSettings: strict),
+        .target(
+            name: "LoadgenCore",
+            dependencies: ["EndpointSpec", "HTTP1", "NetIO", "ResilientClient", "ReferenceEndpoint", "CommandLine"],
+            swiftSettings: strict),
+        .executableTarget(name: "loadgen", dependencies: ["LoadgenCore"], swiftSettings: strict),
+
+        .testTarget(name: "EndpointSpecTests", dependencies: ["EndpointSpec"], swiftSettings: strict),
+        .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"], swiftSettings: strict),
+        .testTarget(name: "NetIOTests", dependencies: ["NetIO", "HTTP1"], swiftSettings: strict),
+        .testTarget(name: "ReferenceEndpointTests", dependencies: ["ReferenceEndpoint", "EndpointSpec", "NetIO", "HTTP1"], swiftSettings: strict),
+        .testTarget(name: "ResilientClientTests", dependencies: ["ResilientClient", "ReferenceEndpoint"], swiftSettings: strict),
+        .testTarget(name: "LoadgenTests", dependencies: ["LoadgenCore"], swiftSettings: strict),
+    ]
+)
