@@ -1,0 +1,125 @@
+import EndpointSpec
+import HTTP1
+import NetIO
+
+/// The request path of the endpoint: router → body validation → fault injection → admission →
+/// worker → response. Runs on the connection's event loop; worker completions arrive on the pool's
+/// thread and the responder hops back to the loop.
+final class EndpointHandler: HTTPServerHandler {
+    let router: Router
+    let routes: [RouteSpec]
+    let templates: [BodyTemplate]
+    let pool: WorkerPool
+    let injector: FaultInjector
+    let retryAfter: String
+    let callTimeout: Double
+    let accessLog: Bool
+    let log: EndpointLog
+    let stats: EndpointStats
+
+    static let jsonHeaders: [(String, String)] = [("content-type", "application/json")]
+    static let pong = Array(#"{"message":"pong"}"#.utf8)
+    static let notFound = Array(#"{"detail":"Not Found"}"#.utf8)
+    static let methodNotAllowed = Array(#"{"detail":"Method Not Allowed"}"#.utf8)
+    static let unavailable = Array(#"{"detail":"Service Unavailable"}"#.utf8)
+    static let starting = Array(#"{"detail":"Service Unavailable: no Python worker is ready"}"#.utf8)
+    static let crashed = Array(#"{"detail":"Internal Server Error: the Python worker crashed while running this call"}"#.utf8)
+
+    init(
+        router: Router, routes: [RouteSpec], templates: [BodyTemplate], pool: WorkerPool, injector: FaultInjector,
+        retryAfter: String, callTimeout: Double, accessLog: Bool, log: EndpointLog, stats: EndpointStats
+    ) {
+        self.router = router
+        self.routes = routes
+        self.templates = templates
+        self.pool = pool
+        self.injector = injector
+        self.retryAfter = retryAfter
+        self.callTimeout = callTimeout
+        self.accessLog = accessLog
+        self.log = log
+        self.stats = stats
+    }
+
+    func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        let started = EventLoop.now()
+        let head = request.head
+        let target = head.target
+        let path: Substring
+        if let q = target.firstIndex(of: "?") { path = target[..<q] } else { path = target[...] }
+
+        let answer: @Sendable (Int, [(String, String)], [UInt8]) -> Void = { [self] status, headers, body in
+            responder.respond(status: status, headers: headers, body: head.method == "HEAD" ? [] : body)
+            stats.record(status: status)
+            if accessLog {
+                let micros = (EventLoop.now() &- started) / 1_000
+                log.log("\(head.method) \(target) \(status) \(Self.formatMillis(micros))ms")
+            }
+        }
+
+        switch router.resolve(method: head.method, path: String(path)) {
+        case .ping:
+            if pool.aliveWorkers > 0 {
+                answer(200, Self.jsonHeaders, Self.pong)
+            } else {
+                answer(503, Self.jsonHeaders + [("retry-after", retryAfter)], Self.starting)
+            }
+        case .notFound:
+            answer(404, Self.jsonHeaders, Self.notFound)
+        case .methodNotAllowed(let allow):
+            answer(405, Self.jsonHeaders + [("allow", allow)], Self.methodNotAllowed)
+        case .redirect(let newPath):
+            var location = newPath
+            if let q = target.firstIndex(of: "?") { location += target[q...] }
+            if let host = head.headers["host"] { location = "http://\(host)\(location)" }
+            answer(307, [("location", location)], [])
+        case .route(let index):
+            if injector.shouldFail() {
+                stats.recordInjected()
+                answer(503, Self.jsonHeaders + [("retry-after", retryAfter)], Self.unavailable)
+                return
+            }
+            let validated: ValidatedBody
+            switch templates[index].validate(body: request.body, contentType: head.headers["content-type"]) {
+            case .success(let value): validated = value
+            case .failure(let failure):
+                answer(422, Self.jsonHeaders, failure.responseBody())
+                return
+            }
+            let timeout = callTimeout
+            let route = routes[index]
+            let log = self.log
+            let accepted = pool.submit(route: index, arguments: validated.argumentsJSON()) { result in
+                switch result {
+                case .success(let body):
+                    answer(200, Self.jsonHeaders, body)
+                case .exception(let type, let message):
+                    let detail = JSON.serialize(.object(JSONObject([
+                        .init(key: "detail", value: .string("Internal Server Error")),
+                        .init(key: "error", value: .string(message.isEmpty ? type : "\(type): \(message)")),
+                    ])))
+                    answer(500, Self.jsonHeaders, detail)
+                case .crashed:
+                    log.log("\(route.verb) \(route.path): worker crashed during the call")
+                    answer(500, Self.jsonHeaders, Self.crashed)
+                case .timedOut:
+                    let detail = JSON.serialize(.object(JSONObject([
+                        .init(key: "detail", value: .string("Gateway Timeout: the model call ran longer than \(timeout)s")),
+                    ])))
+                    answer(504, Self.jsonHeaders, detail)
+                }
+            }
+            if !accepted {
+                stats.recordShed()
+                answer(503, Self.jsonHeaders + [("retry-after", retryAfter)], Self.unavailable)
+            }
+        }
+    }
+
+    static func formatMillis(_ micros: UInt64) -> String {
+        let whole = micros / 1_000
+        let frac = micros % 1_000
+        let fracText = String(frac)
+        return "\(whole)." + String(repeating: "0", count: 3 - fracText.count) + fracText
+    }
+}

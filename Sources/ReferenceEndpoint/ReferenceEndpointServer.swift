@@ -1,0 +1,106 @@
+import EndpointSpec
+import Glibc
+import HTTP1
+import NetIO
+
+/// The bundled reference endpoint: serves a folder of Python model code as REST routes, the way a
+/// proxiML endpoint does, on the project's own HTTP/1.1 server.
+///
+/// ```swift
+/// var config = EndpointConfiguration(modelDirectory: "examples/echo", routes: [
+///     RouteSpec(path: "/predict", file: "predict", function: "predict", body: [BodyParam(name: "text", type: .str)])
+/// ])
+/// config.port = 0
+/// let server = ReferenceEndpointServer(configuration: config)
+/// try server.start()            // Python workers ready, every function found, socket bound
+/// print(server.url)             // http://127.0.0.1:<port>
+/// server.shutdown()
+/// ```
+public final class ReferenceEndpointServer: Sendable {
+    /// One per core.
+    public static var defaultWorkerCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+
+    /// The configuration the server was created with.
+    public let configuration: EndpointConfiguration
+    /// What the server has answered so far.
+    public let stats = EndpointStats()
+    private let log: EndpointLog
+    private let state = LockedBox<Running?>(nil)
+
+    private struct Running: Sendable {
+        let pool: WorkerPool
+        let group: EventLoopGroup
+        let server: HTTPServer
+    }
+
+    /// Creates a server; nothing starts until `start()`.
+    public init(configuration: EndpointConfiguration, log: EndpointLog = EndpointLog()) {
+        self.configuration = configuration
+        self.log = log
+    }
+
+    /// Starts the Python workers, waits until every worker imported the model and found every route's
+    /// function, then binds the socket. Any configuration problem throws here, with one clear message,
+    /// never at the first request.
+    public func start() throws(EndpointStartupError) {
+        let config = configuration
+        let router: Router
+        do {
+            router = try Router(routes: config.routes)
+        } catch {
+            throw EndpointStartupError(message: error.message)
+        }
+        let templates = config.routes.map { BodyTemplate($0.body) }
+        var poolConfig = WorkerPoolConfiguration(modelDirectory: config.modelDirectory, routes: config.routes)
+        poolConfig.workers = max(1, config.workers)
+        poolConfig.threads = max(1, config.threads)
+        poolConfig.maxQueue = max(0, config.maxQueue)
+        poolConfig.callTimeout = config.callTimeout
+        poolConfig.pythonPath = config.pythonPath
+        poolConfig.delayMilliseconds = config.delayMilliseconds
+        let pool = WorkerPool(configuration: poolConfig, log: log)
+        try pool.start()
+
+        let handler = EndpointHandler(
+            router: router, routes: config.routes, templates: templates, pool: pool,
+            injector: FaultInjector(failRate: config.failRate, seed: config.seed),
+            retryAfter: String(config.retryAfterSeconds), callTimeout: config.callTimeout,
+            accessLog: config.accessLog, log: log, stats: stats)
+        let group = EventLoopGroup(threads: max(1, config.eventLoopThreads), name: "endpoint")
+        var limits = HTTPLimits()
+        limits.maxBodyBytes = config.maxBodyBytes
+        let server: HTTPServer
+        do {
+            server = try HTTPServer(
+                group: group, host: config.host, port: config.port, limits: limits,
+                idleTimeout: config.idleTimeout, headerTimeout: config.requestTimeout, handler: handler)
+        } catch {
+            group.shutdown()
+            pool.shutdown()
+            throw EndpointStartupError(message: "cannot listen on \(config.host):\(config.port): \(error)")
+        }
+        state.withLock { $0 = Running(pool: pool, group: group, server: server) }
+    }
+
+    /// The bound port (after `start()`); 0 before.
+    public var port: Int { state.withLock { $0?.server.port ?? 0 } }
+
+    /// `http://HOST:PORT` (after `start()`).
+    public var url: String { "http://\(configuration.host):\(port)" }
+
+    /// Python workers currently ready.
+    public var aliveWorkers: Int { state.withLock { $0?.pool.aliveWorkers ?? 0 } }
+
+    /// Stops accepting, closes connections, stops the workers. Safe to call more than once.
+    public func shutdown() {
+        let running = state.withLock { value -> Running? in
+            let current = value
+            value = nil
+            return current
+        }
+        guard let running else { return }
+        running.server.shutdown()
+        running.group.shutdown()
+        running.pool.shutdown()
+    }
+}
