@@ -316,4 +316,6 @@ public final class EventLoop: @unchecked Sendable {
 
     /// Number of live timers (tests).
     var pendingTimerCount: Int { timerTasks.count }
+    /// Entries in the timer heap, cancelled ones included (tests).
+    var timerHeapCount: Int { timerHeap.count }
 }

@@ -28,6 +28,22 @@ final class Latch: @unchecked Sendable {
         pthread_mutex_unlock(mutex)
     }
 
+    /// Waits at most `timeoutNanoseconds`; returns false on timeout.
+    func wait(timeoutNanoseconds: UInt64) -> Bool {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let total = UInt64(now.tv_nsec) + timeoutNanoseconds % 1_000_000_000
+        var deadline = timespec()
+        deadline.tv_sec = now.tv_sec + Int(timeoutNanoseconds / 1_000_000_000) + Int(total / 1_000_000_000)
+        deadline.tv_nsec = Int(total % 1_000_000_000)
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        while remaining > 0 {
+            if pthread_cond_timedwait(condition, mutex, &deadline) == ETIMEDOUT { return remaining == 0 }
+        }
+        return true
+    }
+
     func wait() {
         pthread_mutex_lock(mutex)
         while remaining > 0 { pthread_cond_wait(condition, mutex) }
