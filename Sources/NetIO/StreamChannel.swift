@@ -14,6 +14,8 @@ class StreamChannel: Selectable, @unchecked Sendable {
     /// Write side shut down (after `closeAfterFlush`).
     final private(set) var writeShutdown = false
     final var closeWhenFlushed = false
+    /// Bytes handed to the kernel since the channel was created.
+    final private(set) var totalWritten: UInt64 = 0
     let isSocket: Bool
 
     init(fd: Int32, loop: EventLoop, isSocket: Bool = true) {
@@ -85,6 +87,14 @@ class StreamChannel: Selectable, @unchecked Sendable {
 
     // MARK: writing
 
+    /// Drops already-written bytes when the buffer is fully drained, so callers can append to `output` directly.
+    final func compactOutputIfDrained() {
+        if outputOffset > 0, outputOffset == output.count {
+            output.removeAll(keepingCapacity: true)
+            outputOffset = 0
+        }
+    }
+
     /// Appends to the output buffer without writing; call `flushOutput()` (or schedule it) afterwards.
     final func enqueue(_ bytes: some Collection<UInt8>) {
         if outputOffset == output.count, outputOffset > 0 {
@@ -148,6 +158,7 @@ class StreamChannel: Selectable, @unchecked Sendable {
                 : Glibc.write(fd, start, bytes.count - total)
             if count >= 0 {
                 total += count
+                totalWritten &+= UInt64(count)
                 continue
             }
             let code = clinux_errno()
