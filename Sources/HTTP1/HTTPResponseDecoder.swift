@@ -119,6 +119,11 @@ public struct HTTPResponseDecoder: Sendable {
                     if queue.scanned > limits.maxHeaderBytes { throw headerTooLarge() }
                     return nil
                 }
+                if length <= 2 {
+                    // A stray empty line between messages: tolerated (RFC 9112 §2.2 robustness).
+                    queue.consume(length)
+                    continue
+                }
                 if length > limits.maxHeaderBytes { throw headerTooLarge() }
                 let limits = self.limits
                 let start = queue.readIndex
