@@ -80,7 +80,10 @@ public struct HTTPResponseDecoder: Sendable {
         case .failed(let error):
             throw error
         case .head:
-            if queue.readable == 0 { return nil }
+            if queue.storage[queue.readIndex...].allSatisfy({ $0 == cr || $0 == lf }) {
+                queue.removeAll()
+                return nil
+            }
             let error = HTTPParseError.badRequest("connection closed inside a response header section")
             fail(error)
             throw error
