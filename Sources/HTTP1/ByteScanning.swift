@@ -321,22 +321,6 @@ struct ByteQueue {
         lineStart = 0
     }
 
-    /// Skips empty lines (CRLF or LF) at the read position; RFC 9112 §2.2 lets a server ignore them before a
-    /// request line. Returns false when a lone CR is the last byte (wait for more).
-    mutating func skipLeadingEmptyLines() {
-        guard scanned == 0 else { return }
-        while readIndex < storage.count {
-            let b = storage[readIndex]
-            if b == lf {
-                readIndex += 1
-            } else if b == cr && readIndex + 1 < storage.count && storage[readIndex + 1] == lf {
-                readIndex += 2
-            } else {
-                return
-            }
-        }
-    }
-
     /// Searches, from where the previous call stopped, for the empty line that ends a header (or trailer)
     /// section starting at `readIndex`. Returns the section length through that line's LF, or nil.
     mutating func findSectionEnd() -> Int? {

@@ -95,8 +95,17 @@ public struct HTTPRequestDecoder: Sendable {
         case .body:
             return try continueBody()
         case .head:
-            queue.skipLeadingEmptyLines()
-            guard let length = queue.findSectionEnd() else {
+            var sectionLength: Int? = nil
+            while let length = queue.findSectionEnd() {
+                // A "section" of at most 2 bytes is an empty line before the request line: RFC 9112 §2.2 lets a
+                // server ignore it.
+                if length > 2 {
+                    sectionLength = length
+                    break
+                }
+                queue.consume(length)
+            }
+            guard let length = sectionLength else {
                 if queue.scanned > limits.maxHeaderBytes { throw headerTooLarge() }
                 return nil
             }

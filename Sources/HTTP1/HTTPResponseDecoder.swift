@@ -80,7 +80,10 @@ public struct HTTPResponseDecoder: Sendable {
         case .failed(let error):
             throw error
         case .head:
-            if queue.readable == 0 { return nil }
+            if queue.storage[queue.readIndex...].allSatisfy({ $0 == cr || $0 == lf }) {
+                queue.removeAll()
+                return nil
+            }
             let error = HTTPParseError.badRequest("connection closed inside a response header section")
             fail(error)
             throw error
@@ -118,6 +121,11 @@ public struct HTTPResponseDecoder: Sendable {
                 guard let length = queue.findSectionEnd() else {
                     if queue.scanned > limits.maxHeaderBytes { throw headerTooLarge() }
                     return nil
+                }
+                if length <= 2 {
+                    // A stray empty line between messages: tolerated (RFC 9112 §2.2 robustness).
+                    queue.consume(length)
+                    continue
                 }
                 if length > limits.maxHeaderBytes { throw headerTooLarge() }
                 let limits = self.limits
