@@ -214,7 +214,9 @@ public struct ValidatedBody: Sendable, Equatable {
 public struct ValidationErrorDetail: Sendable, Equatable {
     /// One element of `loc`: an attribute name or a character position.
     public enum Location: Sendable, Equatable {
+        /// `"body"` or an attribute name.
         case key(String)
+        /// A character position (`json_invalid`).
         case index(Int)
     }
 
