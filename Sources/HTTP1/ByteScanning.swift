@@ -1,25 +1,27 @@
 // Byte-level helpers shared by the request and response decoders. Everything here works on
-// UnsafeBufferPointer<UInt8> so that scanning never allocates; Strings are created once per field.
+// UnsafeBufferPointer<UInt8> so that scanning never allocates; header Strings are created only on access.
 
 let cr: UInt8 = 13
 let lf: UInt8 = 10
 let sp: UInt8 = 32
 let htab: UInt8 = 9
 
+/// RFC 9110 `tchar` membership for every byte value (character "1" = token byte), 32 bytes per row of 8.
+private let tokenTable: StaticString = """
+00000000000000000000000000000000\
+01011111001101101111111111000000\
+01111111111111111111111111100011\
+11111111111111111111111111101010\
+00000000000000000000000000000000\
+00000000000000000000000000000000\
+00000000000000000000000000000000\
+00000000000000000000000000000000
+"""
+
 /// RFC 9110 `tchar`.
 @inline(__always)
 func isTokenByte(_ b: UInt8) -> Bool {
-    switch b {
-    case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-        UInt8(ascii: "0")...UInt8(ascii: "9"):
-        return true
-    case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
-        UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
-        UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
-        return true
-    default:
-        return false
-    }
+    tokenTable.utf8Start[Int(b)] == UInt8(ascii: "1")
 }
 
 /// RFC 9110 field-value bytes: HTAB, SP, VCHAR and obs-text (no other controls, no DEL).
@@ -161,7 +163,7 @@ func parseFieldLines(
             try interpretField(p, lineStart, colon, valueStart, valueEnd, &summary)
         }
         if store {
-            headers.add(name: makeString(p, lineStart, colon), value: makeString(p, valueStart, valueEnd))
+            headers.appendRaw(nameStart: lineStart, nameEnd: colon, valueStart: valueStart, valueEnd: valueEnd)
         }
         lineStart = i + 1
     }

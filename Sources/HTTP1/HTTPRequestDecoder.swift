@@ -175,8 +175,7 @@ public struct HTTPRequestDecoder: Sendable {
         i += 1
         let version = try parseVersion(p, i, lineEnd)
 
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(8)
+        var headers = HTTPHeaders(rawSection: p, capacity: 8)
         var summary = FieldSummary()
         try parseFieldLines(
             p, from: nextLine, maxCount: limits.maxHeaderCount, store: true, interpret: true, headers: &headers,

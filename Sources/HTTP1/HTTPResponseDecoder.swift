@@ -222,8 +222,7 @@ public struct HTTPResponseDecoder: Sendable {
                 throw .badRequest("invalid character in reason phrase \(quoted(p, 0, lineEnd))")
             }
         }
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(8)
+        var headers = HTTPHeaders(rawSection: p, capacity: 8)
         var summary = FieldSummary()
         try parseFieldLines(
             p, from: nextLine, maxCount: limits.maxHeaderCount, store: true, interpret: true, headers: &headers,
