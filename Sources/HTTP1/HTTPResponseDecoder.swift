@@ -155,10 +155,9 @@ public struct HTTPResponseDecoder: Sendable {
 
     private mutating func continueBody() throws(HTTPParseError) -> HTTPResponse? {
         guard try queue.readBody(state: &bodyState, body: &body, limits: limits) else { return nil }
-        guard let completedHead = head else { throw .badRequest("internal error: body without head") }
-        let completedBody = body
-        body = []
-        head = nil
+        guard let completedHead = head.take() else { throw .badRequest("internal error: body without head") }
+        var completedBody: [UInt8] = []
+        swap(&completedBody, &body)
         phase = .head
         return HTTPResponse(head: completedHead, body: completedBody)
     }
