@@ -96,7 +96,6 @@ struct FieldSummary {
     var connectionKeepAlive = false
     var hostCount = 0
     var expectContinue = false
-    var expectOther = false
 }
 
 /// Parses field lines from `start` up to (excluding) the empty line that ends `p`.
@@ -202,11 +201,8 @@ func interpretField(
         if bytesEqualLowercased(p, nameStart, nameEnd, "host") { summary.hostCount += 1 }
     case 6:
         if bytesEqualLowercased(p, nameStart, nameEnd, "expect") {
-            if bytesEqualLowercased(p, valueStart, valueEnd, "100-continue") {
-                summary.expectContinue = true
-            } else {
-                summary.expectOther = true
-            }
+            // Other expectations are ignored (RFC 9110 §10.1.1 allows answering 417, but does not require it).
+            if bytesEqualLowercased(p, valueStart, valueEnd, "100-continue") { summary.expectContinue = true }
         }
     case 10:
         if bytesEqualLowercased(p, nameStart, nameEnd, "connection") {
