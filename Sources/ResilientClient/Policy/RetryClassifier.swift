@@ -64,7 +64,7 @@ public struct RetryClassifier: Sendable, Equatable, Hashable {
                 return .retry
             case .responseTimeout, .connectionClosed(requestSent: true):
                 return idempotent ? .retry : .fail
-            case .protocolError, .other:
+            case .protocolError, .cancelled, .other:
                 return .fail
             }
         }
@@ -80,7 +80,7 @@ public struct RetryClassifier: Sendable, Equatable, Hashable {
         case .transport(let kind):
             switch kind {
             case .connectionRefused, .connectTimeout, .responseTimeout, .connectionClosed: return true
-            case .protocolError, .other: return false
+            case .protocolError, .cancelled, .other: return false
             }
         }
     }

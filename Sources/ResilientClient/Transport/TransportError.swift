@@ -15,6 +15,8 @@ public struct TransportError: Error, Sendable, Equatable, Hashable, CustomString
         case connectionClosed(requestSent: Bool)
         /// The response could not be parsed as HTTP/1.1: not retried.
         case protocolError
+        /// The task was cancelled while the request was in flight: not retried.
+        case cancelled
         /// The request cannot be sent at all (bad URL, unsupported scheme, TLS failure, …): not retried.
         case other
     }
