@@ -1,0 +1,270 @@
+/// Incremental, server-side HTTP/1.x request decoder (RFC 9112). Pure value: no IO.
+///
+/// Feed received bytes with `append(_:)`, then call `next()` until it returns `nil` (need more bytes).
+/// Several pipelined requests in one append come out one `next()` call each; a request split over many appends
+/// is resumed where scanning stopped, so byte-at-a-time input costs linear time.
+///
+/// `Expect: 100-continue`: when `next()` returns `nil` after reading the head of such a request and its body is
+/// still incomplete, `takeContinueRequest()` returns `true` once; the server then writes
+/// `HTTPEncoder.continueResponse` and keeps reading. Limits on the declared body size are checked when the head
+/// is read, so a request that is too large fails with 413 before any `100 Continue` is due.
+///
+/// Errors are thrown as `HTTPParseError` with the status the server should answer (400, 413, 431, 501, 505).
+/// After an error the decoder stays failed: every later `next()` throws the same error.
+public struct HTTPRequestDecoder: Sendable {
+    /// The limits this decoder enforces.
+    public let limits: HTTPLimits
+
+    private enum Phase: Sendable {
+        case head
+        case body
+        case failed(HTTPParseError)
+    }
+
+    private var queue = ByteQueue()
+    private var phase = Phase.head
+    private var head: HTTPRequestHead? = nil
+    private var bodyState = BodyState.done
+    private var body: [UInt8] = []
+    private var continuePending = false
+
+    /// Creates a decoder with the given limits.
+    public init(limits: HTTPLimits = .default) {
+        self.limits = limits
+    }
+
+    /// Appends received bytes. Ignored once the decoder has failed.
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        if case .failed = phase { return }
+        queue.append(bytes)
+    }
+
+    /// Appends received bytes. Ignored once the decoder has failed.
+    public mutating func append(_ bytes: [UInt8]) {
+        if case .failed = phase { return }
+        queue.append(bytes)
+    }
+
+    /// Returns the next complete request, or `nil` when more bytes are needed.
+    public mutating func next() throws(HTTPParseError) -> HTTPRequest? {
+        if case .failed(let error) = phase { throw error }
+        do {
+            let request = try decodeNext()
+            if queue.readIndex == queue.storage.count { queue.compact() }
+            return request
+        } catch {
+            phase = .failed(error)
+            continuePending = false
+            head = nil
+            body = []
+            queue.removeAll()
+            throw error
+        }
+    }
+
+    /// Returns `true` once per request when the client asked for `Expect: 100-continue`, the head has been
+    /// read and the body has not been completely received yet: the server should now send `100 Continue`.
+    public mutating func takeContinueRequest() -> Bool {
+        defer { continuePending = false }
+        return continuePending
+    }
+
+    /// Whether a previous `next()` failed (the connection should be answered with the error and closed).
+    public var isFailed: Bool {
+        if case .failed = phase { return true }
+        return false
+    }
+
+    /// Whether part of a request has been received (buffered bytes or a body in progress). A server that sees
+    /// end-of-file or an idle timeout while this is true has a truncated request.
+    public var hasPartialRequest: Bool {
+        switch phase {
+        case .head: return queue.readable > 0
+        case .body: return true
+        case .failed: return false
+        }
+    }
+
+    /// Number of received bytes not yet consumed by `next()`.
+    public var bufferedByteCount: Int { queue.readable }
+
+    private mutating func decodeNext() throws(HTTPParseError) -> HTTPRequest? {
+        switch phase {
+        case .failed(let error):
+            throw error
+        case .body:
+            return try continueBody()
+        case .head:
+            var sectionLength: Int? = nil
+            while let length = queue.findSectionEnd() {
+                // A "section" of at most 2 bytes is an empty line before the request line: RFC 9112 §2.2 lets a
+                // server ignore it.
+                if length > 2 {
+                    sectionLength = length
+                    break
+                }
+                queue.consume(length)
+            }
+            guard let length = sectionLength else {
+                if queue.scanned > limits.maxHeaderBytes { throw headerTooLarge() }
+                return nil
+            }
+            if length > limits.maxHeaderBytes { throw headerTooLarge() }
+            let limits = self.limits
+            let start = queue.readIndex
+            let (parsedHead, framing) = try queue.storage.withUnsafeBufferPointer {
+                (p) throws(HTTPParseError) -> (HTTPRequestHead, BodyState?) in
+                try HTTPRequestDecoder.parseHead(UnsafeBufferPointer(rebasing: p[start..<(start + length)]), limits)
+            }
+            queue.consume(length)
+            guard let framing else { return HTTPRequest(head: parsedHead, body: nil) }
+            if framing == .fixed(remaining: 0) { return HTTPRequest(head: parsedHead, body: []) }
+            if case .fixed(let n) = framing { body.reserveCapacity(min(n, 1 << 20)) }
+            head = parsedHead
+            bodyState = framing
+            phase = .body
+            continuePending = parsedHead.expectsContinue
+            return try continueBody()
+        }
+    }
+
+    private mutating func continueBody() throws(HTTPParseError) -> HTTPRequest? {
+        guard try queue.readBody(state: &bodyState, body: &body, limits: limits) else { return nil }
+        guard let completedHead = head else { throw .badRequest("internal error: body without head") }
+        let completedBody = body
+        body = []
+        head = nil
+        phase = .head
+        continuePending = false
+        return HTTPRequest(head: completedHead, body: completedBody)
+    }
+
+    private func headerTooLarge() -> HTTPParseError {
+        HTTPParseError(status: 431, reason: "request header section larger than \(limits.maxHeaderBytes) bytes")
+    }
+
+    /// Parses a request head (`p` ends with the empty line). Returns the head and its body framing
+    /// (`nil` = no body).
+    static func parseHead(_ p: UnsafeBufferPointer<UInt8>, _ limits: HTTPLimits) throws(HTTPParseError)
+        -> (HTTPRequestHead, BodyState?)
+    {
+        let total = p.count
+        var lineEnd = 0
+        while lineEnd < total && p[lineEnd] != lf { lineEnd += 1 }
+        let nextLine = lineEnd + 1
+        if lineEnd > 0 && p[lineEnd - 1] == cr { lineEnd -= 1 }
+
+        // method SP request-target SP HTTP-version
+        var i = 0
+        while i < lineEnd && isTokenByte(p[i]) { i += 1 }
+        let methodEnd = i
+        guard methodEnd > 0 else { throw .badRequest("invalid request line \(quoted(p, 0, lineEnd))") }
+        guard i < lineEnd, p[i] == sp else {
+            if i < lineEnd && p[i] != sp {
+                throw .badRequest("invalid character in method \(quoted(p, 0, lineEnd))")
+            }
+            throw .badRequest("invalid request line \(quoted(p, 0, lineEnd))")
+        }
+        i += 1
+        let targetStart = i
+        while i < lineEnd && p[i] > 0x20 && p[i] < 0x7F { i += 1 }
+        let targetEnd = i
+        guard targetEnd > targetStart else { throw .badRequest("invalid request line \(quoted(p, 0, lineEnd))") }
+        guard i < lineEnd else { throw .badRequest("invalid request line \(quoted(p, 0, lineEnd))") }
+        guard p[i] == sp else { throw .badRequest("invalid character in request-target \(quoted(p, 0, lineEnd))") }
+        i += 1
+        let version = try parseVersion(p, i, lineEnd)
+
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(8)
+        var summary = FieldSummary()
+        try parseFieldLines(
+            p, from: nextLine, maxCount: limits.maxHeaderCount, store: true, interpret: true, headers: &headers,
+            summary: &summary)
+
+        if version.minor == 1 {
+            if summary.hostCount == 0 { throw .badRequest("missing Host header in an HTTP/1.1 request") }
+        }
+        if summary.hostCount > 1 { throw .badRequest("more than one Host header") }
+
+        var framing: BodyState? = nil
+        if summary.transferEncodingSeen {
+            if version.minor == 0 { throw .badRequest("Transfer-Encoding in an HTTP/1.0 request") }
+            if summary.contentLengthSeen { throw .badRequest("both Transfer-Encoding and Content-Length present") }
+            if let unknown = summary.unknownCoding {
+                throw HTTPParseError(status: 501, reason: "unsupported transfer coding \"\(unknown)\"")
+            }
+            if summary.chunkedCount > 1 { throw .badRequest("chunked transfer coding applied more than once") }
+            framing = .chunkSize
+        } else if let length = summary.contentLength {
+            if length > limits.maxBodyBytes {
+                throw HTTPParseError(
+                    status: 413,
+                    reason: "Content-Length \(length == Int.max ? "(huge)" : String(length)) exceeds the limit of \(limits.maxBodyBytes) bytes"
+                )
+            }
+            framing = .fixed(remaining: length)
+        }
+
+        let keepAlive =
+            version.minor == 1 ? !summary.connectionClose : (summary.connectionKeepAlive && !summary.connectionClose)
+        let head = HTTPRequestHead(
+            method: internedMethod(p, 0, methodEnd), target: makeString(p, targetStart, targetEnd), version: version,
+            headers: headers, keepAlive: keepAlive,
+            expectsContinue: version.minor == 1 && summary.expectContinue && framing != nil)
+        return (head, framing)
+    }
+
+    /// "HTTP/" DIGIT "." DIGIT; 1.0 and 1.1 are accepted, other well-formed versions fail with 505.
+    static func parseVersion(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) throws(HTTPParseError)
+        -> HTTPVersion
+    {
+        guard let version = parseVersionBytes(p, start, end) else {
+            throw .badRequest("invalid HTTP version \(quoted(p, start, end))")
+        }
+        guard version.major == 1, version.minor <= 1 else {
+            throw HTTPParseError(status: 505, reason: "unsupported HTTP version \(version)")
+        }
+        return version
+    }
+}
+
+/// Parses exactly `HTTP/d.d` in p[start..<end].
+func parseVersionBytes(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> HTTPVersion? {
+    guard end - start == 8, p[start] == UInt8(ascii: "H"), p[start + 1] == UInt8(ascii: "T"),
+        p[start + 2] == UInt8(ascii: "T"), p[start + 3] == UInt8(ascii: "P"), p[start + 4] == UInt8(ascii: "/"),
+        p[start + 6] == UInt8(ascii: ".")
+    else { return nil }
+    let major = p[start + 5] &- UInt8(ascii: "0")
+    let minor = p[start + 7] &- UInt8(ascii: "0")
+    guard major < 10, minor < 10 else { return nil }
+    return HTTPVersion(major: Int(major), minor: Int(minor))
+}
+
+/// Common methods come back as literal (immortal) strings; others are created from the bytes.
+@inline(__always)
+func internedMethod(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> String {
+    switch end - start {
+    case 3:
+        if p[start] == UInt8(ascii: "G") && p[start + 1] == UInt8(ascii: "E") && p[start + 2] == UInt8(ascii: "T") {
+            return "GET"
+        }
+        if p[start] == UInt8(ascii: "P") && p[start + 1] == UInt8(ascii: "U") && p[start + 2] == UInt8(ascii: "T") {
+            return "PUT"
+        }
+    case 4:
+        if p[start] == UInt8(ascii: "P") && p[start + 1] == UInt8(ascii: "O") && p[start + 2] == UInt8(ascii: "S")
+            && p[start + 3] == UInt8(ascii: "T")
+        {
+            return "POST"
+        }
+        if p[start] == UInt8(ascii: "H") && p[start + 1] == UInt8(ascii: "E") && p[start + 2] == UInt8(ascii: "A")
+            && p[start + 3] == UInt8(ascii: "D")
+        {
+            return "HEAD"
+        }
+    default:
+        break
+    }
+    return makeString(p, start, end)
+}

@@ -1,0 +1,341 @@
+import CLinux
+import Glibc
+import HTTP1
+
+/// Why an HTTP client request or connection failed. `requestSent` tells whether any byte of the request reached
+/// the kernel: when false, the server cannot have seen the request and a retry is always safe.
+public enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The server refused the TCP connection.
+    case connectRefused
+    /// The TCP connection was not established within the connect timeout.
+    case connectTimedOut
+    /// No route to the host.
+    case unreachable
+    /// Connecting failed otherwise (resolution, socket limits, …).
+    case connectFailed(NetError)
+    /// The request's deadline passed before its response arrived.
+    case timedOut(requestSent: Bool)
+    /// The connection was reset before any byte of this request was written.
+    case resetBeforeSend
+    /// The connection was reset after (part of) this request was written.
+    case resetAfterSend
+    /// The server closed the connection before answering this request.
+    case closedByPeer(requestSent: Bool)
+    /// The response could not be parsed.
+    case invalidResponse(HTTPParseError)
+    /// The connection was closed locally (`close()`, or an earlier request on it timed out or failed to parse).
+    case closed(requestSent: Bool)
+
+    /// Whether the server may have received (and processed) the request.
+    public var requestMayHaveBeenProcessed: Bool {
+        switch self {
+        case .connectRefused, .connectTimedOut, .unreachable, .connectFailed, .resetBeforeSend: return false
+        case .resetAfterSend, .invalidResponse: return true
+        case .timedOut(let sent), .closedByPeer(let sent), .closed(let sent): return sent
+        }
+    }
+
+    /// A human-readable description.
+    public var description: String {
+        switch self {
+        case .connectRefused: return "connection refused"
+        case .connectTimedOut: return "connect timed out"
+        case .unreachable: return "host unreachable"
+        case .connectFailed(let error): return "connect failed: \(error)"
+        case .timedOut(let sent): return "request timed out (\(sent ? "sent" : "not sent"))"
+        case .resetBeforeSend: return "connection reset before the request was sent"
+        case .resetAfterSend: return "connection reset after the request was sent"
+        case .closedByPeer(let sent): return "connection closed by peer (\(sent ? "request sent" : "request not sent"))"
+        case .invalidResponse(let error): return "invalid response: \(error)"
+        case .closed(let sent): return "connection closed locally (\(sent ? "request sent" : "request not sent"))"
+        }
+    }
+
+    static func connect(_ error: NetError) -> HTTPClientError {
+        switch error {
+        case .connectionRefused: return .connectRefused
+        case .timedOut: return .connectTimedOut
+        case .unreachable: return .unreachable
+        default: return .connectFailed(error)
+        }
+    }
+}
+
+/// One keep-alive HTTP/1.1 client connection. Requests are written in order (pipelined when several are
+/// outstanding) and responses are matched to them in order.
+///
+/// `send`, `close` and all callbacks run on the connection's loop thread; the `async` variants may be called from
+/// anywhere. Nothing on the request path takes a lock.
+public final class HTTPClientConnection: @unchecked Sendable {
+    /// The loop that owns the connection.
+    public let loop: EventLoop
+    let channel: HTTPClientChannel
+
+    init(channel: HTTPClientChannel) {
+        self.channel = channel
+        self.loop = channel.loop
+    }
+
+    /// Connects to `host:port`; `callback` runs on `loop`'s thread. `host` is also sent as the `Host` header
+    /// (with `:port` unless 80). Callable from any thread.
+    public static func connect(
+        host: String, port: Int, on loop: EventLoop, timeout: Duration = .seconds(10),
+        limits: HTTPLimits = .default,
+        _ callback: @escaping @Sendable (Result<HTTPClientConnection, HTTPClientError>) -> Void
+    ) {
+        let hostHeader = port == 80 ? host : "\(host):\(port)"
+        let start: @Sendable () -> Void = {
+            Connector.connect(host: host, port: port, loop: loop, timeoutNanoseconds: timeout.nanoseconds) { result in
+                switch result {
+                case .failure(let error):
+                    callback(.failure(.connect(error)))
+                case .success(let fd):
+                    let channel = HTTPClientChannel(fd: fd, loop: loop, host: hostHeader, limits: limits)
+                    do throws(NetError) {
+                        try channel.start()
+                    } catch {
+                        Glibc.close(fd)
+                        callback(.failure(.connectFailed(error)))
+                        return
+                    }
+                    callback(.success(HTTPClientConnection(channel: channel)))
+                }
+            }
+        }
+        if loop.inEventLoop { start() } else { loop.execute(start) }
+    }
+
+    /// Sends a request (loop thread only). `deadline` is an absolute `EventLoop.now()` instant; when it passes
+    /// before the response, the request fails with `.timedOut` and the connection closes (failing the requests
+    /// queued behind it with `.closed`). `completion` runs exactly once on the loop thread.
+    public func send(
+        method: String, target: String, headers: [(String, String)] = [], body: [UInt8] = [],
+        deadline: UInt64? = nil, completion: @escaping (Result<HTTPResponse, HTTPClientError>) -> Void
+    ) {
+        channel.send(method: method, target: target, headers: headers, body: body, deadline: deadline, completion: completion)
+    }
+
+    /// Closes the connection; outstanding requests fail with `.closed`. Loop thread only.
+    public func close() { channel.closeLocally() }
+
+    /// Requests written or queued but not answered yet. Loop thread only.
+    public var inFlightCount: Int { channel.pendingCount }
+
+    /// False once the connection closed or the server announced `Connection: close`. Loop thread only.
+    public var isReusable: Bool { !channel.isClosed && !channel.peerWillClose }
+
+    // MARK: async
+
+    /// Connects from Swift concurrency.
+    public static func connect(
+        host: String, port: Int, on loop: EventLoop, timeout: Duration = .seconds(10), limits: HTTPLimits = .default
+    ) async throws(HTTPClientError) -> HTTPClientConnection {
+        let result = await withUnsafeContinuation { (continuation: UnsafeContinuation<Result<HTTPClientConnection, HTTPClientError>, Never>) in
+            connect(host: host, port: port, on: loop, timeout: timeout, limits: limits) { continuation.resume(returning: $0) }
+        }
+        return try result.get()
+    }
+
+    /// Sends a request from any thread and awaits its response (hops to the loop with `execute`).
+    public func send(
+        method: String, target: String, headers: [(String, String)] = [], body: [UInt8] = [], deadline: UInt64? = nil
+    ) async throws(HTTPClientError) -> HTTPResponse {
+        let result = await withUnsafeContinuation { (continuation: UnsafeContinuation<Result<HTTPResponse, HTTPClientError>, Never>) in
+            loop.execute { [self] in
+                channel.send(method: method, target: target, headers: headers, body: body, deadline: deadline) {
+                    continuation.resume(returning: $0)
+                }
+            }
+        }
+        return try result.get()
+    }
+
+    /// Closes from any thread.
+    public func closeFromAnyThread() {
+        loop.execute { [self] in channel.closeLocally() }
+    }
+}
+
+/// The socket side of `HTTPClientConnection`.
+final class HTTPClientChannel: StreamChannel, @unchecked Sendable {
+    struct Pending {
+        var method: String
+        /// `totalWritten + queued` position of the request's first byte in the output stream.
+        var start: UInt64
+        var deadline: UInt64
+        var completion: (Result<HTTPResponse, HTTPClientError>) -> Void
+    }
+
+    let host: String
+    private var decoder: HTTPResponseDecoder
+    private var pending: [Pending] = []
+    private var pendingHead = 0
+    /// Bytes ever appended to the output (written or not).
+    private var streamPosition: UInt64 = 0
+    private(set) var peerWillClose = false
+    private var closingLocally = false
+    private var timer: TimerID?
+    private var timerDeadline: UInt64 = 0
+    /// Set by the close path: what queued requests fail with.
+    private var failure: ((Bool) -> HTTPClientError)?
+
+    init(fd: Int32, loop: EventLoop, host: String, limits: HTTPLimits) {
+        self.host = host
+        self.decoder = HTTPResponseDecoder(limits: limits)
+        super.init(fd: fd, loop: loop)
+    }
+
+    var pendingCount: Int { pending.count - pendingHead }
+
+    func send(
+        method: String, target: String, headers: [(String, String)], body: [UInt8], deadline: UInt64?,
+        completion: @escaping (Result<HTTPResponse, HTTPClientError>) -> Void
+    ) {
+        assert(loop.inEventLoop, "HTTPClientConnection.send must be called on the connection's loop")
+        if isClosed || peerWillClose || closeWhenFlushed {
+            completion(.failure(closingLocally ? .closed(requestSent: false) : .closedByPeer(requestSent: false)))
+            return
+        }
+        compactOutputIfDrained()
+        let before = output.count
+        HTTPEncoder.writeRequest(method: method, target: target, host: host, headers: headers, body: body, into: &output)
+        let start = streamPosition
+        streamPosition &+= UInt64(output.count - before)
+        pending.append(Pending(method: method, start: start, deadline: deadline ?? .max, completion: completion))
+        loop.scheduleFlush(self)
+        if let deadline { armTimer(deadline) }
+    }
+
+    override func flushScheduledOutput() { flushOutput() }
+
+    override func didRead(_ bytes: UnsafeRawBufferPointer) {
+        decoder.append(bytes)
+        while pendingHead < pending.count, !isClosed {
+            let method = pending[pendingHead].method
+            let response: HTTPResponse
+            do {
+                guard let next = try decoder.next(requestMethod: method) else { return }
+                response = next
+            } catch {
+                failHead(.invalidResponse(error))
+                fail(closing: { .closed(requestSent: $0) })
+                return
+            }
+            if !response.head.keepAlive { peerWillClose = true }
+            let completion = popHead()
+            completion(.success(response))
+            if peerWillClose {
+                fail(closing: { .closedByPeer(requestSent: $0) })
+                return
+            }
+        }
+        if pendingHead == pending.count, decoder.hasPartialResponse {
+            // Bytes nobody asked for.
+            fail(closing: { .closed(requestSent: $0) })
+        }
+    }
+
+    override func didReadEOF() {
+        if pendingHead < pending.count {
+            do {
+                if let response = try decoder.finishOnEOF() {
+                    popHead()(.success(response))
+                }
+            } catch {
+                failHead(.invalidResponse(error))
+            }
+        }
+        fail(closing: { .closedByPeer(requestSent: $0) })
+    }
+
+    override func didClose(error: NetError?) {
+        if let timer { loop.cancel(timer) }
+        timer = nil
+        let reason: (Bool) -> HTTPClientError
+        if let failure {
+            reason = failure
+        } else if closingLocally {
+            reason = { .closed(requestSent: $0) }
+        } else if let error, error != .closed {
+            reason = { $0 ? .resetAfterSend : .resetBeforeSend }
+        } else {
+            reason = { .closedByPeer(requestSent: $0) }
+        }
+        // Requests whose bytes were still queued at close time were never fully sent; `start` tells whether any
+        // byte went out.
+        let written = totalWritten
+        while pendingHead < pending.count {
+            let sent = pending[pendingHead].start < written
+            popHead()(.failure(reason(sent)))
+        }
+    }
+
+    func closeLocally() {
+        closingLocally = true
+        close(error: nil)
+    }
+
+    private func fail(closing reason: @escaping (Bool) -> HTTPClientError) {
+        if failure == nil { failure = reason }
+        close(error: nil)
+    }
+
+    private func failHead(_ error: HTTPClientError) {
+        guard pendingHead < pending.count else { return }
+        popHead()(.failure(error))
+    }
+
+    private func popHead() -> (Result<HTTPResponse, HTTPClientError>) -> Void {
+        let completion = pending[pendingHead].completion
+        pendingHead += 1
+        if pendingHead == pending.count {
+            pending.removeAll(keepingCapacity: true)
+            pendingHead = 0
+        } else if pendingHead >= 64, pendingHead * 2 >= pending.count {
+            pending.removeFirst(pendingHead)
+            pendingHead = 0
+        }
+        return completion
+    }
+
+    // MARK: deadlines (one lazy timer)
+
+    private func armTimer(_ deadline: UInt64) {
+        if timer != nil, timerDeadline <= deadline { return }
+        if let timer { loop.cancel(timer) }
+        timerDeadline = deadline
+        let now = EventLoop.now()
+        timer = loop.schedule(after: deadline > now ? deadline - now : 0) { [weak self] in self?.timerFired() }
+    }
+
+    private func timerFired() {
+        timer = nil
+        guard !isClosed else { return }
+        let now = EventLoop.now()
+        var earliest = UInt64.max
+        var expired = false
+        for index in pendingHead..<pending.count {
+            let deadline = pending[index].deadline
+            if deadline <= now { expired = true }
+            earliest = min(earliest, deadline)
+        }
+        if expired {
+            // The connection is out of sync with the server now: fail the expired requests, close the rest.
+            let written = totalWritten
+            let reason: (Bool) -> HTTPClientError = { .closed(requestSent: $0) }
+            failure = reason
+            var index = pendingHead
+            while index < pending.count {
+                if pending[index].deadline <= now {
+                    let item = pending.remove(at: index)
+                    item.completion(.failure(.timedOut(requestSent: item.start < written)))
+                } else {
+                    index += 1
+                }
+            }
+            close(error: nil)
+        } else if earliest != .max {
+            armTimer(earliest)
+        }
+    }
+}

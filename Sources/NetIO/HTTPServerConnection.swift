@@ -1,0 +1,337 @@
+import CLinux
+import Glibc
+import HTTP1
+
+/// Immutable per-server settings shared by every connection.
+struct ServerConfiguration: Sendable {
+    let limits: HTTPLimits
+    let idleTimeout: UInt64
+    let headerTimeout: UInt64
+    let handler: any HTTPServerHandler
+}
+
+struct ClosureHandler: HTTPServerHandler {
+    let body: @Sendable (HTTPRequest, HTTPResponder) -> Void
+    func handle(_ request: HTTPRequest, _ responder: HTTPResponder) { body(request, responder) }
+}
+
+/// The connections one server has on one loop (loop-thread only).
+final class ServerLoopState: @unchecked Sendable {
+    let loop: EventLoop
+    let configuration: ServerConfiguration
+    private var connections: [ObjectIdentifier: HTTPServerConnection] = [:]
+    private var closing = false
+
+    init(loop: EventLoop, configuration: ServerConfiguration) {
+        self.loop = loop
+        self.configuration = configuration
+    }
+
+    func accept(_ fd: Int32) {
+        guard !closing else {
+            Glibc.close(fd)
+            return
+        }
+        _ = clinux_set_nodelay(fd)
+        let connection = HTTPServerConnection(fd: fd, state: self)
+        do {
+            try connection.start()
+        } catch {
+            Glibc.close(fd)
+            return
+        }
+        connections[ObjectIdentifier(connection)] = connection
+        connection.armTimer()
+    }
+
+    func remove(_ connection: HTTPServerConnection) {
+        connections.removeValue(forKey: ObjectIdentifier(connection))
+    }
+
+    func closeAll() {
+        closing = true
+        for connection in Array(connections.values) { connection.close(error: nil) }
+        connections.removeAll()
+    }
+}
+
+/// One accepted HTTP/1.1 connection: decode, dispatch, answer in order, time out.
+final class HTTPServerConnection: StreamChannel, @unchecked Sendable {
+    private unowned(unsafe) let state: ServerLoopState
+    private let configuration: ServerConfiguration
+    private var decoder: HTTPRequestDecoder
+    /// Sequence number of the next decoded request.
+    private var nextSequence: UInt64 = 0
+    /// Sequence number whose response is written next.
+    private var nextToWrite: UInt64 = 0
+    /// Encoded responses that arrived before their predecessors.
+    private var parked: [UInt64: [UInt8]] = [:]
+    /// Per in-flight request: keep-alive, version and HEAD flag, indexed by `sequence - nextToWrite`.
+    private var inFlight: [RequestInfo] = []
+    private var inFlightHead = 0
+    /// After this sequence number's response the connection closes.
+    private var lastSequence: UInt64 = .max
+    /// No more requests are decoded (close requested, parse error, EOF).
+    private var stopDecoding = false
+    private var inReadBatch = false
+    private var continueOwed = false
+    private var partialSince: UInt64 = 0
+    private var idleSince: UInt64
+    private var timer: TimerID?
+    private var timerDeadline: UInt64 = 0
+    private var readingPaused = false
+
+    struct RequestInfo {
+        var keepAlive: Bool
+        var version: HTTPVersion
+        var isHead: Bool
+    }
+
+    init(fd: Int32, state: ServerLoopState) {
+        self.state = state
+        self.configuration = state.configuration
+        self.decoder = HTTPRequestDecoder(limits: state.configuration.limits)
+        self.idleSince = EventLoop.now()
+        super.init(fd: fd, loop: state.loop)
+    }
+
+    private var inFlightCount: Int { inFlight.count - inFlightHead }
+
+    // MARK: reading
+
+    override func didRead(_ bytes: UnsafeRawBufferPointer) {
+        guard !stopDecoding else { return }
+        inReadBatch = true
+        decoder.append(bytes)
+        decodeAvailable()
+    }
+
+    private func decodeAvailable() {
+        var decodedAny = false
+        while !stopDecoding, !isClosed {
+            let request: HTTPRequest
+            do {
+                guard let next = try decoder.next() else { break }
+                request = next
+            } catch {
+                answerError(status: error.status, reason: error.reason)
+                return
+            }
+            decodedAny = true
+            dispatch(request)
+        }
+        if isClosed || stopDecoding { return }
+        if decoder.takeContinueRequest() {
+            if inFlightCount == 0 { enqueue(HTTPEncoder.continueResponse) } else { continueOwed = true }
+        }
+        if decoder.hasPartialRequest {
+            if decodedAny || partialSince == 0 { partialSince = EventLoop.now() }
+        } else {
+            partialSince = 0
+        }
+    }
+
+    private func dispatch(_ request: HTTPRequest) {
+        let sequence = nextSequence
+        nextSequence += 1
+        let head = request.head
+        inFlight.append(RequestInfo(keepAlive: head.keepAlive, version: head.version, isHead: head.method == "HEAD"))
+        if !head.keepAlive {
+            stopDecoding = true
+            lastSequence = sequence
+        }
+        configuration.handler.handle(request, HTTPResponder(connection: self, sequence: sequence))
+    }
+
+    override func didFinishReadBatch() {
+        inReadBatch = false
+        flushOutput()
+        if isClosed { return }
+        if hasPendingOutput, output.count - outputOffset > 4 << 20, !readingPaused {
+            // The peer does not read its answers: stop reading requests until the output drains.
+            readingPaused = true
+            loop.modify(self, events: interest & ~CLINUX_EPOLLIN)
+        }
+        if inFlightCount == 0 { idleSince = EventLoop.now() }
+        armTimer()
+    }
+
+    override func didDrainOutput() {
+        if readingPaused, !isClosed, !readEOF {
+            readingPaused = false
+            loop.modify(self, events: interest | CLINUX_EPOLLIN)
+        }
+    }
+
+    override func didReadEOF() {
+        // Half-close: answer what was already received, then close.
+        stopDecoding = true
+        if inFlightCount == 0 {
+            close(error: nil)
+        } else {
+            lastSequence = nextSequence &- 1
+        }
+    }
+
+    override func didClose(error: NetError?) {
+        if let timer { loop.cancel(timer) }
+        timer = nil
+        parked.removeAll()
+        state.remove(self)
+    }
+
+    // MARK: answering
+
+    /// Records the answer to `sequence`; writes it (and any parked successors) once all earlier answers are out.
+    func complete(sequence: UInt64, status: Int, headers: [(String, String)], body: [UInt8]) {
+        guard !isClosed, sequence >= nextToWrite, sequence < nextSequence, parked[sequence] == nil else { return }
+        let info = inFlight[inFlightHead + Int(sequence - nextToWrite)]
+        let keepAlive = info.keepAlive && sequence != lastSequence
+        if sequence == nextToWrite {
+            compactOutputIfDrained()
+            encode(info: info, keepAlive: keepAlive, status: status, headers: headers, body: body, into: &output)
+            advance()
+            while let bytes = parked.removeValue(forKey: nextToWrite) {
+                output.append(contentsOf: bytes)
+                advance()
+            }
+        } else {
+            var bytes: [UInt8] = []
+            encode(info: info, keepAlive: keepAlive, status: status, headers: headers, body: body, into: &bytes)
+            parked[sequence] = bytes
+            return
+        }
+        if !inReadBatch { loop.scheduleFlush(self) }
+    }
+
+    private func encode(
+        info: RequestInfo, keepAlive: Bool, status: Int, headers: [(String, String)], body: [UInt8],
+        into buffer: inout [UInt8]
+    ) {
+        if info.isHead {
+            HTTPEncoder.writeResponseHead(
+                status: status, headers: headers, contentLength: body.count, keepAlive: keepAlive,
+                requestVersion: info.version, into: &buffer)
+        } else {
+            HTTPEncoder.writeResponse(
+                status: status, headers: headers, body: body, keepAlive: keepAlive, requestVersion: info.version,
+                into: &buffer)
+        }
+    }
+
+    /// One more response is in `output`.
+    private func advance() {
+        let written = nextToWrite
+        nextToWrite += 1
+        inFlightHead += 1
+        if inFlightHead == inFlight.count {
+            inFlight.removeAll(keepingCapacity: true)
+            inFlightHead = 0
+        } else if inFlightHead >= 64, inFlightHead * 2 >= inFlight.count {
+            inFlight.removeFirst(inFlightHead)
+            inFlightHead = 0
+        }
+        if written == lastSequence {
+            closeAfterFlush()
+            return
+        }
+        if inFlightCount == 0 {
+            idleSince = EventLoop.now()
+            if continueOwed {
+                continueOwed = false
+                if decoder.hasPartialRequest { output.append(contentsOf: HTTPEncoder.continueResponse) }
+            }
+        }
+    }
+
+    override func flushScheduledOutput() {
+        flushOutput()
+        if !isClosed { armTimer() }
+    }
+
+    /// Answers a parse failure (after any earlier in-flight responses) and closes.
+    private func answerError(status: Int, reason: String) {
+        stopDecoding = true
+        let sequence = nextSequence
+        nextSequence += 1
+        inFlight.append(RequestInfo(keepAlive: false, version: .http1_1, isHead: false))
+        lastSequence = sequence
+        complete(
+            sequence: sequence, status: status, headers: [("Content-Type", "application/json")],
+            body: detailBody(reason))
+    }
+
+    // MARK: timeouts
+
+    /// The instant at which this connection times out in its current state, or nil (waiting for the handler).
+    private var currentDeadline: UInt64? {
+        if closeWhenFlushed || inFlightCount > 0 { return nil }
+        if partialSince != 0 { return partialSince &+ configuration.headerTimeout }
+        return idleSince &+ configuration.idleTimeout
+    }
+
+    /// Keeps one timer armed no later than the current deadline (lazy: activity only moves the deadline and the
+    /// timer re-checks when it fires).
+    func armTimer() {
+        guard let deadline = currentDeadline else { return }
+        if timer != nil, timerDeadline <= deadline { return }
+        if let timer { loop.cancel(timer) }
+        let now = EventLoop.now()
+        timerDeadline = deadline
+        timer = loop.schedule(after: deadline > now ? deadline - now : 0) { [weak self] in self?.timerFired() }
+    }
+
+    private func timerFired() {
+        timer = nil
+        guard !isClosed, let deadline = currentDeadline else { return }
+        if EventLoop.now() < deadline {
+            armTimer()
+            return
+        }
+        if partialSince != 0 {
+            answerError(status: 408, reason: "request not received within the header timeout")
+            flushOutput()
+        } else {
+            close(error: nil)
+        }
+    }
+}
+
+/// `{"detail":"<reason>"}` with the reason escaped as a JSON string.
+func detailBody(_ reason: String) -> [UInt8] {
+    var out: [UInt8] = Array(#"{"detail":""#.utf8)
+    for byte in reason.utf8 {
+        switch byte {
+        case UInt8(ascii: "\""): out.append(contentsOf: [0x5C, 0x22])
+        case UInt8(ascii: "\\"): out.append(contentsOf: [0x5C, 0x5C])
+        case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+        case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+        case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+        case 0..<0x20:
+            let hex = Array("0123456789abcdef".utf8)
+            out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 15)]])
+        default: out.append(byte)
+        }
+    }
+    out.append(contentsOf: Array(#""}"#.utf8))
+    return out
+}
+
+/// Writes a line to stderr in debug builds.
+func debugLog(_ message: String) {
+    #if DEBUG
+        let line = Array("[NetIO] \(message)\n".utf8)
+        line.withUnsafeBytes { _ = Glibc.write(2, $0.baseAddress, $0.count) }
+    #endif
+}
+
+extension Duration {
+    /// The duration in nanoseconds, clamped to 0 … UInt64.max.
+    var nanoseconds: UInt64 {
+        let (seconds, attoseconds) = components
+        if seconds < 0 { return 0 }
+        let (whole, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return .max }
+        return whole &+ UInt64(attoseconds / 1_000_000_000)
+    }
+}

@@ -1,0 +1,222 @@
+import Glibc
+import HTTP1
+import Testing
+@testable import NetIO
+
+/// Answers `/ping` with `pong`, `/echo` with the body, `/slow/N` from another thread (N ms later, via a loop timer
+/// and execute), so pipelined requests are answered out of order.
+struct TestHandler: HTTPServerHandler {
+    let other: EventLoop?
+    func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        let target = request.head.target
+        if target.hasPrefix("/slow/"), let other, let delay = UInt64(target.dropFirst(6)) {
+            other.execute {
+                other.schedule(after: delay * 1_000_000) {
+                    responder.respond(status: 200, body: Array("slow\(delay)".utf8))
+                }
+            }
+            return
+        }
+        switch target {
+        case "/echo": responder.respond(status: 200, headers: [("Content-Type", "text/plain")], body: request.body ?? [])
+        case "/twice":
+            responder.respond(status: 200, body: Array("first".utf8))
+            responder.respond(status: 500, body: Array("second".utf8))
+        case "/drop": break
+        default: responder.respond(status: 200, headers: [("Content-Type", "text/plain")], body: Array("pong".utf8))
+        }
+    }
+}
+
+final class ServerFixture {
+    let group: EventLoopGroup
+    let helper: EventLoopGroup
+    let server: HTTPServer
+
+    init(idleTimeout: Duration = .seconds(60), headerTimeout: Duration = .seconds(10), limits: HTTPLimits = .default) throws {
+        group = try EventLoopGroup(threads: 2)
+        helper = try EventLoopGroup(threads: 1)
+        server = try HTTPServer(
+            group: group, port: 0, limits: limits, idleTimeout: idleTimeout, headerTimeout: headerTimeout,
+            handler: TestHandler(other: helper.loops[0]))
+    }
+
+    deinit {
+        server.shutdown()
+        helper.shutdown()
+        group.shutdown()
+    }
+}
+
+func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
+
+@Suite struct HTTPServerTests {
+    @Test func keepAliveServesSequentialRequestsOnOneConnection() throws {
+        let fixture = try ServerFixture()
+        let client = try RawClient(port: fixture.server.port)
+        for index in 0..<20 {
+            client.send("GET /ping HTTP/1.1\r\nHost: x\r\n\r\n")
+            let reply = client.read(occurrences: 1, of: "pong")
+            #expect(reply.hasPrefix("HTTP/1.1 200 OK\r\n"), "request \(index)")
+            #expect(reply.contains("Content-Length: 4"))
+            #expect(!reply.contains("Connection: close"))
+        }
+    }
+
+    @Test func pipelinedRequestsAreAnsweredInOrderEvenWhenAnsweredOutOfOrder() throws {
+        let fixture = try ServerFixture()
+        let client = try RawClient(port: fixture.server.port)
+        let targets = ["/slow/60", "/ping", "/slow/30", "/slow/1", "/echo"]
+        var batch = ""
+        for target in targets {
+            if target == "/echo" {
+                batch += "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+            } else {
+                batch += "GET \(target) HTTP/1.1\r\nHost: x\r\n\r\n"
+            }
+        }
+        client.send(batch)
+        let reply = client.read(occurrences: 5, of: "HTTP/1.1 200")
+        let bodies = ["slow60", "pong", "slow30", "slow1", "hello"]
+        var positions: [Int] = []
+        for body in bodies {
+            positions.append(reply.position(of: body) ?? -1)
+        }
+        #expect(!positions.contains(-1), "\(reply)")
+        #expect(positions == positions.sorted(), "\(reply)")
+    }
+
+    @Test(arguments: [
+        ("GARBAGE\r\n\r\n", 400),
+        ("GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505),
+        ("GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
+        ("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n", 413),
+        ("GET / HTTP/1.1\r\nHost: x\r\nX-Big: \(String(repeating: "a", count: 300))\r\n\r\n", 431),
+    ])
+    func parseErrorsAnswerTheirStatusAndClose(request: String, status: Int) throws {
+        let fixture = try ServerFixture(limits: HTTPLimits(maxHeaderBytes: 256, maxBodyBytes: 10, maxHeaderCount: 10))
+        let client = try RawClient(port: fixture.server.port)
+        // A valid request first: its answer must precede the error.
+        client.send("GET /ping HTTP/1.1\r\nHost: x\r\n\r\n" + request)
+        let reply = text(client.readToEOF())
+        #expect(reply.hasPrefix("HTTP/1.1 200 OK"), "\(reply)")
+        #expect(reply.contains("HTTP/1.1 \(status) "), "\(reply)")
+        #expect(reply.contains("Connection: close"))
+        #expect(reply.contains(#"{"detail":""#))
+    }
+
+    @Test func headerTimeoutAnswers408AndCloses() throws {
+        let fixture = try ServerFixture(headerTimeout: .milliseconds(200))
+        let client = try RawClient(port: fixture.server.port)
+        client.send("GET /ping HTTP/1.1\r\nHost: x\r\n")  // head never finished
+        let reply = text(client.readToEOF())
+        #expect(reply.hasPrefix("HTTP/1.1 408 "), "\(reply)")
+        #expect(reply.contains("Connection: close"))
+        #expect(reply.contains(#"{"detail":"#))
+    }
+
+    @Test func incompleteBodyAlsoTimesOut() throws {
+        let fixture = try ServerFixture(headerTimeout: .milliseconds(200))
+        let client = try RawClient(port: fixture.server.port)
+        client.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
+        let reply = text(client.readToEOF())
+        #expect(reply.hasPrefix("HTTP/1.1 408 "), "\(reply)")
+    }
+
+    @Test func idleKeepAliveConnectionsCloseSilently() throws {
+        let fixture = try ServerFixture(idleTimeout: .milliseconds(200))
+        let client = try RawClient(port: fixture.server.port)
+        client.send("GET /ping HTTP/1.1\r\nHost: x\r\n\r\n")
+        _ = client.read(occurrences: 1, of: "pong")
+        let rest = client.readToEOF()  // returns at EOF (bounded by the 5 s receive timeout)
+        #expect(rest.isEmpty)
+        // EOF really happened: a further send/recv sees the closed connection.
+        var byte: UInt8 = 0
+        #expect(recv(client.fd, &byte, 1, 0) == 0)
+    }
+
+    @Test func connectionCloseIsHonouredAndLaterPipelinedRequestsIgnored() throws {
+        let fixture = try ServerFixture()
+        let client = try RawClient(port: fixture.server.port)
+        client.send("GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\nGET /ping HTTP/1.1\r\nHost: x\r\n\r\n")
+        let reply = text(client.readToEOF())
+        #expect(reply.hasPrefix("HTTP/1.1 200 OK"))
+        #expect(reply.contains("Connection: close"))
+        #expect(occurrences(of: "HTTP/1.1", in: Array(reply.utf8)) == 1)
+    }
+
+    @Test func http10WithoutKeepAliveCloses() throws {
+        let fixture = try ServerFixture()
+        let client = try RawClient(port: fixture.server.port)
+        client.send("GET /ping HTTP/1.0\r\n\r\n")
+        let reply = text(client.readToEOF())
+        #expect(reply.contains("200"))
+        #expect(reply.hasSuffix("pong"))
+    }
+
+    @Test func expectContinueGets100BeforeTheBody() throws {
+        let fixture = try ServerFixture()
+        let client = try RawClient(port: fixture.server.port)
+        client.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+        let interim = text(client.read(until: { occurrences(of: "\r\n\r\n", in: $0) >= 1 }))
+        #expect(interim == "HTTP/1.1 100 Continue\r\n\r\n")
+        client.send("hello")
+        let reply = client.read(occurrences: 1, of: "hello")
+        #expect(reply.hasPrefix("HTTP/1.1 200 OK"))
+    }
+
+    @Test func respondingTwiceIsANoOpAndDroppedResponderAnswers500() throws {
+        let fixture = try ServerFixture()
+        let client = try RawClient(port: fixture.server.port)
+        client.send("GET /twice HTTP/1.1\r\nHost: x\r\n\r\nGET /drop HTTP/1.1\r\nHost: x\r\n\r\nGET /ping HTTP/1.1\r\nHost: x\r\n\r\n")
+        let reply = client.read(occurrences: 1, of: "pong")
+        #expect(reply.contains("first"))
+        #expect(!reply.contains("second"))
+        #expect(reply.contains("HTTP/1.1 500 "))
+        #expect(reply.contains("no response"))
+    }
+
+    @Test func halfClosedClientStillGetsItsAnswers() throws {
+        let fixture = try ServerFixture()
+        let client = try RawClient(port: fixture.server.port)
+        client.send("GET /slow/20 HTTP/1.1\r\nHost: x\r\n\r\nGET /ping HTTP/1.1\r\nHost: x\r\n\r\n")
+        client.shutdownWrite()
+        let reply = text(client.readToEOF())
+        #expect(reply.contains("slow20"))
+        #expect(reply.hasSuffix("pong"))
+    }
+
+    @Test func headRequestsGetNoBody() throws {
+        let fixture = try ServerFixture()
+        let client = try RawClient(port: fixture.server.port)
+        client.send("HEAD /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        let reply = text(client.readToEOF())
+        #expect(reply.contains("Content-Length: 4"))
+        #expect(!reply.contains("pong"))
+    }
+
+    @Test func shutdownClosesOpenConnectionsAndOwnedGroup() throws {
+        let server = try HTTPServer(port: 0) { _, responder in responder.respond(status: 204) }
+        let client = try RawClient(port: server.port)
+        client.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        _ = client.read(occurrences: 1, of: "\r\n\r\n")
+        server.shutdown()
+        #expect(client.readToEOF().isEmpty)
+        server.shutdown()
+        #expect(throws: (any Error).self) { try RawClient(port: server.port, timeoutSeconds: 1) }
+    }
+}
+
+extension String {
+    func position(of needle: String) -> Int? {
+        let hay = Array(utf8)
+        let pattern = Array(needle.utf8)
+        guard hay.count >= pattern.count else { return nil }
+        for start in 0...(hay.count - pattern.count) where hay[start..<(start + pattern.count)].elementsEqual(pattern) {
+            return start
+        }
+        return nil
+    }
+
+    func contains(_ needle: String) -> Bool { position(of: needle) != nil }
+}
