@@ -96,7 +96,8 @@ public final class ResilientClient: Sendable {
     }
 
     static func defaultTransport(for url: URL) -> any HTTPTransport {
-        URLSessionTransport()
+        if url.scheme?.lowercased() == "http", let shared = LoopTransport.shared { return shared }
+        return URLSessionTransport()
     }
 
     // MARK: - Public API
