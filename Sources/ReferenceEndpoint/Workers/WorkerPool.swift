@@ -173,6 +173,9 @@ struct PoolState {
     var workers: [DispatchWorker?]
     /// Someone is dispatching (building frames and writing them); others only enqueue.
     var flushing = false
+    /// The supervisor is completing a batch of results and dispatches right after: submitters only enqueue,
+    /// so that everything submitted meanwhile goes out in one write per worker (group commit).
+    var dispatchPending = false
     /// Estimated nanoseconds per call, by route (EWMA of what the workers measure).
     var routeCost: [UInt64]
     var routeMeasured: [Bool]
@@ -307,7 +310,7 @@ final class WorkerPoolCore: Sendable {
         let becameDispatcher = state.withLock { s -> Bool? in
             guard s.phase == .running, route >= 0, route < routes, s.queue.count < maxQueue else { return nil }
             s.queue.append(WaitingCall(route: route, arguments: arguments, completion: completion))
-            if s.flushing { return false }
+            if s.flushing || s.dispatchPending { return false }
             s.flushing = true
             return true
         }
@@ -319,6 +322,7 @@ final class WorkerPoolCore: Sendable {
     /// Takes the dispatcher role if nobody holds it, and dispatches.
     func dispatch() {
         let became = state.withLock { s -> Bool in
+            s.dispatchPending = false
             if s.flushing { return false }
             s.flushing = true
             return true

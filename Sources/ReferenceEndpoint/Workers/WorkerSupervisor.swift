@@ -137,7 +137,7 @@ final class WorkerSupervisor {
             }
             if runTimers(now: workerClock()) { dispatchNeeded = true }
             if finished { return }
-            if dispatchNeeded { core.dispatch() }
+            if dispatchNeeded || core.state.withLock({ $0.dispatchPending }) { core.dispatch() }
         }
     }
 
@@ -525,6 +525,7 @@ final class WorkerSupervisor {
         let generation = process.generation
         let done = core.state.withLock { s -> [(WorkerCompletion, WorkerResult)] in
             guard s.workers[index]?.generation == generation else { return [] }
+            s.dispatchPending = true
             var done: [(WorkerCompletion, WorkerResult)] = []
             done.reserveCapacity(completed.count)
             for entry in completed {
