@@ -446,6 +446,35 @@ struct WorkerPoolTests {
         pool.shutdown()  // idempotent
     }
 
+    @Test func shutdownFromACompletionDoesNotDeadlock() throws {
+        let pool = WorkerPool(
+            configuration: F.configuration(F.example("trivial"), F.trivialRoutes), log: EndpointLog(enabled: false))
+        try pool.start()
+        let done = DispatchSemaphore(value: 0)
+        let accepted = pool.submit(route: 0, arguments: Array(#"{"x":1}"#.utf8)) { _ in
+            pool.shutdown()  // on the supervisor thread: starts the shutdown, does not wait for itself
+            done.signal()
+        }
+        #expect(accepted)
+        try #require(done.wait(timeout: .now() + 60) == .success)
+        pool.shutdown()  // waits for the supervisor to finish
+        #expect(pool.aliveWorkers == 0)
+        for pid in pool.spawnedProcessIDs { #expect(F.isGone(pid)) }
+    }
+
+    @Test func droppingThePoolStopsItsWorkers() throws {
+        var pids: [pid_t] = []
+        do {
+            let pool = WorkerPool(
+                configuration: F.configuration(F.example("trivial"), F.trivialRoutes, workers: 2),
+                log: EndpointLog(enabled: false))
+            try pool.start()
+            pids = pool.spawnedProcessIDs
+        }
+        #expect(pids.count == 2)
+        for pid in pids { #expect(F.isGone(pid)) }
+    }
+
     @Test func shutdownBeforeStartIsHarmless() {
         let pool = WorkerPool(
             configuration: F.configuration(F.example("echo"), []), log: EndpointLog(enabled: false))

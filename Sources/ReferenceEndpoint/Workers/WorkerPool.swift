@@ -56,8 +56,14 @@ public final class WorkerPool: Sendable {
     public var waitingCalls: Int { core.state.withLock { $0.queue.count } }
 
     /// Stops the workers (SIGTERM, then SIGKILL after `shutdownGrace`), reaps them and closes their pipes.
-    /// Calls still waiting or in flight complete with `.crashed`. Safe to call more than once.
+    /// Calls still waiting or in flight complete with `.crashed`. Safe to call more than once. Returns once
+    /// every worker is reaped, except when called from a completion (the supervisor thread), where it only
+    /// starts the shutdown.
     public func shutdown() {
+        core.shutdown()
+    }
+
+    deinit {
         core.shutdown()
     }
 
@@ -167,6 +173,9 @@ struct PoolState {
     var workers: [DispatchWorker?]
     /// Someone is dispatching (building frames and writing them); others only enqueue.
     var flushing = false
+    /// The supervisor is completing a batch of results and dispatches right after: submitters only enqueue,
+    /// so that everything submitted meanwhile goes out in one write per worker (group commit).
+    var dispatchPending = false
     /// Estimated nanoseconds per call, by route (EWMA of what the workers measure).
     var routeCost: [UInt64]
     var routeMeasured: [Bool]
@@ -215,6 +224,8 @@ final class WorkerPoolCore: Sendable {
     let log: EndpointLog
     let state: Mutex<PoolState>
     let alive = Atomic<Int>(0)
+    /// pthread_self() of the supervisor thread (0 before it runs).
+    let supervisorThread = Atomic<UInt>(0)
     let startupDone = DispatchSemaphore(value: 0)
     let supervisorExited = DispatchSemaphore(value: 0)
     let threads: Int
@@ -299,7 +310,7 @@ final class WorkerPoolCore: Sendable {
         let becameDispatcher = state.withLock { s -> Bool? in
             guard s.phase == .running, route >= 0, route < routes, s.queue.count < maxQueue else { return nil }
             s.queue.append(WaitingCall(route: route, arguments: arguments, completion: completion))
-            if s.flushing { return false }
+            if s.flushing || s.dispatchPending { return false }
             s.flushing = true
             return true
         }
@@ -311,6 +322,7 @@ final class WorkerPoolCore: Sendable {
     /// Takes the dispatcher role if nobody holds it, and dispatches.
     func dispatch() {
         let became = state.withLock { s -> Bool in
+            s.dispatchPending = false
             if s.flushing { return false }
             s.flushing = true
             return true
@@ -394,22 +406,26 @@ final class WorkerPoolCore: Sendable {
     }
 
     func shutdown() {
-        let waiting = state.withLock { s -> [WaitingCall]? in
+        let (waiting, mustWait) = state.withLock { s -> ([WaitingCall], Bool) in
             switch s.phase {
             case .idle:
                 s.phase = .stopped
-                return nil
+                return ([], false)
             case .starting, .running:
                 s.phase = .stopping
-                return s.queue.removeAll()
-            case .stopping, .stopped, .failed:
-                return nil
+                return (s.queue.removeAll(), true)
+            case .stopping:
+                return ([], true)  // another thread started the shutdown: wait for it too
+            case .stopped, .failed:
+                return ([], false)
             }
         }
-        guard let waiting else { return }
+        guard mustWait else { return }
         for call in waiting { call.completion(.crashed) }
         wakeSupervisor()
+        if supervisorThread.load(ordering: .relaxed) == UInt(pthread_self()) { return }
         supervisorExited.wait()
-        state.withLock { $0.phase = .stopped }
+        // Let any other waiter (a concurrent shutdown()) see the exit too.
+        supervisorExited.signal()
     }
 }

@@ -316,6 +316,9 @@ def _serve_threads(reader, worker, threads):
 def main():
     req_fd, resp_fd = int(sys.argv[1]), int(sys.argv[2])
     os.dup2(2, 1)
+    # Programs the model starts (os.system, fork+exec) must not hold the protocol pipes open.
+    os.set_inheritable(req_fd, False)
+    os.set_inheritable(resp_fd, False)
     try:
         sys.stdout.reconfigure(line_buffering=True)
         sys.stderr.reconfigure(line_buffering=True)

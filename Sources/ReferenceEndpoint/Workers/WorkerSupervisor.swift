@@ -64,6 +64,7 @@ final class WorkerSupervisor {
     // MARK: - Main loop
 
     func run() {
+        core.supervisorThread.store(UInt(pthread_self()), ordering: .relaxed)
         let now = workerClock()
         let startSeconds = config.startTimeout.isFinite && config.startTimeout > 0 ? min(config.startTimeout, 1e6) : 120
         startDeadline = now + UInt64(startSeconds * 1e9)
@@ -136,7 +137,7 @@ final class WorkerSupervisor {
             }
             if runTimers(now: workerClock()) { dispatchNeeded = true }
             if finished { return }
-            if dispatchNeeded { core.dispatch() }
+            if dispatchNeeded || core.state.withLock({ $0.dispatchPending }) { core.dispatch() }
         }
     }
 
@@ -232,6 +233,7 @@ final class WorkerSupervisor {
             let generation = core.state.withLock { s -> Int in
                 s.nextGeneration += 1
                 s.spawned.append(spawned.pid)
+                if s.spawned.count > 4_096 { s.spawned.removeFirst(s.spawned.count - 4_096) }
                 return s.nextGeneration
             }
             let process = SupervisedProcess(index: index, generation: generation, spawned: spawned)
@@ -355,7 +357,7 @@ final class WorkerSupervisor {
     private func closeProcess(_ process: SupervisedProcess) {
         process.requests = nil
         if process.output >= 0 {
-            readOutput(process)
+            readOutput(process, limit: 1_024)
             if process.output >= 0 {
                 close(process.output)
                 process.output = -1
@@ -433,6 +435,7 @@ final class WorkerSupervisor {
         if !live.isEmpty {
             core.log.log("worker pool stopped (\(live.count) worker\(live.count == 1 ? "" : "s"))")
         }
+        core.state.withLock { $0.phase = .stopped }
         if starting {
             starting = false
             core.startupDone.signal()
@@ -456,11 +459,14 @@ final class WorkerSupervisor {
         guard process.results >= 0 else { return false }
         var endOfFile = false
         var readError: Int32 = 0
+        var reads = 0
         while true {
             let n = scratch.withUnsafeMutableBytes { read(process.results, $0.baseAddress, $0.count) }
             if n > 0 {
                 scratch.withUnsafeBytes { process.frames.append(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-                if n < scratch.count { break }
+                reads += 1
+                // Bounded, so that one chatty worker cannot starve the others; poll reports the rest.
+                if n < scratch.count || reads >= 64 { break }
                 continue
             }
             if n == 0 {
@@ -519,6 +525,7 @@ final class WorkerSupervisor {
         let generation = process.generation
         let done = core.state.withLock { s -> [(WorkerCompletion, WorkerResult)] in
             guard s.workers[index]?.generation == generation else { return [] }
+            s.dispatchPending = true
             var done: [(WorkerCompletion, WorkerResult)] = []
             done.reserveCapacity(completed.count)
             for entry in completed {
@@ -535,12 +542,14 @@ final class WorkerSupervisor {
         return true
     }
 
-    /// Reads the worker's stdout/stderr and logs it line by line.
-    private func readOutput(_ process: SupervisedProcess) {
+    /// Reads the worker's stdout/stderr (at most `limit` chunks) and logs it line by line.
+    private func readOutput(_ process: SupervisedProcess, limit: Int = 16) {
         guard process.output >= 0 else { return }
-        while true {
+        var reads = 0
+        while reads < limit {
             let n = scratch.withUnsafeMutableBytes { read(process.output, $0.baseAddress, $0.count) }
             if n > 0 {
+                reads += 1
                 for byte in scratch[0..<n] {
                     if byte == UInt8(ascii: "\n") {
                         emitLine(process)
