@@ -242,7 +242,7 @@ struct ScenarioDecoder {
             do {
                 json = try LoadgenJSON.parse(bytes)
             } catch {
-                throw file.error("file \"\(try file.string())\" is not valid JSON: \(error.description)")
+                throw file.error("file \"\(try file.string())\" is not valid JSON: \(error.location)")
             }
             request.body = try ValueTemplate.compile(json, path: "\(file.path)<\(try file.string())>")
         case (nil, nil):
