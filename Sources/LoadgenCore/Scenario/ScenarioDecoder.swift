@@ -177,36 +177,26 @@ struct ScenarioDecoder {
         throw node.error("file \"\(path)\" not found (looked in \(looked))")
     }
 
-    /// Decodes one route in the seed's JSON form (local decoder until EndpointSpec's `RouteSpec.decode` lands).
+    static let routeKeys = ["verb", "path", "file", "function", "positional", "body"]
+    static let bodyParamKeys = ["name", "type", "optional", "default_value"]
+
+    /// Decodes one route in the seed's JSON form with EndpointSpec's `RouteSpec.decode` (the server's own rules
+    /// and messages). The seed format ignores unknown keys; a scenario rejects them first, as it does everywhere,
+    /// so a typo such as `"optinal"` is reported instead of silently ignored.
     func route(_ node: Node) throws(ScenarioError) -> RouteSpec {
-        let object = try node.object(allowed: ["path", "verb", "file", "function", "positional", "body"])
-        let pathNode = try object.required("path")
-        let path = try pathNode.string()
-        guard path.hasPrefix("/") else { throw pathNode.error("expected a path starting with \"/\", got \"\(path)\"") }
-        let verb = try object.present("verb")?.nonEmptyString().uppercased() ?? "POST"
-        let file = try object.required("file").nonEmptyString()
-        let function = try object.required("function").nonEmptyString()
-        let positional = try object.present("positional")?.bool() ?? false
-        var params: [BodyParam] = []
-        if let bodyNode = object.present("body") {
-            for paramNode in try bodyNode.array() {
-                let param = try paramNode.object(allowed: ["name", "type", "optional", "default_value"])
-                let name = try param.required("name").nonEmptyString()
-                if params.contains(where: { $0.name == name }) {
-                    throw paramNode.error("duplicate body parameter \"\(name)\"")
+        if case .object = node.value {
+            let object = try node.object(allowed: Self.routeKeys)
+            if let body = object.present("body"), case .array = body.value {
+                for param in try body.array() where param.value.isObject {
+                    _ = try param.object(allowed: Self.bodyParamKeys)
                 }
-                let typeNode = try param.required("type")
-                let typeName = try typeNode.string()
-                guard let type = ParamType(rawValue: typeName) else {
-                    throw typeNode.error(
-                        "expected one of \(ParamType.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(typeName)\"")
-                }
-                let optional = try param.present("optional")?.bool() ?? false
-                let defaultValue = try param.present("default_value")?.string()
-                params.append(BodyParam(name: name, type: type, optional: optional, defaultValue: defaultValue))
             }
         }
-        return RouteSpec(verb: verb, path: path, file: file, function: function, positional: positional, body: params)
+        do {
+            return try RouteSpec.decode(value: node.value, path: node.path)
+        } catch {
+            throw ScenarioError(path: error.path, message: error.message)
+        }
     }
 
     // MARK: Requests

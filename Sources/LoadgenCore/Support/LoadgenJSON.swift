@@ -111,6 +111,12 @@ extension JSONValue {
         return .number(formatNumber(value, digits: digits))
     }
 
+    /// Whether the value is an object.
+    var isObject: Bool {
+        if case .object = self { return true }
+        return false
+    }
+
     /// A short English description of the value for error messages: `5`, `"abc"`, `an object`, `null`.
     var errorDescription: String {
         switch self {
