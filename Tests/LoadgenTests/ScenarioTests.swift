@@ -153,7 +153,7 @@ import Testing
             ("\"method\": \"POST\"", "\"method\": \"PO ST\"",
                 "requests[0].method: expected an HTTP method like \"POST\", got \"PO ST\""),
             ("{\"text\": \"hello\"}", "{\"txt\": \"hello\"}",
-                "requests[0].body: missing \"text\", required by route POST /predict"),
+                "requests[0].body: text: Field required (missing)"),
             ("{\"text\": \"hello\"}", "{\"text\": {\"$int\": [5, 1]}}",
                 "requests[0].body.text.$int: expected lo <= hi, got [5, 1]"),
             ("{\"text\": \"hello\"}", "{\"text\": {\"$int\": [1]}}",

@@ -252,13 +252,19 @@ struct ScenarioDecoder {
             for item in items { statuses.insert(try item.int(min: 100, max: 599)) }
             request.expect = statuses
         }
-        if let routes { try check(request, against: routes, node: node, routeNode: routeNode) }
+        if let routes {
+            let bodyPath = ObjectNode.join(node.path, object.has("bodyFile") ? "bodyFile" : "body")
+            try check(request, against: routes, routeNode: routeNode, bodyPath: bodyPath)
+        }
         return request
     }
 
-    /// With an embedded target, the request must name one of its routes, and an object body must carry every
-    /// required attribute.
-    func check(_ request: RequestSpec, against routes: [RouteSpec], node: Node, routeNode: Node)
+    /// With an embedded target, the request must name one of its routes, and its body must pass the route's
+    /// body template (EndpointSpec's `BodyTemplate`, the validator the server runs), so `loadgen validate`
+    /// reports what the server would answer with 422. A request whose `expect` lists 422 is meant to be
+    /// rejected, so its body is not checked.
+    /// `bodyPath` names where the body came from (`requests[i].body` or `requests[i].bodyFile`).
+    func check(_ request: RequestSpec, against routes: [RouteSpec], routeNode: Node, bodyPath: String)
         throws(ScenarioError)
     {
         let path = String(request.route.split(separator: "?", maxSplits: 1).first ?? "")
@@ -267,19 +273,53 @@ struct ScenarioDecoder {
             throw routeNode.error(
                 "no route \(request.method) \(path) in target.embedded.routes (routes: \(known))")
         }
-        let keys: [String]?
-        switch request.body {
-        case .literal(.object(let object))?: keys = object.pairs.map(\.key)
-        case .object(let fields)?: keys = fields.map(\.key)
-        default: keys = nil
+        if request.expect?.contains(422) == true { return }
+        if let problem = Self.bodyProblem(request.body, template: BodyTemplate(route.body)) {
+            throw ScenarioError(path: bodyPath, message: problem)
         }
-        if let keys {
-            for param in route.body where !param.optional && !keys.contains(param.name) {
-                throw ScenarioError(
-                    path: ObjectNode.join(node.path, "body"),
-                    message: "missing \"\(param.name)\", required by route \(route.verb) \(route.path)")
+    }
+
+    /// Samples of a generated body that are validated: generators draw random values, and a `$choice` may mix
+    /// valid and invalid options, so a few arrivals are tried, not only the first. Bounded and deterministic.
+    static let generatedBodySamples: Int64 = 16
+
+    /// Why `template` rejects `body`, or `nil` when it accepts it. A literal body is validated as is; a generated
+    /// body is rendered for arrivals `0..<generatedBodySamples` (seed 0) and the first rejected sample is shown.
+    static func bodyProblem(_ body: ValueTemplate?, template: BodyTemplate) -> String? {
+        guard let body else {
+            guard case .failure(let failure) = template.validate(body: nil, contentType: nil) else { return nil }
+            return describe(failure)
+        }
+        if case .literal(let value) = body {
+            guard case .failure(let failure) = template.validate(value) else { return nil }
+            return describe(failure)
+        }
+        for index in 0..<generatedBodySamples {
+            var rng = SplitMix64(seed: 0, index: UInt64(index))
+            let sample = body.render(index: index, rng: &rng)
+            if case .failure(let failure) = template.validate(sample) {
+                return describe(failure) + ", in the generated body \(LoadgenJSON.serialize(sample))"
             }
         }
+        return nil
+    }
+
+    /// The validator's details as `loc: msg (type)`, joined by `; `; `loc` is relative to the body
+    /// (`text: Input should be a valid string (string_type)`), and omitted for the body itself.
+    static func describe(_ failure: ValidationFailure) -> String {
+        guard !failure.details.isEmpty else { return "the endpoint could not decode the body (\(failure.status))" }
+        return failure.details.map { detail in
+            var loc = detail.loc[...]
+            if loc.first == .key("body") { loc = loc.dropFirst() }
+            var location = ""
+            for item in loc {
+                switch item {
+                case .key(let key): location += location.isEmpty ? key : ".\(key)"
+                case .index(let index): location += "[\(index)]"
+                }
+            }
+            return (location.isEmpty ? "" : location + ": ") + "\(detail.msg) (\(detail.type))"
+        }.joined(separator: "; ")
     }
 
     func headers(_ node: Node) throws(ScenarioError) -> [HTTPHeaderField] {
