@@ -143,38 +143,39 @@ struct ScenarioDecoder {
         return target
     }
 
-    func resolveDirectory(_ path: String, node: Node) throws(ScenarioError) -> String {
-        let candidates =
-            path.hasPrefix("/")
+    /// Where a relative path in the scenario may be: beside the scenario file, then in the current directory.
+    func candidates(_ path: String) -> [String] {
+        path.hasPrefix("/")
             ? [path]
             : [(baseDirectory as NSString).appendingPathComponent(path),
                 (currentDirectory as NSString).appendingPathComponent(path)]
+    }
+
+    /// The first candidate that is an existing directory (`directory`) or readable file, or an error listing them.
+    func locate(_ path: String, directory: Bool, node: Node) throws(ScenarioError) -> String {
+        let candidates = candidates(path)
         for candidate in candidates {
             var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: candidate, isDirectory: &isDirectory), isDirectory.boolValue {
-                return (candidate as NSString).standardizingPath
+            if FileManager.default.fileExists(atPath: candidate, isDirectory: &isDirectory),
+                isDirectory.boolValue == directory, directory || FileManager.default.isReadableFile(atPath: candidate)
+            {
+                return candidate
             }
         }
         let looked = candidates.map { "\"\($0)\"" }.joined(separator: " and ")
-        throw node.error("directory \"\(path)\" not found (looked in \(looked))")
+        throw node.error("\(directory ? "directory" : "file") \"\(path)\" not found (looked in \(looked))")
+    }
+
+    func resolveDirectory(_ path: String, node: Node) throws(ScenarioError) -> String {
+        (try locate(path, directory: true, node: node) as NSString).standardizingPath
     }
 
     func resolveFile(_ path: String, node: Node) throws(ScenarioError) -> [UInt8] {
-        let candidates =
-            path.hasPrefix("/")
-            ? [path]
-            : [(baseDirectory as NSString).appendingPathComponent(path),
-                (currentDirectory as NSString).appendingPathComponent(path)]
-        for candidate in candidates {
-            var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: candidate, isDirectory: &isDirectory), !isDirectory.boolValue,
-                let data = FileManager.default.contents(atPath: candidate)
-            {
-                return Array(data)
-            }
+        let file = try locate(path, directory: false, node: node)
+        guard let data = FileManager.default.contents(atPath: file) else {  // removed since `locate` saw it
+            throw node.error("file \"\(path)\" could not be read (\"\(file)\")")
         }
-        let looked = candidates.map { "\"\($0)\"" }.joined(separator: " and ")
-        throw node.error("file \"\(path)\" not found (looked in \(looked))")
+        return Array(data)
     }
 
     static let routeKeys = ["verb", "path", "file", "function", "positional", "body"]
