@@ -286,7 +286,7 @@ public struct RequestGenerator: Sendable {
         var rng = SplitMix64(seed: seed, index: UInt64(bitPattern: index))
         let chosen = pick(&rng)
         let spec = requests[chosen]
-        let body = spec.body.map { Array(LoadgenJSON.serialize($0.render(index: index, rng: &rng)).utf8) }
+        let body = spec.body.map { JSON.serialize($0.render(index: index, rng: &rng)) }
         return GeneratedRequest(
             requestIndex: chosen, method: spec.method, path: paths[chosen], headers: headerSets[chosen], body: body)
     }

@@ -185,7 +185,7 @@ public struct EmbeddedTarget: Sendable, Equatable {
     /// The equivalent `reference-endpoint` command-line arguments (routes as `--route JSON`).
     public var commandLineArguments: [String] {
         var arguments = ["--model-dir", modelDirectory]
-        for route in routes { arguments += ["--route", route.seedJSON] }
+        for route in routes { arguments += ["--route", LoadgenJSON.serialize(route.jsonValue)] }
         arguments += ["--workers", String(workers)]
         if let threads { arguments += ["--threads", String(threads)] }
         if let maxQueue { arguments += ["--max-queue", String(maxQueue)] }
@@ -195,28 +195,6 @@ public struct EmbeddedTarget: Sendable, Equatable {
         if let delay { arguments += ["--delay", formatNumber(Double(delay.nanoseconds) / 1e6, digits: 6)] }
         arguments += ["--host", "127.0.0.1", "--port", String(port ?? 0)]
         return arguments
-    }
-}
-
-extension RouteSpec {
-    /// The route in the seed's JSON form, as `--route` takes it.
-    var seedJSON: String {
-        var object = JSONObject()
-        object["verb"] = .string(verb)
-        object["path"] = .string(path)
-        object["file"] = .string(file)
-        object["function"] = .string(function)
-        object["positional"] = .bool(positional)
-        object["body"] = .array(
-            body.map { param in
-                var item = JSONObject()
-                item["name"] = .string(param.name)
-                item["type"] = .string(param.type.rawValue)
-                if param.optional { item["optional"] = .bool(true) }
-                if let value = param.defaultValue { item["default_value"] = .string(value) }
-                return .object(item)
-            })
-        return LoadgenJSON.serialize(.object(object))
     }
 }
 

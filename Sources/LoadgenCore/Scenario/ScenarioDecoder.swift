@@ -143,70 +143,61 @@ struct ScenarioDecoder {
         return target
     }
 
-    func resolveDirectory(_ path: String, node: Node) throws(ScenarioError) -> String {
-        let candidates =
-            path.hasPrefix("/")
+    /// Where a relative path in the scenario may be: beside the scenario file, then in the current directory.
+    func candidates(_ path: String) -> [String] {
+        path.hasPrefix("/")
             ? [path]
             : [(baseDirectory as NSString).appendingPathComponent(path),
                 (currentDirectory as NSString).appendingPathComponent(path)]
+    }
+
+    /// The first candidate that is an existing directory (`directory`) or readable file, or an error listing them.
+    func locate(_ path: String, directory: Bool, node: Node) throws(ScenarioError) -> String {
+        let candidates = candidates(path)
         for candidate in candidates {
             var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: candidate, isDirectory: &isDirectory), isDirectory.boolValue {
-                return (candidate as NSString).standardizingPath
+            if FileManager.default.fileExists(atPath: candidate, isDirectory: &isDirectory),
+                isDirectory.boolValue == directory, directory || FileManager.default.isReadableFile(atPath: candidate)
+            {
+                return candidate
             }
         }
         let looked = candidates.map { "\"\($0)\"" }.joined(separator: " and ")
-        throw node.error("directory \"\(path)\" not found (looked in \(looked))")
+        throw node.error("\(directory ? "directory" : "file") \"\(path)\" not found (looked in \(looked))")
+    }
+
+    func resolveDirectory(_ path: String, node: Node) throws(ScenarioError) -> String {
+        (try locate(path, directory: true, node: node) as NSString).standardizingPath
     }
 
     func resolveFile(_ path: String, node: Node) throws(ScenarioError) -> [UInt8] {
-        let candidates =
-            path.hasPrefix("/")
-            ? [path]
-            : [(baseDirectory as NSString).appendingPathComponent(path),
-                (currentDirectory as NSString).appendingPathComponent(path)]
-        for candidate in candidates {
-            var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: candidate, isDirectory: &isDirectory), !isDirectory.boolValue,
-                let data = FileManager.default.contents(atPath: candidate)
-            {
-                return Array(data)
-            }
+        let file = try locate(path, directory: false, node: node)
+        guard let data = FileManager.default.contents(atPath: file) else {  // removed since `locate` saw it
+            throw node.error("file \"\(path)\" could not be read (\"\(file)\")")
         }
-        let looked = candidates.map { "\"\($0)\"" }.joined(separator: " and ")
-        throw node.error("file \"\(path)\" not found (looked in \(looked))")
+        return Array(data)
     }
 
-    /// Decodes one route in the seed's JSON form (local decoder until EndpointSpec's `RouteSpec.decode` lands).
+    static let routeKeys = ["verb", "path", "file", "function", "positional", "body"]
+    static let bodyParamKeys = ["name", "type", "optional", "default_value"]
+
+    /// Decodes one route in the seed's JSON form with EndpointSpec's `RouteSpec.decode` (the server's own rules
+    /// and messages). The seed format ignores unknown keys; a scenario rejects them first, as it does everywhere,
+    /// so a typo such as `"optinal"` is reported instead of silently ignored.
     func route(_ node: Node) throws(ScenarioError) -> RouteSpec {
-        let object = try node.object(allowed: ["path", "verb", "file", "function", "positional", "body"])
-        let pathNode = try object.required("path")
-        let path = try pathNode.string()
-        guard path.hasPrefix("/") else { throw pathNode.error("expected a path starting with \"/\", got \"\(path)\"") }
-        let verb = try object.present("verb")?.nonEmptyString().uppercased() ?? "POST"
-        let file = try object.required("file").nonEmptyString()
-        let function = try object.required("function").nonEmptyString()
-        let positional = try object.present("positional")?.bool() ?? false
-        var params: [BodyParam] = []
-        if let bodyNode = object.present("body") {
-            for paramNode in try bodyNode.array() {
-                let param = try paramNode.object(allowed: ["name", "type", "optional", "default_value"])
-                let name = try param.required("name").nonEmptyString()
-                if params.contains(where: { $0.name == name }) {
-                    throw paramNode.error("duplicate body parameter \"\(name)\"")
+        if case .object = node.value {
+            let object = try node.object(allowed: Self.routeKeys)
+            if let body = object.present("body"), case .array = body.value {
+                for param in try body.array() where param.value.isObject {
+                    _ = try param.object(allowed: Self.bodyParamKeys)
                 }
-                let typeNode = try param.required("type")
-                let typeName = try typeNode.string()
-                guard let type = ParamType(rawValue: typeName) else {
-                    throw typeNode.error(
-                        "expected one of \(ParamType.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(typeName)\"")
-                }
-                let optional = try param.present("optional")?.bool() ?? false
-                let defaultValue = try param.present("default_value")?.string()
-                params.append(BodyParam(name: name, type: type, optional: optional, defaultValue: defaultValue))
             }
         }
-        return RouteSpec(verb: verb, path: path, file: file, function: function, positional: positional, body: params)
+        do {
+            return try RouteSpec.decode(value: node.value, path: node.path)
+        } catch {
+            throw ScenarioError(path: error.path, message: error.message)
+        }
     }
 
     // MARK: Requests
@@ -242,7 +233,7 @@ struct ScenarioDecoder {
             do {
                 json = try LoadgenJSON.parse(bytes)
             } catch {
-                throw file.error("file \"\(try file.string())\" is not valid JSON: \(error.description)")
+                throw file.error("file \"\(try file.string())\" is not valid JSON: \(error.location)")
             }
             request.body = try ValueTemplate.compile(json, path: "\(file.path)<\(try file.string())>")
         case (nil, nil):
@@ -262,13 +253,19 @@ struct ScenarioDecoder {
             for item in items { statuses.insert(try item.int(min: 100, max: 599)) }
             request.expect = statuses
         }
-        if let routes { try check(request, against: routes, node: node, routeNode: routeNode) }
+        if let routes {
+            let bodyPath = ObjectNode.join(node.path, object.has("bodyFile") ? "bodyFile" : "body")
+            try check(request, against: routes, routeNode: routeNode, bodyPath: bodyPath)
+        }
         return request
     }
 
-    /// With an embedded target, the request must name one of its routes, and an object body must carry every
-    /// required attribute.
-    func check(_ request: RequestSpec, against routes: [RouteSpec], node: Node, routeNode: Node)
+    /// With an embedded target, the request must name one of its routes, and its body must pass the route's
+    /// body template (EndpointSpec's `BodyTemplate`, the validator the server runs), so `loadgen validate`
+    /// reports what the server would answer with 422. A request whose `expect` lists 422 is meant to be
+    /// rejected, so its body is not checked.
+    /// `bodyPath` names where the body came from (`requests[i].body` or `requests[i].bodyFile`).
+    func check(_ request: RequestSpec, against routes: [RouteSpec], routeNode: Node, bodyPath: String)
         throws(ScenarioError)
     {
         let path = String(request.route.split(separator: "?", maxSplits: 1).first ?? "")
@@ -277,19 +274,53 @@ struct ScenarioDecoder {
             throw routeNode.error(
                 "no route \(request.method) \(path) in target.embedded.routes (routes: \(known))")
         }
-        let keys: [String]?
-        switch request.body {
-        case .literal(.object(let object))?: keys = object.pairs.map(\.key)
-        case .object(let fields)?: keys = fields.map(\.key)
-        default: keys = nil
+        if request.expect?.contains(422) == true { return }
+        if let problem = Self.bodyProblem(request.body, template: BodyTemplate(route.body)) {
+            throw ScenarioError(path: bodyPath, message: problem)
         }
-        if let keys {
-            for param in route.body where !param.optional && !keys.contains(param.name) {
-                throw ScenarioError(
-                    path: ObjectNode.join(node.path, "body"),
-                    message: "missing \"\(param.name)\", required by route \(route.verb) \(route.path)")
+    }
+
+    /// Samples of a generated body that are validated: generators draw random values, and a `$choice` may mix
+    /// valid and invalid options, so a few arrivals are tried, not only the first. Bounded and deterministic.
+    static let generatedBodySamples: Int64 = 16
+
+    /// Why `template` rejects `body`, or `nil` when it accepts it. A literal body is validated as is; a generated
+    /// body is rendered for arrivals `0..<generatedBodySamples` (seed 0) and the first rejected sample is shown.
+    static func bodyProblem(_ body: ValueTemplate?, template: BodyTemplate) -> String? {
+        guard let body else {
+            guard case .failure(let failure) = template.validate(body: nil, contentType: nil) else { return nil }
+            return describe(failure)
+        }
+        if case .literal(let value) = body {
+            guard case .failure(let failure) = template.validate(value) else { return nil }
+            return describe(failure)
+        }
+        for index in 0..<generatedBodySamples {
+            var rng = SplitMix64(seed: 0, index: UInt64(index))
+            let sample = body.render(index: index, rng: &rng)
+            if case .failure(let failure) = template.validate(sample) {
+                return describe(failure) + ", in the generated body \(LoadgenJSON.serialize(sample))"
             }
         }
+        return nil
+    }
+
+    /// The validator's details as `loc: msg (type)`, joined by `; `; `loc` is relative to the body
+    /// (`text: Input should be a valid string (string_type)`), and omitted for the body itself.
+    static func describe(_ failure: ValidationFailure) -> String {
+        guard !failure.details.isEmpty else { return "the endpoint could not decode the body (\(failure.status))" }
+        return failure.details.map { detail in
+            var loc = detail.loc[...]
+            if loc.first == .key("body") { loc = loc.dropFirst() }
+            var location = ""
+            for item in loc {
+                switch item {
+                case .key(let key): location += location.isEmpty ? key : ".\(key)"
+                case .index(let index): location += "[\(index)]"
+                }
+            }
+            return (location.isEmpty ? "" : location + ": ") + "\(detail.msg) (\(detail.type))"
+        }.joined(separator: "; ")
     }
 
     func headers(_ node: Node) throws(ScenarioError) -> [HTTPHeaderField] {
