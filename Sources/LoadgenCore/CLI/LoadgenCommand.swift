@@ -1,0 +1,280 @@
+import CommandLine
+
+/// The `loadgen` command line: `run`, `validate`, `serve`, `call`.
+public enum LoadgenCommand {
+    /// The version printed by `--version`.
+    public static let version = "loadgen 0.1.0"
+
+    static let exitCodes = """
+        EXIT CODES:
+          0  success (run: every threshold passed)
+          1  run completed but a threshold failed
+          2  usage error or invalid scenario
+          3  could not reach the target (or the embedded endpoint did not start)
+          4  other runtime error (engine failure, cannot write the --json file)
+        """
+
+    /// The command tree.
+    public static let spec = CommandSpec(
+        name: "loadgen",
+        abstract: "Load generator for capacity tests and SLA checks of inference endpoints.",
+        discussion: exitCodes,
+        subcommands: [
+            CommandSpec(
+                name: "run", abstract: "Run a scenario and report latency, throughput, goodput and errors.",
+                discussion: """
+                    Open-loop latency is measured from each call's intended start (coordinated omission);
+                    service time from the actual send is reported beside it.
+                    --duration on a ramping-rate load scales every stage; --rate scales every stage so the peak
+                    equals R (closed-loop loads take no --rate).
+
+                    \(exitCodes)
+                    """,
+                options: [
+                    .value("json", valueName: "OUT.json", help: "Write the full result as JSON ('-' for stdout)."),
+                    .flag("quiet", short: "q", help: "No progress line and no summary table."),
+                    .value("duration", short: "d", valueName: "D", help: "Override the load's duration (e.g. 30s)."),
+                    .value("rate", short: "r", valueName: "R", help: "Override the open-loop rate (e.g. 200 or 200/s)."),
+                    .value("url", short: "u", valueName: "URL", help: "Send to this endpoint instead of the scenario's target."),
+                    .value("seed", valueName: "N", help: "Override the scenario's seed."),
+                ],
+                positionals: [PositionalSpec("SCENARIO", help: "path to the scenario JSON file")]),
+            CommandSpec(
+                name: "validate", abstract: "Check a scenario file and print what it would run.",
+                discussion: exitCodes,
+                positionals: [PositionalSpec("SCENARIO", help: "path to the scenario JSON file")]),
+            CommandSpec(
+                name: "serve",
+                abstract: "Run the reference endpoint (same flags as reference-endpoint; see 'loadgen serve --help').",
+                passthrough: true),
+            CommandSpec(
+                name: "call", abstract: "Call an endpoint with ResilientClient's retries (see 'loadgen call --help').",
+                passthrough: true),
+        ])
+
+    /// Runs the command line `arguments` (without the executable name); returns the exit code.
+    public static func main(_ arguments: [String], environment: LoadgenEnvironment) async -> Int32 {
+        let outcome: ParseOutcome
+        do {
+            outcome = try CommandParser(root: spec, version: version).parse(arguments)
+        } catch {
+            environment.standardError(error.report)
+            return LoadgenExitCode.usageError.rawValue
+        }
+        switch outcome {
+        case .help(let text):
+            environment.standardOutput(text)
+            return LoadgenExitCode.success.rawValue
+        case .version(let text):
+            environment.standardOutput(text + "\n")
+            return LoadgenExitCode.success.rawValue
+        case .run(let parsed):
+            switch parsed.command {
+            case "validate": return validate(parsed, environment: environment).rawValue
+            case "run": return await run(parsed, environment: environment).rawValue
+            case "serve": return await environment.serve(parsed.positionals)
+            case "call": return await environment.call(parsed.positionals)
+            default:
+                environment.standardError("error: unknown command '\(parsed.command)'\n")
+                return LoadgenExitCode.usageError.rawValue
+            }
+        }
+    }
+
+    static func loadScenario(_ parsed: ParsedArguments, environment: LoadgenEnvironment) -> Scenario? {
+        let path = parsed.positional("SCENARIO") ?? ""
+        do {
+            return try Scenario.load(path: path, currentDirectory: environment.currentDirectory)
+        } catch {
+            let location = error.path.isEmpty ? "" : "\(error.path): "
+            let prefix = error.message.hasPrefix("cannot read scenario file") ? "" : "\(path): "
+            environment.standardError("error: \(prefix)\(location)\(error.message)\n")
+            return nil
+        }
+    }
+
+    /// `loadgen validate SCENARIO`.
+    static func validate(_ parsed: ParsedArguments, environment: LoadgenEnvironment) -> LoadgenExitCode {
+        guard let scenario = loadScenario(parsed, environment: environment) else { return .usageError }
+        environment.standardOutput(describe(scenario))
+        return .success
+    }
+
+    /// A human summary of a valid scenario.
+    public static func describe(_ scenario: Scenario) -> String {
+        var text = "ok: \(scenario.name)\n"
+        switch scenario.target {
+        case .url(let url): text += "  target     \(url)\n"
+        case .embedded(let embedded):
+            text += "  target     embedded reference endpoint, model \(embedded.modelDirectory), "
+                + "\(embedded.routes.count) route\(embedded.routes.count == 1 ? "" : "s"), "
+                + "\(embedded.workers) worker\(embedded.workers == 1 ? "" : "s")\n"
+        }
+        text += "  load       \(scenario.load.summary)"
+        if let schedule = ArrivalSchedule(load: scenario.load) { text += " (\(schedule.count) calls)" }
+        text += "\n"
+        if scenario.warmup.nanoseconds > 0 { text += "  warmup     \(scenario.warmup)\n" }
+        let total = scenario.requests.reduce(0) { $0 + $1.weight }
+        for request in scenario.requests {
+            let share = formatNumber(request.weight / total * 100, digits: 1)
+            text += "  request    \(request.method) \(request.route)  \(share)%"
+            if let name = request.name { text += "  (\(name))" }
+            text += "\n"
+        }
+        let client = scenario.client
+        text += "  client     \(client.connections) connections, timeout \(client.timeout), "
+            + "\(client.retry.maxAttempts) attempt\(client.retry.maxAttempts == 1 ? "" : "s")"
+        if client.retry.maxAttempts > 1 {
+            text += " (backoff \(client.retry.baseDelay)..\(client.retry.maxDelay), jitter \(client.retry.jitter.rawValue))"
+        }
+        if client.budget != nil { text += ", retry budget" }
+        if let gate = client.healthGate { text += ", health gate \(gate.path)" }
+        text += "\n"
+        for threshold in scenario.thresholds { text += "  threshold  \(threshold.expression)\n" }
+        return text
+    }
+
+    /// The command-line overrides of `run`, checked before the scenario is read.
+    struct Overrides: Equatable {
+        var duration: DurationValue?
+        var rate: Double?
+        var url: TargetURL?
+        var seed: UInt64?
+    }
+
+    /// Parses `--duration`, `--rate`, `--url` and `--seed`, with errors naming the flag and the value.
+    static func overrides(_ parsed: ParsedArguments) throws(CommandLineError) -> Overrides {
+        var overrides = Overrides()
+        overrides.duration = try parsed.value("duration", expected: "a duration greater than 0 like 30s") { text in
+            guard let duration = DurationValue(parsing: text), duration.nanoseconds > 0 else { return nil }
+            return duration
+        }
+        overrides.rate = try parsed.value("rate", expected: "a positive number (like 200 or 200/s)") { text in
+            guard let rate = RateValue(parsing: text), rate.perSecond > 0 else { return nil }
+            return rate.perSecond
+        }
+        if let url = parsed.string("url") {
+            do {
+                overrides.url = try TargetURL(parsing: url)
+            } catch {
+                throw CommandLineError(
+                    "--url expects a URL like http://127.0.0.1:8000, got '\(url)' (\(error.message))",
+                    commandPath: parsed.commandPath)
+            }
+        }
+        overrides.seed = try parsed.value("seed", expected: "a non-negative integer") { UInt64($0) }
+        return overrides
+    }
+
+    /// Applies overrides. `--duration` on ramping-rate scales every stage; `--rate` on ramping-rate scales
+    /// every rate so the peak equals it; `--rate` on a closed loop is an error.
+    static func apply(_ overrides: Overrides, to scenario: inout Scenario, commandPath: [String])
+        throws(CommandLineError)
+    {
+        if let duration = overrides.duration {
+            switch scenario.load {
+            case .constantRate(let rate, _): scenario.load = .constantRate(rate: rate, duration: duration)
+            case .closed(let users, _, let think):
+                scenario.load = .closed(users: users, duration: duration, thinkTime: think)
+            case .rampingRate(let start, let stages):
+                let factor = Double(duration.nanoseconds) / Double(scenario.load.duration.nanoseconds)
+                scenario.load = .rampingRate(
+                    startRate: start,
+                    stages: stages.map { stage in
+                        let scaled = Int64((Double(stage.duration.nanoseconds) * factor).rounded())
+                        return RampStage(target: stage.target, duration: DurationValue(nanoseconds: max(1, scaled)))
+                    })
+            }
+        }
+        if let rate = overrides.rate {
+            switch scenario.load {
+            case .constantRate(_, let duration): scenario.load = .constantRate(rate: rate, duration: duration)
+            case .rampingRate(let start, let stages):
+                let peak = max(start, stages.map(\.target).max() ?? 0)
+                let factor = peak > 0 ? rate / peak : 1
+                scenario.load = .rampingRate(
+                    startRate: start * factor,
+                    stages: stages.map { RampStage(target: $0.target * factor, duration: $0.duration) })
+            case .closed:
+                throw CommandLineError(
+                    "--rate applies to open-loop loads, but scenario '\(scenario.name)' is closed-loop "
+                        + "(change load.users instead)", commandPath: commandPath)
+            }
+        }
+        if let url = overrides.url { scenario.target = .url(url) }
+        if let seed = overrides.seed { scenario.seed = seed }
+    }
+
+    /// `loadgen run SCENARIO [...]`.
+    static func run(_ parsed: ParsedArguments, environment: LoadgenEnvironment) async -> LoadgenExitCode {
+        let overrides: Overrides
+        do {
+            overrides = try self.overrides(parsed)
+        } catch {
+            environment.standardError(error.report)
+            return .usageError
+        }
+        guard var scenario = loadScenario(parsed, environment: environment) else { return .usageError }
+        do {
+            try apply(overrides, to: &scenario, commandPath: parsed.commandPath)
+        } catch {
+            environment.standardError(error.report)
+            return .usageError
+        }
+        let quiet = parsed.flag("quiet")
+        var running: (any RunningTarget)?
+        let url: TargetURL
+        switch scenario.target {
+        case .url(let target): url = target
+        case .embedded(let embedded):
+            do {
+                let started = try await environment.launcher.start(embedded)
+                running = started
+                url = started.url
+            } catch {
+                environment.standardError("error: \(describe(error))\n")
+                return .targetUnreachable
+            }
+        }
+        let plan = RunPlan(scenario: scenario, target: url)
+        let printer = ProgressPrinter(terminal: environment.progressIsTerminal, write: environment.standardError)
+        var result: RunResult
+        do {
+            result = try await environment.engine.run(plan) { snapshot in
+                if !quiet { printer.show(snapshot) }
+            }
+        } catch {
+            printer.finish()
+            await running?.stop()
+            environment.standardError("error: \(describe(error))\n")
+            if let runError = error as? LoadgenRunError, case .targetUnreachable = runError { return .targetUnreachable }
+            return .runtimeError
+        }
+        printer.finish()
+        await running?.stop()
+        if result.scenarioName.isEmpty { result.scenarioName = scenario.name }
+        if result.loadDescription.isEmpty { result.loadDescription = scenario.load.summary }
+        if result.target.isEmpty { result.target = url.description }
+        let outcomes = scenario.thresholds.map { $0.evaluate(result) }
+        if !quiet { environment.standardOutput(Report.summary(result, outcomes: outcomes)) }
+        let problems = result.accountingProblems()
+        if !problems.isEmpty {
+            environment.standardError("warning: the result's numbers do not add up: \(problems.joined(separator: "; "))\n")
+        }
+        if let path = parsed.string("json") {
+            let absolute = path == "-" || path.hasPrefix("/") ? path : environment.currentDirectory + "/" + path
+            do {
+                try environment.writeFile(absolute, Report.json(result, outcomes: outcomes))
+            } catch {
+                environment.standardError("error: cannot write --json file '\(path)': \(error)\n")
+                return .runtimeError
+            }
+        }
+        return outcomes.allSatisfy(\.pass) ? .success : .thresholdsFailed
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        if let error = error as? LoadgenRunError { return error.description }
+        return "\(error)"
+    }
+}

@@ -1,0 +1,166 @@
+import EndpointSpec
+
+/// Text and JSON renderings of a run's result.
+public enum Report {
+    /// The summary table printed after a run.
+    public static func summary(_ result: RunResult, outcomes: [ThresholdOutcome]) -> String {
+        var text = "\n\(result.scenarioName): \(result.loadDescription)"
+        if !result.target.isEmpty { text += " against \(result.target)" }
+        text += "\n\n"
+        let notSent = result.notSent.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+        var calls = "\(result.calls)  (ok \(result.ok), failed \(result.failed), not sent \(result.notSentTotal)"
+        if !notSent.isEmpty { calls += ": " + notSent.joined(separator: ", ") }
+        calls += ")"
+        text += row("calls", calls)
+        text += row(
+            "attempts",
+            "\(result.attempts)  (retries \(result.retries), amplification \(formatNumber(result.amplification, digits: 3))"
+                + (result.budgetDenials > 0 ? ", retries denied by budget \(result.budgetDenials)" : "") + ")")
+        text += row(
+            "rates",
+            "throughput \(formatNumber(result.throughput, digits: 1))/s, goodput \(formatNumber(result.goodput, digits: 1))/s, "
+                + "error rate \(formatNumber(result.errorRate * 100, digits: 3))% over \(DurationValue(nanoseconds: result.elapsedNanoseconds))")
+        text += "\n" + pad("", 22) + ["p50", "p90", "p99", "p99.9", "max", "mean"].map { pad($0, 10, right: true) }
+            .joined() + "\n"
+        text += latencyRow("latency (intended)", result.latency)
+        text += latencyRow("service time (sent)", result.serviceTime)
+        text += latencyRow("per attempt", result.attemptLatency)
+        if result.attemptErrors.total > 0 || result.callFailures.total > 0 {
+            text += "\n"
+            text += row("failed attempts", describe(result.attemptErrors))
+            text += row("failed calls", describe(result.callFailures))
+        }
+        if result.warmupCalls > 0 { text += row("warmup", "\(result.warmupCalls) calls not counted") }
+        let problems = result.accountingProblems()
+        if !problems.isEmpty { text += "\nACCOUNTING MISMATCH: " + problems.joined(separator: "; ") + "\n" }
+        if !outcomes.isEmpty {
+            text += "\nthresholds:\n"
+            for outcome in outcomes {
+                text += "  \(outcome.pass ? "PASS" : "FAIL")  \(pad(outcome.threshold.expression, 24)) observed \(outcome.observedText)\n"
+            }
+            let failed = outcomes.filter { !$0.pass }.count
+            text += failed == 0 ? "all \(outcomes.count) thresholds passed\n" : "\(failed) of \(outcomes.count) thresholds failed\n"
+        }
+        return text
+    }
+
+    /// `503 ×3, 500 ×1, timeout ×2` (statuses ascending, then kinds by name), or `none`.
+    static func describe(_ counts: ErrorCounts) -> String {
+        var parts = counts.byStatus.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }
+        parts += counts.byKind.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }
+        return parts.isEmpty ? "none" : parts.joined(separator: ", ")
+    }
+
+    private static func row(_ label: String, _ value: String) -> String { "  " + pad(label, 20) + value + "\n" }
+
+    private static func latencyRow(_ label: String, _ histogram: Histogram) -> String {
+        var line = "  " + pad(label, 20)
+        if histogram.totalCount == 0 { return line + pad("no data", 10, right: true) + "\n" }
+        for percentile in [50.0, 90, 99, 99.9] {
+            line += pad(formatMilliseconds(Double(histogram.value(atPercentile: percentile)) / 1000), 10, right: true)
+        }
+        line += pad(formatMilliseconds(Double(histogram.maxValue ?? 0) / 1000), 10, right: true)
+        line += pad(formatMilliseconds(histogram.mean / 1000), 10, right: true)
+        return line + "\n"
+    }
+
+    /// The `--json` document. Keys (snake_case): `scenario`, `load`, `target`, `duration_s`, `calls`, `ok`,
+    /// `failed`, `not_sent` (`total`, `by_reason`), `attempts`, `retries`, `budget_denials`, `warmup_calls`,
+    /// `throughput_rps`, `goodput_rps`, `amplification`, `error_rate`, `latency_ms`, `service_time_ms`,
+    /// `attempt_latency_ms` (each `p50`, `p90`, `p99`, `p999`, `max`, `mean`, `min`, `count`), `errors`
+    /// (`attempts` and `calls`, each `by_status` and `by_kind`), `thresholds` (`expression`, `metric`,
+    /// `limit`, `observed`, `pass`), `passed`, `accounting_ok`, and `histograms` (the three histograms in
+    /// `Histogram.serialized()` form, for merging shards).
+    public static func json(_ result: RunResult, outcomes: [ThresholdOutcome]) -> String {
+        var root = JSONObject()
+        root["scenario"] = .string(result.scenarioName)
+        root["load"] = .string(result.loadDescription)
+        root["target"] = .string(result.target)
+        root["duration_s"] = .double(result.elapsedSeconds, digits: 3)
+        root["calls"] = .int(Int(result.calls))
+        root["ok"] = .int(Int(result.ok))
+        root["failed"] = .int(Int(result.failed))
+        var notSent = JSONObject()
+        notSent["total"] = .int(Int(result.notSentTotal))
+        notSent["by_reason"] = .object(
+            JSONObject(result.notSent.sorted { $0.key < $1.key }.map { .init(key: $0.key.rawValue, value: .int(Int($0.value))) }))
+        root["not_sent"] = .object(notSent)
+        root["attempts"] = .int(Int(result.attempts))
+        root["retries"] = .int(Int(result.retries))
+        root["budget_denials"] = .int(Int(result.budgetDenials))
+        root["warmup_calls"] = .int(Int(result.warmupCalls))
+        root["throughput_rps"] = .double(result.throughput, digits: 3)
+        root["goodput_rps"] = .double(result.goodput, digits: 3)
+        root["amplification"] = .double(result.amplification, digits: 4)
+        root["error_rate"] = .double(result.errorRate, digits: 6)
+        root["latency_ms"] = latencyJSON(result.latency)
+        root["service_time_ms"] = latencyJSON(result.serviceTime)
+        root["attempt_latency_ms"] = latencyJSON(result.attemptLatency)
+        var errors = JSONObject()
+        errors["attempts"] = errorsJSON(result.attemptErrors)
+        errors["calls"] = errorsJSON(result.callFailures)
+        root["errors"] = .object(errors)
+        root["thresholds"] = .array(
+            outcomes.map { outcome in
+                var item = JSONObject()
+                item["expression"] = .string(outcome.threshold.expression)
+                item["metric"] = .string(outcome.threshold.metric.description)
+                item["limit"] = .double(outcome.threshold.limit, digits: 6)
+                item["observed"] = outcome.observed.map { .double($0, digits: 6) } ?? .null
+                item["pass"] = .bool(outcome.pass)
+                return .object(item)
+            })
+        root["passed"] = .bool(outcomes.allSatisfy(\.pass))
+        root["accounting_ok"] = .bool(result.accountingProblems().isEmpty)
+        var histograms = JSONObject()
+        histograms["latency"] = result.latency.jsonValue
+        histograms["service_time"] = result.serviceTime.jsonValue
+        histograms["attempt_latency"] = result.attemptLatency.jsonValue
+        root["histograms"] = .object(histograms)
+        return LoadgenJSON.serialize(.object(root), indent: 2) + "\n"
+    }
+
+    static func latencyJSON(_ histogram: Histogram) -> JSONValue {
+        var object = JSONObject()
+        let empty = histogram.totalCount == 0
+        func ms(_ microseconds: Int64) -> JSONValue { empty ? .null : .double(Double(microseconds) / 1000, digits: 3) }
+        object["p50"] = ms(histogram.value(atPercentile: 50))
+        object["p90"] = ms(histogram.value(atPercentile: 90))
+        object["p99"] = ms(histogram.value(atPercentile: 99))
+        object["p999"] = ms(histogram.value(atPercentile: 99.9))
+        object["max"] = ms(histogram.maxValue ?? 0)
+        object["mean"] = empty ? .null : .double(histogram.mean / 1000, digits: 3)
+        object["min"] = ms(histogram.minValue ?? 0)
+        object["count"] = .int(Int(histogram.totalCount))
+        return .object(object)
+    }
+
+    static func errorsJSON(_ counts: ErrorCounts) -> JSONValue {
+        var object = JSONObject()
+        object["total"] = .int(Int(counts.total))
+        object["by_status"] = .object(
+            JSONObject(counts.byStatus.sorted { $0.key < $1.key }.map { .init(key: String($0.key), value: .int(Int($0.value))) }))
+        object["by_kind"] = .object(
+            JSONObject(counts.byKind.sorted { $0.key < $1.key }.map { .init(key: $0.key.rawValue, value: .int(Int($0.value))) }))
+        return .object(object)
+    }
+
+    /// One progress line (no newline):
+    /// `[  3s/10s] 200.0 req/s  ok 199.5/s  p99 4.21ms  errors 0  503s 0  in flight 3`.
+    public static func progressLine(_ snapshot: ProgressSnapshot) -> String {
+        let elapsed = Int(snapshot.elapsed.seconds.rounded(.down))
+        let total = Int(snapshot.total.seconds.rounded(.up))
+        var line = snapshot.warmingUp ? "[warmup \(elapsed)s]" : "[\(pad("\(elapsed)s", 4))/\(total)s]"
+        line += " \(pad(formatNumber(snapshot.attemptRate, digits: 1), 7)) req/s"
+        line += "  ok \(formatNumber(snapshot.goodputRate, digits: 1))/s"
+        line += "  p99 " + (snapshot.p99Microseconds.map { formatMilliseconds(Double($0) / 1000) } ?? "-")
+        line += "  errors \(snapshot.errors)  503s \(snapshot.status503)  in flight \(snapshot.inFlight)"
+        return line
+    }
+}
+
+func pad(_ text: String, _ width: Int, right: Bool = false) -> String {
+    guard text.count < width else { return text }
+    let fill = String(repeating: " ", count: width - text.count)
+    return right ? fill + text : text + fill
+}

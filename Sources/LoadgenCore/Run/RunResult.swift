@@ -1,0 +1,285 @@
+/// Why a failed attempt or call failed without an HTTP status. Open set: the engine may add kinds.
+public struct ErrorKind: RawRepresentable, Hashable, Sendable, Comparable, CustomStringConvertible {
+    /// The name used in reports and JSON (`timeout`, `refused`, ...).
+    public var rawValue: String
+    /// Creates a kind.
+    public init(rawValue: String) { self.rawValue = rawValue }
+    /// No response within the client timeout (connect or request).
+    public static let timeout = ErrorKind(rawValue: "timeout")
+    /// The connection was refused (nothing listening).
+    public static let refused = ErrorKind(rawValue: "refused")
+    /// The connection was reset or closed before a complete response.
+    public static let reset = ErrorKind(rawValue: "reset")
+    /// The response could not be parsed as HTTP/1.1.
+    public static let protocolError = ErrorKind(rawValue: "protocol")
+    /// Any other transport error.
+    public static let other = ErrorKind(rawValue: "other")
+    /// Orders by name.
+    public static func < (lhs: ErrorKind, rhs: ErrorKind) -> Bool { lhs.rawValue < rhs.rawValue }
+    /// The name.
+    public var description: String { rawValue }
+}
+
+/// Why a scheduled call was never sent. Open set: the engine may add reasons.
+public struct NotSentReason: RawRepresentable, Hashable, Sendable, Comparable, CustomStringConvertible {
+    /// The name used in reports and JSON.
+    public var rawValue: String
+    /// Creates a reason.
+    public init(rawValue: String) { self.rawValue = rawValue }
+    /// The health gate was closed (the target was considered down) when the call was due.
+    public static let healthGate = NotSentReason(rawValue: "health_gate")
+    /// The run's time ended (including the drain period) while the call was still waiting for a connection.
+    public static let runEnded = NotSentReason(rawValue: "run_ended")
+    /// The run was interrupted (SIGINT) before the call was sent.
+    public static let interrupted = NotSentReason(rawValue: "interrupted")
+    /// The client's own queue of calls waiting for a connection was full.
+    public static let clientQueueFull = NotSentReason(rawValue: "client_queue_full")
+    /// The generated body failed the route's body template before sending.
+    public static let invalidBody = NotSentReason(rawValue: "invalid_body")
+    /// Orders by name.
+    public static func < (lhs: NotSentReason, rhs: NotSentReason) -> Bool { lhs.rawValue < rhs.rawValue }
+    /// The name.
+    public var description: String { rawValue }
+}
+
+/// Counts of failures by HTTP status and by transport error kind.
+public struct ErrorCounts: Sendable, Equatable {
+    /// Failures that received an HTTP response, by status.
+    public var byStatus: [Int: Int64] = [:]
+    /// Failures without a response, by kind.
+    public var byKind: [ErrorKind: Int64] = [:]
+
+    /// Creates empty counts.
+    public init() {}
+
+    /// The total of both maps.
+    public var total: Int64 { byStatus.values.reduce(0, +) + byKind.values.reduce(0, +) }
+
+    /// Adds one failure with an HTTP status.
+    public mutating func add(status: Int, count: Int64 = 1) { byStatus[status, default: 0] += count }
+
+    /// Adds one failure without a response.
+    public mutating func add(kind: ErrorKind, count: Int64 = 1) { byKind[kind, default: 0] += count }
+
+    /// Adds one failure by its cause.
+    public mutating func add(_ cause: FailureCause, count: Int64 = 1) {
+        switch cause {
+        case .status(let status): add(status: status, count: count)
+        case .error(let kind): add(kind: kind, count: count)
+        }
+    }
+
+    /// Adds every count of `other`.
+    public mutating func merge(_ other: ErrorCounts) {
+        for (status, count) in other.byStatus { add(status: status, count: count) }
+        for (kind, count) in other.byKind { add(kind: kind, count: count) }
+    }
+}
+
+/// The cause of a failed attempt or call.
+public enum FailureCause: Sendable, Hashable {
+    /// A response whose status is not an expected success (e.g. 503, 500, 422).
+    case status(Int)
+    /// No (complete) response.
+    case error(ErrorKind)
+}
+
+/// One attempt of a call, as the engine observed it. Times are monotonic nanoseconds (any fixed origin).
+public struct AttemptRecord: Sendable, Equatable {
+    /// When the request's first byte was written.
+    public var sent: Int64
+    /// When the response completed or the attempt failed.
+    public var ended: Int64
+    /// The HTTP status, or `nil` when the attempt failed without a response.
+    public var status: Int?
+    /// The transport error when `status` is `nil`.
+    public var error: ErrorKind?
+    /// Whether the attempt counted as success (its status is expected by the request).
+    public var succeeded: Bool
+
+    /// An attempt that received a response.
+    public static func response(sent: Int64, ended: Int64, status: Int, succeeded: Bool) -> AttemptRecord {
+        AttemptRecord(sent: sent, ended: ended, status: status, error: nil, succeeded: succeeded)
+    }
+
+    /// An attempt that failed without a response.
+    public static func failure(sent: Int64, ended: Int64, error: ErrorKind) -> AttemptRecord {
+        AttemptRecord(sent: sent, ended: ended, status: nil, error: error, succeeded: false)
+    }
+
+    /// The failure cause, or `nil` when the attempt succeeded.
+    public var cause: FailureCause? {
+        if succeeded { return nil }
+        if let status { return .status(status) }
+        return .error(error ?? .other)
+    }
+}
+
+/// One scheduled call: sent with its attempts, or not sent with a reason.
+public struct CallRecord: Sendable, Equatable {
+    /// The arrival index (0-based within the measured run).
+    public var index: Int64
+    /// When the call was due: the schedule's intended time (open loop) or when the user issued it (closed loop).
+    public var intendedStart: Int64
+    /// The attempts in order; empty when not sent.
+    public var attempts: [AttemptRecord]
+    /// Set when the call was never sent.
+    public var notSentReason: NotSentReason?
+    /// Whether the retry budget refused a retry the policy wanted (the call then ended with its last attempt).
+    public var retryDeniedByBudget = false
+
+    /// A call that was sent at least once. Its outcome is its last attempt's.
+    public static func sent(
+        index: Int64, intendedStart: Int64, attempts: [AttemptRecord], retryDeniedByBudget: Bool = false
+    ) -> CallRecord {
+        CallRecord(
+            index: index, intendedStart: intendedStart, attempts: attempts, notSentReason: nil,
+            retryDeniedByBudget: retryDeniedByBudget)
+    }
+
+    /// A call that was never sent.
+    public static func notSent(index: Int64, intendedStart: Int64, reason: NotSentReason) -> CallRecord {
+        CallRecord(index: index, intendedStart: intendedStart, attempts: [], notSentReason: reason)
+    }
+}
+
+/// The measured outcome of a run, with exact accounting:
+/// `calls == ok + failed + notSentTotal`, `failed == callFailures.total`, `attempts == attemptLatency.totalCount`,
+/// `attempts >= ok + failed` (the difference is `retries`), and
+/// `latency.totalCount == serviceTime.totalCount == ok + failed`.
+/// `record(_:)` keeps these invariants by construction; `accountingProblems()` checks them (for merged or
+/// hand-built results).
+///
+/// Latency histograms are in microseconds. `latency` is end to end per sent call (ok or failed), from the
+/// intended start (open loop: the schedule's time, so queueing in the client is counted — coordinated
+/// omission), including retries and backoff; `serviceTime` is from the first attempt's actual send;
+/// `attemptLatency` is per attempt.
+public struct RunResult: Sendable, Equatable {
+    /// Scenario name.
+    public var scenarioName: String = ""
+    /// Human description of the load (`constant-rate 200/s for 10s`).
+    public var loadDescription: String = ""
+    /// The target URL the run used.
+    public var target: String = ""
+    /// Length of the measurement window in nanoseconds (from the first intended start to the end of the last
+    /// call); rates are computed over it.
+    public var elapsedNanoseconds: Int64 = 0
+    /// Calls scheduled (each counted once as ok, failed or not sent).
+    public var calls: Int64 = 0
+    /// Calls whose final attempt succeeded.
+    public var ok: Int64 = 0
+    /// Calls that were sent and did not succeed.
+    public var failed: Int64 = 0
+    /// Calls never sent, by reason.
+    public var notSent: [NotSentReason: Int64] = [:]
+    /// Attempts sent (first attempts and retries).
+    public var attempts: Int64 = 0
+    /// Every failed attempt, by status or kind.
+    public var attemptErrors = ErrorCounts()
+    /// Every failed call, by the cause of its last attempt.
+    public var callFailures = ErrorCounts()
+    /// Per sent call, from intended start to completion (µs).
+    public var latency = Histogram.latency()
+    /// Per sent call, from the first attempt's send to completion (µs).
+    public var serviceTime = Histogram.latency()
+    /// Per attempt, from send to completion (µs).
+    public var attemptLatency = Histogram.latency()
+    /// Calls made during warmup (not included in any other figure).
+    public var warmupCalls: Int64 = 0
+    /// Retries the retry budget refused.
+    public var budgetDenials: Int64 = 0
+
+    /// Creates an empty result.
+    public init(scenarioName: String = "", loadDescription: String = "", target: String = "") {
+        self.scenarioName = scenarioName
+        self.loadDescription = loadDescription
+        self.target = target
+    }
+
+    /// Records one call. Sent calls add their attempts; the call is ok when its last attempt succeeded.
+    public mutating func record(_ call: CallRecord) {
+        calls += 1
+        if call.retryDeniedByBudget { budgetDenials += 1 }
+        if let reason = call.notSentReason {
+            notSent[reason, default: 0] += 1
+            return
+        }
+        guard let first = call.attempts.first, let last = call.attempts.last else {
+            // A "sent" call without attempts is an engine bug; account it as not sent rather than lose it.
+            notSent[NotSentReason(rawValue: "no_attempt"), default: 0] += 1
+            return
+        }
+        for attempt in call.attempts {
+            attempts += 1
+            attemptLatency.recordNanoseconds(attempt.ended - attempt.sent)
+            if let cause = attempt.cause { attemptErrors.add(cause) }
+        }
+        latency.recordNanoseconds(last.ended - call.intendedStart)
+        serviceTime.recordNanoseconds(last.ended - first.sent)
+        if let cause = last.cause {
+            failed += 1
+            callFailures.add(cause)
+        } else {
+            ok += 1
+        }
+    }
+
+    /// Adds another shard's or loop's result (counts and histograms add; elapsed time is the longer one).
+    public mutating func merge(_ other: RunResult) {
+        elapsedNanoseconds = max(elapsedNanoseconds, other.elapsedNanoseconds)
+        calls += other.calls
+        ok += other.ok
+        failed += other.failed
+        for (reason, count) in other.notSent { notSent[reason, default: 0] += count }
+        attempts += other.attempts
+        attemptErrors.merge(other.attemptErrors)
+        callFailures.merge(other.callFailures)
+        latency.merge(other.latency)
+        serviceTime.merge(other.serviceTime)
+        attemptLatency.merge(other.attemptLatency)
+        warmupCalls += other.warmupCalls
+        budgetDenials += other.budgetDenials
+    }
+
+    /// Calls never sent, all reasons.
+    public var notSentTotal: Int64 { notSent.values.reduce(0, +) }
+    /// Calls sent (ok + failed).
+    public var sent: Int64 { ok + failed }
+    /// Retries sent (attempts beyond each sent call's first).
+    public var retries: Int64 { attempts - sent }
+    /// Elapsed seconds of the measurement window.
+    public var elapsedSeconds: Double { Double(elapsedNanoseconds) / 1e9 }
+    /// Attempts per second.
+    public var throughput: Double { elapsedNanoseconds > 0 ? Double(attempts) / elapsedSeconds : 0 }
+    /// Successful calls per second.
+    public var goodput: Double { elapsedNanoseconds > 0 ? Double(ok) / elapsedSeconds : 0 }
+    /// Attempts per sent call (1.0 = no retries); 0 when nothing was sent.
+    public var amplification: Double { sent > 0 ? Double(attempts) / Double(sent) : 0 }
+    /// Share of scheduled calls that did not succeed (failed or not sent); 0 when nothing was scheduled.
+    public var errorRate: Double { calls > 0 ? Double(failed + notSentTotal) / Double(calls) : 0 }
+
+    /// Violated accounting identities, as sentences (empty when the numbers add up).
+    public func accountingProblems() -> [String] {
+        var problems: [String] = []
+        if calls != ok + failed + notSentTotal {
+            problems.append("calls (\(calls)) != ok (\(ok)) + failed (\(failed)) + not sent (\(notSentTotal))")
+        }
+        if failed != callFailures.total {
+            problems.append("failed (\(failed)) != failures by status and kind (\(callFailures.total))")
+        }
+        if attempts < sent { problems.append("attempts (\(attempts)) < calls sent (\(sent))") }
+        if attemptLatency.totalCount != attempts {
+            problems.append("attempt histogram count (\(attemptLatency.totalCount)) != attempts (\(attempts))")
+        }
+        if latency.totalCount != sent {
+            problems.append("latency histogram count (\(latency.totalCount)) != calls sent (\(sent))")
+        }
+        if serviceTime.totalCount != sent {
+            problems.append("service-time histogram count (\(serviceTime.totalCount)) != calls sent (\(sent))")
+        }
+        if attemptErrors.total > attempts {
+            problems.append("failed attempts (\(attemptErrors.total)) > attempts (\(attempts))")
+        }
+        return problems
+    }
+}

@@ -1,0 +1,437 @@
+import EndpointSpec
+import Foundation
+
+extension Scenario {
+    /// Reads and validates the scenario file at `path`. Relative paths inside (model folders, body files) are
+    /// resolved against the file's directory first, then `currentDirectory` (default: the process's).
+    public static func load(path: String, currentDirectory: String? = nil) throws(ScenarioError) -> Scenario {
+        let cwd = currentDirectory ?? FileManager.default.currentDirectoryPath
+        let absolute = path.hasPrefix("/") ? path : (cwd as NSString).appendingPathComponent(path)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory) else {
+            throw ScenarioError(path: "", message: "cannot read scenario file \"\(path)\": no such file")
+        }
+        guard !isDirectory.boolValue, let data = FileManager.default.contents(atPath: absolute) else {
+            throw ScenarioError(path: "", message: "cannot read scenario file \"\(path)\": not a readable file")
+        }
+        let base = (absolute as NSString).deletingLastPathComponent
+        let stem = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+        return try decode(Array(data), baseDirectory: base, currentDirectory: cwd, defaultName: stem)
+    }
+
+    /// Decodes and validates scenario JSON. Every error names the field by path.
+    public static func decode(
+        _ bytes: [UInt8], baseDirectory: String, currentDirectory: String, defaultName: String = "scenario"
+    ) throws(ScenarioError) -> Scenario {
+        let json: JSONValue
+        do {
+            json = try LoadgenJSON.parse(bytes)
+        } catch {
+            throw ScenarioError(path: "", message: error.description)
+        }
+        let decoder = ScenarioDecoder(baseDirectory: baseDirectory, currentDirectory: currentDirectory)
+        return try decoder.scenario(Node(json, path: ""), defaultName: defaultName)
+    }
+}
+
+/// Turns scenario JSON into a validated `Scenario`.
+struct ScenarioDecoder {
+    let baseDirectory: String
+    let currentDirectory: String
+
+    static let topLevelKeys = [
+        "name", "description", "target", "requests", "load", "client", "warmup", "thresholds", "seed", "headers",
+    ]
+
+    func scenario(_ root: Node, defaultName: String) throws(ScenarioError) -> Scenario {
+        let object = try root.object(allowed: Self.topLevelKeys)
+        let name = try object.present("name")?.nonEmptyString() ?? defaultName
+        if let description = object.present("description") { _ = try description.string() }
+        let target = try target(try object.required("target"))
+        let routes: [RouteSpec]? = if case .embedded(let embedded) = target { embedded.routes } else { nil }
+        let requestsNode = try object.required("requests")
+        let requestNodes = try requestsNode.array()
+        guard !requestNodes.isEmpty else { throw requestsNode.error("expected at least one request") }
+        var requests: [RequestSpec] = []
+        for node in requestNodes { requests.append(try request(node, routes: routes)) }
+        let load = try load(try object.required("load"))
+        var client = ClientSpec()
+        if let node = object.present("client") { client = try self.client(node) }
+        let warmup = try object.present("warmup")?.duration(allowZero: true) ?? DurationValue(nanoseconds: 0)
+        var thresholds: [Threshold] = []
+        if let node = object.present("thresholds") {
+            for item in try node.array() {
+                do {
+                    thresholds.append(try Threshold(parsing: try item.string()))
+                } catch let error as ThresholdError {
+                    throw item.error(error.message)
+                } catch let error as ScenarioError {
+                    throw error
+                } catch {
+                    throw item.error("\(error)")
+                }
+            }
+        }
+        var seed: UInt64 = 1
+        if let node = object.present("seed") {
+            guard case .number(let literal) = node.value, let value = UInt64(literal) else {
+                throw node.expected("a non-negative integer")
+            }
+            seed = value
+        }
+        var headers: [HTTPHeaderField] = []
+        if let node = object.present("headers") { headers = try self.headers(node) }
+        return Scenario(
+            name: name, target: target, requests: requests, load: load, client: client, warmup: warmup,
+            thresholds: thresholds, seed: seed, headers: headers, baseDirectory: baseDirectory)
+    }
+
+    // MARK: Target
+
+    func target(_ node: Node) throws(ScenarioError) -> TargetSpec {
+        let object = try node.object(allowed: ["url", "embedded"])
+        switch (object.present("url"), object.present("embedded")) {
+        case (let url?, nil):
+            do {
+                return .url(try TargetURL(parsing: try url.string()))
+            } catch let error as TargetURLError {
+                throw url.error(error.message)
+            } catch let error as ScenarioError {
+                throw error
+            } catch {
+                throw url.error("\(error)")
+            }
+        case (nil, let embedded?):
+            return .embedded(try self.embedded(embedded))
+        default:
+            throw node.error("expected exactly one of \"url\" or \"embedded\"")
+        }
+    }
+
+    static let embeddedKeys = [
+        "modelDir", "routes", "workers", "threads", "maxQueue", "timeout", "python", "failRate", "delay", "port",
+    ]
+
+    func embedded(_ node: Node) throws(ScenarioError) -> EmbeddedTarget {
+        let object = try node.object(allowed: Self.embeddedKeys)
+        let directoryNode = try object.required("modelDir")
+        let directory = try resolveDirectory(try directoryNode.nonEmptyString(), node: directoryNode)
+        let routesNode = try object.required("routes")
+        let routeNodes = try routesNode.array()
+        guard !routeNodes.isEmpty else { throw routesNode.error("expected at least one route") }
+        var routes: [RouteSpec] = []
+        for routeNode in routeNodes {
+            let route = try self.route(routeNode)
+            if routes.contains(where: { $0.path == route.path && $0.verb == route.verb }) {
+                throw routeNode.error("duplicate route \(route.verb) \(route.path)")
+            }
+            routes.append(route)
+        }
+        var target = EmbeddedTarget(modelDirectory: directory, routes: routes)
+        target.workers = try object.present("workers")?.int(min: 1, max: 256) ?? 1
+        target.threads = try object.present("threads")?.int(min: 1, max: 256)
+        target.maxQueue = try object.present("maxQueue")?.int(min: 0)
+        target.timeout = try object.present("timeout")?.duration()
+        target.python = try object.present("python")?.nonEmptyString()
+        if let failRate = object.present("failRate") {
+            let rate = try failRate.double()
+            guard (0...1).contains(rate) else { throw failRate.expected("a number from 0 to 1") }
+            target.failRate = rate
+        }
+        target.delay = try object.present("delay")?.duration(allowZero: true)
+        target.port = try object.present("port")?.int(min: 0, max: 65535)
+        return target
+    }
+
+    func resolveDirectory(_ path: String, node: Node) throws(ScenarioError) -> String {
+        let candidates =
+            path.hasPrefix("/")
+            ? [path]
+            : [(baseDirectory as NSString).appendingPathComponent(path),
+                (currentDirectory as NSString).appendingPathComponent(path)]
+        for candidate in candidates {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: candidate, isDirectory: &isDirectory), isDirectory.boolValue {
+                return (candidate as NSString).standardizingPath
+            }
+        }
+        let looked = candidates.map { "\"\($0)\"" }.joined(separator: " and ")
+        throw node.error("directory \"\(path)\" not found (looked in \(looked))")
+    }
+
+    func resolveFile(_ path: String, node: Node) throws(ScenarioError) -> [UInt8] {
+        let candidates =
+            path.hasPrefix("/")
+            ? [path]
+            : [(baseDirectory as NSString).appendingPathComponent(path),
+                (currentDirectory as NSString).appendingPathComponent(path)]
+        for candidate in candidates {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: candidate, isDirectory: &isDirectory), !isDirectory.boolValue,
+                let data = FileManager.default.contents(atPath: candidate)
+            {
+                return Array(data)
+            }
+        }
+        let looked = candidates.map { "\"\($0)\"" }.joined(separator: " and ")
+        throw node.error("file \"\(path)\" not found (looked in \(looked))")
+    }
+
+    /// Decodes one route in the seed's JSON form (local decoder until EndpointSpec's `RouteSpec.decode` lands).
+    func route(_ node: Node) throws(ScenarioError) -> RouteSpec {
+        let object = try node.object(allowed: ["path", "verb", "file", "function", "positional", "body"])
+        let pathNode = try object.required("path")
+        let path = try pathNode.string()
+        guard path.hasPrefix("/") else { throw pathNode.error("expected a path starting with \"/\", got \"\(path)\"") }
+        let verb = try object.present("verb")?.nonEmptyString().uppercased() ?? "POST"
+        let file = try object.required("file").nonEmptyString()
+        let function = try object.required("function").nonEmptyString()
+        let positional = try object.present("positional")?.bool() ?? false
+        var params: [BodyParam] = []
+        if let bodyNode = object.present("body") {
+            for paramNode in try bodyNode.array() {
+                let param = try paramNode.object(allowed: ["name", "type", "optional", "default_value"])
+                let name = try param.required("name").nonEmptyString()
+                if params.contains(where: { $0.name == name }) {
+                    throw paramNode.error("duplicate body parameter \"\(name)\"")
+                }
+                let typeNode = try param.required("type")
+                let typeName = try typeNode.string()
+                guard let type = ParamType(rawValue: typeName) else {
+                    throw typeNode.error(
+                        "expected one of \(ParamType.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(typeName)\"")
+                }
+                let optional = try param.present("optional")?.bool() ?? false
+                let defaultValue = try param.present("default_value")?.string()
+                params.append(BodyParam(name: name, type: type, optional: optional, defaultValue: defaultValue))
+            }
+        }
+        return RouteSpec(verb: verb, path: path, file: file, function: function, positional: positional, body: params)
+    }
+
+    // MARK: Requests
+
+    static let requestKeys = ["name", "route", "method", "headers", "body", "bodyFile", "weight", "expect"]
+
+    func request(_ node: Node, routes: [RouteSpec]?) throws(ScenarioError) -> RequestSpec {
+        let object = try node.object(allowed: Self.requestKeys)
+        let routeNode = try object.required("route")
+        let route = try routeNode.string()
+        guard route.hasPrefix("/") else {
+            throw routeNode.error("expected a path starting with \"/\", got \"\(route)\"")
+        }
+        guard !route.contains(where: { $0 == " " || $0 == "\r" || $0 == "\n" }) else {
+            throw routeNode.error("a route must not contain spaces or line breaks")
+        }
+        var request = RequestSpec(route: route)
+        request.name = try object.present("name")?.string()
+        if let methodNode = object.present("method") {
+            let method = try methodNode.nonEmptyString().uppercased()
+            guard method.allSatisfy({ $0.isASCII && ($0.isLetter || $0 == "-") }) else {
+                throw methodNode.error("expected an HTTP method like \"POST\", got \"\(method)\"")
+            }
+            request.method = method
+        }
+        if let headersNode = object.present("headers") { request.headers = try headers(headersNode) }
+        switch (object.optional("body"), object.present("bodyFile")) {
+        case (let body?, nil):
+            request.body = try ValueTemplate.compile(body.value, path: body.path)
+        case (nil, let file?):
+            let bytes = try resolveFile(try file.nonEmptyString(), node: file)
+            let json: JSONValue
+            do {
+                json = try LoadgenJSON.parse(bytes)
+            } catch {
+                throw file.error("file \"\(try file.string())\" is not valid JSON: \(error.description)")
+            }
+            request.body = try ValueTemplate.compile(json, path: "\(file.path)<\(try file.string())>")
+        case (nil, nil):
+            request.body = nil
+        case (_?, _?):
+            throw node.error("use either \"body\" or \"bodyFile\", not both")
+        }
+        if let weightNode = object.present("weight") {
+            let weight = try weightNode.double()
+            guard weight > 0 else { throw weightNode.expected("a weight greater than 0") }
+            request.weight = weight
+        }
+        if let expectNode = object.present("expect") {
+            let items: [Node] = if case .array = expectNode.value { try expectNode.array() } else { [expectNode] }
+            guard !items.isEmpty else { throw expectNode.error("expected a status or a non-empty array of statuses") }
+            var statuses: Set<Int> = []
+            for item in items { statuses.insert(try item.int(min: 100, max: 599)) }
+            request.expect = statuses
+        }
+        if let routes { try check(request, against: routes, node: node, routeNode: routeNode) }
+        return request
+    }
+
+    /// With an embedded target, the request must name one of its routes, and an object body must carry every
+    /// required attribute.
+    func check(_ request: RequestSpec, against routes: [RouteSpec], node: Node, routeNode: Node)
+        throws(ScenarioError)
+    {
+        let path = String(request.route.split(separator: "?", maxSplits: 1).first ?? "")
+        guard let route = routes.first(where: { $0.path == path && $0.verb == request.method }) else {
+            let known = routes.map { "\($0.verb) \($0.path)" }.joined(separator: ", ")
+            throw routeNode.error(
+                "no route \(request.method) \(path) in target.embedded.routes (routes: \(known))")
+        }
+        let keys: [String]?
+        switch request.body {
+        case .literal(.object(let object))?: keys = object.pairs.map(\.key)
+        case .object(let fields)?: keys = fields.map(\.key)
+        default: keys = nil
+        }
+        if let keys {
+            for param in route.body where !param.optional && !keys.contains(param.name) {
+                throw ScenarioError(
+                    path: ObjectNode.join(node.path, "body"),
+                    message: "missing \"\(param.name)\", required by route \(route.verb) \(route.path)")
+            }
+        }
+    }
+
+    func headers(_ node: Node) throws(ScenarioError) -> [HTTPHeaderField] {
+        guard case .object(let object) = node.value else { throw node.expected("an object of header names to values") }
+        var headers: [HTTPHeaderField] = []
+        for pair in object.pairs {
+            let valueNode = Node(pair.value, path: ObjectNode.join(node.path, pair.key))
+            let isToken = !pair.key.isEmpty
+                && pair.key.unicodeScalars.allSatisfy { $0.isASCII && $0.value > 32 && $0 != ":" && $0.value < 127 }
+            guard isToken else { throw valueNode.error("invalid header name") }
+            let value = try valueNode.string()
+            guard !value.contains(where: { $0 == "\r" || $0 == "\n" }) else {
+                throw valueNode.error("a header value must not contain line breaks")
+            }
+            headers.append(HTTPHeaderField(name: pair.key, value: value))
+        }
+        return headers
+    }
+
+    // MARK: Load
+
+    func load(_ node: Node) throws(ScenarioError) -> LoadSpec {
+        let object = try node.object(allowed: ["type", "rate", "duration", "startRate", "stages", "users", "thinkTime"])
+        let typeNode = try object.required("type")
+        let type = try typeNode.string()
+        let used: [String]
+        switch type {
+        case "constant-rate": used = ["type", "rate", "duration"]
+        case "ramping-rate": used = ["type", "startRate", "stages"]
+        case "closed": used = ["type", "users", "duration", "thinkTime"]
+        default:
+            var message = "expected \"constant-rate\", \"ramping-rate\" or \"closed\", got \"\(type)\""
+            if let suggestion = closestName(type, ["constant-rate", "ramping-rate", "closed"]) {
+                message += "; did you mean \"\(suggestion)\"?"
+            }
+            throw typeNode.error(message)
+        }
+        for pair in object.object.pairs where !used.contains(pair.key) {
+            throw ScenarioError(
+                path: ObjectNode.join(node.path, pair.key), message: "not used by load type \"\(type)\"")
+        }
+        switch type {
+        case "constant-rate":
+            let rate = try object.required("rate").rate(allowZero: false)
+            let duration = try object.required("duration").duration()
+            return .constantRate(rate: rate, duration: duration)
+        case "ramping-rate":
+            let start = try object.present("startRate")?.rate(allowZero: true) ?? 0
+            let stagesNode = try object.required("stages")
+            let stageNodes = try stagesNode.array()
+            guard !stageNodes.isEmpty else { throw stagesNode.error("expected at least one stage") }
+            var stages: [RampStage] = []
+            for stageNode in stageNodes {
+                let stage = try stageNode.object(allowed: ["target", "duration"])
+                let target = try stage.required("target").rate(allowZero: true)
+                let duration = try stage.required("duration").duration()
+                stages.append(RampStage(target: target, duration: duration))
+            }
+            if start == 0, stages.allSatisfy({ $0.target == 0 }) {
+                throw stagesNode.error("every stage targets 0/s, so no call would be made")
+            }
+            return .rampingRate(startRate: start, stages: stages)
+        default:
+            let users = try object.required("users").int(min: 1, max: 100_000)
+            let duration = try object.required("duration").duration()
+            let think = try object.present("thinkTime")?.duration(allowZero: true) ?? DurationValue(nanoseconds: 0)
+            return .closed(users: users, duration: duration, thinkTime: think)
+        }
+    }
+
+    // MARK: Client
+
+    func client(_ node: Node) throws(ScenarioError) -> ClientSpec {
+        let object = try node.object(allowed: [
+            "connections", "timeout", "connectTimeout", "retry", "budget", "healthGate",
+        ])
+        var client = ClientSpec()
+        client.connections = try object.present("connections")?.int(min: 1, max: 100_000) ?? client.connections
+        client.timeout = try object.present("timeout")?.duration() ?? client.timeout
+        client.connectTimeout = try object.present("connectTimeout")?.duration()
+        if let retryNode = object.present("retry") {
+            let retry = try retryNode.object(allowed: [
+                "maxAttempts", "baseDelay", "maxDelay", "jitter", "retryOn", "retryOnErrors",
+            ])
+            var spec = RetrySpec()
+            spec.maxAttempts = try retry.present("maxAttempts")?.int(min: 1, max: 100) ?? spec.maxAttempts
+            spec.baseDelay = try retry.present("baseDelay")?.duration() ?? spec.baseDelay
+            spec.maxDelay = try retry.present("maxDelay")?.duration() ?? spec.maxDelay
+            if spec.maxDelay < spec.baseDelay {
+                let path = retry.has("maxDelay") ? "maxDelay" : "baseDelay"
+                throw ScenarioError(
+                    path: ObjectNode.join(retryNode.path, path),
+                    message: "maxDelay (\(spec.maxDelay)) must not be less than baseDelay (\(spec.baseDelay))")
+            }
+            if let jitterNode = retry.present("jitter") {
+                let name = try jitterNode.string()
+                guard let jitter = JitterMode(rawValue: name) else {
+                    throw jitterNode.error("expected \"none\", \"full\" or \"equal\", got \"\(name)\"")
+                }
+                spec.jitter = jitter
+            }
+            if let retryOn = retry.present("retryOn") {
+                var statuses: Set<Int> = []
+                for item in try retryOn.array() { statuses.insert(try item.int(min: 100, max: 599)) }
+                spec.retryOnStatus = statuses
+            }
+            spec.retryOnTransportErrors = try retry.present("retryOnErrors")?.bool() ?? spec.retryOnTransportErrors
+            client.retry = spec
+        }
+        if let budgetNode = object.present("budget") {
+            let budget = try budgetNode.object(allowed: ["ratio", "minRetriesPerSecond", "window"])
+            var spec = RetryBudgetSpec()
+            if let ratio = budget.present("ratio") {
+                spec.ratio = try ratio.double()
+                guard spec.ratio >= 0 else { throw ratio.expected("a ratio >= 0") }
+            }
+            if let minimum = budget.present("minRetriesPerSecond") {
+                spec.minRetriesPerSecond = try minimum.double()
+                guard spec.minRetriesPerSecond >= 0 else { throw minimum.expected("a number >= 0") }
+            }
+            spec.window = try budget.present("window")?.duration() ?? spec.window
+            client.budget = spec
+        }
+        if let gateNode = object.present("healthGate") {
+            if case .bool(let enabled) = gateNode.value {
+                client.healthGate = enabled ? HealthGateSpec() : nil
+            } else if case .object = gateNode.value {
+                let gate = try gateNode.object(allowed: ["path", "failureThreshold", "probeInterval"])
+                var spec = HealthGateSpec()
+                if let pathNode = gate.present("path") {
+                    spec.path = try pathNode.string()
+                    guard spec.path.hasPrefix("/") else {
+                        throw pathNode.error("expected a path starting with \"/\", got \"\(spec.path)\"")
+                    }
+                }
+                spec.failureThreshold = try gate.present("failureThreshold")?.int(min: 1) ?? spec.failureThreshold
+                spec.probeInterval = try gate.present("probeInterval")?.duration() ?? spec.probeInterval
+                client.healthGate = spec
+            } else {
+                throw gateNode.expected("true, false or an object")
+            }
+        }
+        return client
+    }
+}

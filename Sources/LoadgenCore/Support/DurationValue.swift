@@ -1,0 +1,108 @@
+/// A non-negative length of time with nanosecond resolution, written as a number and a unit:
+/// `250ns`, `100us` (or `µs`), `500ms`, `10s`, `1.5s`, `2m`, `1h`; compound forms like `1m30s` are accepted.
+public struct DurationValue: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// Nanoseconds.
+    public var nanoseconds: Int64
+
+    /// Creates a duration from nanoseconds.
+    public init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
+
+    /// Creates a duration from (possibly fractional) seconds.
+    public init(seconds: Double) { self.nanoseconds = Int64((seconds * 1e9).rounded()) }
+
+    /// Milliseconds.
+    public static func milliseconds(_ value: Int64) -> DurationValue { DurationValue(nanoseconds: value * 1_000_000) }
+
+    /// Seconds.
+    public static func seconds(_ value: Int64) -> DurationValue { DurationValue(nanoseconds: value * 1_000_000_000) }
+
+    /// The duration in seconds.
+    public var seconds: Double { Double(nanoseconds) / 1e9 }
+
+    /// The duration in microseconds (the histogram unit), truncated.
+    public var microseconds: Int64 { nanoseconds / 1000 }
+
+    /// The equivalent `Swift.Duration`.
+    public var duration: Duration { .nanoseconds(nanoseconds) }
+
+    /// Orders by length.
+    public static func < (lhs: DurationValue, rhs: DurationValue) -> Bool { lhs.nanoseconds < rhs.nanoseconds }
+
+    /// Units by suffix, longest suffix first so `ms` wins over `m` and `s`.
+    private static let units: [(String, Double)] = [
+        ("ns", 1), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9),
+    ]
+
+    /// Parses `text` (see the type's documentation). Returns `nil` for anything else, including bare numbers,
+    /// negative values and values longer than about 292 years.
+    public init?(parsing text: String) {
+        var rest = Substring(text.trimmingWhitespace())
+        guard !rest.isEmpty else { return nil }
+        var total = 0.0
+        while !rest.isEmpty {
+            let numberEnd = rest.firstIndex { !($0.isASCII && ($0.isNumber || $0 == ".")) } ?? rest.endIndex
+            guard numberEnd != rest.startIndex, let number = Double(rest[..<numberEnd]) else { return nil }
+            rest = rest[numberEnd...]
+            let unitEnd = rest.firstIndex { $0.isASCII && ($0.isNumber || $0 == ".") } ?? rest.endIndex
+            let unit = String(rest[..<unitEnd]).trimmingWhitespace()
+            guard let scale = Self.units.first(where: { $0.0 == unit })?.1 else { return nil }
+            total += number * scale
+            rest = rest[unitEnd...]
+        }
+        guard total.isFinite, total < 9.2e18 else { return nil }
+        self.nanoseconds = Int64(total.rounded())
+    }
+
+    /// The shortest exact-ish form: `500ms`, `10s`, `1.5s`, `2m`, `1h`, `250us`, `0s`.
+    public var description: String {
+        let ns = nanoseconds
+        if ns == 0 { return "0s" }
+        if ns % 3_600_000_000_000 == 0 { return "\(ns / 3_600_000_000_000)h" }
+        if ns % 60_000_000_000 == 0 { return "\(ns / 60_000_000_000)m" }
+        if ns >= 1_000_000_000 { return formatNumber(Double(ns) / 1e9, digits: 3) + "s" }
+        if ns >= 1_000_000 { return formatNumber(Double(ns) / 1e6, digits: 3) + "ms" }
+        if ns >= 1000 { return formatNumber(Double(ns) / 1e3, digits: 3) + "us" }
+        return "\(ns)ns"
+    }
+}
+
+/// A request rate in requests per second, written `200`, `200/s`, `12000/m` (per minute) or `3600/h`.
+public struct RateValue: Sendable, Hashable, CustomStringConvertible {
+    /// Requests per second.
+    public var perSecond: Double
+
+    /// Creates a rate.
+    public init(perSecond: Double) { self.perSecond = perSecond }
+
+    /// Parses a rate; `nil` for anything else, including negative or non-finite numbers.
+    public init?(parsing text: String) {
+        let trimmed = text.trimmingWhitespace()
+        var number = Substring(trimmed)
+        var divisor = 1.0
+        if let slash = trimmed.firstIndex(of: "/") {
+            number = trimmed[..<slash]
+            switch trimmed[trimmed.index(after: slash)...].trimmingWhitespace() {
+            case "s", "sec", "second": divisor = 1
+            case "m", "min", "minute": divisor = 60
+            case "h", "hour": divisor = 3600
+            default: return nil
+            }
+        }
+        guard let value = Double(number.trimmingWhitespace()), value.isFinite, value >= 0 else { return nil }
+        self.perSecond = value / divisor
+    }
+
+    /// `200/s`, `0.5/s`.
+    public var description: String { formatNumber(perSecond, digits: 3) + "/s" }
+}
+
+extension StringProtocol {
+    /// The string without leading and trailing spaces, tabs and newlines.
+    func trimmingWhitespace() -> String {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
+        guard let first = firstIndex(where: { !isSpace($0) }), let last = lastIndex(where: { !isSpace($0) }) else {
+            return ""
+        }
+        return String(self[first...last])
+    }
+}

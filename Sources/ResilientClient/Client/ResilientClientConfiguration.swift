@@ -1,0 +1,68 @@
+import Foundation
+
+/// What a call does when the health gate is closed.
+public enum GateWaitMode: String, Sendable, Equatable, Hashable {
+    /// Wait for the gate to open (or half-open), within the call's deadline. The default.
+    case wait
+    /// Fail at once with ``ResilientClientError/gateClosed``.
+    case failFast
+}
+
+/// Everything a ``ResilientClient`` is configured with. Every field has a documented default.
+///
+/// ```swift
+/// var configuration = ResilientClientConfiguration(baseURL: URL(string: "http://127.0.0.1:8080")!)
+/// configuration.retry.maxAttempts = 8
+/// configuration.retry.backoff.jitter = .decorrelated
+/// configuration.deadline = .seconds(10)
+/// configuration.gateWaitMode = .failFast
+/// let client = ResilientClient(configuration: configuration)
+/// ```
+public struct ResilientClientConfiguration: Sendable {
+    /// The endpoint's base URL (`http://host:port` or `https://host`); route paths are appended to it.
+    public var baseURL: URL
+    /// Retry policy. Default ``RetryPolicy/init(maxAttempts:backoff:classifier:honourRetryAfter:)``
+    /// defaults: 5 attempts, 100 ms × 2 up to 5 s with full jitter, 503 always retried.
+    public var retry: RetryPolicy
+    /// Retry budget. Default: 20 % of calls plus 10 retries/s over a 10 s window.
+    public var budget: RetryBudget.Configuration
+    /// Health gate. Default: closes after 5 consecutive failures, 3 half-open trials.
+    public var gate: HealthGate.Configuration
+    /// What calls do while the gate is closed. Default `.wait`.
+    public var gateWaitMode: GateWaitMode
+    /// Overall deadline of a call, across attempts, backoff sleeps and gate waits. Default 30 s;
+    /// `nil` for none. A call can override it.
+    public var deadline: Duration?
+    /// Timeout of one attempt (connect, send and receive). Default 10 s; `nil` for none.
+    public var attemptTimeout: Duration?
+    /// Path polled for health. Default `/ping`.
+    public var pingPath: String
+    /// Header fields added to every request. Default: `Accept: application/json`.
+    public var headers: [(name: String, value: String)]
+    /// Seed for the jitter source; `nil` (default) seeds from the system generator. Set it to make a
+    /// client's delays reproducible.
+    public var randomSeed: UInt64?
+    /// Called synchronously for every ``ClientEvent`` (keep it short). Default `nil`.
+    public var onEvent: (@Sendable (ClientEvent) -> Void)?
+
+    /// Creates a configuration with the defaults above.
+    public init(
+        baseURL: URL, retry: RetryPolicy = RetryPolicy(), budget: RetryBudget.Configuration = .init(),
+        gate: HealthGate.Configuration = .init(), gateWaitMode: GateWaitMode = .wait,
+        deadline: Duration? = .seconds(30), attemptTimeout: Duration? = .seconds(10), pingPath: String = "/ping",
+        headers: [(name: String, value: String)] = [("Accept", "application/json")], randomSeed: UInt64? = nil,
+        onEvent: (@Sendable (ClientEvent) -> Void)? = nil
+    ) {
+        self.baseURL = baseURL
+        self.retry = retry
+        self.budget = budget
+        self.gate = gate
+        self.gateWaitMode = gateWaitMode
+        self.deadline = deadline
+        self.attemptTimeout = attemptTimeout
+        self.pingPath = pingPath
+        self.headers = headers
+        self.randomSeed = randomSeed
+        self.onEvent = onEvent
+    }
+}

@@ -1,0 +1,184 @@
+/// Everything that decides whether and when a call is retried.
+///
+/// Defaults: at most 5 attempts, ``Backoff`` defaults (100 ms base, ×2, 5 s cap, full jitter),
+/// ``RetryClassifier`` defaults (503 always; 502, 504, response timeouts and resets after sending for
+/// idempotent routes only).
+public struct RetryPolicy: Sendable, Equatable, Hashable {
+    /// Attempts per call including the first (1 = never retry). Default 5.
+    public var maxAttempts: Int
+    /// The delay schedule; its `cap` also bounds `Retry-After`.
+    public var backoff: Backoff
+    /// Which outcomes are retried.
+    public var classifier: RetryClassifier
+    /// Whether a `Retry-After` header on a retryable response is honoured. Default `true`.
+    public var honourRetryAfter: Bool
+
+    /// Creates a policy (`maxAttempts` below 1 is raised to 1).
+    public init(
+        maxAttempts: Int = 5, backoff: Backoff = Backoff(), classifier: RetryClassifier = RetryClassifier(),
+        honourRetryAfter: Bool = true
+    ) {
+        self.maxAttempts = max(1, maxAttempts)
+        self.backoff = backoff
+        self.classifier = classifier
+        self.honourRetryAfter = honourRetryAfter
+    }
+
+    /// Never retry.
+    public static let noRetries = RetryPolicy(maxAttempts: 1)
+}
+
+/// Why the client slept before a retry.
+public struct DelayReason: Sendable, Equatable, Hashable, CustomStringConvertible {
+    /// The outcome that triggered the retry.
+    public var cause: AttemptOutcome
+    /// The jittered backoff delay for this retry.
+    public var backoff: Duration
+    /// The delay the server asked for with `Retry-After` (already bounded by the cap), if any.
+    public var retryAfter: Duration?
+    /// Whether `Retry-After` asked for more than the cap and was cut to it.
+    public var retryAfterCapped: Bool
+
+    /// Creates a reason.
+    public init(cause: AttemptOutcome, backoff: Duration, retryAfter: Duration? = nil, retryAfterCapped: Bool = false) {
+        self.cause = cause
+        self.backoff = backoff
+        self.retryAfter = retryAfter
+        self.retryAfterCapped = retryAfterCapped
+    }
+
+    /// E.g. `"503, Retry-After 2 seconds"` or `"connectionRefused, backoff 0.13 seconds"`.
+    public var description: String {
+        if let retryAfter, retryAfter >= backoff {
+            return "\(cause), Retry-After \(retryAfter)\(retryAfterCapped ? " (capped)" : "")"
+        }
+        return "\(cause), backoff \(backoff)"
+    }
+}
+
+/// Why a call gave up.
+public enum GiveUpReason: Sendable, Equatable, Hashable {
+    /// The outcome is final (a 2xx is not a give-up; this is a 4xx, 500, non-idempotent timeout, …).
+    case notRetryable
+    /// The last attempt was retryable but `maxAttempts` were used.
+    case attemptsExhausted
+    /// The call's deadline passed, or the next backoff would end after it.
+    case deadlineExceeded
+    /// The retry budget refused the retry.
+    case budgetExhausted
+}
+
+/// What to do after an attempt.
+public enum RetryDecision: Sendable, Equatable, Hashable {
+    /// The attempt succeeded (2xx): return its response.
+    case succeed
+    /// Sleep `delay`, then send the next attempt.
+    case retry(after: Duration, reason: DelayReason)
+    /// Stop; the call fails for `reason` with the last attempt's outcome.
+    case giveUp(GiveUpReason)
+}
+
+/// The per-call retry "brain": a plain value that, given each attempt's outcome and the clock, decides
+/// whether to retry, after what delay and why, or how to fail. It does no IO and never sleeps, so the
+/// async client and an event-loop engine drive the very same logic.
+///
+/// ```swift
+/// var planner = RetryPlanner(policy: RetryPolicy(), idempotent: true, deadline: .seconds(30))
+/// var budget = RetryBudget()
+/// var rng = SplitMix64(seed: 7)
+/// budget.deposit(now: clock.now)
+/// while true {
+///     let outcome = send(timeout: planner.attemptTimeout(perAttempt: .seconds(10), now: clock.now))
+///     planner.recordAttempt()
+///     switch planner.decide(after: outcome, retryAfter: header, now: clock.now,
+///                           wallClockSeconds: wallNow, budget: &budget, using: &rng) {
+///     case .succeed: return
+///     case .retry(let delay, _): sleep(delay)
+///     case .giveUp(let reason): throw reason
+///     }
+/// }
+/// ```
+public struct RetryPlanner: Sendable, Equatable {
+    /// The policy in force.
+    public let policy: RetryPolicy
+    /// Whether the route may be repeated safely after a timeout or reset.
+    public let idempotent: Bool
+    /// The absolute deadline on the caller's monotonic clock, if any.
+    public let deadline: Duration?
+    /// Attempts recorded so far.
+    public private(set) var attempts = 0
+    /// The previous backoff delay (for decorrelated jitter).
+    public private(set) var previousDelay: Duration?
+
+    /// Creates a planner for one call.
+    ///
+    /// - Parameters:
+    ///   - policy: the retry policy.
+    ///   - idempotent: whether the route is idempotent.
+    ///   - deadline: the absolute monotonic time by which the whole call must end, or `nil`.
+    public init(policy: RetryPolicy, idempotent: Bool, deadline: Duration?) {
+        self.policy = policy
+        self.idempotent = idempotent
+        self.deadline = deadline
+    }
+
+    /// The timeout for the next attempt: the smaller of `perAttempt` and the time left before the
+    /// deadline; `nil` for no timeout. `.zero` means the deadline has already passed.
+    public func attemptTimeout(perAttempt: Duration?, now: Duration) -> Duration? {
+        guard let deadline else { return perAttempt }
+        let left = max(.zero, deadline - now)
+        guard let perAttempt else { return left }
+        return min(perAttempt, left)
+    }
+
+    /// Whether the deadline has passed at `now`.
+    public func deadlinePassed(now: Duration) -> Bool {
+        guard let deadline else { return false }
+        return now >= deadline
+    }
+
+    /// Counts an attempt as sent. Call once per attempt, before ``decide(after:retryAfter:now:wallClockSeconds:budget:using:)``.
+    public mutating func recordAttempt() {
+        attempts += 1
+    }
+
+    /// Decides what follows an attempt's outcome.
+    ///
+    /// Order of checks for a retryable outcome: attempts left → delay (backoff, raised to a capped
+    /// `Retry-After` if the server sent one) → the deadline must lie beyond the sleep → the budget
+    /// must allow a retry (checked last so that a retry that would not happen anyway spends nothing).
+    ///
+    /// - Parameters:
+    ///   - outcome: what the attempt produced.
+    ///   - retryAfter: the parsed `Retry-After` header of the response, if any.
+    ///   - now: the monotonic clock now.
+    ///   - wallClockSeconds: the wall clock now (seconds since 1970), for HTTP-date `Retry-After`.
+    ///   - budget: the client's retry budget; one retry is withdrawn when the decision is `.retry`.
+    ///   - rng: the jitter source.
+    public mutating func decide(
+        after outcome: AttemptOutcome, retryAfter: RetryAfter?, now: Duration, wallClockSeconds: Double,
+        budget: inout RetryBudget, using rng: inout some RandomNumberGenerator
+    ) -> RetryDecision {
+        switch policy.classifier.classify(outcome, idempotent: idempotent) {
+        case .success: return .succeed
+        case .fail: return .giveUp(.notRetryable)
+        case .retry: break
+        }
+        if deadlinePassed(now: now) { return .giveUp(.deadlineExceeded) }
+        guard attempts < policy.maxAttempts else { return .giveUp(.attemptsExhausted) }
+        let backoff = policy.backoff.delay(forRetry: max(attempts, 1), previous: previousDelay, using: &rng)
+        var reason = DelayReason(cause: outcome, backoff: backoff)
+        var delay = backoff
+        if policy.honourRetryAfter, let retryAfter {
+            let cap = policy.backoff.cap
+            let asked = retryAfter.delay(nowSecondsSince1970: wallClockSeconds, cap: .seconds(Int64.max / 2))
+            reason.retryAfter = min(asked, cap)
+            reason.retryAfterCapped = asked > cap
+            delay = max(delay, min(asked, cap))
+        }
+        if let deadline, now + delay >= deadline { return .giveUp(.deadlineExceeded) }
+        guard budget.tryWithdraw(now: now) else { return .giveUp(.budgetExhausted) }
+        previousDelay = backoff
+        return .retry(after: delay, reason: reason)
+    }
+}

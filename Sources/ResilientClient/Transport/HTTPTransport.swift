@@ -1,0 +1,68 @@
+import Foundation
+
+/// One HTTP request as the client hands it to a transport.
+public struct TransportRequest: Sendable {
+    /// The method, upper-case (`POST`, `GET`).
+    public var method: String
+    /// The absolute URL (`http://host:port/path` or `https://…`).
+    public var url: URL
+    /// Header fields in order (the transport adds `Host`, `Content-Length` and framing itself).
+    public var headers: [(name: String, value: String)]
+    /// The body; empty for none.
+    public var body: [UInt8]
+
+    /// Creates a request.
+    public init(method: String, url: URL, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+    }
+}
+
+/// One complete HTTP response.
+public struct TransportResponse: Sendable {
+    /// The status code.
+    public var status: Int
+    /// Header fields in order.
+    public var headers: [(name: String, value: String)]
+    /// The body.
+    public var body: [UInt8]
+
+    /// Creates a response.
+    public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// The first value of the header `name` (case-insensitive), if present.
+    public func header(_ name: String) -> String? {
+        let lowered = name.lowercased()
+        return headers.first { $0.name.lowercased() == lowered }?.value
+    }
+}
+
+/// How ``ResilientClient`` sends one attempt. Implement it to plug in another HTTP stack or a test
+/// double; the client supplies `LoopTransport` for `http://` and ``URLSessionTransport`` for `https://`.
+///
+/// Contract:
+/// - `send` performs exactly one attempt (no retries, no redirects) and returns any complete response,
+///   whatever its status.
+/// - On failure it throws a ``TransportError`` whose kind says whether the request may have reached
+///   the server (this decides which failures are retried).
+/// - It honours task cancellation promptly (the client cancels an attempt when its timeout or the
+///   call's deadline passes, or when the caller's task is cancelled).
+/// - `timeout` is a hint (the client enforces it too); `nil` means none.
+///
+/// ```swift
+/// struct Canned: HTTPTransport {
+///     func send(_ request: TransportRequest, timeout: Duration?) async throws(TransportError) -> TransportResponse {
+///         TransportResponse(status: 200, body: Array(#"{"ok":true}"#.utf8))
+///     }
+/// }
+/// ```
+public protocol HTTPTransport: Sendable {
+    /// Sends one request and returns its response.
+    func send(_ request: TransportRequest, timeout: Duration?) async throws(TransportError) -> TransportResponse
+}

@@ -1,0 +1,39 @@
+/// Why a transport could not produce an HTTP response. The cases separate what is always safe to
+/// retry (nothing reached the server) from what is only safe for idempotent routes (the request may
+/// have been processed).
+public struct TransportError: Error, Sendable, Equatable, Hashable, CustomStringConvertible {
+    /// The kind of failure.
+    public enum Kind: Sendable, Equatable, Hashable {
+        /// The server refused the connection (nothing listening yet): always safe to retry.
+        case connectionRefused
+        /// The connection could not be established in time: nothing was sent, always safe to retry.
+        case connectTimeout
+        /// The request was sent but no complete response arrived in time: retried for idempotent routes.
+        case responseTimeout
+        /// The connection was reset or closed. `requestSent` tells whether any byte of the request was
+        /// written; if not, retrying is always safe.
+        case connectionClosed(requestSent: Bool)
+        /// The response could not be parsed as HTTP/1.1: not retried.
+        case protocolError
+        /// The task was cancelled while the request was in flight: not retried.
+        case cancelled
+        /// The request cannot be sent at all (bad URL, unsupported scheme, TLS failure, …): not retried.
+        case other
+    }
+
+    /// The kind of failure.
+    public var kind: Kind
+    /// A human-readable explanation.
+    public var message: String
+
+    /// Creates an error.
+    public init(_ kind: Kind, _ message: String = "") {
+        self.kind = kind
+        self.message = message
+    }
+
+    /// `kind: message`.
+    public var description: String {
+        message.isEmpty ? "\(kind)" : "\(kind): \(message)"
+    }
+}
