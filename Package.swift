@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "ResilientClient", dependencies: ["EndpointSpec", "HTTP1", "NetIO"], swiftSettings: strict),
         .target(
             name: "ReferenceEndpoint", dependencies: ["EndpointSpec", "HTTP1", "NetIO", "CLinux", "CommandLine"],
-            resources: [.copy("Python/worker.py")], swiftSettings: strict),
+            swiftSettings: strict),
         .executableTarget(name: "reference-endpoint", dependencies: ["ReferenceEndpoint"], swiftSettings: strict),
         .target(
             name: "LoadgenCore",

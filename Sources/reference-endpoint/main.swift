@@ -1,1 +1,4 @@
+import Glibc
 import ReferenceEndpoint
+
+exit(EndpointCommand.main(arguments: Array(CommandLine.arguments.dropFirst()), name: "reference-endpoint"))

@@ -315,6 +315,7 @@ public final class ResilientClient: Sendable {
         let path = request.url.path
         var planner = RetryPlanner(policy: configuration.retry, idempotent: idempotent, deadline: deadlineAt)
         while true {
+            if Task.isCancelled { return .failure(.cancelled) }
             // 1. The health gate.
             let gateStart = clock.now
             let trial: Bool
@@ -338,11 +339,14 @@ public final class ResilientClient: Sendable {
             planner.recordAttempt()
             state.withLock { $0.counters.attempts += 1 }
             let sent = await send(request, timeout: timeout, until: timeout.map { now + $0 })
+            let finished = clock.now
             if Task.isCancelled {
                 releaseTrial(trial)
+                report.attempts.append(AttemptRecord(
+                    number: planner.attempts, outcome: .transport(.cancelled), message: "cancelled",
+                    latency: finished - now, trial: trial))
                 return .failure(.cancelled)
             }
-            let finished = clock.now
             let outcome: AttemptOutcome
             var message = ""
             switch sent {

@@ -1,0 +1,206 @@
+extension JSON {
+    /// How `serialize` writes `.number` values.
+    public enum NumberStyle: Sendable {
+        /// The literal text as stored (what the client sent).
+        case literal
+        /// As Python re-serializes the number after `json.loads`: integers in canonical form (`-0` → `0`),
+        /// floats as `repr(float)` (`1e3` → `1000.0`, `1.50` → `1.5`), overflow as `Infinity`.
+        case python
+    }
+
+    /// Writes `value` compactly, as Python's `json.dumps(value, ensure_ascii=False, separators=(",", ":"))`:
+    /// non-ASCII text stays UTF-8; `"`, `\`, and control characters are escaped (`\n`, `\u001f`, ...).
+    /// Non-finite floats are written `NaN`/`Infinity`/`-Infinity` (Python's `allow_nan=True` spelling).
+    public static func serialize(_ value: JSONValue) -> [UInt8] {
+        var out: [UInt8] = []
+        serialize(value, numbers: .literal, into: &out)
+        return out
+    }
+
+    /// Writes `value` with the given number style.
+    public static func serialize(_ value: JSONValue, numbers: NumberStyle) -> [UInt8] {
+        var out: [UInt8] = []
+        serialize(value, numbers: numbers, into: &out)
+        return out
+    }
+
+    /// Appends the serialization of `value` to `out`.
+    public static func serialize(_ value: JSONValue, numbers: NumberStyle, into out: inout [UInt8]) {
+        switch value {
+        case .null:
+            appendASCII("null", to: &out)
+        case .bool(let flag):
+            appendASCII(flag ? "true" : "false", to: &out)
+        case .number(let text):
+            switch numbers {
+            case .literal: out.append(contentsOf: text.utf8)
+            case .python: out.append(contentsOf: PythonNumber.reserialized(text).utf8)
+            }
+        case .string(let text):
+            writeString(text, into: &out)
+        case .array(let elements):
+            out.append(UInt8(ascii: "["))
+            for (k, element) in elements.enumerated() {
+                if k > 0 { out.append(UInt8(ascii: ",")) }
+                serialize(element, numbers: numbers, into: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        case .object(let object):
+            out.append(UInt8(ascii: "{"))
+            for (k, pair) in object.pairs.enumerated() {
+                if k > 0 { out.append(UInt8(ascii: ",")) }
+                writeString(pair.key, into: &out)
+                out.append(UInt8(ascii: ":"))
+                serialize(pair.value, numbers: numbers, into: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+    }
+
+    /// Appends `text` as a JSON string literal, escaped as Python's `json.dumps(..., ensure_ascii=False)`.
+    public static func writeString(_ text: String, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        var text = text
+        text.withUTF8 { bytes in
+            var runStart = 0
+            for k in 0..<bytes.count {
+                let byte = bytes[k]
+                guard byte < 0x20 || byte == 0x22 || byte == 0x5C else { continue }
+                if runStart < k { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<k])) }
+                runStart = k + 1
+                out.append(UInt8(ascii: "\\"))
+                switch byte {
+                case 0x22: out.append(0x22)
+                case 0x5C: out.append(0x5C)
+                case 0x0A: out.append(UInt8(ascii: "n"))
+                case 0x0D: out.append(UInt8(ascii: "r"))
+                case 0x09: out.append(UInt8(ascii: "t"))
+                case 0x08: out.append(UInt8(ascii: "b"))
+                case 0x0C: out.append(UInt8(ascii: "f"))
+                default:
+                    appendASCII("u00", to: &out)
+                    out.append(contentsOf: hex2(byte).utf8)
+                }
+            }
+            if runStart < bytes.count { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...])) }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    @inline(__always) static func appendASCII(_ text: StaticString, to out: inout [UInt8]) {
+        out.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    /// The text Python's `json.dumps` writes for the number `json.loads` makes of `literal`
+    /// (`"1e3"` → `"1000.0"`, `"-0"` → `"0"`, `"1E400"` → `"Infinity"`).
+    public static func pythonNumberText(_ literal: String) -> String { PythonNumber.reserialized(literal) }
+}
+
+/// Python's view of JSON number literals and of the numeric strings pydantic accepts.
+public enum PythonNumber {
+    /// Whether a JSON number literal is an integer for Python (no fraction, no exponent, not NaN/Infinity).
+    public static func isInteger(_ literal: String) -> Bool {
+        var any = false
+        for byte in literal.utf8 {
+            if byte >= 0x30 && byte <= 0x39 {
+                any = true
+            } else if byte != UInt8(ascii: "-") {
+                return false
+            }
+        }
+        return any
+    }
+
+    /// Canonical integer text: no sign on zero, no leading zeros (`"-0"` → `"0"`, `"007"` → `"7"`).
+    public static func canonicalInteger(_ literal: String) -> String {
+        var negative = false
+        var digits = Substring(literal)
+        if digits.first == "-" {
+            negative = true
+            digits = digits.dropFirst()
+        } else if digits.first == "+" {
+            digits = digits.dropFirst()
+        }
+        let trimmed = digits.drop(while: { $0 == "0" })
+        if trimmed.isEmpty { return "0" }
+        return negative ? "-" + trimmed : String(trimmed)
+    }
+
+    /// The float Python's `float(literal)` gives for a JSON float literal (or an int converted with `float()`).
+    public static func doubleValue(_ literal: String) -> Double? {
+        switch literal {
+        case "NaN": return Double.nan
+        case "Infinity": return Double.infinity
+        case "-Infinity": return -Double.infinity
+        default: return Double(literal)
+        }
+    }
+
+    /// What `json.dumps(json.loads(literal))` writes.
+    public static func reserialized(_ literal: String) -> String {
+        if isInteger(literal) { return canonicalInteger(literal) }
+        guard let value = doubleValue(literal) else { return literal }
+        return floatJSON(value)
+    }
+
+    /// A float as `json.dumps` writes it: `repr(x)`, or `NaN`/`Infinity`/`-Infinity`.
+    public static func floatJSON(_ value: Double) -> String {
+        if value.isNaN { return "NaN" }
+        if value.isInfinite { return value < 0 ? "-Infinity" : "Infinity" }
+        return repr(value)
+    }
+
+    /// Python's `repr(float)` for a finite value: shortest round-trip digits, fixed notation when the decimal
+    /// exponent is in [-4, 16), otherwise `d.ddde+XX`.
+    public static func repr(_ value: Double) -> String {
+        // Swift's description gives the same shortest round-trip digits; only the layout differs.
+        let text = value.description
+        var negative = false
+        var body = Substring(text)
+        if body.first == "-" {
+            negative = true
+            body = body.dropFirst()
+        }
+        var mantissa = body
+        var exponent = 0
+        if let e = body.firstIndex(where: { $0 == "e" || $0 == "E" }) {
+            mantissa = body[..<e]
+            exponent = Int(body[body.index(after: e)...]) ?? 0
+        }
+        // digits with the decimal point after `pointAt` digits: value = 0.digits × 10^decpt
+        var digits = ""
+        var intPartLength = 0
+        if let dot = mantissa.firstIndex(of: ".") {
+            intPartLength = mantissa.distance(from: mantissa.startIndex, to: dot)
+            digits = String(mantissa[..<dot]) + String(mantissa[mantissa.index(after: dot)...])
+        } else {
+            intPartLength = mantissa.count
+            digits = String(mantissa)
+        }
+        var decpt = intPartLength + exponent
+        // strip leading zeros (e.g. "0.0001")
+        while digits.first == "0" && digits.count > 1 {
+            digits.removeFirst()
+            decpt -= 1
+        }
+        while digits.last == "0" && digits.count > 1 { digits.removeLast() }
+        if digits == "0" { return negative ? "-0.0" : "0.0" }
+        let sign = negative ? "-" : ""
+        let exp10 = decpt - 1
+        if exp10 < -4 || exp10 >= 16 {
+            var result = sign + String(digits.prefix(1))
+            if digits.count > 1 { result += "." + digits.dropFirst() }
+            let magnitude = abs(exp10)
+            result += (exp10 < 0 ? "e-" : "e+") + (magnitude < 10 ? "0" : "") + String(magnitude)
+            return result
+        }
+        if decpt <= 0 {
+            return sign + "0." + String(repeating: "0", count: -decpt) + digits
+        }
+        if decpt >= digits.count {
+            return sign + digits + String(repeating: "0", count: decpt - digits.count) + ".0"
+        }
+        let split = digits.index(digits.startIndex, offsetBy: decpt)
+        return sign + digits[..<split] + "." + digits[split...]
+    }
+}

@@ -1,0 +1,166 @@
+import CommandLine
+import EndpointSpec
+import Foundation
+import Glibc
+
+/// The `reference-endpoint` command line (also `loadgen serve`): flags → `EndpointConfiguration`,
+/// start, print `Endpoint is running at: URL` once ready, serve until SIGINT or SIGTERM.
+public enum EndpointCommand {
+    /// Exit codes: 0 stopped by a signal, 2 usage error, 3 the endpoint could not start.
+    public enum ExitCode {
+        /// Served, then stopped by SIGINT/SIGTERM.
+        public static let success: Int32 = 0
+        /// Bad flags.
+        public static let usage: Int32 = 2
+        /// Bad configuration (missing model file or function, bad default, duplicate route) or bind failure.
+        public static let startup: Int32 = 3
+    }
+
+    /// The flags, shared by `reference-endpoint` and `loadgen serve`.
+    public static func spec(name: String) -> CommandSpec {
+        CommandSpec(
+            name: name,
+            abstract: "Serve a folder of Python model code as REST routes (proxiML endpoint semantics).",
+            discussion: """
+                Each --route is the proxiML CLI's route JSON, e.g.
+                  --route '{"verb": "POST", "path": "/predict", "file": "predict", "positional": true,
+                            "body": [{"name": "filename", "type": "str"}], "function": "predict_image"}'
+                --routes-file takes the SDK's endpoint object {"routes": [...]}. When every Python worker has
+                imported the model and found every function, one line is printed on stdout:
+                  Endpoint is running at: http://HOST:PORT
+                GET /ping answers {"message":"pong"}. Over --max-queue waiting calls, routes answer 503 with
+                Retry-After. Exit codes: 0 stopped by SIGINT/SIGTERM, 2 usage error, 3 could not start.
+                """,
+            options: [
+                .value("model-dir", valueName: "DIR", help: "Folder holding the model's Python files."),
+                .value("route", valueName: "JSON", help: "One route as JSON (repeatable).", repeatable: true),
+                .value("routes-file", valueName: "FILE", help: "JSON file with {\"routes\": [...]}."),
+                .value("host", valueName: "HOST", help: "Address to bind.", defaultDescription: "127.0.0.1"),
+                .value("port", valueName: "PORT", help: "Port to bind; 0 picks a free one.", defaultDescription: "8080"),
+                .value("workers", valueName: "N", help: "Python worker processes.", defaultDescription: "number of cores"),
+                .value("threads", valueName: "N", help: "Concurrent calls per worker (for code that releases the GIL).", defaultDescription: "1"),
+                .value("max-queue", valueName: "N", help: "Calls allowed to wait for a worker before 503.", defaultDescription: "256"),
+                .value("timeout", valueName: "SECONDS", help: "A call running longer is answered 504 and its worker replaced.", defaultDescription: "60"),
+                .value("python", valueName: "PATH", help: "Python interpreter.", defaultDescription: "python3"),
+                .value("fail-rate", valueName: "P", help: "Testing: answer this fraction of route calls 503 before running them.", defaultDescription: "0"),
+                .value("delay", valueName: "MS", help: "Testing: each call sleeps this long in its worker first.", defaultDescription: "0"),
+                .value("seed", valueName: "N", help: "Seed for --fail-rate draws.", defaultDescription: "24301"),
+                .value("retry-after", valueName: "SECONDS", help: "Retry-After value on 503 answers.", defaultDescription: "1"),
+                .value("loop-threads", valueName: "N", help: "HTTP event-loop threads.", defaultDescription: "number of cores"),
+                .value("max-body", valueName: "BYTES", help: "Largest request body (413 beyond).", defaultDescription: "8388608"),
+                .flag("no-access-log", help: "Do not log one line per request."),
+            ])
+    }
+
+    /// Turns parsed flags into a configuration; errors name the flag.
+    public static func configuration(from args: ParsedArguments) throws(CommandLineError) -> EndpointConfiguration {
+        func fail(_ message: String) -> CommandLineError { CommandLineError(message, commandPath: args.commandPath) }
+        guard let modelDir = args.string("model-dir") else { throw fail("missing --model-dir DIR") }
+        var routes: [RouteSpec] = []
+        for (index, text) in args.strings("route").enumerated() {
+            do {
+                routes.append(try RouteSpec.decode(json: Array(text.utf8)))
+            } catch {
+                throw fail("--route #\(index + 1) is not a valid route: \(error)")
+            }
+        }
+        if let file = args.string("routes-file") {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw fail("--routes-file: cannot read '\(file)'")
+            }
+            do {
+                let bytes = Array(data)
+                let trimmed = bytes.first { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }
+                if trimmed == UInt8(ascii: "[") {
+                    routes += try RouteSpec.decodeList(json: bytes)
+                } else {
+                    routes += try EndpointConfig.decode(json: bytes).routes
+                }
+            } catch {
+                throw fail("--routes-file '\(file)': \(error)")
+            }
+        }
+        if routes.isEmpty { throw fail("no routes: give at least one --route JSON or --routes-file FILE") }
+        var config = EndpointConfiguration(modelDirectory: modelDir, routes: routes)
+        if let host = args.string("host") { config.host = host }
+        if let port = try args.int("port", in: 0...65_535) { config.port = port }
+        if let workers = try args.int("workers", in: 1...256) { config.workers = workers }
+        if let threads = try args.int("threads", in: 1...1_024) { config.threads = threads }
+        if let maxQueue = try args.int("max-queue", in: 0...Int.max) { config.maxQueue = maxQueue }
+        if let timeout = try args.double("timeout", positive: true) { config.callTimeout = timeout }
+        if let python = args.string("python") { config.pythonPath = python }
+        if let rate = try args.double("fail-rate", in: 0...1) { config.failRate = rate }
+        if let delay = try args.double("delay", in: 0...3_600_000) { config.delayMilliseconds = delay }
+        if let seed = try args.value("seed", expected: "an unsigned integer", { UInt64($0) }) { config.seed = seed }
+        if let retryAfter = try args.int("retry-after", in: 0...86_400) { config.retryAfterSeconds = retryAfter }
+        if let loops = try args.int("loop-threads", in: 1...256) { config.eventLoopThreads = loops }
+        if let maxBody = try args.int("max-body", in: 1...Int.max) { config.maxBodyBytes = maxBody }
+        if args.flag("no-access-log") { config.accessLog = false }
+        return config
+    }
+
+    /// Parses `arguments` (without the program name), serves until SIGINT/SIGTERM, returns the exit code.
+    public static func main(arguments: [String], name: String) -> Int32 {
+        let parser = CommandParser(root: spec(name: name))
+        let parsed: ParsedArguments
+        do {
+            switch try parser.parse(arguments) {
+            case .run(let value): parsed = value
+            case .help(let text), .version(let text):
+                writeAll(1, text.hasSuffix("\n") ? text : text + "\n")
+                return ExitCode.success
+            }
+        } catch {
+            writeAll(2, error.report)
+            return ExitCode.usage
+        }
+        let config: EndpointConfiguration
+        do {
+            config = try configuration(from: parsed)
+        } catch {
+            writeAll(2, error.report)
+            return ExitCode.usage
+        }
+        return serve(config)
+    }
+
+    /// Starts `config`, prints the ready line, serves until SIGINT or SIGTERM.
+    public static func serve(_ config: EndpointConfiguration) -> Int32 {
+        // Block the stop signals before any thread starts, so that every thread inherits the mask and the
+        // main thread alone receives them through sigwait. Worker processes reset their mask at spawn.
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        sigaddset(&stopSignals, SIGINT)
+        sigaddset(&stopSignals, SIGTERM)
+        pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
+
+        let server = ReferenceEndpointServer(configuration: config)
+        do {
+            try server.start()
+        } catch {
+            writeAll(2, "error: \(error.message)\n")
+            return ExitCode.startup
+        }
+        writeAll(1, "Endpoint is running at: \(server.url)\n")
+        var received: Int32 = 0
+        sigwait(&stopSignals, &received)
+        EndpointLog().log("received \(received == SIGINT ? "SIGINT" : "SIGTERM"), shutting down")
+        server.shutdown()
+        return ExitCode.success
+    }
+
+    /// Writes all of `text` to `fd` (unbuffered, so the ready line reaches a pipe at once).
+    static func writeAll(_ fd: Int32, _ text: String) {
+        var bytes = Array(text.utf8)
+        bytes.withUnsafeMutableBytes { buffer in
+            guard let base = buffer.baseAddress else { return }
+            var offset = 0
+            while offset < buffer.count {
+                let n = write(fd, base + offset, buffer.count - offset)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { return }
+                offset += n
+            }
+        }
+    }
+}

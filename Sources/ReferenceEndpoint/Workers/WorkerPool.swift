@@ -1,0 +1,415 @@
+import Dispatch
+import EndpointSpec
+import Foundation
+import Glibc
+import Synchronization
+
+/// Runs the model's Python functions in persistent worker processes.
+///
+/// Each worker is a `python3` process that imports the model folder's modules once, resolves every route's
+/// function and evaluates every `default_value` before it reports ready. Calls travel to the workers in
+/// batches over private pipes ("group commit": whoever finds calls waiting and a worker with room sends
+/// them all in one write) and results come back batched the same way. A worker that dies fails its in-flight
+/// calls with `.crashed`, one that runs a call past `callTimeout` is killed and fails them with `.timedOut`;
+/// either way a replacement is spawned. The model's `print` output and tracebacks go to the `EndpointLog`,
+/// one line at a time, prefixed `[worker N pid P]`.
+///
+/// ```swift
+/// let pool = WorkerPool(configuration: .init(modelDirectory: "examples/echo", routes: routes), log: log)
+/// try pool.start()
+/// _ = pool.submit(route: 0, arguments: Array(#"{"text":"hi"}"#.utf8)) { result in print(result) }
+/// pool.shutdown()
+/// ```
+///
+/// Completions run on the pool's supervisor thread (or, for calls still waiting at `shutdown()`, on the
+/// thread calling `shutdown()`); keep them short and hop to your own thread for real work.
+public final class WorkerPool: Sendable {
+    let core: WorkerPoolCore
+
+    /// Creates a pool; nothing runs until `start()`.
+    public init(configuration: WorkerPoolConfiguration, log: EndpointLog) {
+        core = WorkerPoolCore(configuration: configuration, log: log)
+    }
+
+    /// Spawns the workers and returns once every one of them imported the model and found every route's
+    /// function. Throws the first worker's startup error (a missing file or function, an invalid
+    /// `default_value`, an exception raised while importing, a missing interpreter), having stopped every
+    /// process it started.
+    public func start() throws(EndpointStartupError) {
+        try core.start()
+    }
+
+    /// Queues one call: `route` indexes `configuration.routes`, `arguments` is the JSON object of the
+    /// validated body attributes (`{"x":5}`). Returns `false`, without calling `completion`, when
+    /// `maxQueue` calls already wait for a worker or the pool is not running; otherwise `completion` is
+    /// called exactly once.
+    public func submit(
+        route: Int, arguments: [UInt8], _ completion: @escaping @Sendable (WorkerResult) -> Void
+    ) -> Bool {
+        core.submit(route: route, arguments: arguments, completion)
+    }
+
+    /// Workers that are ready to take calls (0 while starting, or while every worker is being replaced).
+    public var aliveWorkers: Int { core.alive.load(ordering: .relaxed) }
+
+    /// Calls waiting for a worker.
+    public var waitingCalls: Int { core.state.withLock { $0.queue.count } }
+
+    /// Stops the workers (SIGTERM, then SIGKILL after `shutdownGrace`), reaps them and closes their pipes.
+    /// Calls still waiting or in flight complete with `.crashed`. Safe to call more than once.
+    public func shutdown() {
+        core.shutdown()
+    }
+
+    /// Every worker process id spawned so far (for tests checking that none is left behind).
+    var spawnedProcessIDs: [pid_t] { core.state.withLock { $0.spawned } }
+
+    /// Process ids of the current workers, by worker index (nil while one is being replaced).
+    var currentProcessIDs: [pid_t?] { core.state.withLock { $0.workers.map { $0?.pid } } }
+}
+
+/// Monotonic nanoseconds.
+func workerClock() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+}
+
+/// A worker as the dispatcher sees it: its request pipe and the calls it has in flight.
+struct DispatchWorker {
+    let generation: Int
+    let pid: pid_t
+    let pipe: WorkerFD
+    var ready = false
+    /// A write failed (the worker is dying; the supervisor will notice its end of file).
+    var broken = false
+    /// `output` could not be written whole; the supervisor waits for POLLOUT.
+    var awaitingWritable = false
+    /// Bytes not yet written to the pipe.
+    var output: [UInt8] = []
+    /// In-flight calls by slot; the slot number travels with the call and comes back with its result.
+    var calls: [InFlightCall?] = []
+    var freeSlots: [UInt32] = []
+    var inFlight = 0
+    /// Sum of the estimated costs of the calls in flight, in nanoseconds.
+    var outstanding: UInt64 = 0
+    private var frameStart = -1
+    private var frameCalls = 0
+
+    init(generation: Int, pid: pid_t, pipe: WorkerFD) {
+        self.generation = generation
+        self.pid = pid
+        self.pipe = pipe
+    }
+
+    mutating func send(_ call: WaitingCall, now: UInt64, cost: UInt64) {
+        let record = InFlightCall(route: call.route, sentAt: now, cost: cost, completion: call.completion)
+        let slot: UInt32
+        if let free = freeSlots.popLast() {
+            slot = free
+            calls[Int(free)] = record
+        } else {
+            slot = UInt32(calls.count)
+            calls.append(record)
+        }
+        inFlight += 1
+        outstanding &+= cost
+        if frameStart < 0 || frameCalls == WorkerProtocol.maxCallsPerFrame {
+            closeFrame()
+            frameStart = WorkerProtocol.openFrame(kind: WorkerProtocol.kindCalls, in: &output)
+        }
+        WorkerProtocol.appendCall(slot: slot, route: UInt16(call.route), arguments: call.arguments, to: &output)
+        frameCalls += 1
+    }
+
+    mutating func closeFrame() {
+        if frameStart >= 0 { WorkerProtocol.closeFrame(at: frameStart, in: &output) }
+        frameStart = -1
+        frameCalls = 0
+    }
+
+    /// The calls in flight if this worker can take one more call of estimated `cost` nanoseconds, else nil.
+    func load(ifRoomFor cost: UInt64, threads: Int, maxInFlight: Int, budget: UInt64) -> Int? {
+        guard ready, !broken, !awaitingWritable else { return nil }
+        if inFlight < threads || (inFlight < maxInFlight && outstanding &+ cost <= budget) { return inFlight }
+        return nil
+    }
+
+    /// The bytes waiting to be written, if the pipe can take them now (they are removed from `output`).
+    mutating func takeWritableOutput() -> [UInt8]? {
+        guard !output.isEmpty, !awaitingWritable, !broken else { return nil }
+        var bytes: [UInt8] = []
+        swap(&bytes, &output)
+        return bytes
+    }
+
+    /// Removes and returns the call in `slot`.
+    mutating func take(slot: UInt32) -> InFlightCall? {
+        let index = Int(slot)
+        guard index < calls.count, let call = calls[index] else { return nil }
+        calls[index] = nil
+        freeSlots.append(slot)
+        inFlight -= 1
+        outstanding = outstanding >= call.cost ? outstanding - call.cost : 0
+        return call
+    }
+
+    /// Every call in flight, in slot order.
+    func allCalls() -> [InFlightCall] { calls.compactMap { $0 } }
+}
+
+/// Everything shared between submitters, the dispatcher role and the supervisor thread.
+struct PoolState {
+    enum Phase { case idle, starting, running, stopping, stopped, failed }
+    var phase = Phase.idle
+    var startupError: String?
+    var queue = WorkerCallQueue()
+    var workers: [DispatchWorker?]
+    /// Someone is dispatching (building frames and writing them); others only enqueue.
+    var flushing = false
+    /// Estimated nanoseconds per call, by route (EWMA of what the workers measure).
+    var routeCost: [UInt64]
+    var routeMeasured: [Bool]
+    var spawned: [pid_t] = []
+    var nextGeneration = 0
+
+    /// Moves waiting calls to workers with room, oldest first. A worker always takes up to `threads` calls;
+    /// beyond that it takes more (up to `maxInFlight`) only while the estimated work in flight stays within
+    /// `budget`: fast calls are pipelined 32 deep, slow ones wait here, where admission control sees them.
+    mutating func assign(now: UInt64, threads: Int, maxInFlight: Int, budget: UInt64) {
+        guard phase == .running else { return }
+        while let route = queue.firstRoute {
+            let cost = routeCost[route]
+            var best = -1
+            var bestLoad = Int.max
+            for index in workers.indices {
+                if let load = workers[index]?.load(ifRoomFor: cost, threads: threads, maxInFlight: maxInFlight, budget: budget),
+                    load < bestLoad
+                {
+                    best = index
+                    bestLoad = load
+                }
+            }
+            guard best >= 0, let call = queue.removeFirst() else { break }
+            workers[best]?.send(call, now: now, cost: cost)
+        }
+        for index in workers.indices { workers[index]?.closeFrame() }
+    }
+
+    /// Records a call's measured duration.
+    mutating func measured(route: Int, micros: UInt32) {
+        guard route < routeCost.count else { return }
+        let sample = max(UInt64(micros) * 1_000, 1_000)
+        if routeMeasured[route] {
+            routeCost[route] = routeCost[route] - routeCost[route] / 8 + sample / 8
+        } else {
+            routeCost[route] = sample
+            routeMeasured[route] = true
+        }
+    }
+}
+
+/// The pool's shared core: configuration, state, and the supervisor thread's wake-up pipe.
+final class WorkerPoolCore: Sendable {
+    let configuration: WorkerPoolConfiguration
+    let log: EndpointLog
+    let state: Mutex<PoolState>
+    let alive = Atomic<Int>(0)
+    let startupDone = DispatchSemaphore(value: 0)
+    let supervisorExited = DispatchSemaphore(value: 0)
+    let threads: Int
+    let maxInFlight: Int
+    let budget: UInt64
+    let timeoutNanos: UInt64
+    /// Supervisor wake-up pipe (read end polled by the supervisor); -1 if it could not be created.
+    let wakeRead: Int32
+    let wakeWrite: Int32
+
+    /// Estimated nanoseconds of work a single-threaded worker may have queued.
+    static let budgetPerThread: UInt64 = 2_000_000
+
+    init(configuration: WorkerPoolConfiguration, log: EndpointLog) {
+        self.configuration = configuration
+        self.log = log
+        threads = max(1, configuration.threads)
+        maxInFlight = max(threads, WorkerProtocol.maxCallsPerFrame * threads)
+        budget = Self.budgetPerThread * UInt64(threads)
+        let seconds = configuration.callTimeout.isFinite && configuration.callTimeout > 0
+            ? min(configuration.callTimeout, 1e9) : 1e9
+        timeoutNanos = UInt64(seconds * 1e9)
+        let routes = configuration.routes.count
+        state = Mutex(PoolState(
+            workers: Array(repeating: nil, count: max(1, configuration.workers)),
+            routeCost: Array(repeating: Self.budgetPerThread * UInt64(max(1, configuration.threads)), count: routes),
+            routeMeasured: Array(repeating: false, count: routes)))
+        if let wake = WorkerSpawner.makePipe() {
+            WorkerSpawner.setNonBlocking(wake.read)
+            WorkerSpawner.setNonBlocking(wake.write)
+            wakeRead = wake.read
+            wakeWrite = wake.write
+        } else {
+            wakeRead = -1
+            wakeWrite = -1
+        }
+    }
+
+    deinit {
+        if wakeRead >= 0 { close(wakeRead) }
+        if wakeWrite >= 0 { close(wakeWrite) }
+    }
+
+    func start() throws(EndpointStartupError) {
+        let config = configuration
+        if config.routes.count > Int(UInt16.max) {
+            throw EndpointStartupError(message: "too many routes (\(config.routes.count)); at most 65535")
+        }
+        if wakeRead < 0 {
+            throw EndpointStartupError(message: "cannot create a pipe: \(WorkerSpawner.describe(errno: errno))")
+        }
+        let began = state.withLock { s -> Bool in
+            guard s.phase == .idle else { return false }
+            s.phase = .starting
+            return true
+        }
+        guard began else { throw EndpointStartupError(message: "the worker pool was already started") }
+        // A write to a dead worker's pipe must fail with EPIPE, not kill the server.
+        signal(SIGPIPE, SIG_IGN)
+        let thread = Thread { [self] in
+            WorkerSupervisor(core: self).run()
+            self.supervisorExited.signal()
+        }
+        thread.name = "worker-supervisor"
+        thread.start()
+        startupDone.wait()
+        let outcome = state.withLock { ($0.phase, $0.startupError) }
+        switch outcome.0 {
+        case .running:
+            return
+        case .failed:
+            supervisorExited.wait()
+            throw EndpointStartupError(message: outcome.1 ?? "the Python workers failed to start")
+        default:
+            throw EndpointStartupError(message: "the worker pool was shut down while starting")
+        }
+    }
+
+    func submit(route: Int, arguments: [UInt8], _ completion: @escaping WorkerCompletion) -> Bool {
+        let maxQueue = configuration.maxQueue
+        let routes = configuration.routes.count
+        let becameDispatcher = state.withLock { s -> Bool? in
+            guard s.phase == .running, route >= 0, route < routes, s.queue.count < maxQueue else { return nil }
+            s.queue.append(WaitingCall(route: route, arguments: arguments, completion: completion))
+            if s.flushing { return false }
+            s.flushing = true
+            return true
+        }
+        guard let becameDispatcher else { return false }
+        if becameDispatcher { dispatchLoop() }
+        return true
+    }
+
+    /// Takes the dispatcher role if nobody holds it, and dispatches.
+    func dispatch() {
+        let became = state.withLock { s -> Bool in
+            if s.flushing { return false }
+            s.flushing = true
+            return true
+        }
+        if became { dispatchLoop() }
+    }
+
+    private struct PendingWrite {
+        var index: Int
+        var generation: Int
+        var pipe: WorkerFD
+        var bytes: [UInt8]
+    }
+
+    /// Runs while this thread holds the dispatcher role: assign waiting calls, write every worker's
+    /// frames (one write per worker), repeat until nothing is left to write.
+    private func dispatchLoop() {
+        while true {
+            let now = workerClock()
+            let writes = state.withLock { s -> [PendingWrite] in
+                s.assign(now: now, threads: threads, maxInFlight: maxInFlight, budget: budget)
+                var writes: [PendingWrite] = []
+                for index in s.workers.indices {
+                    guard let bytes = s.workers[index]?.takeWritableOutput(),
+                        let generation = s.workers[index]?.generation, let pipe = s.workers[index]?.pipe
+                    else { continue }
+                    writes.append(PendingWrite(index: index, generation: generation, pipe: pipe, bytes: bytes))
+                }
+                if writes.isEmpty { s.flushing = false }
+                return writes
+            }
+            if writes.isEmpty { return }
+            var outcomes: [(index: Int, generation: Int, remainder: [UInt8]?)] = []
+            for write in writes {
+                outcomes.append((write.index, write.generation, Self.writeSome(write.pipe.fd, write.bytes)))
+            }
+            let wake = state.withLock { s -> Bool in
+                var wake = false
+                for outcome in outcomes where s.workers[outcome.index]?.generation == outcome.generation {
+                    guard let remainder = outcome.remainder else {
+                        s.workers[outcome.index]?.broken = true
+                        continue
+                    }
+                    if !remainder.isEmpty {
+                        s.workers[outcome.index]?.output.insert(contentsOf: remainder, at: 0)
+                        s.workers[outcome.index]?.awaitingWritable = true
+                        wake = true
+                    }
+                }
+                return wake
+            }
+            if wake { wakeSupervisor() }
+        }
+    }
+
+    /// Writes what the non-blocking pipe takes; returns the unwritten remainder, or nil if the pipe broke.
+    private static func writeSome(_ fd: Int32, _ bytes: [UInt8]) -> [UInt8]? {
+        var offset = 0
+        let total = bytes.count
+        let failed: Bool = bytes.withUnsafeBytes { buffer in
+            guard let base = buffer.baseAddress else { return false }
+            while offset < total {
+                let n = write(fd, base + offset, total - offset)
+                if n > 0 {
+                    offset += n
+                    continue
+                }
+                if n < 0 && errno == EINTR { continue }
+                if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return false }
+                return true
+            }
+            return false
+        }
+        if failed { return nil }
+        return offset == total ? [] : Array(bytes[offset...])
+    }
+
+    func wakeSupervisor() {
+        var byte: UInt8 = 1
+        _ = write(wakeWrite, &byte, 1)
+    }
+
+    func shutdown() {
+        let waiting = state.withLock { s -> [WaitingCall]? in
+            switch s.phase {
+            case .idle:
+                s.phase = .stopped
+                return nil
+            case .starting, .running:
+                s.phase = .stopping
+                return s.queue.removeAll()
+            case .stopping, .stopped, .failed:
+                return nil
+            }
+        }
+        guard let waiting else { return }
+        for call in waiting { call.completion(.crashed) }
+        wakeSupervisor()
+        supervisorExited.wait()
+        state.withLock { $0.phase = .stopped }
+    }
+}

@@ -1,0 +1,61 @@
+import EndpointSpec
+import Glibc
+
+/// How a `WorkerPool` runs the model's Python code.
+public struct WorkerPoolConfiguration: Sendable {
+    /// Folder holding the model's Python files; it becomes the workers' working directory and the first
+    /// entry of `sys.path`.
+    public var modelDirectory: String
+    /// The routes; `submit(route:)` takes an index into this array.
+    public var routes: [RouteSpec]
+    /// Python worker processes (default: one per online core).
+    public var workers: Int = WorkerPoolConfiguration.defaultWorkerCount
+    /// Calls each worker runs at once in a thread pool; 1 runs calls inline, one after the other (fastest for
+    /// code that holds the GIL).
+    public var threads: Int = 1
+    /// Calls allowed to wait for a free worker; `submit` returns `false` beyond that.
+    public var maxQueue: Int = 256
+    /// Seconds a call may stay in flight before its worker is killed and the call answered `.timedOut`.
+    public var callTimeout: Double = 60
+    /// The Python interpreter: a path, or a name looked up in `PATH`.
+    public var pythonPath: String = "python3"
+    /// Fault injection: milliseconds the worker sleeps (releasing the GIL) before each call.
+    public var delayMilliseconds: Double = 0
+    /// Seconds `start()` waits for every worker to import the model before it gives up.
+    public var startTimeout: Double = 120
+    /// Seconds `shutdown()` gives workers to exit after SIGTERM before it sends SIGKILL.
+    public var shutdownGrace: Double = 2
+
+    /// Creates a configuration with defaults for everything but the model folder and the routes.
+    public init(modelDirectory: String, routes: [RouteSpec]) {
+        self.modelDirectory = modelDirectory
+        self.routes = routes
+    }
+
+    /// One worker per online core.
+    public static var defaultWorkerCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+}
+
+/// How one call ended. Every call `WorkerPool.submit` accepted ends exactly once.
+public enum WorkerResult: Sendable, Equatable {
+    /// The function returned; the JSON encoding of its result (compact, UTF-8, as Python's
+    /// `json.dumps(result, ensure_ascii=False, allow_nan=False, separators=(",", ":"))`).
+    case success([UInt8])
+    /// The function raised (or its result could not be encoded): exception type name and message.
+    case exception(type: String, message: String)
+    /// The worker process died while the call was in flight (or the pool shut down).
+    case crashed
+    /// The call stayed in flight longer than `callTimeout`; its worker was killed and replaced.
+    case timedOut
+}
+
+/// Why the endpoint could not start: one clear sentence, e.g.
+/// `route POST /predict: function 'predict_image' not found in predict.py`.
+public struct EndpointStartupError: Error, Sendable, CustomStringConvertible, Equatable {
+    /// The message shown to the user.
+    public var message: String
+    /// Creates an error with a message.
+    public init(message: String) { self.message = message }
+    /// Same as `message`.
+    public var description: String { message }
+}

@@ -1,0 +1,359 @@
+/// The Python side of the worker pool, embedded so that the `reference-endpoint` binary is self-contained:
+/// it runs as `python3 -c <source> 3 4` (request and result descriptors). Edit it here; it is plain Python.
+enum WorkerScript {
+    /// The worker program.
+    static let source = #"""
+# Reference endpoint Python worker. Started by WorkerPool as `python3 -c <this script> REQ_FD RESP_FD`.
+#
+# Protocol (all integers little-endian). Every frame: u32 length (of what follows), u8 kind, body.
+#   pool -> worker  kind 1 CONFIG  body = UTF-8 JSON {model_dir, threads, delay_ms, worker, routes:[...]}
+#                   kind 2 CALLS   body = repeated (u32 slot, u16 route, u32 n, n bytes of JSON arguments object)
+#   worker -> pool  kind 1 READY   body = UTF-8 description of the interpreter
+#                   kind 2 FAILED  body = UTF-8 startup error message (the worker then exits)
+#                   kind 3 RESULTS body = repeated (u32 slot, u8 status, u32 micros, u32 n, n bytes)
+#                                  status 0: n bytes of JSON; status 1: exception "Type\0message"
+# fd 1 is made a copy of fd 2, so print() and C-level stdout writes land in the endpoint log, never in the
+# protocol, whose descriptors are private (passed in argv).
+import ast
+import copy
+import importlib.util
+import json
+import os
+import struct
+import sys
+import threading
+import time
+import traceback
+
+_LEN = struct.Struct("<I")
+_CALL = struct.Struct("<IHI")
+_RESULT = struct.Struct("<IBII")
+_CONFIG, _CALLS = 1, 2
+_READY, _FAILED, _RESULTS = 1, 2, 3
+_OK, _EXC = 0, 1
+_FLUSH_NS = 2_000_000  # threads=1: results of a long batch go out at least every 2 ms
+_SCALARS = (int, float, str, bool, bytes, type(None), complex)
+
+
+class StartupError(Exception):
+    pass
+
+
+def _write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _send(fd, kind, body):
+    _write_all(fd, _LEN.pack(len(body) + 1) + bytes((kind,)) + body)
+
+
+class _Reader:
+    def __init__(self, fd):
+        self.fd = fd
+        self.buf = bytearray()
+
+    def frames(self):
+        """Blocks until at least one whole frame is buffered; returns [(kind, start, end)] into self.buf
+        (the caller must call consume() afterwards), or None at end of file."""
+        while True:
+            buf = self.buf
+            size = len(buf)
+            pos = 0
+            out = []
+            need = 4
+            while size - pos >= 4:
+                (length,) = _LEN.unpack_from(buf, pos)
+                if size - pos - 4 < length:
+                    need = length + 4 - (size - pos)
+                    break
+                out.append((buf[pos + 4], pos + 5, pos + 4 + length))
+                pos += 4 + length
+            if out:
+                self.consumed = pos
+                return out
+            data = os.read(self.fd, max(need, 1 << 16))
+            if not data:
+                return None
+            buf += data
+
+    def consume(self):
+        del self.buf[: self.consumed]
+
+
+def _default(obj):
+    tolist = getattr(obj, "tolist", None)
+    if callable(tolist):
+        return tolist()
+    item = getattr(obj, "item", None)
+    if callable(item):
+        return item()
+    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+
+
+_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_default).encode
+_loads = json.loads
+
+
+def _exception_payload(exc):
+    text = f"{type(exc).__name__}\0{exc}"
+    return text.encode("utf-8", "backslashreplace")
+
+
+class _Route:
+    def __init__(self, label, fn, positional, params, function, display):
+        self.label = label
+        self.fn = fn
+        self.positional = positional
+        self.params = params  # [(name, has_default, default, needs_copy)]
+        self.function = function
+        self.display = display
+
+    def invoke(self, arguments):
+        values = []
+        for name, has_default, default, needs_copy in self.params:
+            if name in arguments:
+                values.append(arguments[name])
+            elif has_default:
+                values.append(copy.deepcopy(default) if needs_copy else default)
+            else:
+                raise TypeError(f"missing required argument '{name}'")
+        if self.positional:
+            return self.fn(*values)
+        return self.fn(**{p[0]: v for p, v in zip(self.params, values)})
+
+
+def _load_module(model_dir, file_name, label, modules):
+    display = file_name if file_name.endswith(".py") else file_name + ".py"
+    path = os.path.realpath(os.path.join(model_dir, display))
+    if os.path.commonpath([path, model_dir]) != model_dir:
+        raise StartupError(f"{label}: file '{file_name}' resolves outside the model folder {model_dir}")
+    if not os.path.isfile(path):
+        raise StartupError(f"{label}: model file {display} not found in {model_dir}")
+    if path in modules:
+        return modules[path], display
+    name = os.path.relpath(path, model_dir)[:-3].replace(os.sep, ".")
+    existing = sys.modules.get(name)
+    if existing is not None and os.path.realpath(getattr(existing, "__file__", "") or "") == path:
+        modules[path] = existing
+        return existing, display
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    registered = name not in sys.modules
+    if registered:
+        sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException as exc:  # the model's import-time code: report whatever it raised
+        if registered:
+            sys.modules.pop(name, None)
+        sys.stderr.write(f"importing {display} failed:\n{traceback.format_exc()}")
+        raise StartupError(f"{label}: importing {display} failed: {type(exc).__name__}: {exc}") from None
+    modules[path] = module
+    return module, display
+
+
+def _setup(config):
+    model_dir = os.path.realpath(config["model_dir"])
+    if not os.path.isdir(model_dir):
+        raise StartupError(f"model directory {config['model_dir']} not found")
+    os.chdir(model_dir)
+    sys.path[:] = [model_dir] + [p for p in sys.path if p not in ("", ".", model_dir)]
+    modules = {}
+    routes = []
+    for spec in config["routes"]:
+        label = f"route {spec['verb']} {spec['path']}"
+        module, display = _load_module(model_dir, spec["file"], label, modules)
+        function = spec["function"]
+        fn = getattr(module, function, None)
+        if fn is None:
+            raise StartupError(f"{label}: function '{function}' not found in {display}")
+        if not callable(fn):
+            raise StartupError(f"{label}: '{function}' in {display} is not callable")
+        params = []
+        for param in spec["params"]:
+            name = param["name"]
+            if not param["optional"]:
+                params.append((name, False, None, False))
+                continue
+            source = param["default"]
+            if source is None:
+                value = None
+            else:
+                try:
+                    value = ast.literal_eval(source)
+                except Exception as exc:
+                    raise StartupError(
+                        f"{label}: default_value for '{name}' is not a valid Python literal: {source}"
+                        f" ({type(exc).__name__}: {exc})") from None
+            params.append((name, True, value, not isinstance(value, _SCALARS)))
+        routes.append(_Route(label, fn, spec["positional"], params, function, display))
+    return routes
+
+
+class _Worker:
+    def __init__(self, routes, resp_fd, delay):
+        self.routes = routes
+        self.resp_fd = resp_fd
+        self.delay = delay
+
+    def execute(self, route_index, raw):
+        """Runs one call; returns (status, payload bytes)."""
+        route = None
+        try:
+            route = self.routes[route_index]
+            arguments = _loads(raw)
+            if self.delay:
+                time.sleep(self.delay)
+            result = route.invoke(arguments)
+        except BaseException as exc:  # the model's exception becomes the call's result
+            where = route.label if route is not None else f"route #{route_index}"
+            name = route.function if route is not None else "?"
+            sys.stderr.write(f"{where}: {name}() raised {type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+            return _EXC, _exception_payload(exc)
+        try:
+            return _OK, _encode(result).encode("utf-8")
+        except BaseException as exc:
+            sys.stderr.write(f"{route.label}: result of {route.function}() not encodable: {type(exc).__name__}: {exc}\n")
+            return _EXC, _exception_payload(exc)
+
+    def send_results(self, results):
+        parts = []
+        append = parts.append
+        pack = _RESULT.pack
+        for slot, status, micros, payload in results:
+            append(pack(slot, status, micros if micros < 0xFFFFFFFF else 0xFFFFFFFF, len(payload)))
+            append(payload)
+        body = b"".join(parts)
+        _write_all(self.resp_fd, _LEN.pack(len(body) + 1) + bytes((_RESULTS,)) + body)
+
+
+def _parse_calls(buf, start, end, out):
+    unpack = _CALL.unpack_from
+    pos = start
+    while pos < end:
+        slot, route, length = unpack(buf, pos)
+        pos += 10
+        out.append((slot, route, bytes(buf[pos:pos + length])))
+        pos += length
+
+
+def _serve_inline(reader, worker):
+    clock = time.perf_counter_ns
+    execute = worker.execute
+    while True:
+        frames = reader.frames()
+        if frames is None:
+            return
+        calls = []
+        for kind, start, end in frames:
+            if kind == _CALLS:
+                _parse_calls(reader.buf, start, end, calls)
+        reader.consume()
+        results = []
+        flushed = clock()
+        for slot, route, raw in calls:
+            began = clock()
+            status, payload = execute(route, raw)
+            now = clock()
+            results.append((slot, status, (now - began) // 1000, payload))
+            if now - flushed > _FLUSH_NS:
+                worker.send_results(results)
+                results = []
+                flushed = now
+        if results:
+            worker.send_results(results)
+
+
+def _serve_threads(reader, worker, threads):
+    import queue
+
+    calls = queue.SimpleQueue()
+    lock = threading.Lock()
+    pending = []
+    writing = [False]
+    clock = time.perf_counter_ns
+
+    def finished(record):
+        with lock:
+            pending.append(record)
+            if writing[0]:
+                return
+            writing[0] = True
+        while True:
+            with lock:
+                batch = pending[:]
+                pending.clear()
+                if not batch:
+                    writing[0] = False
+                    return
+            worker.send_results(batch)
+
+    def run():
+        while True:
+            slot, route, raw = calls.get()
+            began = clock()
+            status, payload = worker.execute(route, raw)
+            finished((slot, status, (clock() - began) // 1000, payload))
+
+    for index in range(threads):
+        threading.Thread(target=run, name=f"call-{index}", daemon=True).start()
+    while True:
+        frames = reader.frames()
+        if frames is None:
+            return
+        batch = []
+        for kind, start, end in frames:
+            if kind == _CALLS:
+                _parse_calls(reader.buf, start, end, batch)
+        reader.consume()
+        for call in batch:
+            calls.put(call)
+
+
+def main():
+    req_fd, resp_fd = int(sys.argv[1]), int(sys.argv[2])
+    os.dup2(2, 1)
+    try:
+        sys.stdout.reconfigure(line_buffering=True)
+        sys.stderr.reconfigure(line_buffering=True)
+    except Exception:
+        pass
+    reader = _Reader(req_fd)
+    frames = reader.frames()
+    if not frames or frames[0][0] != _CONFIG:
+        os._exit(3)
+    kind, start, end = frames[0]
+    config = json.loads(bytes(reader.buf[start:end]))
+    reader.consumed = end
+    reader.consume()
+    try:
+        routes = _setup(config)
+    except StartupError as exc:
+        _send(resp_fd, _FAILED, str(exc).encode("utf-8", "backslashreplace"))
+        sys.stderr.flush()
+        os._exit(2)
+    except BaseException as exc:
+        sys.stderr.write(traceback.format_exc())
+        _send(resp_fd, _FAILED, f"worker setup failed: {type(exc).__name__}: {exc}".encode("utf-8", "backslashreplace"))
+        sys.stderr.flush()
+        os._exit(2)
+    worker = _Worker(routes, resp_fd, float(config.get("delay_ms") or 0) / 1000.0)
+    _send(resp_fd, _READY, f"Python {sys.version.split()[0]}".encode())
+    threads = int(config.get("threads") or 1)
+    if threads <= 1:
+        _serve_inline(reader, worker)
+    else:
+        _serve_threads(reader, worker, threads)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(0)
+
+
+main()
+"""#
+}

@@ -1,0 +1,580 @@
+import Glibc
+import Synchronization
+
+/// One worker process as the supervisor sees it.
+final class SupervisedProcess {
+    let index: Int
+    let generation: Int
+    let pid: pid_t
+    /// Shared with the dispatcher; the descriptor closes when both let go.
+    var requests: WorkerFD?
+    var results: Int32
+    var output: Int32
+    var frames = WorkerFrameBuffer()
+    var partialLine: [UInt8] = []
+    var ready = false
+    /// Set once reaped.
+    var waitStatus: Int32?
+    /// The FAILED frame's message, if the worker sent one.
+    var failure: String?
+    /// The last lines of output (kept while starting, to explain an early exit).
+    var recentLines: [String] = []
+    let prefix: String
+
+    init(index: Int, generation: Int, spawned: SpawnedWorker) {
+        self.index = index
+        self.generation = generation
+        pid = spawned.pid
+        requests = WorkerFD(spawned.requests)
+        results = spawned.results
+        output = spawned.output
+        prefix = "[worker \(index) pid \(spawned.pid)] "
+    }
+}
+
+/// The pool's supervisor thread: spawns workers, reads their results and output with poll(2), enforces
+/// `callTimeout`, replaces dead workers (with backoff when they fail at start), and stops them all at
+/// shutdown. Lives on its own thread; only the shared `PoolState` is touched under the lock.
+final class WorkerSupervisor {
+    private let core: WorkerPoolCore
+    private let config: WorkerPoolConfiguration
+    private var processes: [SupervisedProcess?]
+    private var restartAt: [UInt64?]
+    private var failures: [Int]
+    private var scratch = [UInt8](repeating: 0, count: 1 << 16)
+    private var nextTimeoutCheck: UInt64 = 0
+    private var nextLivenessCheck: UInt64 = 0
+    private var startDeadline: UInt64 = 0
+    private var starting = true
+    private var finished = false
+
+    private static let livenessInterval: UInt64 = 500_000_000
+    private static let firstBackoff: UInt64 = 100_000_000
+    private static let maxBackoff: UInt64 = 10_000_000_000
+
+    init(core: WorkerPoolCore) {
+        self.core = core
+        config = core.configuration
+        let count = max(1, config.workers)
+        processes = Array(repeating: nil, count: count)
+        restartAt = Array(repeating: nil, count: count)
+        failures = Array(repeating: 0, count: count)
+    }
+
+    // MARK: - Main loop
+
+    func run() {
+        let now = workerClock()
+        let startSeconds = config.startTimeout.isFinite && config.startTimeout > 0 ? min(config.startTimeout, 1e6) : 120
+        startDeadline = now + UInt64(startSeconds * 1e9)
+        nextLivenessCheck = now + Self.livenessInterval
+        nextTimeoutCheck = now + core.timeoutNanos
+        for index in processes.indices {
+            launch(index)
+            if finished { return }
+        }
+        var pollFDs: [pollfd] = []
+        var owners: [(index: Int, role: UInt8)] = []  // role 0 wake, 1 results, 2 output, 3 requests writable
+        while !finished {
+            let (phase, writable) = core.state.withLock { s in
+                (s.phase, s.workers.indices.filter { s.workers[$0]?.awaitingWritable == true })
+            }
+            if phase == .stopping {
+                stopAll()
+                return
+            }
+            pollFDs.removeAll(keepingCapacity: true)
+            owners.removeAll(keepingCapacity: true)
+            pollFDs.append(pollfd(fd: core.wakeRead, events: Int16(POLLIN), revents: 0))
+            owners.append((-1, 0))
+            for process in processes {
+                guard let process else { continue }
+                if process.results >= 0 {
+                    pollFDs.append(pollfd(fd: process.results, events: Int16(POLLIN), revents: 0))
+                    owners.append((process.index, 1))
+                }
+                if process.output >= 0 {
+                    pollFDs.append(pollfd(fd: process.output, events: Int16(POLLIN), revents: 0))
+                    owners.append((process.index, 2))
+                }
+                if writable.contains(process.index), let requests = process.requests {
+                    pollFDs.append(pollfd(fd: requests.fd, events: Int16(POLLOUT), revents: 0))
+                    owners.append((process.index, 3))
+                }
+            }
+            let timeout = pollTimeout(now: workerClock())
+            let ready = pollFDs.withUnsafeMutableBufferPointer { buffer in
+                poll(buffer.baseAddress, nfds_t(buffer.count), timeout)
+            }
+            if ready < 0 && errno != EINTR {
+                core.log.log("worker supervisor: poll failed: \(WorkerSupervisor.describeErrno())")
+            }
+            var dispatchNeeded = false
+            if ready > 0 {
+                for (position, entry) in pollFDs.enumerated() where entry.revents != 0 {
+                    let owner = owners[position]
+                    if owner.role == 0 {
+                        drainWakePipe()
+                        continue
+                    }
+                    guard let process = processes[owner.index] else { continue }
+                    switch owner.role {
+                    case 1:
+                        if readResults(process) { dispatchNeeded = true }
+                    case 2:
+                        readOutput(process)
+                    default:
+                        core.state.withLock { s in
+                            if s.workers[owner.index]?.generation == process.generation {
+                                s.workers[owner.index]?.awaitingWritable = false
+                            }
+                        }
+                        dispatchNeeded = true
+                    }
+                    if finished { return }
+                }
+            }
+            if runTimers(now: workerClock()) { dispatchNeeded = true }
+            if finished { return }
+            if dispatchNeeded { core.dispatch() }
+        }
+    }
+
+    private func pollTimeout(now: UInt64) -> Int32 {
+        var next = min(nextTimeoutCheck, nextLivenessCheck)
+        if starting { next = min(next, startDeadline) }
+        for case let at? in restartAt { next = min(next, at) }
+        if next <= now { return 0 }
+        return Int32(min((next - now + 999_999) / 1_000_000, 60_000))
+    }
+
+    /// Timeouts, liveness checks, restarts, start deadline. Returns true if a worker became available.
+    private func runTimers(now: UInt64) -> Bool {
+        var changed = false
+        if starting && now >= startDeadline {
+            let seconds = config.startTimeout
+            abortStartup("the Python workers did not become ready within \(seconds) s (model import too slow?)")
+            return false
+        }
+        if now >= nextTimeoutCheck { checkTimeouts(now: now) }
+        if finished { return false }
+        if now >= nextLivenessCheck {
+            nextLivenessCheck = now + Self.livenessInterval
+            for case let process? in processes where process.waitStatus == nil {
+                var status: Int32 = 0
+                if waitpid(process.pid, &status, WNOHANG) == process.pid {
+                    process.waitStatus = status
+                    _ = readResults(process)
+                    if processes[process.index] === process {
+                        retire(process, result: .crashed, reason: "exited")
+                    }
+                    if finished { return false }
+                }
+            }
+        }
+        for index in restartAt.indices {
+            if let at = restartAt[index], at <= now {
+                restartAt[index] = nil
+                launch(index)
+                changed = true
+                if finished { return false }
+            }
+        }
+        return changed
+    }
+
+    private func checkTimeouts(now: UInt64) {
+        let timeout = core.timeoutNanos
+        let routes = config.routes
+        let expired = core.state.withLock { s -> [(index: Int, route: Int)] in
+            var expired: [(Int, Int)] = []
+            var earliest = now &+ timeout
+            for index in s.workers.indices {
+                guard let worker = s.workers[index] else { continue }
+                var oldest: InFlightCall?
+                for case let call? in worker.calls where oldest.map({ call.sentAt < $0.sentAt }) ?? true {
+                    oldest = call
+                }
+                guard let oldest else { continue }
+                if oldest.sentAt &+ timeout <= now {
+                    expired.append((index, oldest.route))
+                } else {
+                    earliest = min(earliest, oldest.sentAt &+ timeout)
+                }
+            }
+            nextTimeoutCheck = earliest
+            return expired
+        }
+        for (index, route) in expired {
+            guard let process = processes[index] else { continue }
+            let label = route < routes.count ? "\(routes[route].verb) \(routes[route].path)" : "#\(route)"
+            retire(
+                process, result: .timedOut,
+                reason: "killed: a call to \(label) ran longer than the \(config.callTimeout) s call timeout")
+            if finished { return }
+        }
+    }
+
+    // MARK: - Lifecycle
+
+    private func launch(_ index: Int) {
+        let python = config.pythonPath
+        switch WorkerSpawner.spawn(python: python, script: WorkerScript.source) {
+        case .failure(let error):
+            let message = "cannot start the Python interpreter '\(python)': \(WorkerSpawner.describe(errno: error.code))"
+            if starting {
+                abortStartup(message)
+            } else {
+                core.log.log("worker \(index): \(message)")
+                scheduleRestart(index)
+            }
+        case .success(let spawned):
+            let generation = core.state.withLock { s -> Int in
+                s.nextGeneration += 1
+                s.spawned.append(spawned.pid)
+                return s.nextGeneration
+            }
+            let process = SupervisedProcess(index: index, generation: generation, spawned: spawned)
+            processes[index] = process
+            var frame: [UInt8] = []
+            WorkerProtocol.appendFrame(
+                kind: WorkerProtocol.kindConfig,
+                body: WorkerProtocol.configuration(
+                    modelDirectory: config.modelDirectory, routes: config.routes, threads: config.threads,
+                    delayMilliseconds: config.delayMilliseconds, worker: index),
+                to: &frame)
+            if let requests = process.requests {
+                core.state.withLock { s in
+                    s.workers[index] = DispatchWorker(generation: generation, pid: spawned.pid, pipe: requests)
+                }
+                if !Self.writeBlocking(requests.fd, frame) {
+                    // The worker died before reading its configuration; its end of file reports it.
+                    core.log.log("\(process.prefix)could not send the configuration: \(Self.describeErrno())")
+                }
+            }
+        }
+    }
+
+    /// Writes all of `bytes` to a non-blocking descriptor, waiting for room (at most 10 s).
+    private static func writeBlocking(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+        var offset = 0
+        let deadline = workerClock() + 10_000_000_000
+        return bytes.withUnsafeBytes { buffer -> Bool in
+            guard let base = buffer.baseAddress else { return true }
+            while offset < buffer.count {
+                let n = write(fd, base + offset, buffer.count - offset)
+                if n > 0 {
+                    offset += n
+                    continue
+                }
+                if n < 0 && errno == EINTR { continue }
+                guard n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK), workerClock() < deadline else { return false }
+                var entry = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                _ = poll(&entry, 1, 100)
+            }
+            return true
+        }
+    }
+
+    private func scheduleRestart(_ index: Int) {
+        failures[index] += 1
+        let shift = UInt64(min(failures[index] - 1, 20))
+        let delay = min(Self.firstBackoff << shift, Self.maxBackoff)
+        restartAt[index] = workerClock() + delay
+        core.log.log("worker \(index): restarting in \(delay / 1_000_000) ms (attempt \(failures[index] + 1))")
+    }
+
+    private func markReady(_ process: SupervisedProcess, description: String) {
+        process.ready = true
+        process.recentLines = []
+        failures[process.index] = 0
+        let allReady = core.state.withLock { s -> Bool in
+            s.workers[process.index]?.ready = true
+            if s.phase == .starting && s.workers.allSatisfy({ $0?.ready == true }) {
+                s.phase = .running
+                return true
+            }
+            return false
+        }
+        core.alive.add(1, ordering: .relaxed)
+        core.log.log("\(process.prefix)ready (\(description))")
+        if allReady {
+            starting = false
+            core.startupDone.signal()
+        }
+    }
+
+    /// Ends a worker: kills and reaps it, logs the rest of its output, fails its in-flight calls with
+    /// `result`, and schedules a replacement (or fails `start()` if the pool is still starting).
+    private func retire(_ process: SupervisedProcess, result: WorkerResult, reason: String) {
+        if process.waitStatus == nil {
+            kill(process.pid, SIGKILL)
+            process.waitStatus = Self.reap(process.pid)
+        }
+        closeProcess(process)
+        let inFlight = core.state.withLock { s -> [InFlightCall] in
+            guard let worker = s.workers[process.index], worker.generation == process.generation else { return [] }
+            s.workers[process.index] = nil
+            return worker.allCalls()
+        }
+        if process.ready { core.alive.subtract(1, ordering: .relaxed) }
+        processes[process.index] = nil
+        let status = process.waitStatus.map(WorkerSpawner.describe(waitStatus:)) ?? "unknown status"
+        let calls = inFlight.isEmpty ? "" : "; \(inFlight.count) call\(inFlight.count == 1 ? "" : "s") in flight failed"
+        core.log.log("\(process.prefix)\(reason) (\(status))\(calls)")
+        for call in inFlight { call.completion(result) }
+        if starting {
+            if let failure = process.failure {
+                abortStartup(failure)
+            } else {
+                var message = "worker \(process.index) exited while starting (\(status))"
+                if let last = process.recentLines.last { message += ": " + last }
+                abortStartup(message)
+            }
+            return
+        }
+        if process.ready {
+            failures[process.index] = 0
+            restartAt[process.index] = workerClock()
+        } else {
+            scheduleRestart(process.index)
+        }
+    }
+
+    private static func reap(_ pid: pid_t) -> Int32? {
+        var status: Int32 = 0
+        while true {
+            let result = waitpid(pid, &status, 0)
+            if result == pid { return status }
+            if result < 0 && errno == EINTR { continue }
+            return nil
+        }
+    }
+
+    /// Logs what is left of the output and closes the process's descriptors.
+    private func closeProcess(_ process: SupervisedProcess) {
+        process.requests = nil
+        if process.output >= 0 {
+            readOutput(process)
+            if process.output >= 0 {
+                close(process.output)
+                process.output = -1
+            }
+        }
+        flushPartialLine(process)
+        if process.results >= 0 {
+            close(process.results)
+            process.results = -1
+        }
+    }
+
+    /// Start failed: stop every worker at once and report `message` to `start()`.
+    private func abortStartup(_ message: String) {
+        for case let process? in processes {
+            process.requests = nil
+            if process.waitStatus == nil {
+                kill(process.pid, SIGKILL)
+                process.waitStatus = Self.reap(process.pid)
+            }
+            closeProcess(process)
+        }
+        processes = processes.map { _ in nil }
+        core.state.withLock { s in
+            for index in s.workers.indices { s.workers[index] = nil }
+            if s.phase == .starting {
+                s.phase = .failed
+                s.startupError = message
+            }
+        }
+        core.alive.store(0, ordering: .relaxed)
+        core.log.log("worker pool failed to start: \(message)")
+        starting = false
+        finished = true
+        core.startupDone.signal()
+    }
+
+    /// Shutdown: EOF and SIGTERM to every worker, SIGKILL after the grace period, reap, fail in-flight calls.
+    private func stopAll() {
+        let inFlight = core.state.withLock { s -> [InFlightCall] in
+            var calls: [InFlightCall] = []
+            for index in s.workers.indices {
+                if let worker = s.workers[index] { calls += worker.allCalls() }
+                s.workers[index] = nil
+            }
+            return calls
+        }
+        core.alive.store(0, ordering: .relaxed)
+        let live = processes.compactMap { $0 }
+        for process in live {
+            process.requests = nil
+            if process.waitStatus == nil { kill(process.pid, SIGTERM) }
+        }
+        let graceSeconds = config.shutdownGrace.isFinite ? max(0, min(config.shutdownGrace, 3600)) : 2
+        let deadline = workerClock() + UInt64(graceSeconds * 1e9)
+        while live.contains(where: { $0.waitStatus == nil }) && workerClock() < deadline {
+            var entries = live.filter { $0.output >= 0 }.map { pollfd(fd: $0.output, events: Int16(POLLIN), revents: 0) }
+            _ = entries.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), 10) }
+            for process in live {
+                if process.output >= 0 { readOutput(process) }
+                if process.waitStatus == nil {
+                    var status: Int32 = 0
+                    if waitpid(process.pid, &status, WNOHANG) == process.pid { process.waitStatus = status }
+                }
+            }
+        }
+        for process in live where process.waitStatus == nil {
+            kill(process.pid, SIGKILL)
+            process.waitStatus = Self.reap(process.pid)
+        }
+        for process in live { closeProcess(process) }
+        processes = processes.map { _ in nil }
+        restartAt = restartAt.map { _ in nil }
+        for call in inFlight { call.completion(.crashed) }
+        if !live.isEmpty {
+            core.log.log("worker pool stopped (\(live.count) worker\(live.count == 1 ? "" : "s"))")
+        }
+        if starting {
+            starting = false
+            core.startupDone.signal()
+        }
+        finished = true
+    }
+
+    // MARK: - Reading
+
+    private func drainWakePipe() {
+        while true {
+            let n = scratch.withUnsafeMutableBytes { read(core.wakeRead, $0.baseAddress, $0.count) }
+            if n <= 0 && !(n < 0 && errno == EINTR) { return }
+        }
+    }
+
+    /// Reads and handles every frame available. Returns true if calls completed or a worker became ready.
+    /// Retires the worker at end of file.
+    @discardableResult
+    private func readResults(_ process: SupervisedProcess) -> Bool {
+        guard process.results >= 0 else { return false }
+        var endOfFile = false
+        var readError: Int32 = 0
+        while true {
+            let n = scratch.withUnsafeMutableBytes { read(process.results, $0.baseAddress, $0.count) }
+            if n > 0 {
+                scratch.withUnsafeBytes { process.frames.append(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                if n < scratch.count { break }
+                continue
+            }
+            if n == 0 {
+                endOfFile = true
+                break
+            }
+            if errno == EINTR { continue }
+            if errno != EAGAIN && errno != EWOULDBLOCK {
+                readError = errno
+                endOfFile = true
+            }
+            break
+        }
+        let progressed = handleFrames(process)
+        if endOfFile && processes[process.index] === process {
+            let reason = readError == 0
+                ? (process.ready ? "exited" : "exited while starting")
+                : "result pipe failed: \(WorkerSpawner.describe(errno: readError))"
+            retire(process, result: .crashed, reason: reason)
+        }
+        return progressed
+    }
+
+    private func handleFrames(_ process: SupervisedProcess) -> Bool {
+        var progressed = false
+        var completed: [(slot: UInt32, micros: UInt32, result: WorkerResult)] = []
+        while let frame = process.frames.nextFrame() {
+            let bytes = process.frames.bytes
+            switch frame.kind {
+            case WorkerProtocol.kindResults:
+                guard let records = WorkerProtocol.results(in: bytes, frame.body) else {
+                    core.log.log("\(process.prefix)sent a malformed results frame")
+                    continue
+                }
+                for record in records {
+                    completed.append((
+                        record.slot, record.micros,
+                        WorkerProtocol.result(status: record.status, payload: bytes[record.payload])))
+                }
+            case WorkerProtocol.kindReady:
+                if !process.ready {
+                    markReady(process, description: String(decoding: bytes[frame.body], as: UTF8.self))
+                    progressed = true
+                }
+            case WorkerProtocol.kindFailed:
+                let message = String(decoding: bytes[frame.body], as: UTF8.self)
+                process.failure = message
+                core.log.log("\(process.prefix)failed to start: \(message)")
+            default:
+                core.log.log("\(process.prefix)sent an unknown frame kind \(frame.kind)")
+            }
+        }
+        process.frames.compact()
+        guard !completed.isEmpty else { return progressed }
+        let index = process.index
+        let generation = process.generation
+        let done = core.state.withLock { s -> [(WorkerCompletion, WorkerResult)] in
+            guard s.workers[index]?.generation == generation else { return [] }
+            var done: [(WorkerCompletion, WorkerResult)] = []
+            done.reserveCapacity(completed.count)
+            for entry in completed {
+                guard let call = s.workers[index]?.take(slot: entry.slot) else { continue }
+                s.measured(route: call.route, micros: entry.micros)
+                done.append((call.completion, entry.result))
+            }
+            return done
+        }
+        if done.count < completed.count {
+            core.log.log("\(process.prefix)returned \(completed.count - done.count) result(s) for unknown calls")
+        }
+        for (completion, result) in done { completion(result) }
+        return true
+    }
+
+    /// Reads the worker's stdout/stderr and logs it line by line.
+    private func readOutput(_ process: SupervisedProcess) {
+        guard process.output >= 0 else { return }
+        while true {
+            let n = scratch.withUnsafeMutableBytes { read(process.output, $0.baseAddress, $0.count) }
+            if n > 0 {
+                for byte in scratch[0..<n] {
+                    if byte == UInt8(ascii: "\n") {
+                        emitLine(process)
+                    } else {
+                        process.partialLine.append(byte)
+                        if process.partialLine.count >= 16_384 { emitLine(process) }
+                    }
+                }
+                continue
+            }
+            if n < 0 && errno == EINTR { continue }
+            if n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK) {
+                flushPartialLine(process)
+                close(process.output)
+                process.output = -1
+            }
+            return
+        }
+    }
+
+    private func emitLine(_ process: SupervisedProcess) {
+        var line = String(decoding: process.partialLine, as: UTF8.self)
+        process.partialLine.removeAll(keepingCapacity: true)
+        if line.hasSuffix("\r") { line.removeLast() }
+        core.log.log(process.prefix + line)
+        if !process.ready && !line.isEmpty {
+            process.recentLines.append(line)
+            if process.recentLines.count > 5 { process.recentLines.removeFirst() }
+        }
+    }
+
+    private func flushPartialLine(_ process: SupervisedProcess) {
+        if !process.partialLine.isEmpty { emitLine(process) }
+    }
+
+    static func describeErrno() -> String { WorkerSpawner.describe(errno: errno) }
+}
