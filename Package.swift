@@ -33,13 +33,13 @@ let package = Package(
             name: "LoadgenCore",
             dependencies: ["EndpointSpec", "HTTP1", "NetIO", "ResilientClient", "ReferenceEndpoint", "CommandLine"],
             swiftSettings: strict),
-        .executableTarget(name: "loadgen", dependencies: ["LoadgenCore"], swiftSettings: strict),
+        .executableTarget(name: "loadgen", dependencies: ["LoadgenCore", "ReferenceEndpoint"], swiftSettings: strict),
 
         .testTarget(name: "EndpointSpecTests", dependencies: ["EndpointSpec"], swiftSettings: strict),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"], swiftSettings: strict),
         .testTarget(name: "NetIOTests", dependencies: ["NetIO", "HTTP1"], swiftSettings: strict),
         .testTarget(name: "ReferenceEndpointTests", dependencies: ["ReferenceEndpoint", "EndpointSpec", "NetIO", "HTTP1"], swiftSettings: strict),
         .testTarget(name: "ResilientClientTests", dependencies: ["ResilientClient", "ReferenceEndpoint"], swiftSettings: strict),
-        .testTarget(name: "LoadgenTests", dependencies: ["LoadgenCore"], swiftSettings: strict),
+        .testTarget(name: "LoadgenTests", dependencies: ["LoadgenCore", "CommandLine"], swiftSettings: strict),
     ]
 )

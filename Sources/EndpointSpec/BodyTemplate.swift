@@ -33,9 +33,13 @@
 public struct BodyTemplate: Sendable {
     /// The template's parameters, in order.
     public let params: [BodyParam]
+    private let names: [String]
 
     /// Creates a template. Parameter names are expected to be unique (`RouteSpec.decode` enforces it).
-    public init(_ params: [BodyParam]) { self.params = params }
+    public init(_ params: [BodyParam]) {
+        self.params = params
+        self.names = params.map(\.name)
+    }
 
     /// Validates a raw request body.
     /// - Parameters:
@@ -74,7 +78,6 @@ public struct BodyTemplate: Sendable {
 
     /// Validates an already parsed body (what `json.loads` returned), e.g. on a client before sending.
     public func validate(_ value: JSONValue) -> Result<ValidatedBody, ValidationFailure> {
-        let names = params.map(\.name)
         if params.isEmpty { return .success(ValidatedBody(names: [], values: [])) }
         guard case .object(let object) = value else {
             return .failure(ValidationFailure(details: [ValidationErrorDetail.modelAttributesType(input: value)]))
@@ -129,6 +132,7 @@ public struct BodyTemplate: Sendable {
     /// `strict_content_type=True`).
     public static func isJSONContentType(_ value: String?) -> Bool {
         guard let value, !value.isEmpty else { return false }
+        if value == "application/json" || value == "application/json; charset=utf-8" { return true }
         var bytes: [UInt8] = []
         for byte in value.utf8 {
             if byte == UInt8(ascii: ";") { break }
@@ -189,7 +193,9 @@ public struct ValidatedBody: Sendable, Equatable {
     /// `json.loads` of it yields the values pydantic would have passed to the function (floats may be
     /// `NaN`/`Infinity`, which `json.loads` accepts).
     public func argumentsJSON() -> [UInt8] {
-        var out: [UInt8] = [UInt8(ascii: "{")]
+        var out: [UInt8] = []
+        out.reserveCapacity(64)
+        out.append(UInt8(ascii: "{"))
         var first = true
         for (name, value) in zip(names, values) {
             guard let value else { continue }
@@ -208,7 +214,9 @@ public struct ValidatedBody: Sendable, Equatable {
 public struct ValidationErrorDetail: Sendable, Equatable {
     /// One element of `loc`: an attribute name or a character position.
     public enum Location: Sendable, Equatable {
+        /// `"body"` or an attribute name.
         case key(String)
+        /// A character position (`json_invalid`).
         case index(Int)
     }
 

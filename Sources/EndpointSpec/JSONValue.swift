@@ -2,11 +2,15 @@
 /// (numbers keep their literal text, so `5`, `5.0` and 40-digit integers survive unchanged) and objects keep
 /// their key order.
 public enum JSONValue: Sendable, Equatable, Hashable {
+    /// `null`
     case null
+    /// `true` / `false`
     case bool(Bool)
     /// A number, as its JSON literal text (e.g. `"5"`, `"-0.5"`, `"1e3"`).
     case number(String)
+    /// A string.
     case string(String)
+    /// An array.
     case array([JSONValue])
     /// An object; key order is kept. Duplicate keys: the parser keeps the last value, as Python's `json` does.
     case object(JSONObject)
@@ -19,8 +23,11 @@ public struct JSONObject: Sendable, Equatable, Hashable {
 
     /// One member of an object.
     public struct Pair: Sendable, Equatable, Hashable {
+        /// The member name.
         public var key: String
+        /// The member value.
         public var value: JSONValue
+        /// Creates a member.
         public init(key: String, value: JSONValue) {
             self.key = key
             self.value = value

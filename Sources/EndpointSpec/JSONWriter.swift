@@ -113,6 +113,14 @@ public enum PythonNumber {
 
     /// Canonical integer text: no sign on zero, no leading zeros (`"-0"` → `"0"`, `"007"` → `"7"`).
     public static func canonicalInteger(_ literal: String) -> String {
+        let utf8 = literal.utf8
+        if let first = utf8.first, first >= UInt8(ascii: "1") && first <= UInt8(ascii: "9") { return literal }
+        if literal == "0" { return literal }
+        if utf8.count >= 2, utf8.first == UInt8(ascii: "-"),
+            let second = utf8.dropFirst().first, second >= UInt8(ascii: "1") && second <= UInt8(ascii: "9")
+        {
+            return literal
+        }
         var negative = false
         var digits = Substring(literal)
         if digits.first == "-" {
@@ -153,54 +161,69 @@ public enum PythonNumber {
     /// Python's `repr(float)` for a finite value: shortest round-trip digits, fixed notation when the decimal
     /// exponent is in [-4, 16), otherwise `d.ddde+XX`.
     public static func repr(_ value: Double) -> String {
-        // Swift's description gives the same shortest round-trip digits; only the layout differs.
-        let text = value.description
+        if value == 0 { return value.sign == .minus ? "-0.0" : "0.0" }
+        // Swift's description gives the same shortest round-trip digits as Python; only the layout differs.
+        var digits: [UInt8] = []
+        digits.reserveCapacity(24)
         var negative = false
-        var body = Substring(text)
-        if body.first == "-" {
-            negative = true
-            body = body.dropFirst()
-        }
-        var mantissa = body
         var exponent = 0
-        if let e = body.firstIndex(where: { $0 == "e" || $0 == "E" }) {
-            mantissa = body[..<e]
-            exponent = Int(body[body.index(after: e)...]) ?? 0
+        var pointAt = -1  // number of mantissa digits before the '.'
+        var inExponent = false
+        var exponentNegative = false
+        for byte in value.description.utf8 {
+            switch byte {
+            case UInt8(ascii: "-"):
+                if inExponent { exponentNegative = true } else { negative = true }
+            case UInt8(ascii: "+"):
+                break
+            case UInt8(ascii: "."):
+                pointAt = digits.count
+            case UInt8(ascii: "e"), UInt8(ascii: "E"):
+                inExponent = true
+            default:
+                if inExponent { exponent = exponent * 10 + Int(byte &- 0x30) } else { digits.append(byte) }
+            }
         }
-        // digits with the decimal point after `pointAt` digits: value = 0.digits × 10^decpt
-        var digits = ""
-        var intPartLength = 0
-        if let dot = mantissa.firstIndex(of: ".") {
-            intPartLength = mantissa.distance(from: mantissa.startIndex, to: dot)
-            digits = String(mantissa[..<dot]) + String(mantissa[mantissa.index(after: dot)...])
-        } else {
-            intPartLength = mantissa.count
-            digits = String(mantissa)
-        }
-        var decpt = intPartLength + exponent
-        // strip leading zeros (e.g. "0.0001")
-        while digits.first == "0" && digits.count > 1 {
-            digits.removeFirst()
+        if exponentNegative { exponent = -exponent }
+        if pointAt < 0 { pointAt = digits.count }
+        // value = 0.DIGITS × 10^decpt
+        var decpt = pointAt + exponent
+        var first = 0
+        while first < digits.count - 1 && digits[first] == UInt8(ascii: "0") {
+            first += 1
             decpt -= 1
         }
-        while digits.last == "0" && digits.count > 1 { digits.removeLast() }
-        if digits == "0" { return negative ? "-0.0" : "0.0" }
-        let sign = negative ? "-" : ""
+        var last = digits.count
+        while last > first + 1 && digits[last - 1] == UInt8(ascii: "0") { last -= 1 }
+        let significant = digits[first..<last]
+        var out: [UInt8] = []
+        out.reserveCapacity(32)
+        if negative { out.append(UInt8(ascii: "-")) }
         let exp10 = decpt - 1
         if exp10 < -4 || exp10 >= 16 {
-            var result = sign + String(digits.prefix(1))
-            if digits.count > 1 { result += "." + digits.dropFirst() }
+            out.append(significant[significant.startIndex])
+            if significant.count > 1 {
+                out.append(UInt8(ascii: "."))
+                out.append(contentsOf: significant.dropFirst())
+            }
+            out.append(UInt8(ascii: "e"))
+            out.append(exp10 < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+"))
             let magnitude = abs(exp10)
-            result += (exp10 < 0 ? "e-" : "e+") + (magnitude < 10 ? "0" : "") + String(magnitude)
-            return result
+            if magnitude < 10 { out.append(UInt8(ascii: "0")) }
+            out.append(contentsOf: String(magnitude).utf8)
+        } else if decpt <= 0 {
+            out.append(contentsOf: [UInt8(ascii: "0"), UInt8(ascii: ".")])
+            out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: -decpt))
+            out.append(contentsOf: significant)
+        } else if decpt >= significant.count {
+            out.append(contentsOf: significant)
+            out.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: decpt - significant.count))
+            out.append(contentsOf: [UInt8(ascii: "."), UInt8(ascii: "0")])
+        } else {
+            out.append(contentsOf: significant.prefix(decpt))
+            out.append(UInt8(ascii: "."))
+            out.append(contentsOf: significant.dropFirst(decpt))
         }
-        if decpt <= 0 {
-            return sign + "0." + String(repeating: "0", count: -decpt) + digits
-        }
-        if decpt >= digits.count {
-            return sign + digits + String(repeating: "0", count: decpt - digits.count) + ".0"
-        }
-        let split = digits.index(digits.startIndex, offsetBy: decpt)
-        return sign + digits[..<split] + "." + digits[split...]
+        return String(decoding: out, as: UTF8.self)
     }
 }

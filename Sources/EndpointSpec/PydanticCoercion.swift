@@ -299,17 +299,25 @@ enum PydanticCoercion {
 
     /// pydantic-core `str_as_bool`: exact, ASCII case-insensitive, no trimming.
     static func stringAsBool(_ text: String) -> Bool? {
-        switch text.utf8.count {
-        case 1...5: break
-        default: return nil
+        let utf8 = text.utf8
+        guard utf8.count >= 1 && utf8.count <= 5 else { return nil }
+        var word: UInt64 = 0
+        for byte in utf8 {
+            let lower = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+            word = word << 8 | UInt64(lower)
         }
-        let lower = String(decoding: text.utf8.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
-        switch lower {
-        case "0", "f", "n", "no", "off", "false": return false
-        case "1", "t", "y", "on", "yes", "true": return true
+        @inline(__always) func packed(_ s: StaticString) -> UInt64 {
+            var w: UInt64 = 0
+            for k in 0..<s.utf8CodeUnitCount { w = w << 8 | UInt64(s.utf8Start[k]) }
+            return w
+        }
+        switch word {
+        case packed("0"), packed("f"), packed("n"), packed("no"), packed("off"), packed("false"): return false
+        case packed("1"), packed("t"), packed("y"), packed("on"), packed("yes"), packed("true"): return true
         default: return nil
         }
     }
+
 }
 
 /// Rust's `str::trim`: removes characters with the Unicode `White_Space` property from both ends.

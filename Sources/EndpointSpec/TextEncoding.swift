@@ -17,14 +17,16 @@ enum TextEncoding: Equatable {
 
     /// Same decision as CPython's `json.detect_encoding`.
     static func detect(_ b: UnsafeBufferPointer<UInt8>) -> TextEncoding {
-        func startsWith(_ prefix: [UInt8]) -> Bool {
-            guard b.count >= prefix.count else { return false }
-            for (k, byte) in prefix.enumerated() where b[k] != byte { return false }
-            return true
+        let n = b.count
+        // Fast path: almost every body starts with an ASCII character other than NUL.
+        if n >= 2 && b[0] != 0 && b[0] < 0x80 && b[1] != 0 { return .utf8 }
+        if n >= 4 && ((b[0] == 0 && b[1] == 0 && b[2] == 0xFE && b[3] == 0xFF)
+            || (b[0] == 0xFF && b[1] == 0xFE && b[2] == 0 && b[3] == 0))
+        {
+            return .utf32
         }
-        if startsWith([0x00, 0x00, 0xFE, 0xFF]) || startsWith([0xFF, 0xFE, 0x00, 0x00]) { return .utf32 }
-        if startsWith([0xFE, 0xFF]) || startsWith([0xFF, 0xFE]) { return .utf16 }
-        if startsWith([0xEF, 0xBB, 0xBF]) { return .utf8BOM }
+        if n >= 2 && ((b[0] == 0xFE && b[1] == 0xFF) || (b[0] == 0xFF && b[1] == 0xFE)) { return .utf16 }
+        if n >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF { return .utf8BOM }
         if b.count >= 4 {
             if b[0] == 0 { return b[1] != 0 ? .utf16BE : .utf32BE }
             if b[1] == 0 { return (b[2] != 0 || b[3] != 0) ? .utf16LE : .utf32LE }

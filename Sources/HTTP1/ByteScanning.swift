@@ -1,25 +1,27 @@
 // Byte-level helpers shared by the request and response decoders. Everything here works on
-// UnsafeBufferPointer<UInt8> so that scanning never allocates; Strings are created once per field.
+// UnsafeBufferPointer<UInt8> so that scanning never allocates; header Strings are created only on access.
 
 let cr: UInt8 = 13
 let lf: UInt8 = 10
 let sp: UInt8 = 32
 let htab: UInt8 = 9
 
+/// RFC 9110 `tchar` membership for every byte value (character "1" = token byte), 32 bytes per row of 8.
+private let tokenTable: StaticString = """
+00000000000000000000000000000000\
+01011111001101101111111111000000\
+01111111111111111111111111100011\
+11111111111111111111111111101010\
+00000000000000000000000000000000\
+00000000000000000000000000000000\
+00000000000000000000000000000000\
+00000000000000000000000000000000
+"""
+
 /// RFC 9110 `tchar`.
 @inline(__always)
 func isTokenByte(_ b: UInt8) -> Bool {
-    switch b {
-    case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-        UInt8(ascii: "0")...UInt8(ascii: "9"):
-        return true
-    case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
-        UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
-        UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
-        return true
-    default:
-        return false
-    }
+    tokenTable.utf8Start[Int(b)] == UInt8(ascii: "1")
 }
 
 /// RFC 9110 field-value bytes: HTAB, SP, VCHAR and obs-text (no other controls, no DEL).
@@ -94,50 +96,63 @@ struct FieldSummary {
     var connectionKeepAlive = false
     var hostCount = 0
     var expectContinue = false
-    var expectOther = false
 }
 
 /// Parses field lines from `start` up to (excluding) the empty line that ends `p`.
 /// With `store` the fields are appended to `headers`; with `interpret` the framing fields go to `summary`.
+///
+/// `p` must end with LF (the end of the empty line), which lets every loop run without end checks: an LF is
+/// neither a token byte nor a value byte, so each scan stops at the latest on it.
 func parseFieldLines(
     _ p: UnsafeBufferPointer<UInt8>, from start: Int, maxCount: Int, store: Bool, interpret: Bool,
     headers: inout HTTPHeaders, summary: inout FieldSummary
 ) throws(HTTPParseError) {
+    let total = p.count
+    guard total > start, p[total - 1] == lf else { throw .badRequest("internal error: unterminated section") }
     var lineStart = start
     var count = 0
-    let total = p.count
     while lineStart < total {
-        var lfIndex = lineStart
-        while lfIndex < total && p[lfIndex] != lf { lfIndex += 1 }
-        var lineEnd = lfIndex
-        if lineEnd > lineStart && p[lineEnd - 1] == cr { lineEnd -= 1 }
-        if lineEnd == lineStart { return }  // the empty line
-        if isOWS(p[lineStart]) {
-            throw .badRequest(
-                lineStart == start && count == 0
-                    ? "whitespace before the first header field" : "obsolete line folding in header field")
-        }
-        var colon = lineStart
-        while colon < lineEnd && isTokenByte(p[colon]) { colon += 1 }
-        if colon == lineEnd {
-            throw .badRequest("header line without a colon: \(quoted(p, lineStart, lineEnd))")
-        }
-        if p[colon] != UInt8(ascii: ":") {
-            if isOWS(p[colon]) {
+        var i = lineStart
+        while isTokenByte(p[i]) { i += 1 }
+        let colon = i
+        let stop = p[colon]
+        if stop != UInt8(ascii: ":") || colon == lineStart {
+            if colon == lineStart {
+                if stop == lf || (stop == cr && p[colon + 1] == lf) { return }  // the empty line
+                if isOWS(stop) {
+                    throw .badRequest(
+                        lineStart == start ? "whitespace before the first header field" : "obsolete line folding in header field")
+                }
+                if stop == UInt8(ascii: ":") { throw .badRequest("empty header field name") }
+            }
+            let lineEnd = endOfLine(p, lineStart)
+            if isOWS(stop) {
                 throw .badRequest("whitespace between header field name and colon in \(quoted(p, lineStart, lineEnd))")
+            }
+            if stop == lf || stop == cr {
+                throw .badRequest("header line without a colon: \(quoted(p, lineStart, lineEnd))")
             }
             throw .badRequest("invalid character in header field name \(quoted(p, lineStart, lineEnd))")
         }
-        if colon == lineStart {
-            throw .badRequest("empty header field name")
-        }
-        let (valueStart, valueEnd) = trimOWS(p, colon + 1, lineEnd)
-        var i = valueStart
-        while i < valueEnd {
-            if !isFieldValueByte(p[i]) {
+        i = colon + 1
+        while isOWS(p[i]) { i += 1 }
+        let valueStart = i
+        var valueEnd = i
+        while true {
+            let b = p[i]
+            if b > sp && b != 0x7F {
+                i += 1
+                valueEnd = i
+            } else if b == sp || b == htab {
+                i += 1
+            } else if b == lf {
+                break
+            } else if b == cr && p[i + 1] == lf {
+                i += 1
+                break
+            } else {
                 throw .badRequest("invalid character in value of header field \(quoted(p, lineStart, colon))")
             }
-            i += 1
         }
         count += 1
         if count > maxCount {
@@ -147,10 +162,18 @@ func parseFieldLines(
             try interpretField(p, lineStart, colon, valueStart, valueEnd, &summary)
         }
         if store {
-            headers.add(name: makeString(p, lineStart, colon), value: makeString(p, valueStart, valueEnd))
+            headers.appendRaw(nameStart: lineStart, nameEnd: colon, valueStart: valueStart, valueEnd: valueEnd)
         }
-        lineStart = lfIndex + 1
+        lineStart = i + 1
     }
+}
+
+/// The end of the line starting at `start` (excluding CR LF or LF); used for error messages only.
+func endOfLine(_ p: UnsafeBufferPointer<UInt8>, _ start: Int) -> Int {
+    var i = start
+    while i < p.count && p[i] != lf { i += 1 }
+    if i > start && p[i - 1] == cr { i -= 1 }
+    return i
 }
 
 /// Calls `body` for each element of the comma-separated list in p[start..<end], OWS-trimmed, empty ones skipped.
@@ -178,11 +201,8 @@ func interpretField(
         if bytesEqualLowercased(p, nameStart, nameEnd, "host") { summary.hostCount += 1 }
     case 6:
         if bytesEqualLowercased(p, nameStart, nameEnd, "expect") {
-            if bytesEqualLowercased(p, valueStart, valueEnd, "100-continue") {
-                summary.expectContinue = true
-            } else {
-                summary.expectOther = true
-            }
+            // Other expectations are ignored (RFC 9110 §10.1.1 allows answering 417, but does not require it).
+            if bytesEqualLowercased(p, valueStart, valueEnd, "100-continue") { summary.expectContinue = true }
         }
     case 10:
         if bytesEqualLowercased(p, nameStart, nameEnd, "connection") {
@@ -212,19 +232,21 @@ func interpretField(
 func interpretContentLength(
     _ p: UnsafeBufferPointer<UInt8>, _ valueStart: Int, _ valueEnd: Int, _ summary: inout FieldSummary
 ) throws(HTTPParseError) {
-    let invalid = HTTPParseError.badRequest("invalid Content-Length value \(quoted(p, valueStart, valueEnd))")
+    func invalid() -> HTTPParseError {
+        .badRequest("invalid Content-Length value \(quoted(p, valueStart, valueEnd))")
+    }
     var sawElement = false
     var s = valueStart
     while s <= valueEnd {
         var e = s
         while e < valueEnd && p[e] != UInt8(ascii: ",") { e += 1 }
         let (ts, te) = trimOWS(p, s, e)
-        guard te > ts else { throw invalid }
+        guard te > ts else { throw invalid() }
         var value = 0
         var i = ts
         while i < te {
             let digit = p[i] &- UInt8(ascii: "0")
-            guard digit < 10 else { throw invalid }
+            guard digit < 10 else { throw invalid() }
             // Saturate: anything above 10^17 is far over any body limit; keep it as Int.max.
             if value < 100_000_000_000_000_000 { value = value * 10 + Int(digit) } else { value = Int.max }
             i += 1
@@ -237,7 +259,7 @@ func interpretContentLength(
         sawElement = true
         s = e + 1
     }
-    if !sawElement { throw invalid }
+    if !sawElement { throw invalid() }
 }
 
 func interpretTransferEncoding(
@@ -329,14 +351,26 @@ struct ByteQueue {
         var i = base + scanned
         var ls = base + lineStart
         let found: Int? = storage.withUnsafeBufferPointer { p in
-            while i < end {
-                if p[i] == lf {
-                    if i == ls || (i == ls + 1 && p[ls] == cr) { return i + 1 - base }
-                    ls = i + 1
+            guard let raw = p.baseAddress else { return nil }
+            while true {
+                // Eight bytes at a time: the lowest byte equal to LF sets the lowest 0x80 bit of `hit`.
+                while i + 8 <= end {
+                    let word = UInt64(littleEndian: UnsafeRawPointer(raw + i).loadUnaligned(as: UInt64.self))
+                    let x = word ^ 0x0A0A_0A0A_0A0A_0A0A
+                    let hit = (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080
+                    if hit != 0 {
+                        i += hit.trailingZeroBitCount >> 3
+                        break
+                    }
+                    i += 8
                 }
+                while i < end && p[i] != lf { i += 1 }
+                if i == end { return nil }
+                // p[i] is an LF ending the line that started at ls.
+                if i == ls || (i == ls + 1 && p[ls] == cr) { return i + 1 - base }
                 i += 1
+                ls = i
             }
-            return nil
         }
         scanned = i - base
         lineStart = ls - base

@@ -31,13 +31,25 @@ public enum HTTPDate {
 
     /// Appends the current date's 29 bytes, formatting only when the second changed since the last call.
     static func appendCurrent(to out: inout [UInt8]) {
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: 29))
+        out.withUnsafeMutableBufferPointer { buffer in
+            if let base = buffer.baseAddress { writeCurrent(to: base + start) }
+        }
+    }
+
+    /// Writes the current date's 29 bytes at `destination`, formatting only when the second changed since the
+    /// last call (the cache is shared by all threads behind a mutex held for a 29-byte copy).
+    static func writeCurrent(to destination: UnsafeMutablePointer<UInt8>) {
         let now = Int(time(nil))
         cache.withLock { cache in
             if cache.second != now {
                 cache.second = now
                 cache.text = bytes(secondsSince1970: now)
             }
-            out.append(contentsOf: cache.text)
+            cache.text.withUnsafeBufferPointer { text in
+                if let source = text.baseAddress { destination.update(from: source, count: min(text.count, 29)) }
+            }
         }
     }
 

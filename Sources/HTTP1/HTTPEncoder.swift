@@ -59,18 +59,10 @@ public enum HTTPEncoder {
         status: Int, headers: [(String, String)], contentLength: Int?, keepAlive: Bool, requestVersion: HTTPVersion,
         into out: inout [UInt8]
     ) {
-        out.reserveCapacity(out.count + 128 + headers.count * 32)
-        appendStatic(&out, "HTTP/1.1 ")
-        if status >= 100 && status <= 999 {
-            out.append(UInt8(ascii: "0") + UInt8(status / 100))
-            out.append(UInt8(ascii: "0") + UInt8(status / 10 % 10))
-            out.append(UInt8(ascii: "0") + UInt8(status % 10))
-        } else {
-            appendStatic(&out, "500")
-        }
-        out.append(sp)
-        appendStatic(&out, HTTPStatus.staticReasonPhrase(status))
-        appendStatic(&out, "\r\n")
+        // Size the head exactly, grow the array once, then copy every piece in with raw pointers.
+        let validStatus = status >= 100 && status <= 999
+        let reason = HTTPStatus.staticReasonPhrase(status)
+        var length = 13 + reason.utf8CodeUnitCount + 2  // "HTTP/1.1 NNN " reason CRLF
         var userDate = false
         for (name, value) in headers {
             switch fieldRole(name) {
@@ -78,24 +70,51 @@ public enum HTTPEncoder {
             case .date: userDate = true
             case .other: break
             }
-            appendField(&out, name, value)
+            length += name.utf8.count + value.utf8.count + 4
         }
-        if !userDate {
-            appendStatic(&out, "Date: ")
-            HTTPDate.appendCurrent(to: &out)
-            appendStatic(&out, "\r\n")
+        if !userDate { length += 37 }  // "Date: " + 29 + CRLF
+        let writeLength = contentLength != nil && status >= 200 && status != 204 && status != 304
+        let lengthDigits = decimalDigitCount(contentLength ?? 0)
+        if writeLength { length += 18 + lengthDigits }  // "Content-Length: " digits CRLF
+        let connection: StaticString? =
+            !keepAlive ? "Connection: close\r\n" : (requestVersion.minor == 0 ? "Connection: keep-alive\r\n" : nil)
+        if let connection { length += connection.utf8CodeUnitCount }
+        length += 2
+
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: length))
+        out.withUnsafeMutableBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            var w = RawWriter(base + start)
+            w.write("HTTP/1.1 ")
+            let code = validStatus ? status : 500
+            w.byte(UInt8(ascii: "0") + UInt8(code / 100))
+            w.byte(UInt8(ascii: "0") + UInt8(code / 10 % 10))
+            w.byte(UInt8(ascii: "0") + UInt8(code % 10))
+            w.byte(sp)
+            w.write(reason)
+            w.write("\r\n")
+            for (name, value) in headers {
+                switch fieldRole(name) {
+                case .framing, .connection, .host: continue
+                case .date, .other: break
+                }
+                w.field(name, value)
+            }
+            if !userDate {
+                w.write("Date: ")
+                HTTPDate.writeCurrent(to: w.cursor)
+                w.cursor += 29
+                w.write("\r\n")
+            }
+            if writeLength {
+                w.write("Content-Length: ")
+                w.decimal(contentLength ?? 0, digits: lengthDigits)
+                w.write("\r\n")
+            }
+            if let connection { w.write(connection) }
+            w.write("\r\n")
         }
-        if let contentLength, status >= 200 && status != 204 && status != 304 {
-            appendStatic(&out, "Content-Length: ")
-            appendDecimal(&out, contentLength)
-            appendStatic(&out, "\r\n")
-        }
-        if !keepAlive {
-            appendStatic(&out, "Connection: close\r\n")
-        } else if requestVersion.minor == 0 {
-            appendStatic(&out, "Connection: keep-alive\r\n")
-        }
-        appendStatic(&out, "\r\n")
     }
 
     @usableFromInline
@@ -103,25 +122,43 @@ public enum HTTPEncoder {
         method: String, target: String, host: String, headers: [(String, String)], bodyCount: Int,
         into out: inout [UInt8]
     ) {
-        out.reserveCapacity(out.count + 128 + headers.count * 32)
-        appendSanitized(&out, method)
-        out.append(sp)
-        appendSanitized(&out, target)
-        appendStatic(&out, " HTTP/1.1\r\n")
-        appendField(&out, "Host", host)
+        var length = method.utf8.count + 1 + target.utf8.count + 11 + 6 + host.utf8.count + 2
         for (name, value) in headers {
             switch fieldRole(name) {
             case .framing, .host: continue
             case .connection, .date, .other: break
             }
-            appendField(&out, name, value)
+            length += name.utf8.count + value.utf8.count + 4
         }
-        if bodyCount > 0 || method == "POST" || method == "PUT" || method == "PATCH" {
-            appendStatic(&out, "Content-Length: ")
-            appendDecimal(&out, bodyCount)
-            appendStatic(&out, "\r\n")
+        let writeLength = bodyCount > 0 || method == "POST" || method == "PUT" || method == "PATCH"
+        let lengthDigits = decimalDigitCount(bodyCount)
+        if writeLength { length += 18 + lengthDigits }
+        length += 2
+
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: length))
+        out.withUnsafeMutableBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            var w = RawWriter(base + start)
+            w.sanitized(method)
+            w.byte(sp)
+            w.sanitized(target)
+            w.write(" HTTP/1.1\r\n")
+            w.field("Host", host)
+            for (name, value) in headers {
+                switch fieldRole(name) {
+                case .framing, .host: continue
+                case .connection, .date, .other: break
+                }
+                w.field(name, value)
+            }
+            if writeLength {
+                w.write("Content-Length: ")
+                w.decimal(bodyCount, digits: lengthDigits)
+                w.write("\r\n")
+            }
+            w.write("\r\n")
         }
-        appendStatic(&out, "\r\n")
     }
 
     private enum FieldRole {
@@ -145,40 +182,72 @@ public enum HTTPEncoder {
         return .other
     }
 
-    @inline(__always)
-    private static func appendField(_ out: inout [UInt8], _ name: String, _ value: String) {
-        appendSanitized(&out, name)
-        out.append(UInt8(ascii: ":"))
-        out.append(sp)
-        appendSanitized(&out, value)
-        appendStatic(&out, "\r\n")
+    static func decimalDigitCount(_ value: Int) -> Int {
+        var v = max(value, 0)
+        var n = 1
+        while v >= 10 {
+            v /= 10
+            n += 1
+        }
+        return n
+    }
+}
+
+/// Writes bytes through a raw pointer into space the caller has already sized exactly.
+struct RawWriter {
+    var cursor: UnsafeMutablePointer<UInt8>
+
+    init(_ cursor: UnsafeMutablePointer<UInt8>) {
+        self.cursor = cursor
     }
 
-    /// Appends the UTF-8 of `s`, replacing CR, LF and NUL by spaces.
     @inline(__always)
-    private static func appendSanitized(_ out: inout [UInt8], _ s: String) {
-        let start = out.count
-        out.append(contentsOf: s.utf8)
-        var i = start
-        let end = out.count
-        while i < end {
-            let b = out[i]
-            if b == cr || b == lf || b == 0 { out[i] = sp }
-            i += 1
+    mutating func byte(_ b: UInt8) {
+        cursor.pointee = b
+        cursor += 1
+    }
+
+    @inline(__always)
+    mutating func write(_ s: StaticString) {
+        let n = s.utf8CodeUnitCount
+        cursor.update(from: s.utf8Start, count: n)
+        cursor += n
+    }
+
+    /// Copies the UTF-8 of `s`, replacing CR, LF and NUL by spaces so a field can never split the message.
+    @inline(__always)
+    mutating func sanitized(_ s: String) {
+        var copy = s
+        copy.withUTF8 { bytes in
+            var i = 0
+            while i < bytes.count {
+                let b = bytes[i]
+                cursor[i] = (b == cr || b == lf || b == 0) ? sp : b
+                i += 1
+            }
+            cursor += bytes.count
         }
     }
 
     @inline(__always)
-    static func appendStatic(_ out: inout [UInt8], _ s: StaticString) {
-        out.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+    mutating func field(_ name: String, _ value: String) {
+        sanitized(name)
+        byte(UInt8(ascii: ":"))
+        byte(sp)
+        sanitized(value)
+        byte(cr)
+        byte(lf)
     }
 
-    static func appendDecimal(_ out: inout [UInt8], _ value: Int) {
-        if value < 10 && value >= 0 {
-            out.append(UInt8(ascii: "0") + UInt8(value))
-            return
+    mutating func decimal(_ value: Int, digits: Int) {
+        var v = max(value, 0)
+        var i = digits - 1
+        while i >= 0 {
+            cursor[i] = UInt8(ascii: "0") + UInt8(v % 10)
+            v /= 10
+            i -= 1
         }
-        out.append(contentsOf: String(value).utf8)
+        cursor += digits
     }
 }
 

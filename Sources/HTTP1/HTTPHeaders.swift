@@ -1,23 +1,37 @@
 /// Header fields as ordered name/value pairs with ASCII case-insensitive lookup.
 ///
-/// Names and values are stored as received (values without surrounding whitespace); duplicates are kept.
+/// Names and values are kept as received (values without surrounding whitespace); duplicates are kept.
+/// Decoded headers keep the raw bytes of the header section and create a `String` only when a name or value
+/// is read, so decoding a request does not allocate one string per field.
 public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionaryLiteral, CustomStringConvertible {
     /// One header field.
     public typealias Element = (name: String, value: String)
 
-    /// The fields in order.
-    public private(set) var fields: [(name: String, value: String)]
+    /// Byte ranges of one field inside `bytes`.
+    struct Entry: Sendable {
+        var nameStart: Int32
+        var nameEnd: Int32
+        var valueStart: Int32
+        var valueEnd: Int32
+    }
+
+    /// Backing bytes: for decoded headers the header section as received, followed by the bytes of any
+    /// field added later.
+    private(set) var bytes: [UInt8]
+    private(set) var entries: [Entry]
 
     /// Creates an empty header list.
     public init() {
-        fields = []
+        bytes = []
+        entries = []
     }
 
     /// Creates a header list from name/value pairs, keeping their order.
     public init(_ pairs: [(String, String)]) {
-        fields = []
-        fields.reserveCapacity(pairs.count)
-        for (name, value) in pairs { fields.append((name, value)) }
+        bytes = []
+        entries = []
+        entries.reserveCapacity(pairs.count)
+        for (name, value) in pairs { add(name: name, value: value) }
     }
 
     /// Creates a header list from a literal such as `["Content-Type": "application/json"]`.
@@ -25,81 +39,212 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
         self.init(elements)
     }
 
+    /// Decoder entry point: `bytes` holds the section, fields are added with `appendRaw`.
+    init(rawSection: UnsafeBufferPointer<UInt8>, capacity: Int) {
+        bytes = Array(rawSection)
+        entries = []
+        entries.reserveCapacity(capacity)
+    }
+
+    @inline(__always)
+    mutating func appendRaw(nameStart: Int, nameEnd: Int, valueStart: Int, valueEnd: Int) {
+        entries.append(
+            Entry(
+                nameStart: Int32(truncatingIfNeeded: nameStart), nameEnd: Int32(truncatingIfNeeded: nameEnd),
+                valueStart: Int32(truncatingIfNeeded: valueStart), valueEnd: Int32(truncatingIfNeeded: valueEnd)))
+    }
+
     /// Reserves storage for `count` fields.
     public mutating func reserveCapacity(_ count: Int) {
-        fields.reserveCapacity(count)
+        entries.reserveCapacity(count)
+    }
+
+    /// The fields in order (creates the strings).
+    public var fields: [(name: String, value: String)] {
+        entries.map { (name(of: $0), value(of: $0)) }
     }
 
     /// The number of fields.
-    public var count: Int { fields.count }
+    public var count: Int { entries.count }
 
     /// Whether there are no fields.
-    public var isEmpty: Bool { fields.isEmpty }
+    public var isEmpty: Bool { entries.isEmpty }
 
     /// Appends a field (duplicates allowed).
     public mutating func add(name: String, value: String) {
-        fields.append((name, value))
+        let nameStart = bytes.count
+        bytes.append(contentsOf: name.utf8)
+        let valueStart = bytes.count
+        bytes.append(contentsOf: value.utf8)
+        appendRaw(nameStart: nameStart, nameEnd: valueStart, valueStart: valueStart, valueEnd: bytes.count)
     }
 
     /// Removes every field with this name (case-insensitive).
     public mutating func remove(name: String) {
-        fields.removeAll { asciiCaseInsensitiveEquals($0.name, name) }
+        let matches = matchingIndices(name)
+        guard !matches.isEmpty else { return }
+        var index = 0
+        entries.removeAll { _ in
+            defer { index += 1 }
+            return matches.contains(index)
+        }
     }
 
     /// Replaces every field with this name by a single field at the position of the first one, or appends it.
     public mutating func replaceOrAdd(name: String, value: String) {
-        if let index = fields.firstIndex(where: { asciiCaseInsensitiveEquals($0.name, name) }) {
-            fields[index] = (name, value)
-            var next = index + 1
-            while next < fields.count {
-                if asciiCaseInsensitiveEquals(fields[next].name, name) { fields.remove(at: next) } else { next += 1 }
-            }
-        } else {
-            fields.append((name, value))
+        let matches = matchingIndices(name)
+        guard let first = matches.first else {
+            add(name: name, value: value)
+            return
+        }
+        add(name: name, value: value)
+        let added = entries.removeLast()
+        entries[first] = added
+        var index = 0
+        entries.removeAll { _ in
+            defer { index += 1 }
+            return index != first && matches.contains(index)
         }
     }
 
     /// The value of the first field with this name (case-insensitive), or `nil`.
     public subscript(name: String) -> String? {
-        for field in fields where asciiCaseInsensitiveEquals(field.name, name) { return field.value }
-        return nil
+        guard let index = firstIndex(name) else { return nil }
+        return value(of: entries[index])
     }
 
     /// The values of every field with this name (case-insensitive), in order.
     public func values(for name: String) -> [String] {
-        fields.compactMap { asciiCaseInsensitiveEquals($0.name, name) ? $0.value : nil }
+        matchingIndices(name).map { value(of: entries[$0]) }
     }
 
     /// Whether a field with this name exists (case-insensitive).
     public func contains(name: String) -> Bool {
-        fields.contains { asciiCaseInsensitiveEquals($0.name, name) }
+        firstIndex(name) != nil
     }
 
     /// Whether any field with this name holds `value` as one element of its comma-separated token list,
     /// compared case-insensitively; e.g. `contains(name: "connection", value: "close")` is true for
     /// `Connection: keep-alive, Close`.
     public func contains(name: String, value: String) -> Bool {
-        for field in fields where asciiCaseInsensitiveEquals(field.name, name) {
-            if tokenListContains(field.value, value) { return true }
+        let indices = matchingIndices(name)
+        guard !indices.isEmpty else { return false }
+        var token = value
+        return token.withUTF8 { t in
+            bytes.withUnsafeBufferPointer { p in
+                for index in indices {
+                    let entry = entries[index]
+                    var found = false
+                    forEachListElementNonThrowing(p, Int(entry.valueStart), Int(entry.valueEnd)) { s, e in
+                        if !found && bytesEqualIgnoringCase(p, s, e, t) { found = true }
+                    }
+                    if found { return true }
+                }
+                return false
+            }
         }
-        return false
     }
 
-    /// Iterates the fields in order.
-    public func makeIterator() -> IndexingIterator<[(name: String, value: String)]> {
-        fields.makeIterator()
+    /// Iterates the fields in order, creating each name and value string as it goes.
+    public func makeIterator() -> Iterator {
+        Iterator(headers: self, index: 0)
+    }
+
+    /// Iterator over `(name, value)` pairs.
+    public struct Iterator: IteratorProtocol {
+        let headers: HTTPHeaders
+        var index: Int
+
+        /// The next field, or `nil` after the last one.
+        public mutating func next() -> (name: String, value: String)? {
+            guard index < headers.entries.count else { return nil }
+            let entry = headers.entries[index]
+            index += 1
+            return (headers.name(of: entry), headers.value(of: entry))
+        }
     }
 
     /// Two header lists are equal when they hold the same names (compared exactly) and values in the same order.
     public static func == (lhs: HTTPHeaders, rhs: HTTPHeaders) -> Bool {
-        guard lhs.fields.count == rhs.fields.count else { return false }
-        for (a, b) in zip(lhs.fields, rhs.fields) where a.name != b.name || a.value != b.value { return false }
+        guard lhs.entries.count == rhs.entries.count else { return false }
+        for (a, b) in zip(lhs.entries, rhs.entries) {
+            if lhs.bytes[Int(a.nameStart)..<Int(a.nameEnd)] != rhs.bytes[Int(b.nameStart)..<Int(b.nameEnd)] {
+                return false
+            }
+            if lhs.bytes[Int(a.valueStart)..<Int(a.valueEnd)] != rhs.bytes[Int(b.valueStart)..<Int(b.valueEnd)] {
+                return false
+            }
+        }
         return true
     }
 
     /// The fields as `Name: value` lines.
     public var description: String {
         fields.map { "\($0.name): \($0.value)" }.joined(separator: "\n")
+    }
+
+    private func name(of entry: Entry) -> String {
+        String(decoding: bytes[Int(entry.nameStart)..<Int(entry.nameEnd)], as: UTF8.self)
+    }
+
+    private func value(of entry: Entry) -> String {
+        String(decoding: bytes[Int(entry.valueStart)..<Int(entry.valueEnd)], as: UTF8.self)
+    }
+
+    private func firstIndex(_ name: String) -> Int? {
+        var copy = name
+        return copy.withUTF8 { n in
+            bytes.withUnsafeBufferPointer { p -> Int? in
+                for (index, entry) in entries.enumerated()
+                where bytesEqualIgnoringCase(p, Int(entry.nameStart), Int(entry.nameEnd), n) {
+                    return index
+                }
+                return nil
+            }
+        }
+    }
+
+    private func matchingIndices(_ name: String) -> [Int] {
+        var copy = name
+        return copy.withUTF8 { n in
+            bytes.withUnsafeBufferPointer { p -> [Int] in
+                var result: [Int] = []
+                for (index, entry) in entries.enumerated()
+                where bytesEqualIgnoringCase(p, Int(entry.nameStart), Int(entry.nameEnd), n) {
+                    result.append(index)
+                }
+                return result
+            }
+        }
+    }
+}
+
+/// Whether p[start..<end] equals `other` ignoring ASCII case.
+@inline(__always)
+func bytesEqualIgnoringCase(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, _ other: UnsafeBufferPointer<UInt8>)
+    -> Bool
+{
+    guard end - start == other.count else { return false }
+    var i = 0
+    while i < other.count {
+        if asciiLower(p[start + i]) != asciiLower(other[i]) { return false }
+        i += 1
+    }
+    return true
+}
+
+/// Calls `body` for each element of the comma-separated list in p[start..<end], OWS-trimmed, empty ones skipped.
+@inline(__always)
+func forEachListElementNonThrowing(
+    _ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, _ body: (Int, Int) -> Void
+) {
+    var s = start
+    while s < end {
+        var e = s
+        while e < end && p[e] != UInt8(ascii: ",") { e += 1 }
+        let (ts, te) = trimOWS(p, s, e)
+        if te > ts { body(ts, te) }
+        s = e + 1
     }
 }
 
@@ -120,32 +265,3 @@ func asciiCaseInsensitiveEquals(_ a: String, _ b: String) -> Bool {
     return true
 }
 
-/// Whether the comma-separated list `list` has an element equal (case-insensitively, OWS trimmed) to `token`.
-func tokenListContains(_ list: String, _ token: String) -> Bool {
-    var copy = list
-    return copy.withUTF8 { p -> Bool in
-        var tokenCopy = token
-        return tokenCopy.withUTF8 { t -> Bool in
-            var start = 0
-            while start <= p.count {
-                var end = start
-                while end < p.count && p[end] != UInt8(ascii: ",") { end += 1 }
-                let (s, e) = trimOWS(p, start, end)
-                if e - s == t.count {
-                    var equal = true
-                    var i = 0
-                    while i < t.count {
-                        if asciiLower(p[s + i]) != asciiLower(t[i]) {
-                            equal = false
-                            break
-                        }
-                        i += 1
-                    }
-                    if equal { return true }
-                }
-                start = end + 1
-            }
-            return false
-        }
-    }
-}

@@ -120,20 +120,19 @@ public struct HTTPRequestDecoder: Sendable {
             guard let framing else { return HTTPRequest(head: parsedHead, body: nil) }
             if framing == .fixed(remaining: 0) { return HTTPRequest(head: parsedHead, body: []) }
             if case .fixed(let n) = framing { body.reserveCapacity(min(n, 1 << 20)) }
-            head = parsedHead
+            continuePending = parsedHead.expectsContinue
+            head = consume parsedHead
             bodyState = framing
             phase = .body
-            continuePending = parsedHead.expectsContinue
             return try continueBody()
         }
     }
 
     private mutating func continueBody() throws(HTTPParseError) -> HTTPRequest? {
         guard try queue.readBody(state: &bodyState, body: &body, limits: limits) else { return nil }
-        guard let completedHead = head else { throw .badRequest("internal error: body without head") }
-        let completedBody = body
-        body = []
-        head = nil
+        guard let completedHead = head.take() else { throw .badRequest("internal error: body without head") }
+        var completedBody: [UInt8] = []
+        swap(&completedBody, &body)
         phase = .head
         continuePending = false
         return HTTPRequest(head: completedHead, body: completedBody)
@@ -175,8 +174,7 @@ public struct HTTPRequestDecoder: Sendable {
         i += 1
         let version = try parseVersion(p, i, lineEnd)
 
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(8)
+        var headers = HTTPHeaders(rawSection: p, capacity: 8)
         var summary = FieldSummary()
         try parseFieldLines(
             p, from: nextLine, maxCount: limits.maxHeaderCount, store: true, interpret: true, headers: &headers,

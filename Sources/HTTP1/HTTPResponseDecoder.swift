@@ -155,10 +155,9 @@ public struct HTTPResponseDecoder: Sendable {
 
     private mutating func continueBody() throws(HTTPParseError) -> HTTPResponse? {
         guard try queue.readBody(state: &bodyState, body: &body, limits: limits) else { return nil }
-        guard let completedHead = head else { throw .badRequest("internal error: body without head") }
-        let completedBody = body
-        body = []
-        head = nil
+        guard let completedHead = head.take() else { throw .badRequest("internal error: body without head") }
+        var completedBody: [UInt8] = []
+        swap(&completedBody, &body)
         phase = .head
         return HTTPResponse(head: completedHead, body: completedBody)
     }
@@ -222,8 +221,7 @@ public struct HTTPResponseDecoder: Sendable {
                 throw .badRequest("invalid character in reason phrase \(quoted(p, 0, lineEnd))")
             }
         }
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(8)
+        var headers = HTTPHeaders(rawSection: p, capacity: 8)
         var summary = FieldSummary()
         try parseFieldLines(
             p, from: nextLine, maxCount: limits.maxHeaderCount, store: true, interpret: true, headers: &headers,

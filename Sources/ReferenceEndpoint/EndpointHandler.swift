@@ -83,7 +83,7 @@ final class EndpointHandler: HTTPServerHandler {
             switch templates[index].validate(body: request.body, contentType: head.headers["content-type"]) {
             case .success(let value): validated = value
             case .failure(let failure):
-                answer(422, Self.jsonHeaders, failure.responseBody())
+                answer(failure.status, Self.jsonHeaders, failure.responseBody())
                 return
             }
             let timeout = callTimeout

@@ -66,14 +66,21 @@ public final class ReferenceEndpointServer: Sendable {
             injector: FaultInjector(failRate: config.failRate, seed: config.seed),
             retryAfter: String(config.retryAfterSeconds), callTimeout: config.callTimeout,
             accessLog: config.accessLog, log: log, stats: stats)
-        let group = EventLoopGroup(threads: max(1, config.eventLoopThreads), name: "endpoint")
         var limits = HTTPLimits()
         limits.maxBodyBytes = config.maxBodyBytes
+        let group: EventLoopGroup
         let server: HTTPServer
+        do {
+            group = try EventLoopGroup(threads: max(1, config.eventLoopThreads), name: "endpoint")
+        } catch {
+            pool.shutdown()
+            throw EndpointStartupError(message: "cannot start the event loops: \(error)")
+        }
         do {
             server = try HTTPServer(
                 group: group, host: config.host, port: config.port, limits: limits,
-                idleTimeout: config.idleTimeout, headerTimeout: config.requestTimeout, handler: handler)
+                idleTimeout: .nanoseconds(Int64(config.idleTimeout * 1e9)),
+                headerTimeout: .nanoseconds(Int64(config.requestTimeout * 1e9)), handler: handler)
         } catch {
             group.shutdown()
             pool.shutdown()

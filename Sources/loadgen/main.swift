@@ -1,9 +1,18 @@
 import LoadgenCore
+import ReferenceEndpoint
 
 #if canImport(Glibc)
     import Glibc
 #endif
 
-// The engine, the embedded endpoint launcher and `serve`/`call` are plugged in here once they exist.
-let code = await LoadgenCommand.main(Array(Swift.CommandLine.arguments.dropFirst()), environment: LoadgenEnvironment())
-exit(code)
+let arguments = Array(Swift.CommandLine.arguments.dropFirst())
+
+// `loadgen serve` runs the reference endpoint in this process. It is dispatched before any Swift
+// concurrency thread exists, so that the SIGINT/SIGTERM mask it sets is inherited by every thread.
+if arguments.first == "serve" {
+    exit(EndpointCommand.main(arguments: Array(arguments.dropFirst()), name: "loadgen serve"))
+}
+
+let environment = LoadgenEnvironment(
+    serve: { args in EndpointCommand.main(arguments: args, name: "loadgen serve") })
+exit(await LoadgenCommand.main(arguments, environment: environment))

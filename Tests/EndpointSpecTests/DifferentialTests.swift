@@ -9,7 +9,8 @@ import Testing
 /// must equal `argumentsJSON()` as Python reads it.
 ///
 /// Recorded against FastAPI 0.165.0, pydantic 2.13.4 (pydantic-core 2.46.4), Starlette 1.x, CPython 3.11.7.
-/// Requires `pip install fastapi httpx`; without them the test fails (CI installs them).
+/// Requires `pip install fastapi httpx`; without them the test fails (CI installs them). `ENDPOINTSPEC_PYTHON`
+/// selects the interpreter (default `python3`).
 @Suite struct DifferentialTests {
     static let expectedVersions = (fastapi: "0.165.0", pydantic: "2.13.4")
 
@@ -263,7 +264,9 @@ import Testing
     static func runPython(_ arguments: [String]) throws -> ProcessOutput {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3"] + arguments
+        // ENDPOINTSPEC_PYTHON picks another interpreter (e.g. a virtualenv's python3).
+        let python = ProcessInfo.processInfo.environment["ENDPOINTSPEC_PYTHON"] ?? "python3"
+        process.arguments = [python] + arguments
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out
@@ -413,6 +416,7 @@ import Testing
                 }
             }
         }
+        print("differential corpus: \(compared) of \(caseCount) cases compared, \(mismatches.count) differ, \(fastAPI500) deliberate 422-vs-500")
         #expect(compared == caseCount)
         #expect(fastAPI500 > 0)
         #expect(mismatches.isEmpty, "\(mismatches.count) of \(compared) cases differ:\n\(mismatches.joined(separator: "\n"))")

@@ -348,3 +348,33 @@ import Testing
         #expect(error.description == "400 bad")
     }
 }
+
+@Suite struct RequestDecoderBufferTests {
+    @Test func compactionKeepsAPartialPipelinedRequestIntact() throws {
+        // The first append holds a large request and the start of the next one; the next append triggers
+        // compaction of the consumed prefix.
+        let body = [UInt8](repeating: UInt8(ascii: "b"), count: 6000)
+        var decoder = HTTPRequestDecoder()
+        decoder.append(bytes("POST /big HTTP/1.1\r\nHost: h\r\nContent-Length: 6000\r\n\r\n") + body + bytes("GET /sec"))
+        let first = try #require(try decoder.next())
+        #expect(first.body == body)
+        do { let value = try decoder.next(); #expect(value == nil) }
+        decoder.append(bytes("ond HTTP/1.1\r\nHost: h\r\n\r\n"))
+        do { let value = try decoder.next()?.head.target; #expect(value == "/second") }
+        #expect(decoder.bufferedByteCount == 0)
+    }
+
+    @Test func decodedHeadersCanBeEditedAndIterated() throws {
+        let run = decodeRequests("GET / HTTP/1.1\r\nHost: h\r\nX-A: 1\r\nx-a: 2\r\nAccept: */*\r\n\r\n")
+        var headers = try #require(run.requests.first?.head.headers)
+        #expect(headers.values(for: "X-A") == ["1", "2"])
+        #expect(headers.fields.map(\.name) == ["Host", "X-A", "x-a", "Accept"])
+        headers.replaceOrAdd(name: "X-A", value: "3")
+        headers.add(name: "New", value: "v")
+        headers.remove(name: "accept")
+        var seen: [String] = []
+        for (name, value) in headers { seen.append("\(name)=\(value)") }
+        #expect(seen == ["Host=h", "X-A=3", "New=v"])
+        #expect(headers == ["Host": "h", "X-A": "3", "New": "v"])
+    }
+}

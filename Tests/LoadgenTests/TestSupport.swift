@@ -36,3 +36,19 @@ struct TempDir {
     }
     func cleanup() { try? FileManager.default.removeItem(at: url) }
 }
+
+/// A thread-safe text sink for captured output.
+final class Buffer: @unchecked Sendable {
+    private let lock = NSLock()
+    private var storage = ""
+    var text: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return storage
+    }
+    @Sendable func append(_ string: String) {
+        lock.lock()
+        storage += string
+        lock.unlock()
+    }
+}

@@ -112,9 +112,9 @@ import Testing
     @Test func splitMixKnownSequence() {
         // Reference outputs of SplitMix64 seeded with 0 (Vigna's splitmix64.c).
         var rng = SplitMix64(seed: 0)
-        #expect({ () -> Bool in let value = rng.next(); return value == 0xE220_A839_7B1D_CDAF }())
-        #expect({ () -> Bool in let value = rng.next(); return value == 0x6E78_9E6A_A1B9_65F4 }())
-        #expect({ () -> Bool in let value = rng.next(); return value == 0x06C4_5D18_8009_454F }())
+        do { let value = rng.next(); #expect(value == 0xE220_A839_7B1D_CDAF) }
+        do { let value = rng.next(); #expect(value == 0x6E78_9E6A_A1B9_65F4) }
+        do { let value = rng.next(); #expect(value == 0x06C4_5D18_8009_454F) }
     }
 
     @Test func unitIntervalIsInRange() {
@@ -124,7 +124,7 @@ import Testing
         }
         var max = Fixed(value: UInt64.max)
         var zero = Fixed(value: 0)
-        #expect({ () -> Bool in let value = unitInterval(&max); return value < 1 }())
-        #expect({ () -> Bool in let value = unitInterval(&zero); return value == 0 }())
+        do { let value = unitInterval(&max); #expect(value < 1) }
+        do { let value = unitInterval(&zero); #expect(value == 0) }
     }
 }

@@ -25,19 +25,19 @@ import Testing
 
     @Test func exactlyOneProber() {
         var gate = makeGate(threshold: 1)
-        #expect({ () -> Bool in let value = gate.beginProbing(); return value == false }())  // open: nothing to probe
+        do { let value = gate.beginProbing(); #expect(value == false) }  // open: nothing to probe
         gate.record(.failure, trial: false)
-        #expect({ () -> Bool in let value = gate.beginProbing(); return value == true }())
-        #expect({ () -> Bool in let value = gate.beginProbing(); return value == false }())
+        do { let value = gate.beginProbing(); #expect(value == true) }
+        do { let value = gate.beginProbing(); #expect(value == false) }
         #expect(gate.proberActive)
         gate.endProbing()  // prober cancelled
-        #expect({ () -> Bool in let value = gate.beginProbing(); return value == true }())
+        do { let value = gate.beginProbing(); #expect(value == true) }
     }
 
     @Test func unhealthyProbesKeepTheGateClosed() {
         var gate = makeGate(threshold: 1)
         gate.record(.failure, trial: false)
-        #expect({ () -> Bool in let value = gate.beginProbing(); return value == true }())
+        do { let value = gate.beginProbing(); #expect(value == true) }
         #expect(gate.recordProbe(healthy: false) == nil)
         #expect(gate.state == .closed)
         #expect(gate.proberActive)
@@ -47,7 +47,7 @@ import Testing
         var gate = makeGate(threshold: 1, trials: 1)
         var rng = SplitMix64(seed: 0)
         gate.record(.failure, trial: false)
-        #expect({ () -> Bool in let value = gate.beginProbing(); return value == true }())
+        do { let value = gate.beginProbing(); #expect(value == true) }
         #expect(gate.nextProbeDelay(using: &rng) == .milliseconds(100))
         #expect(gate.nextProbeDelay(using: &rng) == .milliseconds(200))
         #expect(gate.nextProbeDelay(using: &rng) == .milliseconds(400))
@@ -55,7 +55,7 @@ import Testing
         #expect(gate.admit() == .proceed(trial: true))
         #expect(gate.record(.failure, trial: true) == .init(from: .halfOpen, to: .closed))
         #expect(gate.consecutiveTrips == 2)
-        #expect({ () -> Bool in let value = gate.beginProbing(); return value == true }())
+        do { let value = gate.beginProbing(); #expect(value == true) }
         // Second trip: the first probe already waits as long as a second retry.
         #expect(gate.nextProbeDelay(using: &rng) == .milliseconds(200))
         #expect(gate.nextProbeDelay(using: &rng) == .milliseconds(400))
@@ -127,7 +127,7 @@ import Testing
         var gate = HealthGate(.disabled)
         for _ in 0..<100 { #expect(gate.record(.failure, trial: false) == nil) }
         #expect(gate.admit() == .proceed(trial: false))
-        #expect({ () -> Bool in let value = gate.beginProbing(); return value == false }())
+        do { let value = gate.beginProbing(); #expect(value == false) }
         #expect(gate.state == .open)
     }
 

@@ -6,20 +6,20 @@ import Testing
     @Test func ratioLimitsRetriesToAFractionOfCalls() {
         var budget = RetryBudget(.init(window: .seconds(10), minRetriesPerSecond: 0, retryRatio: 0.2))
         #expect(budget.available(now: .zero) == 0)
-        #expect({ () -> Bool in let value = budget.tryWithdraw(now: .zero); return value == false }())
+        do { let value = budget.tryWithdraw(now: .zero); #expect(value == false) }
         for _ in 0..<10 { budget.deposit(now: .seconds(1)) }
         #expect(budget.available(now: .seconds(1)) == 2)
-        #expect({ () -> Bool in let value = budget.tryWithdraw(now: .seconds(1)); return value }())
-        #expect({ () -> Bool in let value = budget.tryWithdraw(now: .seconds(2)); return value }())
-        #expect({ () -> Bool in let value = budget.tryWithdraw(now: .seconds(2)); return !value }())
+        do { let value = budget.tryWithdraw(now: .seconds(1)); #expect(value) }
+        do { let value = budget.tryWithdraw(now: .seconds(2)); #expect(value) }
+        do { let value = budget.tryWithdraw(now: .seconds(2)); #expect(!value) }
         #expect(budget.available(now: .seconds(2)) == 0)
     }
 
     @Test func minimumAllowanceAllowsRetriesWithoutTraffic() {
         var budget = RetryBudget(.init(window: .seconds(2), minRetriesPerSecond: 3, retryRatio: 0))
         #expect(budget.available(now: .zero) == 6)
-        for _ in 0..<6 { #expect({ () -> Bool in let value = budget.tryWithdraw(now: .milliseconds(100)); return value }()) }
-        #expect({ () -> Bool in let value = budget.tryWithdraw(now: .milliseconds(100)); return !value }())
+        for _ in 0..<6 { do { let value = budget.tryWithdraw(now: .milliseconds(100)); #expect(value) } }
+        do { let value = budget.tryWithdraw(now: .milliseconds(100)); #expect(!value) }
         // Withdrawals expire after the window.
         #expect(budget.available(now: .milliseconds(2100)) == 6)
     }
@@ -43,7 +43,7 @@ import Testing
         budget.deposit(now: .seconds(4))  // reuses slot 0
         #expect(budget.available(now: .seconds(4)) == 4)
         #expect(budget.available(now: .seconds(6)) == 2)
-        #expect({ () -> Bool in let value = budget.tryWithdraw(now: .seconds(6)); return value }())
+        do { let value = budget.tryWithdraw(now: .seconds(6)); #expect(value) }
         #expect(budget.available(now: .seconds(6)) == 1)
     }
 
@@ -66,7 +66,7 @@ import Testing
 
     @Test func unlimitedNeverRefuses() {
         var budget = RetryBudget(.unlimited)
-        for _ in 0..<1000 { #expect({ () -> Bool in let value = budget.tryWithdraw(now: .zero); return value == true }()) }
+        for _ in 0..<1000 { do { let value = budget.tryWithdraw(now: .zero); #expect(value == true) } }
         #expect(budget.available(now: .zero) == Int.max)
     }
 

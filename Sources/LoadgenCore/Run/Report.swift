@@ -146,12 +146,12 @@ public enum Report {
     }
 
     /// One progress line (no newline):
-    /// `[  3s/10s] 200.0 req/s  ok 199.5/s  p99 4.21ms  errors 0  503s 0  in flight 3`.
+    /// `[  3s/10s]     200 req/s  ok 199.5/s  p99 4.21ms  errors 0  503s 0  in flight 3`.
     public static func progressLine(_ snapshot: ProgressSnapshot) -> String {
         let elapsed = Int(snapshot.elapsed.seconds.rounded(.down))
         let total = Int(snapshot.total.seconds.rounded(.up))
-        var line = snapshot.warmingUp ? "[warmup \(elapsed)s]" : "[\(pad("\(elapsed)s", 4))/\(total)s]"
-        line += " \(pad(formatNumber(snapshot.attemptRate, digits: 1), 7)) req/s"
+        var line = snapshot.warmingUp ? "[warmup \(elapsed)s]" : "[\(pad("\(elapsed)s", 4, right: true))/\(total)s]"
+        line += " \(pad(formatNumber(snapshot.attemptRate, digits: 1), 7, right: true)) req/s"
         line += "  ok \(formatNumber(snapshot.goodputRate, digits: 1))/s"
         line += "  p99 " + (snapshot.p99Microseconds.map { formatMilliseconds(Double($0) / 1000) } ?? "-")
         line += "  errors \(snapshot.errors)  503s \(snapshot.status503)  in flight \(snapshot.inFlight)"

@@ -189,10 +189,10 @@ public struct EmbeddedTarget: Sendable, Equatable {
         arguments += ["--workers", String(workers)]
         if let threads { arguments += ["--threads", String(threads)] }
         if let maxQueue { arguments += ["--max-queue", String(maxQueue)] }
-        if let timeout { arguments += ["--timeout", timeout.description] }
+        if let timeout { arguments += ["--timeout", formatNumber(Double(timeout.nanoseconds) / 1e9, digits: 6)] }
         if let python { arguments += ["--python", python] }
         if let failRate { arguments += ["--fail-rate", formatNumber(failRate, digits: 6)] }
-        if let delay { arguments += ["--delay", delay.description] }
+        if let delay { arguments += ["--delay", formatNumber(Double(delay.nanoseconds) / 1e6, digits: 6)] }
         arguments += ["--host", "127.0.0.1", "--port", String(port ?? 0)]
         return arguments
     }

@@ -220,7 +220,7 @@ struct ScenarioDecoder {
         guard route.hasPrefix("/") else {
             throw routeNode.error("expected a path starting with \"/\", got \"\(route)\"")
         }
-        guard !route.contains(where: { $0 == " " || $0 == "\r" || $0 == "\n" }) else {
+        guard !route.unicodeScalars.contains(where: { $0 == " " || $0 == "\r" || $0 == "\n" }) else {
             throw routeNode.error("a route must not contain spaces or line breaks")
         }
         var request = RequestSpec(route: route)
@@ -301,7 +301,7 @@ struct ScenarioDecoder {
                 && pair.key.unicodeScalars.allSatisfy { $0.isASCII && $0.value > 32 && $0 != ":" && $0.value < 127 }
             guard isToken else { throw valueNode.error("invalid header name") }
             let value = try valueNode.string()
-            guard !value.contains(where: { $0 == "\r" || $0 == "\n" }) else {
+            guard !value.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" }) else {
                 throw valueNode.error("a header value must not contain line breaks")
             }
             headers.append(HTTPHeaderField(name: pair.key, value: value))

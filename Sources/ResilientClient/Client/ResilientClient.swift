@@ -96,7 +96,8 @@ public final class ResilientClient: Sendable {
     }
 
     static func defaultTransport(for url: URL) -> any HTTPTransport {
-        URLSessionTransport()
+        if url.scheme?.lowercased() == "http", let shared = LoopTransport.shared { return shared }
+        return URLSessionTransport()
     }
 
     // MARK: - Public API
@@ -599,7 +600,9 @@ public final class ResilientClient: Sendable {
             } catch {
                 return
             }
-            let (outcome, _) = await ping(until: nil)
+            // A probe is bounded by the attempt timeout, or 10 s when there is none.
+            let bound = configuration.attemptTimeout == nil ? clock.now + .seconds(10) : nil
+            let (outcome, _) = await ping(until: bound)
             if Task.isCancelled { return }
             let healthy = outcome == .status(200)
             let (transition, wakes, stillClosed) = state.withLock { state in

@@ -1,0 +1,296 @@
+import Foundation
+import HTTP1
+import NetIO
+import Synchronization
+
+/// The client's transport for `http://`: a keep-alive HTTP/1.1 connection pool per `host:port` on the
+/// project's own NetIO event loops (no URLSession, no thread per request).
+///
+/// - Up to `maxConnectionsPerHost` connections per host; each carries one request at a time.
+/// - Idle connections are reused (most recently used first); a connection that failed, timed out, or
+///   that the server announced it will close is dropped and replaced by a new one on demand.
+/// - Requests that find every connection busy wait in a FIFO queue of at most `maxWaitingRequests`;
+///   beyond that a request fails at once (`.other`, "connection pool queue full") rather than queue
+///   without bound.
+/// - Cancelling the calling task removes a waiting request, or closes the connection of a request in
+///   flight (the connection is then replaced).
+///
+/// All of a host's pool state lives on one event loop, so the request path takes no lock.
+///
+/// ```swift
+/// let transport = try LoopTransport(configuration: .init(maxConnectionsPerHost: 16))
+/// let client = ResilientClient(configuration: .init(baseURL: url), transport: transport)
+/// // …
+/// transport.shutdown()
+/// ```
+public final class LoopTransport: HTTPTransport {
+    /// Pool limits.
+    public struct Configuration: Sendable, Equatable, Hashable {
+        /// Connections per `host:port`. Default 8.
+        public var maxConnectionsPerHost: Int
+        /// Requests per `host:port` that may wait for a free connection. Default 1024.
+        public var maxWaitingRequests: Int
+        /// TCP connect timeout. Default 5 s.
+        public var connectTimeout: Duration
+        /// Parser limits for responses. Default `HTTPLimits()` (8 MiB bodies).
+        public var limits: HTTPLimits
+
+        /// Creates a configuration (counts below 1 are raised to 1; the waiting queue may be 0).
+        public init(
+            maxConnectionsPerHost: Int = 8, maxWaitingRequests: Int = 1024, connectTimeout: Duration = .seconds(5),
+            limits: HTTPLimits = HTTPLimits()
+        ) {
+            self.maxConnectionsPerHost = max(1, maxConnectionsPerHost)
+            self.maxWaitingRequests = max(0, maxWaitingRequests)
+            self.connectTimeout = connectTimeout
+            self.limits = limits
+        }
+    }
+
+    /// A transport shared by clients that were not given one (one event-loop thread, created on first
+    /// use, never shut down).
+    public static let shared: LoopTransport? = try? LoopTransport()
+
+    /// The pool limits.
+    public let configuration: Configuration
+    private let group: EventLoopGroup
+    private let ownsGroup: Bool
+    private let pools = Mutex<[String: HostPool]>([:])
+    private let nextJobID = Atomic<UInt64>(0)
+
+    /// Creates a transport on its own event-loop group of `threads` threads.
+    public init(configuration: Configuration = Configuration(), threads: Int = 1) throws(NetError) {
+        self.configuration = configuration
+        self.group = try EventLoopGroup(threads: max(1, threads), name: "resilient-client")
+        self.ownsGroup = true
+    }
+
+    /// Creates a transport on an existing group (which the caller shuts down).
+    public init(configuration: Configuration = Configuration(), group: EventLoopGroup) {
+        self.configuration = configuration
+        self.group = group
+        self.ownsGroup = false
+    }
+
+    /// Closes idle connections and, if the transport created its event loops, stops them. Requests in
+    /// flight fail. Do not call from one of the group's own loop threads.
+    public func shutdown() {
+        let all = pools.withLock { pools in
+            defer { pools.removeAll() }
+            return Array(pools.values)
+        }
+        for pool in all { pool.loop.execute { pool.closeAll() } }
+        if ownsGroup { group.shutdown() }
+    }
+
+    /// Connections to `host:port` that are busy or idle and still reusable, read on the pool's loop.
+    public func openConnections(host: String, port: Int) async -> Int {
+        guard let pool = pools.withLock({ $0["\(host):\(port)"] }) else { return 0 }
+        return await withUnsafeContinuation { continuation in
+            pool.loop.execute {
+                continuation.resume(returning: pool.idle.filter(\.isReusable).count + pool.busy.count)
+            }
+        }
+    }
+
+    /// Sends one request on a pooled connection.
+    public func send(_ request: TransportRequest, timeout: Duration?) async throws(TransportError) -> TransportResponse {
+        guard let host = request.url.host, !host.isEmpty else {
+            throw TransportError(.other, "no host in \(request.url)")
+        }
+        guard request.url.scheme?.lowercased() == "http" else {
+            throw TransportError(.other, "LoopTransport only speaks http://, not \(request.url.scheme ?? "")")
+        }
+        let port = request.url.port ?? 80
+        let components = URLComponents(url: request.url, resolvingAgainstBaseURL: false)
+        var target = components?.percentEncodedPath ?? request.url.path
+        if target.isEmpty { target = "/" }
+        if let query = components?.percentEncodedQuery { target += "?" + query }
+        let key = "\(host):\(port)"
+        let pool = pools.withLock { pools -> HostPool in
+            if let pool = pools[key] { return pool }
+            let pool = HostPool(host: host, port: port, loop: group.next(), configuration: configuration)
+            pools[key] = pool
+            return pool
+        }
+        let id = nextJobID.wrappingAdd(1, ordering: .relaxed).newValue
+        let deadline = timeout.map { EventLoop.now() &+ UInt64(max(0, $0.clampedNanoseconds)) }
+        let headers = request.headers.map { ($0.name, $0.value) }
+        let result = await withTaskCancellationHandler {
+            await withUnsafeContinuation { (continuation: UnsafeContinuation<Result<TransportResponse, TransportError>, Never>) in
+                let job = HostPool.Job(
+                    id: id, method: request.method, target: target, headers: headers, body: request.body,
+                    deadline: deadline, continuation: continuation)
+                pool.loop.execute { pool.enqueue(job) }
+            }
+        } onCancel: {
+            pool.loop.execute { pool.cancel(id) }
+        }
+        return try result.get()
+    }
+
+    static func map(_ error: HTTPClientError) -> TransportError {
+        let message = error.description
+        switch error {
+        case .connectRefused, .unreachable: return TransportError(.connectionRefused, message)
+        case .connectTimedOut: return TransportError(.connectTimeout, message)
+        case .connectFailed: return TransportError(.other, message)
+        case .timedOut(let sent): return TransportError(sent ? .responseTimeout : .connectTimeout, message)
+        case .resetBeforeSend: return TransportError(.connectionClosed(requestSent: false), message)
+        case .resetAfterSend: return TransportError(.connectionClosed(requestSent: true), message)
+        case .closedByPeer(let sent), .closed(let sent): return TransportError(.connectionClosed(requestSent: sent), message)
+        case .invalidResponse: return TransportError(.protocolError, message)
+        }
+    }
+}
+
+/// The connections to one `host:port`. Confined to `loop`: every method runs on its thread.
+final class HostPool: @unchecked Sendable {
+    struct Job {
+        var id: UInt64
+        var method: String
+        var target: String
+        var headers: [(String, String)]
+        var body: [UInt8]
+        var deadline: UInt64?
+        var continuation: UnsafeContinuation<Result<TransportResponse, TransportError>, Never>
+    }
+
+    let host: String
+    let port: Int
+    let loop: EventLoop
+    let configuration: LoopTransport.Configuration
+    var idle: [HTTPClientConnection] = []
+    var busy: [UInt64: HTTPClientConnection] = [:]
+    var connecting = 0
+    var waiting: [Job] = []
+    var waitingHead = 0
+    var closed = false
+
+    init(host: String, port: Int, loop: EventLoop, configuration: LoopTransport.Configuration) {
+        self.host = host
+        self.port = port
+        self.loop = loop
+        self.configuration = configuration
+    }
+
+    private var waitingCount: Int { waiting.count - waitingHead }
+
+    func enqueue(_ job: Job) {
+        if closed {
+            job.continuation.resume(returning: .failure(TransportError(.other, "transport shut down")))
+            return
+        }
+        if let connection = takeIdle() {
+            dispatch(job, on: connection)
+            return
+        }
+        guard waitingCount < configuration.maxWaitingRequests || canConnect else {
+            job.continuation.resume(returning: .failure(TransportError(
+                .other, "connection pool queue full (\(configuration.maxWaitingRequests) waiting for \(host):\(port))")))
+            return
+        }
+        waiting.append(job)
+        pump()
+    }
+
+    func cancel(_ id: UInt64) {
+        if let index = waiting[waitingHead...].firstIndex(where: { $0.id == id }) {
+            let job = waiting.remove(at: index)
+            job.continuation.resume(returning: .failure(TransportError(.cancelled, "cancelled")))
+        } else if let connection = busy[id] {
+            connection.close()  // fails the request with .closed; the connection is replaced later
+        }
+    }
+
+    func closeAll() {
+        closed = true
+        for connection in idle { connection.close() }
+        idle.removeAll()
+        for connection in busy.values { connection.close() }
+        while let job = popWaiting() {
+            job.continuation.resume(returning: .failure(TransportError(.other, "transport shut down")))
+        }
+    }
+
+    private var canConnect: Bool {
+        idle.count + busy.count + connecting < configuration.maxConnectionsPerHost
+    }
+
+    private func takeIdle() -> HTTPClientConnection? {
+        while let connection = idle.popLast() {
+            if connection.isReusable { return connection }
+            connection.close()
+        }
+        return nil
+    }
+
+    private func popWaiting() -> Job? {
+        guard waitingHead < waiting.count else { return nil }
+        let job = waiting[waitingHead]
+        waitingHead += 1
+        if waitingHead > 64, waitingHead * 2 > waiting.count {
+            waiting.removeFirst(waitingHead)
+            waitingHead = 0
+        }
+        return job
+    }
+
+    /// Gives waiting jobs to idle connections, and opens connections for the rest while allowed.
+    private func pump() {
+        while waitingCount > 0, let connection = takeIdle(), let job = popWaiting() {
+            dispatch(job, on: connection)
+        }
+        while waitingCount > connecting, canConnect, !closed {
+            connect()
+        }
+    }
+
+    private func connect() {
+        connecting += 1
+        HTTPClientConnection.connect(
+            host: host, port: port, on: loop, timeout: configuration.connectTimeout, limits: configuration.limits
+        ) { [self] result in
+            connecting -= 1
+            switch result {
+            case .success(let connection):
+                if closed {
+                    connection.close()
+                    return
+                }
+                if let job = popWaiting() {
+                    dispatch(job, on: connection)
+                } else {
+                    idle.append(connection)
+                }
+            case .failure(let error):
+                // Nothing listening (or unreachable): the oldest waiting request learns it now; the
+                // others get connections of their own.
+                if let job = popWaiting() {
+                    job.continuation.resume(returning: .failure(LoopTransport.map(error)))
+                }
+                pump()
+            }
+        }
+    }
+
+    private func dispatch(_ job: Job, on connection: HTTPClientConnection) {
+        busy[job.id] = connection
+        connection.send(
+            method: job.method, target: job.target, headers: job.headers, body: job.body, deadline: job.deadline
+        ) { [self] result in
+            busy.removeValue(forKey: job.id)
+            switch result {
+            case .success(let response):
+                if connection.isReusable, !closed { idle.append(connection) } else { connection.close() }
+                let headers = response.head.headers.map { (name: $0.name, value: $0.value) }
+                job.continuation.resume(returning: .success(TransportResponse(
+                    status: response.head.status, headers: headers, body: response.body)))
+            case .failure(let error):
+                connection.close()
+                job.continuation.resume(returning: .failure(LoopTransport.map(error)))
+            }
+            pump()
+        }
+    }
+}
