@@ -30,8 +30,10 @@ final class EngineCall: @unchecked Sendable {
     let request: PreparedRequest
     /// The library's per-call retry brain.
     var planner: RetryPlanner
-    /// Attempts so far.
-    var attempts: [AttemptRecord] = []
+    /// The first attempt (kept inline: most calls have exactly one).
+    private(set) var firstAttempt: AttemptRecord?
+    /// Attempts after the first.
+    private(set) var laterAttempts: [AttemptRecord] = []
     /// Current phase.
     var phase: Phase = .queued
     /// Whether the current attempt is a half-open trial of the health gate.
@@ -54,7 +56,24 @@ final class EngineCall: @unchecked Sendable {
         self.user = user
         self.request = request
         self.planner = planner
-        attempts.reserveCapacity(1)
+    }
+
+    /// Whether any attempt was made.
+    var hasAttempts: Bool { firstAttempt != nil }
+
+    /// The latest attempt.
+    var lastAttempt: AttemptRecord? { laterAttempts.last ?? firstAttempt }
+
+    /// Adds an attempt.
+    func append(_ attempt: AttemptRecord) {
+        if firstAttempt == nil { firstAttempt = attempt } else { laterAttempts.append(attempt) }
+    }
+
+    /// Writes every attempt, in order, into `buffer` (reused between calls to avoid an allocation per call).
+    func copyAttempts(into buffer: inout [AttemptRecord]) {
+        buffer.removeAll(keepingCapacity: true)
+        if let firstAttempt { buffer.append(firstAttempt) }
+        buffer.append(contentsOf: laterAttempts)
     }
 }
 

@@ -102,6 +102,7 @@ final class EngineLoop: @unchecked Sendable {
     private var proberConnection: HTTPClientConnection?
 
     private var result = RunResult()
+    private var scratchAttempts: [AttemptRecord] = []
     private var lastEnd: UInt64 = 0
     private var progress = LoopProgress()
 
@@ -323,7 +324,7 @@ final class EngineLoop: @unchecked Sendable {
         switch gate.admit() {
         case .wait:
             idle.append(slot)
-            if call.attempts.isEmpty {
+            if !call.hasAttempts {
                 finishNotSent(call, reason: .healthGate)
             } else {
                 finishSent(call, now: now)  // no retry while the gate is closed: the last attempt stands
@@ -332,7 +333,7 @@ final class EngineLoop: @unchecked Sendable {
         case .proceed(let trial):
             call.trial = trial
         }
-        if call.attempts.isEmpty { budget.deposit(now: Self.duration(now)) }
+        if !call.hasAttempts { budget.deposit(now: Self.duration(now)) }
         call.planner.recordAttempt()
         call.attemptSent = now
         call.slot = slot
@@ -393,7 +394,7 @@ final class EngineLoop: @unchecked Sendable {
         switch result {
         case .success(let response):
             let status = response.head.status
-            succeeded = settings.requests.generator.requests[call.request.requestIndex].isSuccess(status: status)
+            succeeded = settings.requests.isSuccess(status, requestIndex: call.request.requestIndex)
             record = .response(sent: Int64(call.attemptSent), ended: Int64(now), status: status, succeeded: succeeded)
             outcome = .status(status)
             if !succeeded, let value = response.head.headers["Retry-After"] {
@@ -415,7 +416,7 @@ final class EngineLoop: @unchecked Sendable {
             }
         }
         progress.attempts += 1
-        call.attempts.append(record)
+        call.append(record)
         if !expired { idle.append(slot) }
         conclude(call, outcome: outcome, succeeded: succeeded, retryAfter: retryAfter, now: now)
         pump()
@@ -468,7 +469,7 @@ final class EngineLoop: @unchecked Sendable {
 
     private func finishSent(_ call: EngineCall, now: UInt64) {
         guard call.phase != .finished else { return }
-        if call.attempts.isEmpty {
+        if !call.hasAttempts {
             finishNotSent(call, reason: .runEnded)
             return
         }
@@ -476,12 +477,14 @@ final class EngineLoop: @unchecked Sendable {
         if call.warmup {
             result.warmupCalls += 1
         } else {
-            if let last = call.attempts.last { lastEnd = max(lastEnd, UInt64(last.ended)) }
-            let record = CallRecord.sent(
-                index: call.index, intendedStart: Int64(call.intendedStart), attempts: call.attempts,
-                retryDeniedByBudget: call.budgetDenied)
-            if call.attempts.last?.succeeded == true { progress.ok += 1 } else { progress.failed += 1 }
-            result.record(record)
+            let last = call.lastAttempt
+            if let last { lastEnd = max(lastEnd, UInt64(last.ended)) }
+            if last?.succeeded == true { progress.ok += 1 } else { progress.failed += 1 }
+            call.copyAttempts(into: &scratchAttempts)
+            result.record(
+                .sent(
+                    index: call.index, intendedStart: Int64(call.intendedStart), attempts: scratchAttempts,
+                    retryDeniedByBudget: call.budgetDenied))
         }
         if call.user >= 0 { userCallEnded(call.user, gateRefused: false) }
         checkDone()
@@ -591,7 +594,7 @@ final class EngineLoop: @unchecked Sendable {
         // Closing a connection fails its in-flight attempt (reported as a timeout while expired).
         closeConnections()
         for call in live where call.phase == .connecting || call.phase == .inFlight {
-            call.attempts.append(.failure(sent: Int64(call.attemptSent), ended: Int64(now), error: .timeout))
+            call.append(.failure(sent: Int64(call.attemptSent), ended: Int64(now), error: .timeout))
             progress.attempts += 1
             finishSent(call, now: now)
         }

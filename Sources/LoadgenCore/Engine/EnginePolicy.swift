@@ -152,6 +152,8 @@ struct RequestFactory: Sendable {
     let headers: [[(String, String)]]
     /// Whether each request may be repeated after an ambiguous failure (the library's default: yes).
     let idempotent: [Bool]
+    /// Each request's expected statuses (`nil`: any 2xx).
+    let expected: [Set<Int>?]
 
     init(_ generator: RequestGenerator) {
         self.generator = generator
@@ -175,6 +177,7 @@ struct RequestFactory: Sendable {
         self.headers = headers
         self.fixed = fixed
         self.idempotent = generator.requests.map { _ in true }
+        self.expected = generator.requests.map(\.expect)
     }
 
     private static func render(_ generator: RequestGenerator, requestIndex: Int) -> GeneratedRequest {
@@ -184,6 +187,12 @@ struct RequestFactory: Sendable {
         return GeneratedRequest(
             requestIndex: requestIndex, method: spec.method, path: generator.paths[requestIndex],
             headers: generator.headerSets[requestIndex], body: body)
+    }
+
+    /// Whether `status` is a success for request `requestIndex` (`RequestSpec.isSuccess`).
+    func isSuccess(_ status: Int, requestIndex: Int) -> Bool {
+        if let expect = expected[requestIndex] { return expect.contains(status) }
+        return status >= 200 && status < 300
     }
 
     /// The request for arrival `index`.
