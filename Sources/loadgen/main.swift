@@ -14,5 +14,6 @@ if arguments.first == "serve" {
 }
 
 let environment = LoadgenEnvironment(
+    engine: NetworkLoadEngine(), launcher: ProcessTargetLauncher(),
     serve: { args in EndpointCommand.main(arguments: args, name: "loadgen serve") })
 exit(await LoadgenCommand.main(arguments, environment: environment))

@@ -1,0 +1,115 @@
+import NetIO
+import ResilientClient
+
+/// One scheduled call while it lives on a loop: queued, connecting, in flight, or sleeping before a retry.
+/// Touched only on its loop's thread.
+final class EngineCall: @unchecked Sendable {
+    /// Where the call is in its life.
+    enum Phase: Equatable {
+        /// Waiting for a free connection.
+        case queued
+        /// Its attempt is opening a connection.
+        case connecting
+        /// Its attempt's request was handed to a connection.
+        case inFlight
+        /// Sleeping before the next attempt.
+        case backoff
+        /// Recorded.
+        case finished
+    }
+
+    /// Arrival index (request generation and the record).
+    let index: Int64
+    /// The intended start (`EventLoop.now()` scale).
+    let intendedStart: UInt64
+    /// Whether the call started during warmup (executed, not recorded).
+    let warmup: Bool
+    /// The closed-loop user (loop-local index), or -1 in an open loop.
+    let user: Int
+    /// The request, built once.
+    let request: PreparedRequest
+    /// The library's per-call retry brain.
+    var planner: RetryPlanner
+    /// The first attempt (kept inline: most calls have exactly one).
+    private(set) var firstAttempt: AttemptRecord?
+    /// Attempts after the first.
+    private(set) var laterAttempts: [AttemptRecord] = []
+    /// Current phase.
+    var phase: Phase = .queued
+    /// Whether the current attempt is a half-open trial of the health gate.
+    var trial = false
+    /// Whether the budget refused a retry the policy wanted.
+    var budgetDenied = false
+    /// Position in the loop's list of live calls.
+    var liveIndex = -1
+    /// The connection slot of the current attempt.
+    var slot = -1
+    /// When the current attempt started (connect included).
+    var attemptSent: UInt64 = 0
+    /// The backoff timer.
+    var timer: TimerID?
+
+    init(index: Int64, intendedStart: UInt64, warmup: Bool, user: Int, request: PreparedRequest, planner: RetryPlanner) {
+        self.index = index
+        self.intendedStart = intendedStart
+        self.warmup = warmup
+        self.user = user
+        self.request = request
+        self.planner = planner
+    }
+
+    /// Whether any attempt was made.
+    var hasAttempts: Bool { firstAttempt != nil }
+
+    /// The latest attempt.
+    var lastAttempt: AttemptRecord? { laterAttempts.last ?? firstAttempt }
+
+    /// Adds an attempt.
+    func append(_ attempt: AttemptRecord) {
+        if firstAttempt == nil { firstAttempt = attempt } else { laterAttempts.append(attempt) }
+    }
+
+    /// Writes every attempt, in order, into `buffer` (reused between calls to avoid an allocation per call).
+    func copyAttempts(into buffer: inout [AttemptRecord]) {
+        buffer.removeAll(keepingCapacity: true)
+        if let firstAttempt { buffer.append(firstAttempt) }
+        buffer.append(contentsOf: laterAttempts)
+    }
+}
+
+/// A FIFO of calls (array with a moving head, compacted when half consumed).
+struct CallQueue {
+    private var items: [EngineCall] = []
+    private var head = 0
+
+    /// Calls waiting.
+    var count: Int { items.count - head }
+    /// Whether no call waits.
+    var isEmpty: Bool { head == items.count }
+
+    /// Appends a call.
+    mutating func append(_ call: EngineCall) { items.append(call) }
+
+    /// Removes and returns the oldest call.
+    mutating func popFirst() -> EngineCall? {
+        guard head < items.count else { return nil }
+        let call = items[head]
+        head += 1
+        if head == items.count {
+            items.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head >= 1024, head * 2 >= items.count {
+            items.removeFirst(head)
+            head = 0
+        }
+        return call
+    }
+
+    /// Removes and returns every waiting call.
+    mutating func removeAll() -> [EngineCall] {
+        let rest = Array(items[head...])
+        items.removeAll()
+        head = 0
+        return rest
+    }
+}

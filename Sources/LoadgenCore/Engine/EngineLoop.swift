@@ -1,0 +1,663 @@
+import Glibc
+import HTTP1
+import NetIO
+import ResilientClient
+
+/// Settings shared by every loop of one run (immutable).
+struct EngineRunSettings: Sendable {
+    /// Target host and port.
+    let host: String
+    let port: Int
+    /// Requests per arrival index.
+    let requests: RequestFactory
+    /// Retry, budget, gate and timeouts.
+    let policy: EnginePolicy
+    /// Health path (base path included).
+    let pingPath: String
+    /// Jitter seed.
+    let seed: UInt64
+    /// Loops in the run.
+    let loopCount: Int
+    /// How long after the load ends calls may still finish.
+    let drainNanoseconds: UInt64
+    /// Calls allowed to wait for a connection, per loop.
+    let queueLimit: Int
+    /// The measured load.
+    let load: LoadShape
+    /// The warmup load, if any.
+    let warmup: LoadShape?
+
+    /// Length of a load shape in nanoseconds.
+    static func length(_ shape: LoadShape) -> UInt64 {
+        switch shape {
+        case .open(let schedule): return UInt64(max(0, schedule.length))
+        case .closed(let model): return UInt64(max(0, model.duration.nanoseconds))
+        }
+    }
+
+    /// Length of the warmup in nanoseconds.
+    var warmupLength: UInt64 { warmup.map(EngineRunSettings.length) ?? 0 }
+    /// Length of the measured load in nanoseconds.
+    var loadLength: UInt64 { EngineRunSettings.length(load) }
+}
+
+/// What a loop reports about itself for the progress line.
+struct LoopProgress: Sendable {
+    /// Attempts that ended (warmup included).
+    var attempts: Int64 = 0
+    /// Measured calls that succeeded.
+    var ok: Int64 = 0
+    /// Measured calls that failed.
+    var failed: Int64 = 0
+    /// Measured attempts answered 503.
+    var status503: Int64 = 0
+    /// Calls queued, in flight or in backoff.
+    var live = 0
+    /// End-to-end latency of the measured calls so far.
+    var latency: Histogram?
+}
+
+/// What a loop hands back at the end.
+struct LoopOutcome: Sendable {
+    /// The loop's share of the result.
+    var result: RunResult
+    /// When its last measured call ended (0 if none).
+    var lastEnd: UInt64
+}
+
+/// One event loop's share of a run: its connections, its arrivals or users, its queue, its retry budget and
+/// health gate, its histograms. Everything here runs on the loop's thread; other threads only reach it with
+/// `loop.execute`, so nothing on the request path takes a lock.
+final class EngineLoop: @unchecked Sendable {
+    private struct Slot {
+        var connection: HTTPClientConnection?
+        var call: EngineCall?
+    }
+
+    /// One open-loop arrival stream: every `loopCount`-th arrival of a schedule, starting at this loop's index.
+    private struct ArrivalStream {
+        var schedule: ArrivalSchedule
+        var base: UInt64
+        var next: Int64
+        var warmup: Bool
+    }
+
+    let loop: EventLoop
+    let loopIndex: Int
+    private let settings: EngineRunSettings
+    private let onDone: @Sendable (LoopOutcome) -> Void
+
+    private var slots: [Slot]
+    private var idle: [Int]
+    private var retryQueue = CallQueue()
+    private var newQueue = CallQueue()
+    private var live: [EngineCall] = []
+    private var pumping = false
+    private var submitting = 0
+
+    private var budget: RetryBudget
+    private var gate: HealthGate
+    private var rng: EngineRandom
+    private var proberTimer: TimerID?
+    private var proberConnection: HTTPClientConnection?
+
+    private var result = RunResult()
+    private var scratchAttempts: [AttemptRecord] = []
+    private var lastEnd: UInt64 = 0
+    private var progress = LoopProgress()
+
+    private var measureStart: UInt64 = 0
+    private var loadEnd: UInt64 = 0
+    private var started = false
+    private var loadFinished = false
+    private var expired = false
+    private var reported = false
+    private var drainTimer: TimerID?
+    private var loadEndTimer: TimerID?
+
+    private var streams: [ArrivalStream] = []
+    private var arrivalTimer: TimerID?
+
+    /// Closed loop: the loop's users (global user = loopIndex + local × loopCount).
+    private var users: [Int] = []
+    private var userIterations: [Int64] = []
+    private var userWarmupIterations: [Int64] = []
+    private var closedModel: ClosedLoopModel?
+    private var gateRetryDelay: UInt64 = 0
+
+    init(
+        loop: EventLoop, loopIndex: Int, connections: Int, settings: EngineRunSettings,
+        onDone: @escaping @Sendable (LoopOutcome) -> Void
+    ) {
+        self.loop = loop
+        self.loopIndex = loopIndex
+        self.settings = settings
+        self.onDone = onDone
+        slots = Array(repeating: Slot(), count: connections)
+        idle = Array((0..<connections).reversed())
+        budget = RetryBudget(settings.policy.budgets[loopIndex])
+        gate = HealthGate(settings.policy.gate)
+        rng = EngineRandom(seed: settings.seed, stream: UInt64(loopIndex))
+        if settings.policy.gateEnabled {
+            gateRetryDelay = UInt64(max(1_000_000, Self.nanoseconds(settings.policy.gate.probeBackoff.base)))
+        }
+    }
+
+    // MARK: - Preconnect
+
+    /// Opens every connection (loop thread); `completion` gets the number opened and the first failure.
+    func preconnect(_ completion: @escaping @Sendable (Int, HTTPClientError?) -> Void) {
+        preconnectPending = slots.count
+        preconnectOpened = 0
+        preconnectError = nil
+        preconnectCompletion = completion
+        if slots.isEmpty {
+            completion(0, nil)
+            return
+        }
+        for index in slots.indices {
+            HTTPClientConnection.connect(
+                host: settings.host, port: settings.port, on: loop, timeout: settings.policy.connectTimeout
+            ) { [self] result in
+                preconnected(slot: index, result: result)
+            }
+        }
+    }
+
+    private var preconnectPending = 0
+    private var preconnectOpened = 0
+    private var preconnectError: HTTPClientError?
+    private var preconnectCompletion: (@Sendable (Int, HTTPClientError?) -> Void)?
+
+    private func preconnected(slot index: Int, result: Result<HTTPClientConnection, HTTPClientError>) {
+        switch result {
+        case .success(let connection):
+            if slots[index].connection == nil, !reported {
+                slots[index].connection = connection
+                preconnectOpened += 1
+            } else {
+                connection.close()
+            }
+        case .failure(let error):
+            if preconnectError == nil { preconnectError = error }
+        }
+        preconnectPending -= 1
+        if preconnectPending == 0, let completion = preconnectCompletion {
+            preconnectCompletion = nil
+            completion(preconnectOpened, preconnectError)
+        }
+    }
+
+    /// Closes every connection without running (loop thread); used when the run is abandoned before it starts.
+    func abandon() {
+        reported = true
+        closeConnections()
+    }
+
+    // MARK: - Start
+
+    /// Starts the loop's share of the load at `origin` (`EventLoop.now()` scale): warmup first, then the
+    /// measured load.
+    func start(at origin: UInt64) {
+        started = true
+        measureStart = origin &+ settings.warmupLength
+        loadEnd = measureStart &+ settings.loadLength
+        let now = EventLoop.now()
+        drainTimer = loop.schedule(after: Self.delay(until: loadEnd &+ settings.drainNanoseconds, now: now)) {
+            [self] in expire()
+        }
+        switch settings.load {
+        case .open(let schedule):
+            if case .open(let warm)? = settings.warmup {
+                streams.append(ArrivalStream(schedule: warm, base: origin, next: Int64(loopIndex), warmup: true))
+            }
+            streams.append(ArrivalStream(schedule: schedule, base: measureStart, next: Int64(loopIndex), warmup: false))
+            arrivalTimer = loop.schedule(after: Self.delay(until: origin, now: now)) { [self] in fireArrivals() }
+        case .closed(let model):
+            closedModel = model
+            var user = loopIndex
+            while user < model.users {
+                users.append(user)
+                user += settings.loopCount
+            }
+            userIterations = Array(repeating: 0, count: users.count)
+            userWarmupIterations = Array(repeating: 0, count: users.count)
+            loadEndTimer = loop.schedule(after: Self.delay(until: loadEnd, now: now)) { [self] in
+                loadEndTimer = nil
+                loadFinished = true
+                checkDone()
+            }
+            loop.schedule(after: Self.delay(until: origin, now: now)) { [self] in
+                for local in users.indices { issueUserCall(local) }
+            }
+        }
+    }
+
+    // MARK: - Open loop
+
+    private func fireArrivals() {
+        arrivalTimer = nil
+        guard !expired else { return }
+        let now = EventLoop.now()
+        let step = Int64(settings.loopCount)
+        while let stream = streams.first {
+            guard stream.next < stream.schedule.count else {
+                streams.removeFirst()
+                continue
+            }
+            let due = stream.base &+ UInt64(stream.schedule.intendedTime(of: stream.next))
+            if due > now {
+                arrivalTimer = loop.schedule(after: due - now) { [self] in fireArrivals() }
+                return
+            }
+            let index = stream.next
+            streams[0].next += step
+            dispatch(index: index, intendedStart: due, warmup: stream.warmup, user: -1)
+        }
+        loadFinished = true
+        checkDone()
+    }
+
+    // MARK: - Closed loop
+
+    private func issueUserCall(_ local: Int) {
+        guard !loadFinished, !expired, let model = closedModel else { return }
+        let now = EventLoop.now()
+        guard now < loadEnd else { return }
+        let warmup = now < measureStart
+        let index: Int64
+        if warmup {
+            index = model.arrivalIndex(user: users[local], iteration: userWarmupIterations[local])
+            userWarmupIterations[local] += 1
+        } else {
+            index = model.arrivalIndex(user: users[local], iteration: userIterations[local])
+            userIterations[local] += 1
+        }
+        dispatch(index: index, intendedStart: now, warmup: warmup, user: local)
+    }
+
+    private func userCallEnded(_ local: Int, gateRefused: Bool) {
+        guard !loadFinished, !expired, let model = closedModel else { return }
+        var pause = UInt64(max(0, model.thinkTime.nanoseconds))
+        if gateRefused { pause = max(pause, gateRetryDelay) }
+        if pause > 0 || submitting > 0 {
+            // A pause, or a call that ended synchronously inside a send: continue from a timer so the loop
+            // can run its other work (and a refused target cannot spin the loop).
+            loop.schedule(after: pause) { [self] in issueUserCall(local) }
+        } else {
+            issueUserCall(local)
+        }
+    }
+
+    // MARK: - Calls
+
+    private func dispatch(index: Int64, intendedStart: UInt64, warmup: Bool, user: Int) {
+        let request = settings.requests.request(at: index)
+        let call = EngineCall(
+            index: index, intendedStart: intendedStart, warmup: warmup, user: user, request: request,
+            planner: RetryPlanner(
+                policy: settings.policy.retry, idempotent: settings.requests.idempotent[request.requestIndex],
+                deadline: nil))
+        call.liveIndex = live.count
+        live.append(call)
+        if !idle.isEmpty || newQueue.count < settings.queueLimit {
+            newQueue.append(call)
+            pump()
+        } else {
+            finishNotSent(call, reason: .clientQueueFull)
+        }
+    }
+
+    /// Starts queued calls while connections are free (retries first).
+    private func pump() {
+        guard !pumping else { return }
+        pumping = true
+        defer { pumping = false }
+        while !idle.isEmpty, !expired {
+            guard let call = retryQueue.popFirst() ?? newQueue.popFirst() else { return }
+            startAttempt(call, slot: idle.removeLast())
+        }
+    }
+
+    private func startAttempt(_ call: EngineCall, slot: Int) {
+        let now = EventLoop.now()
+        switch gate.admit() {
+        case .wait:
+            idle.append(slot)
+            if !call.hasAttempts {
+                finishNotSent(call, reason: .healthGate)
+            } else {
+                finishSent(call, now: now)  // no retry while the gate is closed: the last attempt stands
+            }
+            return
+        case .proceed(let trial):
+            call.trial = trial
+        }
+        if !call.hasAttempts { budget.deposit(now: Self.duration(now)) }
+        call.planner.recordAttempt()
+        call.attemptSent = now
+        call.slot = slot
+        slots[slot].call = call
+        submitting += 1
+        defer { submitting -= 1 }
+        if let connection = slots[slot].connection, connection.isReusable {
+            send(call, on: connection)
+        } else {
+            if let stale = slots[slot].connection {
+                stale.close()
+                slots[slot].connection = nil
+            }
+            call.phase = .connecting
+            HTTPClientConnection.connect(
+                host: settings.host, port: settings.port, on: loop, timeout: settings.policy.connectTimeout
+            ) { [self] result in
+                connected(call, slot: slot, result: result)
+            }
+        }
+    }
+
+    private func connected(_ call: EngineCall, slot: Int, result: Result<HTTPClientConnection, HTTPClientError>) {
+        guard call.phase == .connecting, !reported else {
+            if case .success(let connection) = result { connection.close() }
+            return
+        }
+        switch result {
+        case .success(let connection):
+            slots[slot].connection = connection
+            submitting += 1
+            defer { submitting -= 1 }
+            send(call, on: connection)
+        case .failure(let error):
+            attemptEnded(call, slot: slot, result: .failure(error))
+        }
+    }
+
+    private func send(_ call: EngineCall, on connection: HTTPClientConnection) {
+        call.phase = .inFlight
+        let request = call.request
+        connection.send(
+            method: request.method, target: request.target, headers: request.headers, body: request.body,
+            deadline: call.attemptSent &+ settings.policy.attemptTimeout
+        ) { [self, slot = call.slot] result in
+            attemptEnded(call, slot: slot, result: result)
+        }
+    }
+
+    private func attemptEnded(_ call: EngineCall, slot: Int, result: Result<HTTPResponse, HTTPClientError>) {
+        guard call.phase == .inFlight || call.phase == .connecting else { return }
+        let now = EventLoop.now()
+        slots[slot].call = nil
+        let record: AttemptRecord
+        let outcome: AttemptOutcome
+        var succeeded = false
+        var retryAfter: RetryAfter?
+        switch result {
+        case .success(let response):
+            let status = response.head.status
+            succeeded = settings.requests.isSuccess(status, requestIndex: call.request.requestIndex)
+            record = .response(sent: Int64(call.attemptSent), ended: Int64(now), status: status, succeeded: succeeded)
+            outcome = .status(status)
+            if !succeeded, let value = response.head.headers["Retry-After"] {
+                retryAfter = RetryAfter(headerValue: value, nowSecondsSince1970: Self.wallClock())
+            }
+            if status == 503, !call.warmup { progress.status503 += 1 }
+            if let connection = slots[slot].connection, !connection.isReusable {
+                connection.close()
+                slots[slot].connection = nil
+            }
+        case .failure(let error):
+            let failure = TransportFailure(error, expired: expired)
+            record = .failure(sent: Int64(call.attemptSent), ended: Int64(now), error: failure.kind)
+            outcome = failure.outcome
+            // The connection is broken (or was never opened): the next attempt on this slot reconnects.
+            if let connection = slots[slot].connection {
+                connection.close()
+                slots[slot].connection = nil
+            }
+        }
+        progress.attempts += 1
+        call.append(record)
+        if !expired { idle.append(slot) }
+        conclude(call, outcome: outcome, succeeded: succeeded, retryAfter: retryAfter, now: now)
+        pump()
+    }
+
+    /// After an attempt: tell the gate, then succeed, give up or sleep before the next attempt.
+    private func conclude(
+        _ call: EngineCall, outcome: AttemptOutcome, succeeded: Bool, retryAfter: RetryAfter?, now: UInt64
+    ) {
+        if expired {
+            finishSent(call, now: now)
+            return
+        }
+        let signal: HealthGate.Signal =
+            settings.policy.retry.classifier.isEndpointFailure(outcome) ? .failure : .success
+        if let transition = gate.record(signal, trial: call.trial), transition.to == .closed { startProber() }
+        call.trial = false
+        if succeeded {
+            finishSent(call, now: now)
+            return
+        }
+        if case .transport = outcome, !settings.policy.retryTransportErrors {
+            finishSent(call, now: now)
+            return
+        }
+        let decision = call.planner.decide(
+            after: outcome, retryAfter: retryAfter, now: Self.duration(now), wallClockSeconds: Self.wallClock(),
+            budget: &budget, using: &rng)
+        switch decision {
+        case .succeed:
+            finishSent(call, now: now)
+        case .giveUp(let reason):
+            if reason == .budgetExhausted { call.budgetDenied = true }
+            finishSent(call, now: now)
+        case .retry(let delay, _):
+            call.phase = .backoff
+            call.timer = loop.schedule(after: UInt64(max(0, Self.nanoseconds(delay)))) { [self] in
+                backoffEnded(call)
+            }
+        }
+    }
+
+    private func backoffEnded(_ call: EngineCall) {
+        call.timer = nil
+        guard call.phase == .backoff, !expired else { return }
+        call.phase = .queued
+        retryQueue.append(call)
+        pump()
+    }
+
+    private func finishSent(_ call: EngineCall, now: UInt64) {
+        guard call.phase != .finished else { return }
+        if !call.hasAttempts {
+            finishNotSent(call, reason: .runEnded)
+            return
+        }
+        retire(call)
+        if call.warmup {
+            result.warmupCalls += 1
+        } else {
+            let last = call.lastAttempt
+            if let last { lastEnd = max(lastEnd, UInt64(last.ended)) }
+            if last?.succeeded == true { progress.ok += 1 } else { progress.failed += 1 }
+            call.copyAttempts(into: &scratchAttempts)
+            result.record(
+                .sent(
+                    index: call.index, intendedStart: Int64(call.intendedStart), attempts: scratchAttempts,
+                    retryDeniedByBudget: call.budgetDenied))
+        }
+        if call.user >= 0 { userCallEnded(call.user, gateRefused: false) }
+        checkDone()
+    }
+
+    private func finishNotSent(_ call: EngineCall, reason: NotSentReason) {
+        guard call.phase != .finished else { return }
+        retire(call)
+        if call.warmup {
+            result.warmupCalls += 1
+        } else {
+            result.record(.notSent(index: call.index, intendedStart: Int64(call.intendedStart), reason: reason))
+        }
+        if call.user >= 0 { userCallEnded(call.user, gateRefused: reason == .healthGate) }
+        checkDone()
+    }
+
+    /// Marks a call finished and removes it from the live list.
+    private func retire(_ call: EngineCall) {
+        call.phase = .finished
+        if let timer = call.timer {
+            loop.cancel(timer)
+            call.timer = nil
+        }
+        let position = call.liveIndex
+        if position >= 0, position < live.count, live[position] === call {
+            let last = live.removeLast()
+            if last !== call {
+                live[position] = last
+                last.liveIndex = position
+            }
+        }
+        call.liveIndex = -1
+    }
+
+    // MARK: - Health gate prober
+
+    private func startProber() {
+        guard gate.beginProbing() else { return }
+        scheduleProbe()
+    }
+
+    private func scheduleProbe() {
+        guard !reported, !expired else {
+            gate.endProbing()
+            return
+        }
+        let delay = gate.nextProbeDelay(using: &rng)
+        proberTimer = loop.schedule(after: UInt64(max(0, Self.nanoseconds(delay)))) { [self] in
+            proberTimer = nil
+            probe()
+        }
+    }
+
+    private func probe() {
+        guard !reported, !expired else {
+            gate.endProbing()
+            return
+        }
+        let deadline = EventLoop.now() &+ settings.policy.attemptTimeout
+        HTTPClientConnection.connect(
+            host: settings.host, port: settings.port, on: loop, timeout: settings.policy.connectTimeout
+        ) { [self] result in
+            switch result {
+            case .failure:
+                probeEnded(healthy: false)
+            case .success(let connection):
+                guard !reported else {
+                    connection.close()
+                    return
+                }
+                proberConnection = connection
+                connection.send(method: "GET", target: settings.pingPath, deadline: deadline) { [self] answer in
+                    connection.close()
+                    proberConnection = nil
+                    if case .success(let response) = answer {
+                        probeEnded(healthy: response.head.status == 200)
+                    } else {
+                        probeEnded(healthy: false)
+                    }
+                }
+            }
+        }
+    }
+
+    private func probeEnded(healthy: Bool) {
+        guard !reported else { return }
+        if gate.recordProbe(healthy: healthy) != nil { return }
+        scheduleProbe()
+    }
+
+    // MARK: - End of run
+
+    /// The drain period is over: queued calls are not sent, calls in backoff end with their last attempt,
+    /// attempts in flight fail with `timeout`.
+    private func expire() {
+        drainTimer = nil
+        guard !reported else { return }
+        expired = true
+        loadFinished = true
+        if let arrivalTimer { loop.cancel(arrivalTimer) }
+        arrivalTimer = nil
+        streams.removeAll()
+        let now = EventLoop.now()
+        for call in retryQueue.removeAll() + newQueue.removeAll() { finishSent(call, now: now) }
+        for call in live where call.phase == .backoff { finishSent(call, now: now) }
+        // Closing a connection fails its in-flight attempt (reported as a timeout while expired).
+        closeConnections()
+        for call in live where call.phase == .connecting || call.phase == .inFlight {
+            call.append(.failure(sent: Int64(call.attemptSent), ended: Int64(now), error: .timeout))
+            progress.attempts += 1
+            finishSent(call, now: now)
+        }
+        checkDone()
+    }
+
+    private func closeConnections() {
+        for index in slots.indices {
+            if let connection = slots[index].connection {
+                slots[index].connection = nil
+                connection.close()
+            }
+        }
+        proberConnection?.close()
+        proberConnection = nil
+    }
+
+    private func checkDone() {
+        guard started, loadFinished, live.isEmpty, !reported else { return }
+        reported = true
+        for timer in [drainTimer, loadEndTimer, proberTimer, arrivalTimer] {
+            if let timer { loop.cancel(timer) }
+        }
+        drainTimer = nil
+        loadEndTimer = nil
+        proberTimer = nil
+        arrivalTimer = nil
+        closeConnections()
+        var outcome = result
+        outcome.elapsedNanoseconds = lastEnd > measureStart ? Int64(lastEnd - measureStart) : 0
+        onDone(LoopOutcome(result: outcome, lastEnd: lastEnd))
+    }
+
+    // MARK: - Progress
+
+    /// The loop's counters now (loop thread).
+    func progressSnapshot() -> LoopProgress {
+        var snapshot = progress
+        snapshot.live = live.count
+        snapshot.latency = result.latency
+        return snapshot
+    }
+
+    /// Whether measurement has started (loop thread).
+    func measuring(at now: UInt64) -> Bool { started && now >= measureStart }
+
+    // MARK: - Time
+
+    static func duration(_ nanoseconds: UInt64) -> Duration { .nanoseconds(Int64(clamping: nanoseconds)) }
+
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow { return seconds < 0 ? 0 : Int64.max / 2 }
+        return scaled &+ attoseconds / 1_000_000_000
+    }
+
+    static func delay(until deadline: UInt64, now: UInt64) -> UInt64 { deadline > now ? deadline - now : 0 }
+
+    /// Wall-clock seconds since 1970 (for HTTP-date `Retry-After`).
+    static func wallClock() -> Double {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
+    }
+}

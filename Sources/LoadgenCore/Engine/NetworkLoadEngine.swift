@@ -1,0 +1,280 @@
+import HTTP1
+import NetIO
+import Synchronization
+
+/// The real load engine: keep-alive HTTP/1.1 connections on NetIO event loops, measured like wrk2 and k6.
+///
+/// **Connections.** `client.connections` connections are spread over the loops (one loop per core by default,
+/// never more loops than connections or closed-loop users) and opened before the run starts. Requests are not
+/// pipelined: one call in flight per connection, like wrk. A connection that breaks (reset, closed by the peer,
+/// `Connection: close`, timeout) is dropped; the next attempt on its slot reconnects, and the connect time counts
+/// in that attempt (a refused connect fails the attempt with kind `refused`).
+///
+/// **Open loop** (constant-rate, ramping-rate). Arrival `i` is due at `schedule.intendedTime(of: i)` after the
+/// start of measurement; arrivals are dealt round robin to the loops (`i mod loops`). Each loop keeps one timer
+/// armed for its next due arrival and, when it fires, dispatches every arrival that is due. A dispatched call
+/// takes a free connection or waits in the loop's queue (retries first, then new calls, FIFO); when
+/// `maxQueuedCalls` are already waiting the call is not sent (`client_queue_full`). Latency is measured from
+/// the intended start, so time spent waiting in the client counts (coordinated omission corrected); service
+/// time is measured from the first attempt's start.
+///
+/// **Closed loop.** `users` virtual users dealt to the loops; each issues a call, waits for its end (retries
+/// included), pauses `thinkTime`, and repeats while the load lasts. A call's intended start is when its user
+/// issued it.
+///
+/// **Warmup.** Calls that start during the warmup (`plan.warmup`) are executed exactly like measured calls but
+/// only counted in `RunResult.warmupCalls`; measurement starts when the warmup ends.
+///
+/// **Retries** use ResilientClient's `RetryPlanner`, `Backoff`, `RetryBudget`, `RetryClassifier` and
+/// `HealthGate` values (see `EnginePolicy`): 503 (and the scenario's other retryable statuses) are retried with
+/// jittered exponential backoff raised to a capped `Retry-After`; refused connections always, timeouts and resets
+/// for idempotent requests (every scenario request is idempotent, the library's default for inference routes);
+/// backoff sleeps are loop timers. Each attempt has the client timeout (connect included); a call is bounded by
+/// `maxAttempts` attempts and their backoffs. The budget is per run (split over the loops, see `EnginePolicy`).
+///
+/// **Health gate** (`client.healthGate`): before the run, `GET path` must answer 200 within `startupTimeout`,
+/// else the run throws `LoadgenRunError.targetUnreachable`. During the run each loop keeps a `HealthGate`:
+/// `failureThreshold` endpoint failures in a row close it; while closed, calls that come due are not sent
+/// (`health_gate`), retries are not made (the call ends with its last attempt), and the loop probes `GET path`
+/// every `probeInterval`; a 200 lets 3 trial calls through, whose success opens the gate again.
+///
+/// **Accounting.** Every scheduled call is recorded once in its loop's `RunResult` (ok, failed with its last
+/// attempt's status or kind, or not sent with a reason); each loop's result and histograms are merged at the end.
+///
+/// **Stop.** When the load ends no call is started; calls in flight, queued or in backoff may finish during
+/// `plan.drainTimeout`. Then queued calls are recorded as not sent (`run_ended`), calls in backoff end with their
+/// last attempt, attempts still in flight fail with `timeout`; connections are closed and the loops stopped.
+///
+/// **Progress** is gathered from the loops with `EventLoop.execute` every `plan.progressInterval`.
+public struct NetworkLoadEngine: LoadEngine {
+    /// Engine settings that are not part of a scenario.
+    public struct Configuration: Sendable, Equatable {
+        /// Event-loop threads (`nil`: one per core this process may run on).
+        public var threads: Int?
+        /// Calls allowed to wait for a free connection, for the whole run (split over the loops).
+        public var maxQueuedCalls: Int
+        /// How long the health gate's first `GET /ping` may take to answer 200.
+        public var startupTimeout: DurationValue
+        /// Whether to throw `targetUnreachable` when not one connection can be opened before the run. When
+        /// `false` the run goes ahead and its calls fail (e.g. with kind `refused`).
+        public var failIfUnreachable: Bool
+        /// Whether to pin loop *i* to CPU *i*.
+        public var pinThreads: Bool
+
+        /// Creates settings (defaults: a loop per core, 100 000 queued calls, 10s startup timeout, fail when
+        /// unreachable, no pinning).
+        public init(
+            threads: Int? = nil, maxQueuedCalls: Int = 100_000, startupTimeout: DurationValue = .seconds(10),
+            failIfUnreachable: Bool = true, pinThreads: Bool = false
+        ) {
+            self.threads = threads
+            self.maxQueuedCalls = maxQueuedCalls
+            self.startupTimeout = startupTimeout
+            self.failIfUnreachable = failIfUnreachable
+            self.pinThreads = pinThreads
+        }
+    }
+
+    /// The engine's settings.
+    public var configuration: Configuration
+
+    /// Creates an engine.
+    public init(configuration: Configuration = Configuration()) {
+        self.configuration = configuration
+    }
+
+    /// Runs the plan; see the type's documentation.
+    public func run(_ plan: RunPlan, progress: @escaping @Sendable (ProgressSnapshot) -> Void) async throws
+        -> RunResult
+    {
+        let connections = max(1, plan.client.connections)
+        var loopCount = max(1, min(configuration.threads ?? EventLoopGroup.coreCount, connections))
+        if case .closed(let model) = plan.load { loopCount = max(1, min(loopCount, model.users)) }
+        let group = try EventLoopGroup(threads: loopCount, name: "loadgen", pinToCores: configuration.pinThreads)
+        defer { group.shutdown() }
+
+        let policy = EnginePolicy(plan.client, loops: loopCount)
+        let settings = EngineRunSettings(
+            host: plan.target.host, port: plan.target.port, requests: RequestFactory(plan.requests), policy: policy,
+            pingPath: plan.target.basePath + (plan.client.healthGate?.path ?? "/ping"), seed: plan.scenario.seed,
+            loopCount: loopCount, drainNanoseconds: UInt64(max(0, plan.drainTimeout.nanoseconds)),
+            queueLimit: max(0, configuration.maxQueuedCalls / loopCount), load: plan.load, warmup: plan.warmup)
+
+        if let gate = plan.client.healthGate {
+            try await waitUntilHealthy(plan: plan, gate: gate, settings: settings, loop: group.loops[0])
+        }
+
+        let collector = OutcomeCollector(count: loopCount)
+        let workers = (0..<loopCount).map { index in
+            EngineLoop(
+                loop: group.loops[index], loopIndex: index,
+                connections: connections / loopCount + (index < connections % loopCount ? 1 : 0),
+                settings: settings, onDone: { collector.finished(index, $0) })
+        }
+
+        var opened = 0
+        var firstError: HTTPClientError?
+        for worker in workers {
+            let (count, error) = await withCheckedContinuation {
+                (continuation: CheckedContinuation<(Int, HTTPClientError?), Never>) in
+                worker.loop.execute { worker.preconnect { continuation.resume(returning: ($0, $1)) } }
+            }
+            opened += count
+            if firstError == nil { firstError = error }
+        }
+        if opened == 0, configuration.failIfUnreachable {
+            for worker in workers { worker.loop.execute { worker.abandon() } }
+            let reason = firstError.map { "\($0)" } ?? "no connection could be opened"
+            throw LoadgenRunError.targetUnreachable("\(plan.target): \(reason)")
+        }
+
+        let origin = EventLoop.now() &+ 2_000_000
+        for worker in workers { worker.loop.execute { worker.start(at: origin) } }
+        let measureStart = origin &+ settings.warmupLength
+        let reporter = Task {
+            await Self.reportProgress(
+                workers: workers, interval: plan.progressInterval, measureStart: measureStart,
+                total: DurationValue(nanoseconds: Int64(settings.loadLength)), progress: progress)
+        }
+        let outcomes = await collector.wait()
+        reporter.cancel()
+        await reporter.value
+
+        var result = RunResult(
+            scenarioName: plan.scenario.name, loadDescription: plan.scenario.load.summary,
+            target: plan.target.description)
+        var lastEnd: UInt64 = 0
+        for outcome in outcomes {
+            result.merge(outcome.result)
+            lastEnd = max(lastEnd, outcome.lastEnd)
+        }
+        // The window is the load's length, or longer when calls ended after it.
+        let measuredTail = lastEnd > measureStart ? Int64(lastEnd - measureStart) : 0
+        result.elapsedNanoseconds = max(Int64(settings.loadLength), measuredTail)
+        return result
+    }
+
+    /// Polls `GET path` until it answers 200 (backoff from 50ms up to the probe interval) within
+    /// `configuration.startupTimeout`.
+    private func waitUntilHealthy(
+        plan: RunPlan, gate: HealthGateSpec, settings: EngineRunSettings, loop: EventLoop
+    ) async throws {
+        let start = EventLoop.now()
+        let limit = UInt64(max(1, configuration.startupTimeout.nanoseconds))
+        let deadline = start &+ limit
+        var delay: UInt64 = 50_000_000
+        let maxDelay = UInt64(max(50_000_000, gate.probeInterval.nanoseconds))
+        var last = "no answer"
+        while true {
+            let now = EventLoop.now()
+            let left = deadline > now ? deadline - now : 0
+            let attempt = min(left, settings.policy.attemptTimeout)
+            do {
+                let connection = try await HTTPClientConnection.connect(
+                    host: settings.host, port: settings.port, on: loop,
+                    timeout: .nanoseconds(Int64(min(attempt, UInt64(Int64.max)))))
+                defer { connection.closeFromAnyThread() }
+                let response = try await connection.send(
+                    method: "GET", target: settings.pingPath, deadline: EventLoop.now() &+ attempt)
+                if response.head.status == 200 { return }
+                last = "GET \(settings.pingPath) answered \(response.head.status)"
+            } catch {
+                last = "\(error)"
+            }
+            if EventLoop.now() &+ delay >= deadline {
+                throw LoadgenRunError.targetUnreachable(
+                    "\(plan.target): the health check GET \(settings.pingPath) did not answer 200 within "
+                        + "\(configuration.startupTimeout) (last: \(last))")
+            }
+            try await Task.sleep(nanoseconds: delay)
+            delay = min(delay * 2, maxDelay)
+        }
+    }
+
+    /// Calls `progress` every `interval` until cancelled.
+    private static func reportProgress(
+        workers: [EngineLoop], interval: DurationValue, measureStart: UInt64, total: DurationValue,
+        progress: @escaping @Sendable (ProgressSnapshot) -> Void
+    ) async {
+        let period = UInt64(max(10_000_000, interval.nanoseconds))
+        var previousTime = EventLoop.now()
+        var previousAttempts: Int64 = 0
+        var previousOk: Int64 = 0
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(nanoseconds: period)
+            } catch {
+                return
+            }
+            var sum = LoopProgress()
+            var latency: Histogram?
+            for worker in workers {
+                let part = await withCheckedContinuation { (continuation: CheckedContinuation<LoopProgress, Never>) in
+                    worker.loop.execute { continuation.resume(returning: worker.progressSnapshot()) }
+                }
+                sum.attempts += part.attempts
+                sum.ok += part.ok
+                sum.failed += part.failed
+                sum.status503 += part.status503
+                sum.live += part.live
+                if let histogram = part.latency {
+                    if latency == nil { latency = histogram } else { latency?.merge(histogram) }
+                }
+            }
+            if Task.isCancelled { return }
+            let now = EventLoop.now()
+            let seconds = max(1e-9, Double(now &- previousTime) / 1e9)
+            let p99 = latency.flatMap { $0.totalCount > 0 ? $0.value(atPercentile: 99) : nil }
+            progress(
+                ProgressSnapshot(
+                    elapsed: DurationValue(nanoseconds: now > measureStart ? Int64(now - measureStart) : 0),
+                    total: total, warmingUp: now < measureStart,
+                    attemptRate: Double(sum.attempts - previousAttempts) / seconds,
+                    goodputRate: Double(sum.ok - previousOk) / seconds, p99Microseconds: p99, errors: sum.failed,
+                    status503: sum.status503, inFlight: sum.live))
+            previousTime = now
+            previousAttempts = sum.attempts
+            previousOk = sum.ok
+        }
+    }
+}
+
+/// Collects each loop's outcome and wakes the engine when all have reported.
+final class OutcomeCollector: Sendable {
+    private struct State {
+        var outcomes: [LoopOutcome?]
+        var remaining: Int
+        var waiter: CheckedContinuation<[LoopOutcome], Never>?
+    }
+
+    private let state: Mutex<State>
+
+    init(count: Int) {
+        state = Mutex(State(outcomes: Array(repeating: nil, count: count), remaining: count, waiter: nil))
+    }
+
+    /// Loop `index` finished (any thread; each index once).
+    func finished(_ index: Int, _ outcome: LoopOutcome) {
+        let wake = state.withLock { state -> (CheckedContinuation<[LoopOutcome], Never>, [LoopOutcome])? in
+            guard state.outcomes[index] == nil else { return nil }
+            state.outcomes[index] = outcome
+            state.remaining -= 1
+            guard state.remaining == 0, let waiter = state.waiter else { return nil }
+            state.waiter = nil
+            return (waiter, state.outcomes.compactMap { $0 })
+        }
+        if let (waiter, outcomes) = wake { waiter.resume(returning: outcomes) }
+    }
+
+    /// Waits until every loop has reported.
+    func wait() async -> [LoopOutcome] {
+        await withCheckedContinuation { continuation in
+            let ready = state.withLock { state -> [LoopOutcome]? in
+                if state.remaining == 0 { return state.outcomes.compactMap { $0 } }
+                state.waiter = continuation
+                return nil
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+    }
+}

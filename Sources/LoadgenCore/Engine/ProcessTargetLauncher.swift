@@ -1,0 +1,394 @@
+import CLinux
+import Foundation
+import Glibc
+import Synchronization
+
+/// Where the embedded endpoint's log (its standard error, and its standard output after the ready line) goes.
+public enum EndpointLogDestination: Sendable, Equatable {
+    /// Thrown away (the default; the last 8 KiB are still kept to explain a failed start).
+    case discard
+    /// Appended to this file (created if missing), e.g. from `loadgen run --endpoint-log FILE`.
+    case file(String)
+    /// Copied to loadgen's own standard error.
+    case standardError
+}
+
+/// Starts `target.embedded` as a child process: this same executable (`/proc/self/exe`) with `serve` and the
+/// endpoint's flags, waits for its `Endpoint is running at: http://HOST:PORT` line, and stops it with SIGTERM
+/// (SIGKILL after a grace period).
+///
+/// The child's standard input is `/dev/null`; its standard output is read for the ready line; its standard error
+/// (the endpoint's log) goes to `log`. If the child exits before it is ready, or is not ready within
+/// `startupTimeout`, `start` throws `LoadgenRunError.embeddedTargetFailed` with the end of its standard error.
+/// When the log is discarded the child also gets `--no-access-log`, so it does not format a line per request.
+public struct ProcessTargetLauncher: TargetLauncher {
+    /// The program to run (default `/proc/self/exe`, this very executable).
+    public var executable: String
+    /// Arguments put before the endpoint's flags (default `["serve"]`).
+    public var leadingArguments: [String]
+    /// Where the endpoint's log goes.
+    public var log: EndpointLogDestination
+    /// How long to wait for the ready line (default 60s).
+    public var startupTimeout: DurationValue
+    /// How long `stop()` waits after SIGTERM before SIGKILL (default 5s).
+    public var stopGracePeriod: DurationValue
+
+    /// The line the endpoint prints once every worker is ready, followed by its URL.
+    public static let readyPrefix = "Endpoint is running at: "
+
+    /// Creates a launcher.
+    public init(
+        executable: String = "/proc/self/exe", leadingArguments: [String] = ["serve"],
+        log: EndpointLogDestination = .discard, startupTimeout: DurationValue = .seconds(60),
+        stopGracePeriod: DurationValue = .seconds(5)
+    ) {
+        self.executable = executable
+        self.leadingArguments = leadingArguments
+        self.log = log
+        self.startupTimeout = startupTimeout
+        self.stopGracePeriod = stopGracePeriod
+    }
+
+    /// The endpoint's flags for `target` (`reference-endpoint`/`loadgen serve` syntax: `--timeout` in seconds,
+    /// `--delay` in milliseconds, `--loop-threads` for the server's event loops).
+    public func arguments(for target: EmbeddedTarget) -> [String] {
+        var arguments = ["--model-dir", target.modelDirectory]
+        for route in target.routes { arguments += ["--route", route.seedJSON] }
+        arguments += ["--workers", String(target.workers)]
+        if let threads = target.threads { arguments += ["--loop-threads", String(threads)] }
+        if let maxQueue = target.maxQueue { arguments += ["--max-queue", String(maxQueue)] }
+        if let timeout = target.timeout { arguments += ["--timeout", formatNumber(timeout.seconds, digits: 6)] }
+        if let python = target.python { arguments += ["--python", python] }
+        if let failRate = target.failRate { arguments += ["--fail-rate", formatNumber(failRate, digits: 6)] }
+        if let delay = target.delay {
+            arguments += ["--delay", formatNumber(Double(delay.nanoseconds) / 1e6, digits: 6)]
+        }
+        if log == .discard { arguments.append("--no-access-log") }
+        arguments += ["--host", "127.0.0.1", "--port", String(target.port ?? 0)]
+        return arguments
+    }
+
+    /// Starts the endpoint and returns once it printed its URL.
+    public func start(_ target: EmbeddedTarget) async throws -> any RunningTarget {
+        try await startProcess(arguments: leadingArguments + arguments(for: target))
+    }
+
+    /// Starts `executable` with `arguments` and waits for the ready line (also used by tests with any program).
+    func startProcess(arguments: [String]) async throws -> RunningEmbeddedTarget {
+        let process = try EmbeddedEndpointProcess.spawn(
+            executable: executable, arguments: arguments, log: log, grace: stopGracePeriod)
+        let state = process.startup
+        let timeout = UInt64(max(1, startupTimeout.nanoseconds))
+        let timer = Task {
+            try? await Task.sleep(nanoseconds: timeout)
+            state.resolve(.timedOut)
+        }
+        let outcome = await state.wait()
+        timer.cancel()
+        switch outcome {
+        case .ready(let url):
+            return process.running(url: url)
+        case .exited:
+            let status = await process.reap()
+            throw LoadgenRunError.embeddedTargetFailed(
+                "\(executable) exited (\(status)) before it was ready" + process.stderrTail())
+        case .timedOut:
+            await process.terminate()
+            throw LoadgenRunError.embeddedTargetFailed(
+                "\(executable) did not print '\(Self.readyPrefix)URL' within \(startupTimeout)" + process.stderrTail())
+        case .badURL(let line):
+            await process.terminate()
+            throw LoadgenRunError.embeddedTargetFailed("cannot read the endpoint's URL from \"\(line)\"")
+        }
+    }
+}
+
+/// How the start of an embedded endpoint ended.
+enum StartupOutcome: Sendable, Equatable {
+    case ready(TargetURL)
+    case exited
+    case timedOut
+    case badURL(String)
+}
+
+/// A one-shot rendezvous between the reader threads, the timeout and `start`.
+final class StartupState: Sendable {
+    private struct State {
+        var outcome: StartupOutcome?
+        var waiter: CheckedContinuation<StartupOutcome, Never>?
+    }
+
+    private let state = Mutex(State())
+
+    /// Records the first outcome (later ones are ignored).
+    func resolve(_ outcome: StartupOutcome) {
+        let waiter = state.withLock { state -> CheckedContinuation<StartupOutcome, Never>? in
+            guard state.outcome == nil else { return nil }
+            state.outcome = outcome
+            let waiter = state.waiter
+            state.waiter = nil
+            return waiter
+        }
+        waiter?.resume(returning: outcome)
+    }
+
+    /// Waits for the first outcome.
+    func wait() async -> StartupOutcome {
+        await withCheckedContinuation { continuation in
+            let ready = state.withLock { state -> StartupOutcome? in
+                if let outcome = state.outcome { return outcome }
+                state.waiter = continuation
+                return nil
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+    }
+}
+
+/// The child process, its two reader threads and its log.
+final class EmbeddedEndpointProcess: Sendable {
+    let pid: pid_t
+    let startup = StartupState()
+    private let grace: DurationValue
+    private let logFD: Int32
+    private let closeLog: Bool
+    private let tail = Mutex<[UInt8]>([])
+    private let readersLeft: Atomic<Int>
+    private let reaped = Mutex<String?>(nil)
+    private static let tailLimit = 8192
+
+    private init(pid: pid_t, logFD: Int32, closeLog: Bool, grace: DurationValue) {
+        self.pid = pid
+        self.logFD = logFD
+        self.closeLog = closeLog
+        self.grace = grace
+        self.readersLeft = Atomic(2)
+    }
+
+    /// Spawns the child with stdin `/dev/null` and stdout/stderr on pipes, and starts the readers.
+    static func spawn(
+        executable: String, arguments: [String], log: EndpointLogDestination, grace: DurationValue
+    ) throws -> EmbeddedEndpointProcess {
+        var logFD: Int32 = -1
+        var closeLog = false
+        switch log {
+        case .discard: break
+        case .standardError: logFD = 2
+        case .file(let path):
+            logFD = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+            if logFD < 0 {
+                throw LoadgenRunError.embeddedTargetFailed(
+                    "cannot open the endpoint log '\(path)': \(String(cString: strerror(errno)))")
+            }
+            closeLog = true
+        }
+        var out: [Int32] = [-1, -1]
+        var err: [Int32] = [-1, -1]
+        guard clinux_pipe2(&out, 0) == 0 else {
+            if closeLog { close(logFD) }
+            throw LoadgenRunError.embeddedTargetFailed("pipe2 failed: \(String(cString: strerror(errno)))")
+        }
+        guard clinux_pipe2(&err, 0) == 0 else {
+            close(out[0])
+            close(out[1])
+            if closeLog { close(logFD) }
+            throw LoadgenRunError.embeddedTargetFailed("pipe2 failed: \(String(cString: strerror(errno)))")
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, out[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, err[1], 2)
+        // The child starts with no blocked signals and default dispositions for the stop signals, whatever
+        // the spawning thread had (a blocked SIGTERM would otherwise survive into the endpoint).
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        posix_spawnattr_setsigmask(&attributes, &emptyMask)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGTERM, SIGINT, SIGPIPE, SIGHUP] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let argv = ([executable] + arguments).map { strdup($0) }
+        defer { for pointer in argv { free(pointer) } }
+        var pid: pid_t = 0
+        let code = posix_spawn(&pid, executable, &actions, &attributes, argv + [nil], environ)
+        close(out[1])
+        close(err[1])
+        guard code == 0 else {
+            close(out[0])
+            close(err[0])
+            if closeLog { close(logFD) }
+            throw LoadgenRunError.embeddedTargetFailed("cannot start \(executable): \(String(cString: strerror(code)))")
+        }
+        let process = EmbeddedEndpointProcess(pid: pid, logFD: logFD, closeLog: closeLog, grace: grace)
+        let stdoutFD = out[0]
+        let stderrFD = err[0]
+        Thread.detachNewThread { process.readStandardOutput(stdoutFD) }
+        Thread.detachNewThread { process.readStandardError(stderrFD) }
+        return process
+    }
+
+    /// The handle returned to the command.
+    func running(url: TargetURL) -> RunningEmbeddedTarget { RunningEmbeddedTarget(process: self, url: url) }
+
+    // MARK: readers
+
+    private func readStandardOutput(_ fd: Int32) {
+        var pending: [UInt8] = []
+        var ready = false
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0, errno == EINTR { continue }
+            if count <= 0 { break }
+            let chunk = buffer[0..<count]
+            writeLog(chunk)
+            guard !ready else { continue }
+            pending += chunk
+            while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = String(decoding: pending[..<newline], as: UTF8.self)
+                pending.removeSubrange(...newline)
+                guard line.hasPrefix(ProcessTargetLauncher.readyPrefix) else { continue }
+                let text = String(line.dropFirst(ProcessTargetLauncher.readyPrefix.count))
+                    .trimmingCharacters(in: .whitespaces)
+                if let url = try? TargetURL(parsing: text) {
+                    startup.resolve(.ready(url))
+                } else {
+                    startup.resolve(.badURL(line))
+                }
+                ready = true
+                pending.removeAll()
+                break
+            }
+        }
+        close(fd)
+        readerEnded()
+    }
+
+    private func readStandardError(_ fd: Int32) {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0, errno == EINTR { continue }
+            if count <= 0 { break }
+            let chunk = buffer[0..<count]
+            tail.withLock { tail in
+                tail += chunk
+                if tail.count > Self.tailLimit { tail.removeFirst(tail.count - Self.tailLimit) }
+            }
+            writeLog(chunk)
+        }
+        close(fd)
+        readerEnded()
+    }
+
+    private func readerEnded() {
+        // Both pipes at end of file: the child (and everything that shared its output) has exited.
+        if readersLeft.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
+            startup.resolve(.exited)
+            if closeLog { close(logFD) }
+        }
+    }
+
+    private func writeLog(_ bytes: ArraySlice<UInt8>) {
+        guard logFD >= 0 else { return }
+        bytes.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let written = write(logFD, raw.baseAddress?.advanced(by: offset), raw.count - offset)
+                if written < 0, errno == EINTR { continue }
+                if written <= 0 { return }
+                offset += written
+            }
+        }
+    }
+
+    /// `": <last lines of stderr>"`, or empty when it wrote nothing.
+    func stderrTail() -> String {
+        // Give the stderr reader a moment to drain what the child wrote just before exiting.
+        var waited = 0
+        while readersLeft.load(ordering: .acquiring) > 0, waited < 100 {
+            usleep(10_000)
+            waited += 1
+        }
+        let text = tail.withLock { String(decoding: $0, as: UTF8.self) }.trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.isEmpty ? "" : ": " + text
+    }
+
+    // MARK: stopping
+
+    /// Waits for the child's exit (blocking a helper thread) and describes its status.
+    func reap() async -> String {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(returning: self.reapNow(blocking: true) ?? "unknown status") }
+        }
+    }
+
+    /// SIGTERM, wait up to the grace period, SIGKILL, reap.
+    func terminate() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            Thread.detachNewThread {
+                self.terminateNow()
+                continuation.resume()
+            }
+        }
+    }
+
+    private func terminateNow() {
+        if reapNow(blocking: false) != nil { return }
+        kill(pid, SIGTERM)
+        let steps = max(1, grace.nanoseconds / 10_000_000)
+        for _ in 0..<steps {
+            if reapNow(blocking: false) != nil { return }
+            usleep(10_000)
+        }
+        kill(pid, SIGKILL)
+        _ = reapNow(blocking: true)
+    }
+
+    /// Reaps the child once; returns its status description, or `nil` if it is still running.
+    private func reapNow(blocking: Bool) -> String? {
+        reaped.withLock { reaped -> String? in
+            if let reaped { return reaped }
+            var status: Int32 = 0
+            var result: pid_t
+            repeat {
+                result = waitpid(pid, &status, blocking ? 0 : WNOHANG)
+            } while result < 0 && errno == EINTR
+            if result == 0 { return nil }
+            let description: String
+            if result < 0 {
+                description = "already reaped"
+            } else if status & 0x7f == 0 {
+                description = "exit code \((status >> 8) & 0xff)"
+            } else {
+                description = "signal \(status & 0x7f)"
+            }
+            reaped = description
+            return description
+        }
+    }
+}
+
+/// A started embedded endpoint.
+public final class RunningEmbeddedTarget: RunningTarget {
+    /// Where it listens.
+    public let url: TargetURL
+    let process: EmbeddedEndpointProcess
+
+    init(process: EmbeddedEndpointProcess, url: TargetURL) {
+        self.process = process
+        self.url = url
+    }
+
+    /// The child's process id.
+    public var pid: Int32 { process.pid }
+
+    /// SIGTERM, SIGKILL after the grace period, reap. Idempotent.
+    public func stop() async { await process.terminate() }
+}
