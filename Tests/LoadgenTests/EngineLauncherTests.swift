@@ -115,7 +115,7 @@ import Testing
         }
         #expect(value("--model-dir") == "/models/calc")
         #expect(value("--workers") == "2")
-        #expect(value("--loop-threads") == "3")
+        #expect(value("--threads") == "3")
         #expect(value("--max-queue") == "64")
         #expect(value("--timeout") == "2.5")
         #expect(value("--python") == "/usr/bin/python3")

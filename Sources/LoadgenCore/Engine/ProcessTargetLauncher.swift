@@ -49,22 +49,11 @@ public struct ProcessTargetLauncher: TargetLauncher {
         self.stopGracePeriod = stopGracePeriod
     }
 
-    /// The endpoint's flags for `target` (`reference-endpoint`/`loadgen serve` syntax: `--timeout` in seconds,
-    /// `--delay` in milliseconds, `--loop-threads` for the server's event loops).
+    /// The endpoint's flags for `target` (`EmbeddedTarget.commandLineArguments`), plus `--no-access-log`
+    /// when the log is discarded.
     public func arguments(for target: EmbeddedTarget) -> [String] {
-        var arguments = ["--model-dir", target.modelDirectory]
-        for route in target.routes { arguments += ["--route", route.seedJSON] }
-        arguments += ["--workers", String(target.workers)]
-        if let threads = target.threads { arguments += ["--loop-threads", String(threads)] }
-        if let maxQueue = target.maxQueue { arguments += ["--max-queue", String(maxQueue)] }
-        if let timeout = target.timeout { arguments += ["--timeout", formatNumber(timeout.seconds, digits: 6)] }
-        if let python = target.python { arguments += ["--python", python] }
-        if let failRate = target.failRate { arguments += ["--fail-rate", formatNumber(failRate, digits: 6)] }
-        if let delay = target.delay {
-            arguments += ["--delay", formatNumber(Double(delay.nanoseconds) / 1e6, digits: 6)]
-        }
+        var arguments = target.commandLineArguments
         if log == .discard { arguments.append("--no-access-log") }
-        arguments += ["--host", "127.0.0.1", "--port", String(target.port ?? 0)]
         return arguments
     }
 

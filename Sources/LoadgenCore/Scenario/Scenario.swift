@@ -149,7 +149,7 @@ public struct EmbeddedTarget: Sendable, Equatable {
     public var routes: [RouteSpec]
     /// Python worker processes (default 1).
     public var workers: Int
-    /// Event-loop threads of the server (`nil`: the server's default).
+    /// Calls each Python worker may run at once, the endpoint's `--threads` (`nil`: the server's default, 1).
     public var threads: Int?
     /// Admission queue length (`nil`: the server's default).
     public var maxQueue: Int?
@@ -157,7 +157,7 @@ public struct EmbeddedTarget: Sendable, Equatable {
     public var timeout: DurationValue?
     /// Python interpreter (`nil`: the server's default).
     public var python: String?
-    /// Fault injection: share of calls answered with 500 (0...1).
+    /// Fault injection: share of calls answered with 503 before they run (0...1), the endpoint's `--fail-rate`.
     public var failRate: Double?
     /// Fault injection: added delay per call.
     public var delay: DurationValue?
@@ -182,7 +182,8 @@ public struct EmbeddedTarget: Sendable, Equatable {
         self.port = port
     }
 
-    /// The equivalent `reference-endpoint` command-line arguments (routes as `--route JSON`).
+    /// The equivalent `reference-endpoint` command-line arguments (routes as `--route JSON`; `--timeout` in
+    /// seconds and `--delay` in milliseconds, as the endpoint takes them), binding 127.0.0.1.
     public var commandLineArguments: [String] {
         var arguments = ["--model-dir", modelDirectory]
         for route in routes { arguments += ["--route", LoadgenJSON.serialize(route.jsonValue)] }
