@@ -40,6 +40,6 @@ let package = Package(
         .testTarget(name: "NetIOTests", dependencies: ["NetIO", "HTTP1"], swiftSettings: strict),
         .testTarget(name: "ReferenceEndpointTests", dependencies: ["ReferenceEndpoint", "EndpointSpec", "NetIO", "HTTP1"], swiftSettings: strict),
         .testTarget(name: "ResilientClientTests", dependencies: ["ResilientClient", "ReferenceEndpoint"], swiftSettings: strict),
-        .testTarget(name: "LoadgenTests", dependencies: ["LoadgenCore", "CommandLine"], swiftSettings: strict),
+        .testTarget(name: "LoadgenTests", dependencies: ["LoadgenCore", "CommandLine", "ReferenceEndpoint", "ResilientClient", "EndpointSpec", "NetIO", "HTTP1"], swiftSettings: strict),
     ]
 )

@@ -15,5 +15,6 @@ if arguments.first == "serve" {
 
 let environment = LoadgenEnvironment(
     engine: NetworkLoadEngine(), launcher: ProcessTargetLauncher(),
-    serve: { args in EndpointCommand.main(arguments: args, name: "loadgen serve") })
+    serve: { args in EndpointCommand.main(arguments: args, name: "loadgen serve") },
+    call: { args in await CallCommand.main(args) })
 exit(await LoadgenCommand.main(arguments, environment: environment))

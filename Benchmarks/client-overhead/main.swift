@@ -1,0 +1,159 @@
+// The per-call cost of ResilientClient over the bare LoopTransport it sends with, against a fixed fast
+// target, so that the client's own cost dominates. Built and run by Benchmarks/client-overhead.sh
+// (a throwaway package that depends on this repository by path); prints figures, never fails a test.
+//
+//   bench server PORT                              a NetIO server: POST /predict → {"y":1}, GET /ping → pong
+//   bench client URL CALLS CONCURRENCY ROUNDS      the measurement (run it pinned to another core)
+//
+// Each round runs every variant with the same number of calls and the same concurrency (CONCURRENCY
+// tasks each sending CALLS / CONCURRENCY calls back to back over a pool of CONCURRENCY keep-alive
+// connections), the variants' order rotating from round to round; the median round of each variant is
+// reported.
+import EndpointSpec
+import Foundation
+import Glibc
+import NetIO
+import ResilientClient
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+    exit(2)
+}
+
+// MARK: - The target
+
+if arguments.first == "server" {
+    let port = Int(arguments.dropFirst().first ?? "") ?? 18090
+    let reply = Array(#"{"y":1}"#.utf8)
+    let pong = Array(#"{"message":"pong"}"#.utf8)
+    let headers = [("Content-Type", "application/json")]
+    let group = try EventLoopGroup(threads: 1, name: "bench-server")
+    let server = try HTTPServer(group: group, port: port) { request, responder in
+        responder.respond(status: 200, headers: headers, body: request.head.target == "/ping" ? pong : reply)
+    }
+    print("listening on \(server.port)")
+    while true { sleep(1000) }
+}
+
+// MARK: - The measurement
+
+guard arguments.first == "client", arguments.count == 5, let base = URL(string: arguments[1]),
+    let calls = Int(arguments[2]), let concurrency = Int(arguments[3]), let rounds = Int(arguments[4]),
+    calls > 0, concurrency > 0, rounds > 0
+else { fail("usage: bench server PORT | bench client URL CALLS CONCURRENCY ROUNDS") }
+
+struct Body: Codable, Sendable { var x: Int }
+struct Reply: Codable, Sendable { var y: Int }
+
+let transport = try LoopTransport(configuration: .init(maxConnectionsPerHost: concurrency))
+let route = RouteSpec(path: "/predict", file: "predict", function: "predict", body: [BodyParam(name: "x", type: .int)])
+let typed = Route<Body, Reply>(route)
+let value = JSONValue.object(JSONObject([.init(key: "x", value: .number("1"))]))
+guard let url = URL(string: arguments[1] + "/predict") else { fail("bad URL \(arguments[1])") }
+let bare = TransportRequest(
+    method: "POST", url: url, headers: [("Accept", "application/json"), ("Content-Type", "application/json")],
+    body: JSON.serialize(value))
+// The client as an application would configure it: default policy, budget, gate, 30 s deadline and
+// 10 s attempt timeout.
+let client = ResilientClient(configuration: ResilientClientConfiguration(baseURL: base), transport: transport)
+// The same without a deadline or attempt timeout: no timer task races each attempt (shows what the timers cost).
+let untimed = ResilientClient(
+    configuration: ResilientClientConfiguration(baseURL: base, deadline: nil, attemptTimeout: nil), transport: transport)
+
+enum Variant: String, CaseIterable {
+    case bare = "LoopTransport.send (bare)"
+    case json = "ResilientClient.callJSON"
+    case untimed = "callJSON, no deadline/timeout"
+    case typed = "ResilientClient.call (Codable)"
+}
+
+/// One call of `variant`; `false` if it did not succeed.
+@Sendable func once(_ variant: Variant) async -> Bool {
+    switch variant {
+    case .bare:
+        do {
+            return try await transport.send(bare, timeout: .seconds(10)).status == 200
+        } catch {
+            return false
+        }
+    case .json:
+        do {
+            _ = try await client.callJSON(route, value)
+            return true
+        } catch {
+            return false
+        }
+    case .untimed:
+        do {
+            _ = try await untimed.callJSON(route, value)
+            return true
+        } catch {
+            return false
+        }
+    case .typed:
+        do {
+            return try await client.call(typed, Body(x: 1)).y == 1
+        } catch {
+            return false
+        }
+    }
+}
+
+/// Seconds taken by `calls` calls of `variant` from `concurrency` tasks.
+func measure(_ variant: Variant, calls: Int) async -> Double {
+    let start = ContinuousClock.now
+    let failures = await withTaskGroup(of: Int.self) { group in
+        for worker in 0..<concurrency {
+            let share = calls / concurrency + (worker < calls % concurrency ? 1 : 0)
+            group.addTask {
+                var failures = 0
+                for _ in 0..<share where !(await once(variant)) { failures += 1 }
+                return failures
+            }
+        }
+        return await group.reduce(0, +)
+    }
+    let elapsed = start.duration(to: .now)
+    if failures > 0 { fail("\(variant.rawValue): \(failures) of \(calls) calls failed") }
+    let (seconds, attoseconds) = elapsed.components
+    return Double(seconds) + Double(attoseconds) / 1e18
+}
+
+// Warm-up: connections open, code paths hot.
+for variant in Variant.allCases { _ = await measure(variant, calls: min(calls, 2000)) }
+
+var samples: [Variant: [Double]] = [:]
+for round in 0..<rounds {
+    let order = Variant.allCases.indices.map { Variant.allCases[($0 + round) % Variant.allCases.count] }
+    for variant in order { samples[variant, default: []].append(await measure(variant, calls: calls)) }
+}
+
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted.count % 2 == 1
+        ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+}
+
+func fixed(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
+
+print("\(calls) calls × \(rounds) rounds, concurrency \(concurrency), median round per variant")
+let bareSeconds = median(samples[.bare] ?? [])
+for variant in Variant.allCases {
+    let seconds = median(samples[variant] ?? [])
+    let perCall = seconds / Double(calls) * 1e6
+    var line = variant.rawValue.padding(toLength: 32, withPad: " ", startingAt: 0)
+    line += "  \(fixed(Double(calls) / seconds, 0).leftPadded(8)) calls/s  \(fixed(perCall, 2).leftPadded(7)) µs/call"
+    if variant != .bare { line += "  overhead \(fixed((seconds / bareSeconds - 1) * 100, 1))%" }
+    print(line)
+}
+let counters = [client.counters, untimed.counters]
+print(
+    "client counters: \(counters.map(\.calls).reduce(0, +)) calls, \(counters.map(\.retries).reduce(0, +)) retries, "
+        + "\(counters.map(\.failed).reduce(0, +)) failed")
+transport.shutdown()
+
+extension String {
+    func leftPadded(_ width: Int) -> String { String(repeating: " ", count: max(0, width - count)) + self }
+}

@@ -1,0 +1,249 @@
+import CommandLine
+import EndpointSpec
+import Foundation
+import ResilientClient
+
+/// `loadgen call URL [...]`: a resilient curl. Sends one request with ``ResilientClient``'s retries,
+/// backoff, retry budget, health gate and deadline; prints the response body on stdout and one line
+/// per attempt on stderr; the exit code says how it ended.
+///
+/// ```
+/// $ loadgen call http://127.0.0.1:8080/predict --body '{"text": "hi"}' --retries 6
+/// attempt 1: HTTP 503 in 0.4ms; retrying in 71.2ms (backoff)
+/// attempt 2: HTTP 200 in 1.9ms
+/// {"text":"hi","length":2}
+/// ```
+public enum CallCommand {
+    /// `loadgen call`'s exit codes (the same numbers as the rest of `loadgen`).
+    public enum ExitCode: Int32, Sendable, CaseIterable {
+        /// The endpoint answered 2xx.
+        case success = 0
+        /// The endpoint answered an error status after every retry allowed, or the body does not match
+        /// `--route-spec` (then nothing was sent).
+        case httpError = 1
+        /// Bad flags or values, unreadable `--body-file`, invalid `--route-spec`.
+        case usageError = 2
+        /// The target could not be reached: refused, timed out, connection lost, the deadline passed
+        /// without any answer, or `--wait-healthy` timed out.
+        case unreachable = 3
+        /// Anything else: a malformed HTTP response, cancellation.
+        case runtimeError = 4
+    }
+
+    static let exitCodes = """
+        EXIT CODES:
+          0  the endpoint answered 2xx (its body is printed on stdout)
+          1  the endpoint answered an error status after every retry allowed (4xx, 500, 503 still
+             overloaded, 504, ...; its body is printed on stdout), or the body does not match
+             --route-spec (the 422 body the endpoint would send is printed; nothing is sent)
+          2  usage error (bad flag or value, unreadable --body-file, invalid --route-spec)
+          3  could not reach the target (refused, timed out, connection lost, deadline passed with
+             no answer, retry budget exhausted on connection errors, --wait-healthy timed out)
+          4  other runtime error (malformed HTTP response, cancelled)
+        """
+
+    /// The command's flags.
+    public static let spec = CommandSpec(
+        name: "loadgen call",
+        abstract: "Call an endpoint once, with ResilientClient's retries, and print the response body.",
+        discussion: """
+            Retried: 503 always (honouring Retry-After up to --max-delay); refused connections; and, unless
+            --no-idempotent, 502, 504, response timeouts and connections lost after sending. The method
+            defaults to the --route-spec's verb, else POST with a body and GET without. The body is sent
+            exactly as given, with Content-Type: application/json unless a --header sets another.
+            --route-spec takes one route in the seed's JSON form (or @FILE); the body is then checked with
+            the endpoint's own validator before anything is sent, and a URL without a path calls the
+            route's path. Each attempt is reported on stderr: number, status or error, latency, and the
+            delay slept before the next attempt and why (backoff or Retry-After).
+
+            \(exitCodes)
+            """,
+        options: [
+            .value("body", short: "d", valueName: "JSON", help: "Request body, sent as given."),
+            .value("body-file", valueName: "FILE", help: "Read the request body from FILE."),
+            .value("method", short: "X", valueName: "METHOD", help: "HTTP method.", defaultDescription: "see below"),
+            .value(
+                "header", short: "H", valueName: "NAME:VALUE", help: "Add a header field.", repeatable: true),
+            .value("retries", valueName: "N", help: "Retries after the first attempt.", defaultDescription: "4"),
+            .value("base-delay", valueName: "D", help: "Backoff before the first retry, doubling.", defaultDescription: "100ms"),
+            .value("max-delay", valueName: "D", help: "Longest backoff, and cap on Retry-After.", defaultDescription: "5s"),
+            .value(
+                "jitter", valueName: "MODE", help: "Backoff jitter: none, full, equal or decorrelated.",
+                defaultDescription: "full"),
+            .value("deadline", valueName: "D", help: "Overall deadline across attempts and sleeps.", defaultDescription: "30s"),
+            .value("attempt-timeout", valueName: "D", help: "Timeout of one attempt.", defaultDescription: "10s"),
+            .flag("no-idempotent", help: "The route has side effects: do not retry after it may have run."),
+            .value("wait-healthy", valueName: "D", help: "First poll GET /ping until it answers 200, for at most D."),
+            .value("route-spec", valueName: "JSON", help: "Validate the body against this route before sending."),
+            .flag("quiet", short: "q", help: "No attempt lines on stderr (errors are still printed)."),
+        ],
+        positionals: [PositionalSpec("URL", help: "the endpoint URL with the route's path, e.g. http://127.0.0.1:8080/predict")])
+
+    /// Runs `loadgen call` with `arguments` (those after `call`); returns the exit code.
+    ///
+    /// - Parameters:
+    ///   - arguments: the command-line arguments after `call`.
+    ///   - standardOutput: where the response body goes.
+    ///   - standardError: where attempt lines and errors go.
+    ///   - currentDirectory: where relative file paths start.
+    public static func main(
+        _ arguments: [String], standardOutput: @escaping @Sendable (String) -> Void = StandardStreams.writeOutput,
+        standardError: @escaping @Sendable (String) -> Void = StandardStreams.writeError,
+        currentDirectory: String = FileManager.default.currentDirectoryPath
+    ) async -> Int32 {
+        let options: CallOptions
+        do {
+            switch try CommandParser(root: spec).parse(arguments) {
+            case .help(let text), .version(let text):
+                standardOutput(text)
+                return ExitCode.success.rawValue
+            case .run(let parsed):
+                options = try CallOptions(parsed, currentDirectory: currentDirectory)
+            }
+        } catch {
+            standardError(error.report)
+            return ExitCode.usageError.rawValue
+        }
+        return await run(options, standardOutput: standardOutput, standardError: standardError).rawValue
+    }
+
+    /// Performs the call described by `options`.
+    public static func run(
+        _ options: CallOptions, standardOutput: @escaping @Sendable (String) -> Void,
+        standardError: @escaping @Sendable (String) -> Void
+    ) async -> ExitCode {
+        // The endpoint's own validator, on the very bytes and Content-Type that would be sent.
+        if let route = options.routeSpec,
+            case .failure(let failure) = BodyTemplate(route.body).validate(
+                body: options.body, contentType: options.contentType)
+        {
+            standardOutput(text(failure.responseBody()))
+            standardError(
+                "error: the body does not match --route-spec \(route.verb) \(route.path); the endpoint would "
+                    + "answer \(failure.status) (nothing was sent)\n")
+            return .httpError
+        }
+
+        let inner: any HTTPTransport
+        var ownedLoop: LoopTransport?
+        if options.baseURL.scheme == "http" {
+            do {
+                let loop = try LoopTransport(configuration: .init(maxConnectionsPerHost: 1))
+                ownedLoop = loop
+                inner = loop
+            } catch {
+                standardError("error: cannot start the HTTP client: \(error)\n")
+                return .runtimeError
+            }
+        } else {
+            inner = URLSessionTransport()
+        }
+        defer { ownedLoop?.shutdown() }
+        let transport = CallTransport(inner, method: options.method, path: options.path, body: options.body)
+        let printer = AttemptPrinter(write: standardError)
+
+        var configuration = ResilientClientConfiguration(baseURL: options.baseURL)
+        configuration.retry = options.retry
+        configuration.deadline = options.deadline
+        configuration.attemptTimeout = options.attemptTimeout
+        let userHeaders = Set(options.headers.map { $0.name.lowercased() })
+        configuration.headers = configuration.headers.filter { !userHeaders.contains($0.name.lowercased()) }
+            + options.headers
+        if !options.quiet { configuration.onEvent = { printer.handle($0) } }
+        let client = ResilientClient(configuration: configuration, transport: transport)
+        defer { client.shutdown() }
+
+        if let wait = options.waitHealthy {
+            if !options.quiet {
+                standardError("waiting up to \(AttemptPrinter.format(wait)) for \(configuration.pingPath) to answer 200\n")
+            }
+            do {
+                try await client.waitUntilHealthy(timeout: wait)
+            } catch {
+                standardError("error: --wait-healthy: \(error)\n")
+                return error.isTransportLevel ? .unreachable : exitCode(for: error)
+            }
+        }
+
+        // The route as the client sees it: its template is empty, because the body was checked above
+        // (on its raw bytes, as the endpoint would) and is sent by `CallTransport` as given.
+        let route = RouteSpec(verb: options.method, path: options.path, file: "", function: "", body: [])
+        let failure: ResilientClientError?
+        do {
+            _ = try await client.callJSON(route, .null, idempotent: options.idempotent)
+            failure = nil
+        } catch {
+            failure = error
+        }
+        printer.flush()
+        if let response = transport.lastResponse, failure.map(printsBody) ?? true {
+            standardOutput(text(response.body))
+        }
+        guard let failure else { return .success }
+        let code = exitCode(for: failure)
+        if code == .success { return .success }
+        if case .validation(let problem) = failure {
+            standardError("error: the endpoint answered 422: \(problem)\n")
+        } else {
+            standardError("error: \(failure)\n")
+        }
+        return code
+    }
+
+    /// The exit code of a failed call.
+    static func exitCode(for error: ResilientClientError) -> ExitCode {
+        switch error {
+        case .decoding: return .success  // a 2xx whose body is not JSON: still a success for a curl
+        case .validation, .httpStatus, .overloaded: return .httpError
+        case .deadlineExceeded(_, let last):
+            if case .status? = last { return .httpError }
+            return .unreachable
+        case .budgetExhausted(_, let last):
+            if case .status = last { return .httpError }
+            return transportCode(last)
+        case .transport(let transport, _): return transportCode(.transport(transport.kind))
+        case .gateClosed: return .unreachable
+        case .invalidRequest: return .usageError
+        case .cancelled: return .runtimeError
+        }
+    }
+
+    private static func transportCode(_ outcome: AttemptOutcome) -> ExitCode {
+        switch outcome {
+        case .status: return .httpError
+        case .transport(.protocolError), .transport(.cancelled): return .runtimeError
+        case .transport: return .unreachable
+        }
+    }
+
+    /// Whether the last response's body belongs on stdout for this outcome (every answer from the
+    /// endpoint does; a transport failure has none).
+    private static func printsBody(_ error: ResilientClientError) -> Bool {
+        switch error {
+        case .decoding, .validation, .httpStatus, .overloaded: return true
+        case .deadlineExceeded(_, let last):
+            if case .status? = last { return true }
+            return false
+        case .budgetExhausted(_, let last):
+            if case .status = last { return true }
+            return false
+        default: return false
+        }
+    }
+
+    /// The body as text, ending with a newline.
+    private static func text(_ body: [UInt8]) -> String {
+        let string = String(decoding: body, as: UTF8.self)
+        return string.isEmpty || string.hasSuffix("\n") ? string : string + "\n"
+    }
+}
+
+extension ResilientClientError {
+    /// Whether `waitUntilHealthy` failed because the endpoint never answered 200 in time.
+    fileprivate var isTransportLevel: Bool {
+        switch self {
+        case .deadlineExceeded, .transport: return true
+        default: return false
+        }
+    }
+}

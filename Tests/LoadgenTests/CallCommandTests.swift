@@ -1,0 +1,401 @@
+import CommandLine
+import EndpointSpec
+import Foundation
+import Glibc
+import ReferenceEndpoint
+import ResilientClient
+import Testing
+
+@testable import LoadgenCore
+
+/// The real reference endpoint for `loadgen call` tests.
+enum CallFixtures {
+    static let repositoryRoot: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    static let echoJSON = #"{"path": "/predict", "file": "predict", "function": "predict", "body": [{"name": "text", "type": "str"}]}"#
+    static let echo = RouteSpec(
+        path: "/predict", file: "predict", function: "predict", body: [BodyParam(name: "text", type: .str)])
+    static let sleep = RouteSpec(
+        path: "/sleep", file: "calculator", function: "sleep", body: [BodyParam(name: "seconds", type: .float)])
+
+    static func start(
+        _ model: String = "echo", routes: [RouteSpec] = [echo], configure: (inout EndpointConfiguration) -> Void = { _ in }
+    ) throws -> ReferenceEndpointServer {
+        var configuration = EndpointConfiguration(modelDirectory: repositoryRoot + "/examples/" + model, routes: routes)
+        configuration.port = 0
+        configuration.workers = 1
+        configuration.eventLoopThreads = 1
+        configuration.accessLog = false
+        configure(&configuration)
+        let server = ReferenceEndpointServer(configuration: configuration, log: EndpointLog(enabled: false))
+        try server.start()
+        return server
+    }
+
+    /// A port nothing listens on (bound to port 0, read back, closed).
+    static func closedPort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+        try #require(ok)
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Runs `loadgen call ARGS` in-process; returns (exit code, stdout, stderr).
+    static func call(_ arguments: [String], directory: String = "/") async -> (Int32, String, String) {
+        let out = Buffer()
+        let err = Buffer()
+        let code = await CallCommand.main(
+            arguments, standardOutput: out.append, standardError: err.append, currentDirectory: directory)
+        return (code, out.text, err.text)
+    }
+
+    /// Polls until `condition` holds (the endpoint counts a response just after writing it).
+    static func settle(_ condition: () -> Bool) async -> Bool {
+        for _ in 0..<500 {
+            if condition() { return true }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return condition()
+    }
+}
+
+@Suite(.serialized, .timeLimit(.minutes(2))) struct CallCommandEndToEndTests {
+    let fast = ["--base-delay", "1ms", "--max-delay", "5ms"]
+
+    @Test func successPrintsTheBodyAndOneAttemptLine() async throws {
+        let server = try CallFixtures.start()
+        defer { server.shutdown() }
+        let (code, out, err) = await CallFixtures.call([server.url + "/predict", "--body", #"{"text": "héllo"}"#])
+        #expect(code == 0)
+        #expect(out == #"{"text":"héllo","length":5}"# + "\n")
+        let lines = err.split(separator: "\n")
+        #expect(lines.count == 1)
+        #expect(lines.first?.hasPrefix("attempt 1: HTTP 200 in ") == true)
+
+        let (quietCode, quietOut, quietErr) = await CallFixtures.call(
+            [server.url + "/predict", "-q", "-d", #"{"text": "x"}"#])
+        #expect(quietCode == 0 && quietOut == #"{"text":"x","length":1}"# + "\n" && quietErr.isEmpty)
+
+        // GET without a body (the default method then), through `loadgen`'s own dispatcher.
+        let out2 = Buffer()
+        let environment = LoadgenEnvironment(
+            call: { args in
+                await CallCommand.main(args, standardOutput: out2.append, standardError: { _ in })
+            }, standardOutput: { _ in }, standardError: { _ in })
+        #expect(await LoadgenCommand.main(["call", server.url + "/ping"], environment: environment) == 0)
+        #expect(out2.text == #"{"message":"pong"}"# + "\n")
+    }
+
+    @Test func serverValidationErrorExitsOneWithTheBody_andRouteSpecGivesTheSameWithoutSending() async throws {
+        let server = try CallFixtures.start()
+        defer { server.shutdown() }
+        let body = #"{"txt": "hello"}"#
+        let (code, out, err) = await CallFixtures.call([server.url + "/predict", "--body", body])
+        #expect(code == 1)
+        let expected = #"{"detail":[{"type":"missing","loc":["body","text"],"msg":"Field required","input":{"txt":"hello"}}]}"#
+        #expect(out == expected + "\n")
+        #expect(err.contains("attempt 1: HTTP 422"))
+        #expect(err.contains("error: the endpoint answered 422: body.text: Field required"))
+        #expect(await CallFixtures.settle { server.stats.requests == 1 })
+
+        // With --route-spec the same answer comes from the endpoint's validator, and nothing is sent. A
+        // URL without a path calls the route's path.
+        for spec in [CallFixtures.echoJSON, "@route.json"] {
+            let directory = try TempDir()
+            defer { directory.cleanup() }
+            try directory.write("route.json", CallFixtures.echoJSON)
+            let (specCode, specOut, specErr) = await CallFixtures.call(
+                [server.url, "--route-spec", spec, "--body", body], directory: directory.path)
+            #expect(specCode == 1)
+            #expect(specOut == out)
+            #expect(specErr.contains("does not match --route-spec POST /predict; the endpoint would answer 422 (nothing was sent)"))
+            #expect(!specErr.contains("attempt"))
+        }
+        // Invalid JSON: the validator's 400-class answer matches the endpoint's too.
+        let broken = #"{"text": "#
+        let (rawCode, rawOut, _) = await CallFixtures.call([server.url + "/predict", "--body", broken])
+        let (specCode, specOut, _) = await CallFixtures.call(
+            [server.url + "/predict", "--route-spec", CallFixtures.echoJSON, "--body", broken])
+        #expect(rawCode == 1 && specCode == 1 && rawOut == specOut && rawOut.contains("json_invalid"))
+        #expect(await CallFixtures.settle { server.stats.requests == 2 })
+
+        // A valid body passes the spec and is sent.
+        let (okCode, okOut, _) = await CallFixtures.call(
+            [server.url, "--route-spec", CallFixtures.echoJSON, "--body", #"{"text": "ok"}"#])
+        #expect(okCode == 0 && okOut == #"{"text":"ok","length":2}"# + "\n")
+    }
+
+    @Test func refusedPortExitsThreeAfterEveryRetry() async throws {
+        let port = try CallFixtures.closedPort()
+        let (code, out, err) = await CallFixtures.call(
+            ["http://127.0.0.1:\(port)/predict", "--body", "{}", "--retries", "2"] + fast)
+        #expect(code == 3)
+        #expect(out.isEmpty)
+        let attempts = err.split(separator: "\n").filter { $0.hasPrefix("attempt ") }
+        #expect(attempts.count == 3)
+        #expect(attempts.allSatisfy { $0.contains(": connection refused in ") })
+        #expect(attempts.dropLast().allSatisfy { $0.contains("; retrying in ") && $0.hasSuffix("(backoff)") })
+        #expect(err.contains("error: transport error after 3 attempt(s)"))
+
+        // --wait-healthy against nothing: exit 3 as well, without calling.
+        let (waitCode, _, waitErr) = await CallFixtures.call(
+            ["http://127.0.0.1:\(port)/predict", "--wait-healthy", "200ms"])
+        #expect(waitCode == 3)
+        #expect(waitErr.contains("error: --wait-healthy: deadline exceeded"))
+        #expect(!waitErr.contains("attempt 1"))
+    }
+
+    @Test func injectedFailuresAreRetriedAndEachAttemptIsReported() async throws {
+        let server = try CallFixtures.start { configuration in
+            configuration.failRate = 0.6
+            configuration.retryAfterSeconds = 0
+        }
+        defer { server.shutdown() }
+        var total503 = 0
+        for index in 0..<5 {
+            let (code, out, err) = await CallFixtures.call(
+                [server.url + "/predict", "-d", #"{"text": "\#(index)"}"#, "--retries", "40"] + fast)
+            #expect(code == 0)
+            #expect(out == #"{"text":"\#(index)","length":1}"# + "\n")
+            let attempts = err.split(separator: "\n").filter { $0.hasPrefix("attempt ") }
+            #expect(attempts.last?.contains("HTTP 200") == true)
+            for (number, line) in attempts.dropLast().enumerated() {
+                #expect(line.hasPrefix("attempt \(number + 1): HTTP 503 in "))
+                #expect(line.contains("; retrying in "))
+            }
+            total503 += attempts.count - 1
+        }
+        #expect(total503 == server.stats.injectedFailures)
+        #expect(total503 > 0)
+    }
+
+    @Test func persistentOverloadExitsOneWithTheCappedRetryAfterShown() async throws {
+        let server = try CallFixtures.start { configuration in
+            configuration.failRate = 1
+            configuration.retryAfterSeconds = 2
+        }
+        defer { server.shutdown() }
+        let (code, out, err) = await CallFixtures.call(
+            [server.url + "/predict", "-d", #"{"text": "x"}"#, "--retries", "2", "--jitter", "none"] + fast)
+        #expect(code == 1)
+        #expect(out == #"{"detail":"Service Unavailable"}"# + "\n")
+        let attempts = err.split(separator: "\n").filter { $0.hasPrefix("attempt ") }
+        #expect(attempts.count == 3)
+        #expect(attempts.dropLast().allSatisfy { $0.hasSuffix("(Retry-After 5ms, capped by --max-delay)") })
+        #expect(err.contains("error: endpoint overloaded: HTTP 503 after 3 attempt(s)"))
+    }
+
+    @Test func methodHeadersAndBodyFileAreSentAsGiven() async throws {
+        let server = try CallFixtures.start()
+        defer { server.shutdown() }
+        let directory = try TempDir()
+        defer { directory.cleanup() }
+        try directory.write("body.json", #"{"text": "from a file"}"#)
+        let (code, out, _) = await CallFixtures.call(
+            [server.url + "/predict", "--body-file", "body.json", "-H", "X-Trace: 1"], directory: directory.path)
+        #expect(code == 0 && out == #"{"text":"from a file","length":11}"# + "\n")
+
+        // The method is honoured: GET on a POST route is 405, and that is an HTTP error.
+        let (getCode, getOut, getErr) = await CallFixtures.call([server.url + "/predict", "-X", "get"])
+        #expect(getCode == 1 && getOut == #"{"detail":"Method Not Allowed"}"# + "\n")
+        #expect(getErr.contains("attempt 1: HTTP 405"))
+
+        // A Content-Type header replaces the JSON default: the endpoint then rejects the body as not JSON.
+        let (typeCode, typeOut, _) = await CallFixtures.call(
+            [server.url + "/predict", "-d", #"{"text": "x"}"#, "-H", "Content-Type: text/plain"])
+        let (specCode, specOut, _) = await CallFixtures.call(
+            [server.url + "/predict", "-d", #"{"text": "x"}"#, "-H", "Content-Type: text/plain",
+             "--route-spec", CallFixtures.echoJSON])
+        #expect(typeCode == 1 && specCode == 1 && typeOut == specOut && typeOut.contains("\"detail\""))
+    }
+
+    @Test func noIdempotentStopsAfterA504() async throws {
+        let server = try CallFixtures.start("calculator", routes: [CallFixtures.sleep]) { configuration in
+            configuration.workers = 2
+            configuration.callTimeout = 0.3
+        }
+        defer { server.shutdown() }
+        let url = server.url + "/sleep"
+        let (code, out, err) = await CallFixtures.call([url, "-d", #"{"seconds": 30}"#, "--retries", "1"] + fast)
+        #expect(code == 1 && out.contains("Gateway Timeout"))
+        #expect(err.split(separator: "\n").filter { $0.hasPrefix("attempt ") }.count == 2)
+
+        let (onceCode, onceOut, onceErr) = await CallFixtures.call(
+            [url, "-d", #"{"seconds": 30}"#, "--retries", "1", "--no-idempotent"] + fast)
+        #expect(onceCode == 1 && onceOut.contains("Gateway Timeout"))
+        let attempts = onceErr.split(separator: "\n").filter { $0.hasPrefix("attempt ") }
+        #expect(attempts.count == 1 && attempts.first?.hasPrefix("attempt 1: HTTP 504") == true)
+        #expect(onceErr.contains("error: HTTP 504 after 1 attempt(s)"))
+    }
+}
+
+@Suite struct CallCommandOptionTests {
+    func usage(_ arguments: [String]) async -> String? {
+        let (code, out, err) = await CallFixtures.call(arguments)
+        guard code == 2, out.isEmpty else { return nil }
+        return err
+    }
+
+    @Test func helpListsEveryFlagAndTheExitCodes() async {
+        let (code, out, err) = await CallFixtures.call(["--help"])
+        #expect(code == 0 && err.isEmpty)
+        for flag in [
+            "--body", "--body-file", "--method", "--header", "--retries", "--base-delay", "--max-delay", "--jitter",
+            "--deadline", "--attempt-timeout", "--no-idempotent", "--wait-healthy", "--route-spec", "--quiet",
+        ] {
+            #expect(out.contains(flag), "help lacks \(flag)")
+        }
+        for exit in ["0  the endpoint answered 2xx", "1  the endpoint answered an error status", "2  usage error",
+                     "3  could not reach the target", "4  other runtime error"] {
+            #expect(out.contains(exit))
+        }
+    }
+
+    @Test func usageErrorsNameTheFlag() async throws {
+        let url = "http://127.0.0.1:9/predict"
+        let cases: [([String], String)] = [
+            ([], "missing argument <URL>"),
+            (["not a url"], "<URL> expects an absolute http:// or https:// URL"),
+            (["ftp://host/x"], "<URL> expects an absolute http:// or https:// URL"),
+            ([url, "--body", "{}", "--body-file", "b.json"], "--body and --body-file cannot be used together"),
+            ([url, "--body-file", "/nonexistent/body.json"], "--body-file: cannot read '/nonexistent/body.json'"),
+            ([url, "--route-spec", "{"], "--route-spec is not a valid route"),
+            ([url, "--route-spec", #"{"path": "/p"}"#], "--route-spec is not a valid route"),
+            ([url, "--route-spec", "@/nonexistent/route.json"], "--route-spec: cannot read '/nonexistent/route.json'"),
+            ([url, "--method", "PO ST"], "--method expects an HTTP method"),
+            ([url, "--header", "NoColon"], "--header expects NAME:VALUE"),
+            ([url, "--header", "Bad Name: x"], "--header expects NAME:VALUE"),
+            ([url, "--retries", "-1"], "--retries expects an integer from 0 to 1000, got '-1'"),
+            ([url, "--retries", "many"], "--retries expects an integer from 0 to 1000, got 'many'"),
+            ([url, "--base-delay", "10"], "--base-delay expects a duration greater than 0 like 500ms or 2s, got '10'"),
+            ([url, "--max-delay", "0s"], "--max-delay expects a duration"),
+            ([url, "--base-delay", "2s", "--max-delay", "1s"], "--max-delay (1s) must not be shorter than --base-delay (2s)"),
+            ([url, "--jitter", "random"], "--jitter expects one of none, full, equal, decorrelated, got 'random'"),
+            ([url, "--deadline", "soon"], "--deadline expects a duration"),
+            ([url, "--attempt-timeout", "-1s"], "--attempt-timeout expects a duration"),
+            ([url, "--wait-healthy", "x"], "--wait-healthy expects a duration"),
+            ([url, "--retrys", "3"], "unknown option '--retrys'; did you mean --retries?"),
+            ([url, "extra"], "unexpected argument 'extra'"),
+        ]
+        for (arguments, message) in cases {
+            let err = await usage(arguments)
+            #expect(err?.contains("error: " + message) == true, "\(arguments): \(err ?? "not a usage error")")
+            #expect(err?.contains("Run 'loadgen call --help' for usage.") == true)
+        }
+    }
+
+    @Test func optionsConvertToTheClientsPolicy() throws {
+        let parser = CommandParser(root: CallCommand.spec)
+        guard case .run(let parsed) = try parser.parse([
+            "https://example.com:8443/a%20b?x=1", "-d", "[1]", "--retries", "7", "--base-delay", "20ms",
+            "--max-delay", "2s", "--jitter", "decorrelated", "--deadline", "1m", "--attempt-timeout", "1.5s",
+            "--no-idempotent", "--wait-healthy", "5s", "-H", "Accept: text/plain", "-q",
+        ]) else {
+            Issue.record("expected a run")
+            return
+        }
+        let options = try CallOptions(parsed, currentDirectory: "/")
+        #expect(options.baseURL.absoluteString == "https://example.com:8443")
+        #expect(options.path == "/a%20b?x=1")
+        #expect(options.method == "POST")
+        #expect(options.body == Array("[1]".utf8))
+        #expect(options.contentType == "application/json")
+        #expect(options.retry.maxAttempts == 8)
+        #expect(options.retry.backoff == Backoff(base: .milliseconds(20), multiplier: 2, cap: .seconds(2), jitter: .decorrelated))
+        #expect(options.deadline == .seconds(60) && options.attemptTimeout == .milliseconds(1500))
+        #expect(!options.idempotent && options.waitHealthy == .seconds(5) && options.quiet)
+        #expect(options.headers.map(\.name) == ["Accept"] && options.headers.map(\.value) == ["text/plain"])
+
+        // Defaults: GET without a body, the route spec's verb and path with one.
+        guard case .run(let bare) = try parser.parse(["http://h"]) else { return }
+        let defaults = try CallOptions(bare, currentDirectory: "/")
+        #expect(defaults.method == "GET" && defaults.path == "/" && defaults.body == nil && defaults.contentType == nil)
+        #expect(defaults.retry.maxAttempts == 5 && defaults.retry.backoff == Backoff())
+        #expect(defaults.deadline == .seconds(30) && defaults.attemptTimeout == .seconds(10) && defaults.idempotent)
+        guard case .run(let routed) = try parser.parse([
+            "http://h:1", "--route-spec", #"{"verb": "PUT", "path": "/r", "file": "f", "function": "g", "body": []}"#,
+        ]) else { return }
+        let route = try CallOptions(routed, currentDirectory: "/")
+        #expect(route.method == "PUT" && route.path == "/r" && route.routeSpec?.function == "g")
+    }
+
+    @Test func everyClientErrorHasADocumentedExitCode() {
+        typealias Code = CallCommand.ExitCode
+        let cases: [(ResilientClientError, Code)] = [
+            (.decoding(message: "not JSON", body: []), .success),
+            (.validation(ValidationProblem(details: [])), .httpError),
+            (.httpStatus(status: 500, body: [], attempts: 1), .httpError),
+            (.overloaded(attempts: 5, lastStatus: 503), .httpError),
+            (.deadlineExceeded(attempts: 2, last: .status(503)), .httpError),
+            (.deadlineExceeded(attempts: 2, last: .transport(.responseTimeout)), .unreachable),
+            (.deadlineExceeded(attempts: 0, last: nil), .unreachable),
+            (.budgetExhausted(attempts: 2, last: .status(503)), .httpError),
+            (.budgetExhausted(attempts: 2, last: .transport(.connectionRefused)), .unreachable),
+            (.transport(TransportError(.connectionRefused), attempts: 1), .unreachable),
+            (.transport(TransportError(.connectTimeout), attempts: 1), .unreachable),
+            (.transport(TransportError(.connectionClosed(requestSent: true)), attempts: 1), .unreachable),
+            (.transport(TransportError(.other, "TLS"), attempts: 1), .unreachable),
+            (.transport(TransportError(.protocolError), attempts: 1), .runtimeError),
+            (.transport(TransportError(.cancelled), attempts: 1), .runtimeError),
+            (.gateClosed, .unreachable),
+            (.invalidRequest("bad URL"), .usageError),
+            (.cancelled, .runtimeError),
+        ]
+        for (error, code) in cases {
+            #expect(CallCommand.exitCode(for: error) == code, "\(error)")
+        }
+        #expect(Code.allCases.map(\.rawValue) == [0, 1, 2, 3, 4])
+        #expect(Code.usageError.rawValue == LoadgenExitCode.usageError.rawValue)
+        #expect(Code.unreachable.rawValue == LoadgenExitCode.targetUnreachable.rawValue)
+    }
+
+    @Test func attemptLinesSayWhatHappenedAndWhy() {
+        let out = Buffer()
+        let printer = AttemptPrinter(write: out.append)
+        printer.handle(.attempt(path: "/p", .init(
+            number: 1, outcome: .transport(.connectionRefused), message: "connect(): Connection refused",
+            latency: .microseconds(250))))
+        printer.handle(.retryScheduled(
+            path: "/p", nextAttempt: 2, delay: .milliseconds(80),
+            reason: DelayReason(cause: .transport(.connectionRefused), backoff: .milliseconds(80))))
+        printer.handle(.attempt(path: "/p", .init(number: 2, outcome: .status(503), latency: .milliseconds(2))))
+        printer.handle(.retryScheduled(
+            path: "/p", nextAttempt: 3, delay: .seconds(1),
+            reason: DelayReason(cause: .status(503), backoff: .milliseconds(10), retryAfter: .seconds(1))))
+        printer.handle(.gate(.init(from: .open, to: .closed)))
+        printer.handle(.probe(healthy: true, outcome: .status(200)))
+        printer.handle(.attempt(path: "/p", .init(number: 3, outcome: .status(200), latency: .milliseconds(3), trial: true)))
+        printer.handle(.budgetRefused(path: "/p", attempts: 3))
+        printer.handle(.gateRejected(path: "/p"))
+        printer.flush()
+        #expect(
+            out.text == """
+                attempt 1: connection refused in 250us (connect(): Connection refused); retrying in 80ms (backoff)
+                attempt 2: HTTP 503 in 2ms; retrying in 1s (Retry-After 1s)
+                health gate: open -> closed
+                probe /ping: HTTP 200 (healthy)
+                attempt 3: HTTP 200 in 3ms [half-open trial]
+                retry budget exhausted after 3 attempts: not adding load
+                health gate closed: not sending
+
+                """)
+        #expect(AttemptPrinter.describe(.transport(.connectionClosed(requestSent: false))) == "connection closed before sending")
+        #expect(AttemptPrinter.describe(DelayReason(
+            cause: .status(503), backoff: .milliseconds(1), retryAfter: .seconds(5), retryAfterCapped: true))
+            == "Retry-After 5s, capped by --max-delay")
+    }
+}
