@@ -49,8 +49,8 @@ final class EndpointHandler: HTTPServerHandler {
         if let q = target.firstIndex(of: "?") { path = target[..<q] } else { path = target[...] }
 
         let answer: @Sendable (Int, [(String, String)], [UInt8]) -> Void = { [self] status, headers, body in
+            stats.record(status: status)  // before the answer leaves, so a client never sees stale counters
             responder.respond(status: status, headers: headers, body: head.method == "HEAD" ? [] : body)
-            stats.record(status: status)
             if accessLog {
                 let micros = (EventLoop.now() &- started) / 1_000
                 log.log("\(head.method) \(target) \(status) \(Self.formatMillis(micros))ms")

@@ -469,6 +469,13 @@ public final class ResilientClient: Sendable {
         _ request: TransportRequest, timeout: Duration?, until deadline: Duration?
     ) async -> Result<TransportResponse, TransportError> {
         let transport = self.transport
+        if transport.enforcesTimeout && clock is SystemClientClock {
+            do throws(TransportError) {
+                return .success(try await transport.send(request, timeout: timeout))
+            } catch {
+                return .failure(error)
+            }
+        }
         let raced = await race(until: deadline) { () async -> Result<TransportResponse, TransportError> in
             do throws(TransportError) {
                 return .success(try await transport.send(request, timeout: timeout))

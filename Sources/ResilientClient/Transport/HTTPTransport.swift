@@ -53,7 +53,9 @@ public struct TransportResponse: Sendable {
 ///   the server (this decides which failures are retried).
 /// - It honours task cancellation promptly (the client cancels an attempt when its timeout or the
 ///   call's deadline passes, or when the caller's task is cancelled).
-/// - `timeout` is a hint (the client enforces it too); `nil` means none.
+/// - `timeout` bounds the attempt; `nil` means none. A transport that enforces it itself says so with
+///   ``enforcesTimeout`` and the client then starts no timer of its own (a timer task per attempt would
+///   cost about as much as a loopback request); otherwise the client races the attempt against a timer.
 ///
 /// ```swift
 /// struct Canned: HTTPTransport {
@@ -65,4 +67,13 @@ public struct TransportResponse: Sendable {
 public protocol HTTPTransport: Sendable {
     /// Sends one request and returns its response.
     func send(_ request: TransportRequest, timeout: Duration?) async throws(TransportError) -> TransportResponse
+
+    /// Whether `send` itself fails with `.responseTimeout` (or `.connectTimeout`) once `timeout` has passed,
+    /// measured in real time. Default `false`.
+    var enforcesTimeout: Bool { get }
+}
+
+extension HTTPTransport {
+    /// By default the client enforces the attempt timeout itself.
+    public var enforcesTimeout: Bool { false }
 }

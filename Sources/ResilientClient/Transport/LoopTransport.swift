@@ -191,7 +191,22 @@ final class HostPool: @unchecked Sendable {
             return
         }
         waiting.append(job)
+        if let deadline = job.deadline {
+            // The attempt's timeout also bounds the wait for a connection (and the connect itself).
+            let id = job.id
+            let now = EventLoop.now()
+            _ = loop.schedule(after: deadline > now ? deadline - now : 0) { [self] in expireWaiting(id) }
+        }
         pump()
+    }
+
+    /// Fails job `id` with a connect timeout if it is still waiting for a connection (it was never sent,
+    /// so the failure is always safe to retry).
+    private func expireWaiting(_ id: UInt64) {
+        guard let index = waiting[waitingHead...].firstIndex(where: { $0.id == id }) else { return }
+        let job = waiting.remove(at: index)
+        job.continuation.resume(returning: .failure(TransportError(
+            .connectTimeout, "no connection to \(host):\(port) became free before the attempt timeout")))
     }
 
     func cancel(_ id: UInt64) {
@@ -293,4 +308,9 @@ final class HostPool: @unchecked Sendable {
             pump()
         }
     }
+}
+
+extension LoopTransport {
+    /// `true`: the attempt timeout is enforced by the transport itself (an event-loop timer per request).
+    public var enforcesTimeout: Bool { true }
 }
