@@ -182,8 +182,8 @@ public final class EventLoop: @unchecked Sendable {
 
     func run() {
         while !stopped {
-            let timeout = nextTimeoutMilliseconds()
-            let count = clinux_epoll_wait(epollFD, events, EventLoop.maxEvents, timeout)
+            let timeout = nextTimeoutNanoseconds()
+            let count = clinux_epoll_wait_ns(epollFD, events, EventLoop.maxEvents, timeout)
             if count < 0 {
                 if clinux_errno() == EINTR { continue }
                 break
@@ -240,7 +240,8 @@ public final class EventLoop: @unchecked Sendable {
         var id: UInt64
     }
 
-    private func nextTimeoutMilliseconds() -> Int32 {
+    /// Nanoseconds until the earliest live timer (0: one is due, -1: none), at most 60 s.
+    private func nextTimeoutNanoseconds() -> Int64 {
         while let top = timerHeap.first {
             if timerTasks[top.id] == nil {
                 popTimer()
@@ -248,8 +249,7 @@ public final class EventLoop: @unchecked Sendable {
             }
             let now = EventLoop.now()
             if top.deadline <= now { return 0 }
-            let millis = (top.deadline - now + 999_999) / 1_000_000
-            return Int32(min(millis, 60_000))
+            return Int64(min(top.deadline - now, 60_000_000_000))
         }
         return -1
     }

@@ -190,6 +190,9 @@ static inline int clinux_shutdown_write(int fd) { return shutdown(fd, SHUT_WR); 
 
 /// pipe2 with O_CLOEXEC, plus O_NONBLOCK when `nonblocking` is non-zero.
 int clinux_pipe2(int fds[2], int nonblocking);
+/// Like clinux_epoll_wait with a nanosecond timeout (negative: wait forever), using epoll_pwait2 where the
+/// kernel has it, so that timers fire on time instead of up to a millisecond late.
+int clinux_epoll_wait_ns(int epfd, clinux_event *out, int max, int64_t timeout_ns);
 /// accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC; returns the new fd or -1.
 int clinux_accept(int fd);
 /// Pins the calling thread to one CPU.
