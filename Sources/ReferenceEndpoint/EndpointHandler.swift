@@ -48,9 +48,12 @@ final class EndpointHandler: HTTPServerHandler {
         let path: Substring
         if let q = target.firstIndex(of: "?") { path = target[..<q] } else { path = target[...] }
 
+        // The body is passed whole for HEAD too: the connection writes only the head, with the Content-Length
+        // a GET would have had (RFC 9110 §9.3.2). Stats are counted before the response leaves, so a client
+        // that has read a response always finds it counted.
         let answer: @Sendable (Int, [(String, String)], [UInt8]) -> Void = { [self] status, headers, body in
-            responder.respond(status: status, headers: headers, body: head.method == "HEAD" ? [] : body)
             stats.record(status: status)
+            responder.respond(status: status, headers: headers, body: body)
             if accessLog {
                 let micros = (EventLoop.now() &- started) / 1_000
                 log.log("\(head.method) \(target) \(status) \(Self.formatMillis(micros))ms")
@@ -83,7 +86,7 @@ final class EndpointHandler: HTTPServerHandler {
             switch templates[index].validate(body: request.body, contentType: head.headers["content-type"]) {
             case .success(let value): validated = value
             case .failure(let failure):
-                answer(422, Self.jsonHeaders, failure.responseBody())
+                answer(failure.status, Self.jsonHeaders, failure.responseBody())
                 return
             }
             let timeout = callTimeout
