@@ -80,7 +80,7 @@ struct EndpointHTTPTests {
         #expect(response.text == #"{"y":42}"#)
         // Sent in pieces, one byte at a time for the size lines.
         try client.send("POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
-        for piece in ["8", "\r", "\n", #"{"x":"77"#, "\r\n", "1\r\n}", "\r\n", "0", "\r\n\r\n"] { try client.send(piece) }
+        for piece in ["8", "\r", "\n", #"{"x": 77"#, "\r\n", "1\r\n}", "\r\n", "0", "\r\n\r\n"] { try client.send(piece) }
         let second = try client.readResponse()
         #expect(second.status == 200)
         #expect(second.text == #"{"y":77}"#)

@@ -48,10 +48,13 @@ struct EndpointRoutingTests {
 
     @Test("a known path with another method answers 405 with Allow")
     func methodNotAllowed() throws {
-        var routes = E2E.echoRoutes
-        routes.append(RouteSpec(verb: "PUT", path: "/predict", file: "predict", function: "predict"))
-        routes.append(RouteSpec(verb: "GET", path: "/info", file: "predict", function: "predict"))
-        let endpoint = try RunningEndpoint(E2E.configuration("echo", routes))
+        let model = try E2ETemporaryModel(["m.py": "def predict(text=''):\n    return text\ndef info():\n    return {'ok': True}\n"])
+        let routes = [
+            RouteSpec(path: "/predict", file: "m", function: "predict", body: [BodyParam(name: "text", type: .str)]),
+            RouteSpec(verb: "PUT", path: "/predict", file: "m", function: "predict"),
+            RouteSpec(verb: "GET", path: "/info", file: "m", function: "info"),
+        ]
+        let endpoint = try RunningEndpoint(E2E.configuration("echo", routes) { $0.modelDirectory = model.path })
         let cases: [(String, String, String)] = [
             ("GET", "/predict", "POST, PUT"),
             ("DELETE", "/predict", "POST, PUT"),
@@ -66,9 +69,14 @@ struct EndpointRoutingTests {
             #expect(response.text == #"{"detail":"Method Not Allowed"}"#, "\(method) \(path)")
         }
         // A GET route answers HEAD (200, no body), like Starlette's routes.
+        let get = try endpoint.send("GET", "/info")
+        #expect(get.status == 200)
+        #expect(get.text == #"{"ok":true}"#)
         let head = try endpoint.send("HEAD", "/info")
         #expect(head.status == 200)
         #expect(head.body.isEmpty)
+        #expect(head.header("content-length") == "11")
+        #expect(try endpoint.send("PUT", "/predict").text == "\"\"")
     }
 
     @Test("a path that exists only with/without a trailing slash answers 307 with Location (query kept)")
