@@ -25,7 +25,7 @@ the same one Tests/differential/fastapi_oracle.py builds):
 i.e. the handler calls the real model function, imported from the model folder, with every template attribute
 in template order (an omitted optional one gets its default_value, evaluated with ast.literal_eval, exactly as
 the reference endpoint's Python worker does) and returns its result; FastAPI encodes it (jsonable_encoder, then
-JSONResponse). `--handler async` declares the handler `async def` (it then runs on the event loop instead of
+JSONResponse). `--handler async` declares the handlers `async def` (they then run on the event loop instead of
 the thread pool). GET /ping answers {"message": "pong"}.
 """
 import argparse
@@ -127,9 +127,17 @@ def build_app(model_dir, routes, is_async=False):
     sys.path.insert(0, model_dir)
     app = FastAPI()
 
-    @app.get("/ping")
-    def ping():
-        return {"message": "pong"}
+    if is_async:
+
+        @app.get("/ping")
+        async def ping():
+            return {"message": "pong"}
+
+    else:
+
+        @app.get("/ping")
+        def ping():
+            return {"message": "pong"}
 
     modules = {}
     for index, route in enumerate(routes):
