@@ -117,6 +117,7 @@ struct EndpointResilienceTests {
             E2E.configuration("trivial", E2E.trivialRoutes) {
                 $0.failRate = 0.3
                 $0.seed = seed
+                $0.maxQueue = 1_000  // all 300 calls are pipelined at once: none may be shed
             })
         let total = 300
         let client = try endpoint.connect()

@@ -102,4 +102,48 @@ struct EndpointRoutingTests {
         #expect(response.status == 307)
         #expect(response.header("location") == "/add")
     }
+
+    @Test("paths are routed percent-decoded and absolute-form targets by their path, as under FastAPI")
+    func targetForms() throws {
+        var routes = try E2E.calculatorRoutes()
+        routes.append(RouteSpec(path: "/café", file: "calculator", function: "opaque"))
+        let endpoint = try RunningEndpoint(E2E.configuration("calculator", routes))
+        let cases: [(String, String, Int, String?)] = [
+            ("POST", "/a%64d", 200, nil),
+            ("POST", "/%61%64%64?x=%2F", 200, nil),
+            ("POST", "http://127.0.0.1/add", 200, nil),
+            ("POST", "HTTP://example.com:8080/add?q=1", 200, nil),
+            ("GET", "http://example.com", 404, nil),
+            ("GET", "/%70ing", 200, nil),
+            ("POST", "/add%zz", 404, nil),
+            ("POST", "/add%", 404, nil),
+            ("POST", "/add%2F", 307, "/add"),
+            ("POST", "/caf%C3%A9/", 307, "/caf%C3%A9"),
+            ("POST", "/caf%c3%a9", 500, nil),  // routed; opaque() cannot be encoded
+            ("POST", "/add/%3Fx", 404, nil),
+        ]
+        for (method, target, status, location) in cases {
+            let client = try endpoint.connect()
+            let response = try client.exchange(method, target, json: method == "POST" ? #"{"a":1}"# : nil)
+            #expect(response.status == status, "\(method) \(target): \(response.text)")
+            if let location {
+                #expect(response.header("location") == "http://\(client.host)\(location)", "\(target)")
+            }
+        }
+    }
+
+    @Test("routingPath and quotedPath: the pure helpers")
+    func pathHelpers() {
+        #expect(Router.routingPath(of: "/predict") == "/predict")
+        #expect(Router.routingPath(of: "/predict?x=1#f") == "/predict")
+        #expect(Router.routingPath(of: "/p#frag") == "/p")
+        #expect(Router.routingPath(of: "https://h:1/p/q?x") == "/p/q")
+        #expect(Router.routingPath(of: "http://h?x") == "/")
+        #expect(Router.routingPath(of: "/a%20b%2") == "/a b%2")
+        #expect(Router.routingPath(of: "/%FF") == "/\u{FFFD}")
+        #expect(Router.routingPath(of: "*") == "*")
+        #expect(Router.quotedPath("/add") == "/add")
+        #expect(Router.quotedPath("/a b/é") == "/a%20b/%C3%A9")
+        #expect(Router.quotedPath("/x\r\ny") == "/x%0D%0Ay")
+    }
 }

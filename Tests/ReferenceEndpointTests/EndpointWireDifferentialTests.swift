@@ -90,6 +90,12 @@ enum WireCorpus {
         request("ping trailing slash", "GET", "/ping/"),
         request("GET trailing slash of POST route", "GET", "/describe/"),
         request("query string on a route", "POST", "/add?debug=1", headers: json, body: Array(#"{"a":1}"#.utf8)),
+        request("percent-encoded path", "POST", "/a%64d", headers: json, body: Array(#"{"a":1}"#.utf8)),
+        request("percent-encoded ping", "GET", "/%70ing"),
+        request("percent-encoded slash redirect", "POST", "/add%2F", headers: json, body: Array(#"{"a":1}"#.utf8)),
+        request("encoded question mark", "POST", "/add/%3Fx", headers: json, body: Array(#"{"a":1}"#.utf8)),
+        request("invalid escape", "POST", "/add%zz", headers: json, body: Array(#"{"a":1}"#.utf8)),
+        request("absolute-form target", "POST", "http://127.0.0.1/add", headers: json, body: Array(#"{"a":1}"#.utf8)),
     ]
 
     static let calls: [WireCase] = [
