@@ -166,4 +166,103 @@ struct EndpointHTTPTests {
         #expect(answer.text == #"{"y":9}"#)
         #expect(old.waitForEOF())
     }
+
+    @Test("Expect: 100-continue gets an interim 100 before the body is sent")
+    func expectContinue() throws {
+        let endpoint = try RunningEndpoint(E2E.configuration("trivial", E2E.trivialRoutes))
+        let client = try endpoint.connect()
+        try client.send(
+            "POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 8\r\nExpect: 100-continue\r\n\r\n")
+        let interim = try client.readRawHead()
+        #expect(interim.hasPrefix("HTTP/1.1 100 "), "\(interim.debugDescription)")
+        try client.send(#"{"x":55}"#)
+        let response = try client.readResponse()
+        #expect(response.status == 200)
+        #expect(response.text == #"{"y":55}"#)
+    }
+
+    @Test("a client that does not finish its request within requestTimeout gets 408 and is closed")
+    func slowClient() throws {
+        let endpoint = try RunningEndpoint(E2E.configuration("trivial", E2E.trivialRoutes) { $0.requestTimeout = 0.5 })
+        let client = try endpoint.connect()
+        try client.send("POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"x\":")
+        let response = try client.readResponse()
+        #expect(response.status == 408)
+        #expect(client.waitForEOF())
+        #expect(try endpoint.send("GET", "/ping").status == 200)
+    }
+
+    @Test("an idle keep-alive connection is closed after idleTimeout")
+    func idleConnection() throws {
+        let endpoint = try RunningEndpoint(E2E.configuration("trivial", E2E.trivialRoutes) { $0.idleTimeout = 0.5 })
+        let client = try endpoint.connect()
+        #expect(try client.exchange("GET", "/ping").status == 200)
+        #expect(client.waitForEOF())
+    }
+
+    @Test("ambiguous framing (Content-Length with chunked, conflicting Content-Lengths) answers 400")
+    func ambiguousFraming() throws {
+        let endpoint = try RunningEndpoint(E2E.configuration("trivial", E2E.trivialRoutes))
+        let requests = [
+            "POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 8\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            "POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 8\r\nContent-Length: 9\r\n\r\n{\"x\":1}  ",
+            "POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+        ]
+        for request in requests {
+            let client = try endpoint.connect()
+            try client.send(request)
+            #expect(try client.readResponse().status == 400, "\(request.debugDescription)")
+            #expect(client.waitForEOF())
+        }
+        #expect(endpoint.stats.requests == 0)  // parse errors never reach the endpoint's handler
+    }
+
+    @Test("large request and response bodies (about 2 MB) pass through the worker intact")
+    func largeBodies() throws {
+        let endpoint = try RunningEndpoint(E2E.configuration("calculator", try E2E.calculatorRoutes()))
+        let items = (0..<200_000).map(String.init).joined(separator: ",")
+        let body = #"{"text":"big","items":[\#(items)]}"#
+        #expect(body.utf8.count > 1_000_000)
+        let response = try endpoint.send("POST", "/describe", json: body)
+        #expect(response.status == 200)
+        #expect(response.text.contains("[\(items)]"))
+        #expect(response.text.hasSuffix(#""types":["str","int","float","bool","dict","list"]}"#))
+    }
+
+    @Test("many connections (one thread each) with pipelined calls on two workers: every answer matches its request")
+    func concurrentConnections() throws {
+        let endpoint = try RunningEndpoint(
+            E2E.configuration("trivial", E2E.trivialRoutes) {
+                $0.workers = 2
+                $0.eventLoopThreads = 2
+            })
+        let port = endpoint.port
+        let mismatches = E2ERecorder<String>()
+        let finished = DispatchGroup()
+        for connection in 0..<12 {
+            finished.enter()
+            Thread.detachNewThread {
+                defer { finished.leave() }
+                do {
+                    let client = try WireClient(port: port)
+                    var bytes: [UInt8] = []
+                    for call in 0..<25 {
+                        bytes += client.request("POST", "/predict", json: #"{"x":\#(connection * 1000 + call)}"#)
+                    }
+                    try client.send(bytes)
+                    for call in 0..<25 {
+                        let response = try client.readResponse()
+                        if response.status != 200 || response.text != #"{"y":\#(connection * 1000 + call)}"# {
+                            mismatches.append("\(connection)/\(call): \(response.status) \(response.text)")
+                        }
+                    }
+                } catch {
+                    mismatches.append("connection \(connection): \(error)")
+                }
+            }
+        }
+        #expect(finished.wait(timeout: .now() + 120) == .success)
+        #expect(mismatches.values.isEmpty, "\(mismatches.values.prefix(5))")
+        #expect(endpoint.stats.ok == 300)
+    }
 }

@@ -236,6 +236,21 @@ final class WireClient {
         return false
     }
 
+    /// Reads byte by byte up to and including the first empty line (an interim response's head), bypassing the
+    /// response decoder. Only call it when no decoded response is pending.
+    func readRawHead() throws -> String {
+        var received: [UInt8] = []
+        var byte: UInt8 = 0
+        for _ in 0..<65_536 {
+            let n = recv(fd, &byte, 1, 0)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { throw WireError("connection closed or timed out after \(received.count) bytes") }
+            received.append(byte)
+            if received.count >= 4 && received.suffix(4).elementsEqual([13, 10, 13, 10]) { break }
+        }
+        return String(decoding: received, as: UTF8.self)
+    }
+
     /// Half-closes the sending side.
     func shutdownWrite() { Glibc.shutdown(fd, Int32(SHUT_WR)) }
 }
