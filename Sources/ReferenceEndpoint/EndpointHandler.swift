@@ -45,19 +45,21 @@ final class EndpointHandler: HTTPServerHandler {
         let started = EventLoop.now()
         let head = request.head
         let target = head.target
-        let path: Substring
-        if let q = target.firstIndex(of: "?") { path = target[..<q] } else { path = target[...] }
+        let path = Router.routingPath(of: target)
 
+        // The body is passed whole for HEAD too: the connection writes only the head, with the Content-Length
+        // a GET would have had (RFC 9110 §9.3.2). Stats are counted before the response leaves, so a client
+        // that has read a response always finds it counted.
         let answer: @Sendable (Int, [(String, String)], [UInt8]) -> Void = { [self] status, headers, body in
-            stats.record(status: status)  // before the answer leaves, so a client never sees stale counters
-            responder.respond(status: status, headers: headers, body: head.method == "HEAD" ? [] : body)
+            stats.record(status: status)
+            responder.respond(status: status, headers: headers, body: body)
             if accessLog {
                 let micros = (EventLoop.now() &- started) / 1_000
                 log.log("\(head.method) \(target) \(status) \(Self.formatMillis(micros))ms")
             }
         }
 
-        switch router.resolve(method: head.method, path: String(path)) {
+        switch router.resolve(method: head.method, path: path) {
         case .ping:
             if pool.aliveWorkers > 0 {
                 answer(200, Self.jsonHeaders, Self.pong)
@@ -69,7 +71,7 @@ final class EndpointHandler: HTTPServerHandler {
         case .methodNotAllowed(let allow):
             answer(405, Self.jsonHeaders + [("allow", allow)], Self.methodNotAllowed)
         case .redirect(let newPath):
-            var location = newPath
+            var location = Router.quotedPath(newPath)
             if let q = target.firstIndex(of: "?") { location += target[q...] }
             if let host = head.headers["host"] { location = "http://\(host)\(location)" }
             answer(307, [("location", location)], [])

@@ -64,6 +64,72 @@ public struct Router: Sendable {
         return .notFound
     }
 
+    /// The path to route for a request target, as Starlette (uvicorn) sees it: an absolute-form target
+    /// (`http://host/add`, RFC 9112 §3.2.2) is reduced to its path, the query and any fragment are dropped and
+    /// `%XX` escapes are decoded as UTF-8 (invalid escapes kept, invalid UTF-8 replaced by U+FFFD, like
+    /// Python's `urllib.parse.unquote`), so `/a%64d` routes to `/add` as it does under FastAPI.
+    public static func routingPath(of target: String) -> String {
+        var rest = Substring(target)
+        if let scheme = rest.range(of: "://"), rest[..<scheme.lowerBound].allSatisfy({ $0.isLetter }) {
+            let authorityAndPath = rest[scheme.upperBound...]
+            if let slash = authorityAndPath.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }),
+                authorityAndPath[slash] == "/"
+            {
+                rest = authorityAndPath[slash...]
+            } else {
+                return "/"
+            }
+        }
+        if let end = rest.firstIndex(where: { $0 == "?" || $0 == "#" }) { rest = rest[..<end] }
+        guard rest.utf8.contains(UInt8(ascii: "%")) else { return String(rest) }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(rest.utf8.count)
+        let utf8 = Array(rest.utf8)
+        var index = 0
+        while index < utf8.count {
+            if utf8[index] == UInt8(ascii: "%"), index + 2 < utf8.count,
+                let high = hexValue(utf8[index + 1]), let low = hexValue(utf8[index + 2])
+            {
+                bytes.append(high << 4 | low)
+                index += 3
+            } else {
+                bytes.append(utf8[index])
+                index += 1
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// `path` percent-encoded for a `Location` header the way Starlette's `RedirectResponse` quotes it: ASCII
+    /// letters, digits, `_.-~` and `:/%#?=@[]!$&'()*+,;` are kept, every other UTF-8 byte becomes `%XX`.
+    public static func quotedPath(_ path: String) -> String {
+        let safe = Set(":/%#?=@[]!$&'()*+,;_.-~".utf8)
+        guard path.utf8.contains(where: { !(isASCIIAlphanumeric($0) || safe.contains($0)) }) else { return path }
+        let hex = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        for byte in path.utf8 {
+            if isASCIIAlphanumeric(byte) || safe.contains(byte) {
+                out.append(byte)
+            } else {
+                out += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static func isASCIIAlphanumeric(_ byte: UInt8) -> Bool {
+        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+    }
+
     private func allowHeader(for path: String) -> String {
         var verbs = Set(methodsByPath[path]?.keys.map { $0 } ?? [])
         if path == Self.pingPath { verbs.formUnion(["GET", "HEAD"]) }
