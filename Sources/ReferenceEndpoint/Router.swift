@@ -70,17 +70,21 @@ public struct Router: Sendable {
     /// Python's `urllib.parse.unquote`), so `/a%64d` routes to `/add` as it does under FastAPI.
     public static func routingPath(of target: String) -> String {
         var rest = Substring(target)
-        if let scheme = rest.range(of: "://"), rest[..<scheme.lowerBound].allSatisfy({ $0.isLetter }) {
+        // Absolute form (`http://host/path`), which RFC 9112 §3.2.2 says servers must accept.
+        if rest.utf8.first != UInt8(ascii: "/"), let scheme = rest.range(of: "://"),
+            rest[..<scheme.lowerBound].allSatisfy({ $0.isLetter })
+        {
             let authorityAndPath = rest[scheme.upperBound...]
-            if let slash = authorityAndPath.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }),
-                authorityAndPath[slash] == "/"
+            if let slash = authorityAndPath.utf8.firstIndex(where: { $0 == 0x2F || $0 == 0x3F || $0 == 0x23 }),
+                authorityAndPath.utf8[slash] == 0x2F
             {
                 rest = authorityAndPath[slash...]
             } else {
                 return "/"
             }
         }
-        if let end = rest.firstIndex(where: { $0 == "?" || $0 == "#" }) { rest = rest[..<end] }
+        // Query and fragment are not part of the path ('?' and '#' are ASCII, so byte search is exact).
+        if let end = rest.utf8.firstIndex(where: { $0 == 0x3F || $0 == 0x23 }) { rest = rest[..<end] }
         guard rest.utf8.contains(UInt8(ascii: "%")) else { return String(rest) }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(rest.utf8.count)
