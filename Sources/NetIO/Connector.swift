@@ -104,24 +104,23 @@ final class ListenerSocket: Selectable, @unchecked Sendable {
 
     override func loopDidStop() { close() }
 
-    /// Binds one SO_REUSEPORT listening socket per loop (port 0: the first bind picks, the others reuse it) and
-    /// registers each on its loop. `makeAcceptHandler` builds the per-loop accept callback.
+    /// Binds one listening socket and registers it on every loop (through one `dup` per loop, with
+    /// EPOLLEXCLUSIVE so that a new connection wakes one loop, not all of them). A port already in use fails
+    /// with `addressInUse`. `makeAcceptHandler` builds the per-loop accept callback.
     static func bind(
         group: EventLoopGroup, host: String, port: Int, backlog: Int32,
         makeAcceptHandler: (EventLoop) -> (Int32) -> Void
     ) throws(NetError) -> (listeners: [ListenerSocket], port: Int) {
-        var chosenPort = port
+        let (socket, chosenPort) = try Socket.listen(host: host, port: port, backlog: backlog)
         var listeners: [ListenerSocket] = []
-        do {
-            for loop in group.loops {
-                let (fd, bound) = try Socket.listen(host: host, port: chosenPort, backlog: backlog)
-                chosenPort = bound
-                let listener = ListenerSocket(fd: fd, loop: loop, onAccept: makeAcceptHandler(loop))
-                listeners.append(listener)
+        for (index, loop) in group.loops.enumerated() {
+            let fd = index == 0 ? socket : fcntl(socket, F_DUPFD_CLOEXEC, 0)
+            if fd < 0 {
+                let error = NetError.current("dup")
+                for listener in listeners { Glibc.close(listener.fd) }
+                throw error
             }
-        } catch {
-            for listener in listeners { Glibc.close(listener.fd) }
-            throw error
+            listeners.append(ListenerSocket(fd: fd, loop: loop, onAccept: makeAcceptHandler(loop)))
         }
         // Register on each loop's own thread (registration bookkeeping is loop-confined).
         let registered = Latch(count: listeners.count)
@@ -129,7 +128,7 @@ final class ListenerSocket: Selectable, @unchecked Sendable {
         for listener in listeners {
             listener.loop.execute { [listener] in
                 do throws(NetError) {
-                    try listener.loop.register(listener, events: CLINUX_EPOLLIN)
+                    try listener.loop.register(listener, events: CLINUX_EPOLLIN | CLINUX_EPOLLEXCLUSIVE)
                 } catch {
                     failure.set(error)
                 }

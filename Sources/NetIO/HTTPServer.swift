@@ -67,7 +67,8 @@ public final class HTTPResponder: Sendable {
     }
 }
 
-/// An HTTP/1.1 server: one SO_REUSEPORT listener per event loop, keep-alive, pipelining, timeouts.
+/// An HTTP/1.1 server: one listening socket shared by the event loops (EPOLLEXCLUSIVE), keep-alive, pipelining,
+/// timeouts.
 ///
 /// Per connection, requests are decoded with `HTTPRequestDecoder` and handed to the handler on the loop thread;
 /// responses produced while a read batch is processed are written with a single write at its end. A malformed

@@ -10,12 +10,13 @@ enum Socket {
         return address
     }
 
-    /// A bound, listening, non-blocking socket with SO_REUSEADDR and SO_REUSEPORT.
+    /// A bound, listening, non-blocking socket with SO_REUSEADDR (not SO_REUSEPORT: a port we listen on
+    /// must not be joinable by another process, which would silently take a share of our connections).
     static func listen(host: String, port: Int, backlog: Int32) throws(NetError) -> (fd: Int32, port: Int) {
         var address = try resolve(host: host, port: port)
         let fd = clinux_tcp_socket(address.family)
         if fd < 0 { throw NetError.current("socket") }
-        if clinux_set_reuse(fd, 1) != 0 {
+        if clinux_set_reuse(fd, 0) != 0 {
             let error = NetError.current("setsockopt")
             Glibc.close(fd)
             throw error

@@ -86,7 +86,8 @@ final class CallbackChannel: StreamChannel, @unchecked Sendable {
     }
 }
 
-/// A TCP listener spread over a group: one SO_REUSEPORT socket per loop, so accepts need no lock.
+/// A TCP listener spread over a group: one listening socket registered on every loop with EPOLLEXCLUSIVE, so a
+/// connection wakes one loop and accepts need no lock.
 public final class TCPListener: Sendable {
     /// The bound port (useful after binding port 0).
     public let port: Int

@@ -39,8 +39,8 @@ public final class ReferenceEndpointServer: Sendable {
         self.log = log
     }
 
-    /// Starts the Python workers, waits until every worker imported the model and found every route's
-    /// function, then binds the socket. Any configuration problem throws here, with one clear message,
+    /// Binds the socket, then starts the Python workers and returns once every worker imported the model
+    /// and found every route's function (meanwhile `/ping` answers 503). Any configuration problem throws here, with one clear message,
     /// never at the first request.
     public func start() throws(EndpointStartupError) {
         let config = configuration
@@ -59,7 +59,6 @@ public final class ReferenceEndpointServer: Sendable {
         poolConfig.pythonPath = config.pythonPath
         poolConfig.delayMilliseconds = config.delayMilliseconds
         let pool = WorkerPool(configuration: poolConfig, log: log)
-        try pool.start()
 
         let handler = EndpointHandler(
             router: router, routes: config.routes, templates: templates, pool: pool,
@@ -76,11 +75,6 @@ public final class ReferenceEndpointServer: Sendable {
             pool.shutdown()
             throw EndpointStartupError(message: "cannot start the event loops: \(error)")
         }
-        if let conflict = Self.portConflict(host: config.host, port: config.port) {
-            group.shutdown()
-            pool.shutdown()
-            throw EndpointStartupError(message: "cannot listen on \(config.host):\(config.port): \(conflict)")
-        }
         do {
             server = try HTTPServer(
                 group: group, host: config.host, port: config.port, limits: limits,
@@ -91,51 +85,16 @@ public final class ReferenceEndpointServer: Sendable {
             pool.shutdown()
             throw EndpointStartupError(message: "cannot listen on \(config.host):\(config.port): \(error)")
         }
+        // The socket is bound before the workers start: until they are ready, /ping answers 503 and
+        // routes answer 503 (the pool refuses calls), as a starting proxiML endpoint does.
+        do {
+            try pool.start()
+        } catch {
+            server.shutdown()
+            group.shutdown()
+            throw error
+        }
         state.withLock { $0 = Running(pool: pool, group: group, server: server) }
-    }
-
-    /// Why `host:port` cannot be ours, if another socket listens there. NetIO binds its listeners with
-    /// SO_REUSEPORT, which lets a second server (e.g. another `reference-endpoint --port 8080`) join a port that
-    /// is already served, and the kernel would then split connections between the two. A plain bind (no
-    /// SO_REUSEPORT) fails with EADDRINUSE while any socket listens on the port, so it is tried first.
-    /// Port 0 and host names (not numeric addresses) are not probed.
-    static func portConflict(host: String, port: Int) -> String? {
-        guard port > 0, port <= 65_535 else { return nil }
-        var v4 = sockaddr_in()
-        var v6 = sockaddr_in6()
-        let family: Int32
-        if inet_pton(AF_INET, host, &v4.sin_addr) == 1 {
-            family = AF_INET
-            v4.sin_family = sa_family_t(AF_INET)
-            v4.sin_port = in_port_t(UInt16(port).bigEndian)
-        } else if inet_pton(AF_INET6, host, &v6.sin6_addr) == 1 {
-            family = AF_INET6
-            v6.sin6_family = sa_family_t(AF_INET6)
-            v6.sin6_port = in_port_t(UInt16(port).bigEndian)
-        } else {
-            return nil
-        }
-        let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var one: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        let rc: Int32
-        if family == AF_INET {
-            rc = withUnsafePointer(to: &v4) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
-        } else {
-            rc = withUnsafePointer(to: &v6) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
-                }
-            }
-        }
-        if rc != 0 && errno == EADDRINUSE { return "address already in use" }
-        return nil
     }
 
     /// The bound port (after `start()`); 0 before.

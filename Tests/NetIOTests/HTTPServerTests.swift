@@ -220,3 +220,19 @@ extension String {
 
     func contains(_ needle: String) -> Bool { position(of: needle) != nil }
 }
+
+@Suite struct HTTPServerPortTests {
+    /// A port we serve cannot be joined by a second listener (no SO_REUSEPORT), so no other process can take a
+    /// share of our connections.
+    @Test func secondServerOnTheSamePortFails() throws {
+        let group = try EventLoopGroup(threads: 2, name: "port-test")
+        defer { group.shutdown() }
+        let first = try HTTPServer(group: group, port: 0) { _, responder in responder.respond(status: 200, headers: [], body: []) }
+        defer { first.shutdown() }
+        #expect(throws: NetError.addressInUse) {
+            _ = try HTTPServer(group: group, port: first.port) { _, responder in
+                responder.respond(status: 200, headers: [], body: [])
+            }
+        }
+    }
+}

@@ -35,6 +35,8 @@ static const uint32_t CLINUX_EPOLLOUT = EPOLLOUT;
 static const uint32_t CLINUX_EPOLLERR = EPOLLERR;
 static const uint32_t CLINUX_EPOLLHUP = EPOLLHUP;
 static const uint32_t CLINUX_EPOLLRDHUP = EPOLLRDHUP;
+/// Wake only one of the epoll instances waiting on a shared fd (a listening socket shared by several loops).
+static const uint32_t CLINUX_EPOLLEXCLUSIVE = 1u << 28;
 static const int CLINUX_EPOLL_CTL_ADD = EPOLL_CTL_ADD;
 static const int CLINUX_EPOLL_CTL_MOD = EPOLL_CTL_MOD;
 static const int CLINUX_EPOLL_CTL_DEL = EPOLL_CTL_DEL;
