@@ -80,6 +80,14 @@ final class HTTPServerConnection: StreamChannel, @unchecked Sendable {
     private var timer: TimerID?
     private var timerDeadline: UInt64 = 0
     private var readingPaused = false
+    /// Decoding stopped because `maxPipelinedRequests` answers are outstanding.
+    private var pipelinePaused = false
+    private var decoding = false
+
+    /// Requests one connection may have outstanding (decoded, not yet answered). Beyond that the connection
+    /// stops decoding and reading, so one pipelining client cannot queue unbounded work; TCP flow control
+    /// then pushes back on it.
+    static let maxPipelinedRequests = 64
 
     struct RequestInfo {
         var keepAlive: Bool
@@ -107,8 +115,15 @@ final class HTTPServerConnection: StreamChannel, @unchecked Sendable {
     }
 
     private func decodeAvailable() {
+        decoding = true
+        defer { decoding = false }
         var decodedAny = false
         while !stopDecoding, !isClosed {
+            if inFlightCount >= Self.maxPipelinedRequests {
+                pipelinePaused = true
+                updateReadInterest()
+                return
+            }
             let request: HTTPRequest
             do {
                 guard let next = try decoder.next() else { break }
@@ -150,7 +165,7 @@ final class HTTPServerConnection: StreamChannel, @unchecked Sendable {
         if hasPendingOutput, output.count - outputOffset > 4 << 20, !readingPaused {
             // The peer does not read its answers: stop reading requests until the output drains.
             readingPaused = true
-            loop.modify(self, events: interest & ~CLINUX_EPOLLIN)
+            updateReadInterest()
         }
         if inFlightCount == 0 { idleSince = EventLoop.now() }
         armTimer()
@@ -159,8 +174,29 @@ final class HTTPServerConnection: StreamChannel, @unchecked Sendable {
     override func didDrainOutput() {
         if readingPaused, !isClosed, !readEOF {
             readingPaused = false
-            loop.modify(self, events: interest | CLINUX_EPOLLIN)
+            updateReadInterest()
         }
+    }
+
+    /// Reads only while neither the output backlog nor the pipelining limit holds reading back.
+    private func updateReadInterest() {
+        guard !isClosed else { return }
+        let wanted = !readingPaused && !pipelinePaused && !readEOF
+        let reading = interest & CLINUX_EPOLLIN != 0
+        if wanted != reading {
+            loop.modify(self, events: wanted ? interest | CLINUX_EPOLLIN : interest & ~CLINUX_EPOLLIN)
+        }
+    }
+
+    /// After answers went out: decode requests that waited behind the pipelining limit.
+    private func resumeDecodingIfPaused() {
+        guard pipelinePaused, !decoding, !isClosed, inFlightCount < Self.maxPipelinedRequests else { return }
+        pipelinePaused = false
+        updateReadInterest()
+        let batch = inReadBatch
+        inReadBatch = true  // flush once, below, rather than per synchronous answer
+        decodeAvailable()
+        inReadBatch = batch
     }
 
     override func didReadEOF() {
@@ -201,6 +237,7 @@ final class HTTPServerConnection: StreamChannel, @unchecked Sendable {
             parked[sequence] = bytes
             return
         }
+        resumeDecodingIfPaused()
         if !inReadBatch { loop.scheduleFlush(self) }
     }
 

@@ -1,5 +1,6 @@
 import Glibc
 import HTTP1
+import Synchronization
 import Testing
 @testable import NetIO
 
@@ -234,5 +235,49 @@ extension String {
                 responder.respond(status: 200, headers: [], body: [])
             }
         }
+    }
+}
+
+/// Counts requests handed to it and answers each later from another loop, recording the most ever outstanding.
+final class OutstandingCounter: HTTPServerHandler, Sendable {
+    let other: EventLoop
+    private let counts = Mutex<(outstanding: Int, peak: Int)>((0, 0))
+    init(other: EventLoop) { self.other = other }
+    func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        counts.withLock {
+            $0.outstanding += 1
+            $0.peak = max($0.peak, $0.outstanding)
+        }
+        let other = self.other
+        other.execute {
+            _ = other.schedule(after: 200_000) {
+                self.counts.withLock { $0.outstanding -= 1 }
+                responder.respond(status: 200, body: Array("ok".utf8))
+            }
+        }
+    }
+    var peakValue: Int { counts.withLock { $0.peak } }
+}
+
+@Suite struct HTTPServerPipeliningLimitTests {
+    /// A client that pipelines far more requests than the limit gets every answer, in order, while the handler
+    /// never has more than `maxPipelinedRequests` of that connection's requests outstanding.
+    @Test func pipeliningIsBoundedPerConnectionAndEveryRequestIsAnswered() throws {
+        let group = try EventLoopGroup(threads: 1, name: "pipeline")
+        let helper = try EventLoopGroup(threads: 1, name: "pipeline-helper")
+        defer {
+            helper.shutdown()
+            group.shutdown()
+        }
+        let handler = OutstandingCounter(other: helper.loops[0])
+        let server = try HTTPServer(group: group, port: 0, handler: handler)
+        defer { server.shutdown() }
+        let client = try RawClient(port: server.port)
+        let count = 300
+        client.send(String(repeating: "GET /x HTTP/1.1\r\nHost: x\r\n\r\n", count: count))
+        let reply = client.read(occurrences: count, of: "HTTP/1.1 200")
+        #expect(occurrences(of: "HTTP/1.1 200", in: Array(reply.utf8)) == count)
+        #expect(handler.peakValue <= HTTPServerConnection.maxPipelinedRequests)
+        #expect(handler.peakValue == HTTPServerConnection.maxPipelinedRequests)
     }
 }
