@@ -1,0 +1,2 @@
+// The route vocabulary (RouteSpec, BodyParam, JSONValue, BodyTemplate) is part of this library's API.
+@_exported import EndpointSpec
