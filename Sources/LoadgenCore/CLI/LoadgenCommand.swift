@@ -32,7 +32,7 @@ public enum LoadgenCommand {
                     """,
                 options: [
                     .value("json", valueName: "OUT.json", help: "Write the full result as JSON ('-' for stdout)."),
-                    .flag("quiet", short: "q", help: "No progress line and no summary table."),
+                    .flag("quiet", short: "q", help: "No progress line and no summary table; failed thresholds are still named on stderr."),
                     .value("duration", short: "d", valueName: "D", help: "Override the load's duration (e.g. 30s)."),
                     .value("rate", short: "r", valueName: "R", help: "Override the open-loop rate (e.g. 200 or 200/s)."),
                     .value("url", short: "u", valueName: "URL", help: "Send to this endpoint instead of the scenario's target."),
@@ -256,7 +256,14 @@ public enum LoadgenCommand {
         if result.loadDescription.isEmpty { result.loadDescription = scenario.load.summary }
         if result.target.isEmpty { result.target = url.description }
         let outcomes = scenario.thresholds.map { $0.evaluate(result) }
-        if !quiet { environment.standardOutput(Report.summary(result, outcomes: outcomes)) }
+        if !quiet {
+            environment.standardOutput(Report.summary(result, outcomes: outcomes))
+        } else {
+            // Quiet runs still say why they failed, so a CI log shows which threshold broke.
+            for outcome in outcomes where !outcome.pass {
+                environment.standardError("FAIL  \(outcome.threshold.expression)  observed \(outcome.observedText)\n")
+            }
+        }
         let problems = result.accountingProblems()
         if !problems.isEmpty {
             environment.standardError("warning: the result's numbers do not add up: \(problems.joined(separator: "; "))\n")
