@@ -32,6 +32,6 @@ import Testing
         let text = try String(contentsOf: Self.repository.appendingPathComponent("scenarios/quickstart.json"), encoding: .utf8)
         let scenario = try Scenario.load(path: try directory.write("scenarios/quickstart.json", text), currentDirectory: "/")
         #expect(scenario.load.duration == .seconds(10))
-        #expect(ArrivalSchedule(load: scenario.load)?.count == 500)
+        #expect(ArrivalSchedule(load: scenario.load)?.count == 2000)
     }
 }

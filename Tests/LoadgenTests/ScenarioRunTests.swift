@@ -1,0 +1,148 @@
+import EndpointSpec
+import Foundation
+import Synchronization
+import Testing
+
+@testable import LoadgenCore
+
+/// Real `loadgen run`s: the shipped quickstart against the embedded reference endpoint (a child process
+/// running real Python), with the JSON report checked for exact accounting, thresholds and exit codes.
+@Suite("loadgen run end to end", .serialized)
+struct ScenarioRunTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    /// `reference-endpoint`, built by `swift test` next to the test bundle; the launcher runs it in place of
+    /// `loadgen serve` (the test process is not `loadgen`).
+    static func endpointExecutable() throws -> String {
+        var candidates: [String] = []
+        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            candidates.append(URL(fileURLWithPath: exe).deletingLastPathComponent().path)
+        }
+        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") {
+            candidates.append(URL(fileURLWithPath: bundle.bundlePath).deletingLastPathComponent().path)
+        }
+        for directory in candidates where FileManager.default.isExecutableFile(atPath: directory + "/reference-endpoint") {
+            return directory + "/reference-endpoint"
+        }
+        throw LoadgenRunError.embeddedTargetFailed("reference-endpoint not found next to the test bundle (\(candidates))")
+    }
+
+    struct Run {
+        var code: Int32
+        var stdout: String
+        var stderr: String
+        var report: JSONObject?
+    }
+
+    /// Runs `loadgen ARGS` in-process with the real engine and launcher; `--json` output is parsed.
+    static func loadgen(_ arguments: [String], json: String? = nil) async throws -> Run {
+        let out = Mutex("")
+        let err = Mutex("")
+        let files = Mutex([String: String]())
+        let environment = LoadgenEnvironment(
+            engine: NetworkLoadEngine(),
+            launcher: ProcessTargetLauncher(executable: try endpointExecutable(), leadingArguments: []),
+            standardOutput: { text in out.withLock { $0 += text } },
+            standardError: { text in err.withLock { $0 += text } },
+            progressIsTerminal: false,
+            currentDirectory: repository.path,
+            writeFile: { path, contents in files.withLock { $0[path] = contents } })
+        let code = await LoadgenCommand.main(arguments, environment: environment)
+        var report: JSONObject?
+        if let json, let text = files.withLock({ $0[json] }) {
+            if case .object(let object) = try JSON.parse(Array(text.utf8)) { report = object }
+        }
+        return Run(code: code, stdout: out.withLock { $0 }, stderr: err.withLock { $0 }, report: report)
+    }
+
+    static func number(_ value: JSONValue?) -> Double? {
+        if case .number(let text)? = value { return Double(text) }
+        return nil
+    }
+
+    @Test func quickstartPassesAndEveryCallIsAccountedFor() async throws {
+        let run = try await Self.loadgen(
+            ["run", "scenarios/quickstart.json", "--duration", "2s", "--json", "/tmp/quickstart.json"],
+            json: "/tmp/quickstart.json")
+        #expect(run.code == LoadgenExitCode.success.rawValue, "\(run.stdout)\n\(run.stderr)")
+        let report = try #require(run.report)
+        let calls = try #require(Self.number(report["calls"]))
+        let ok = try #require(Self.number(report["ok"]))
+        let failed = try #require(Self.number(report["failed"]))
+        guard case .object(let notSent)? = report["not_sent"] else {
+            Issue.record("no not_sent object")
+            return
+        }
+        let notSentTotal = try #require(Self.number(notSent["total"]))
+        #expect(calls == 400)  // 200/s for 2 s, after the 2 s warmup
+        #expect(calls == ok + failed + notSentTotal)
+        #expect(try #require(Self.number(report["attempts"])) >= ok + failed)
+        guard case .array(let thresholds)? = report["thresholds"] else {
+            Issue.record("no thresholds array")
+            return
+        }
+        #expect(thresholds.count == 3)
+        for case .object(let threshold) in thresholds { #expect(threshold["pass"] == .bool(true)) }
+        #expect(run.stdout.contains("all 3 thresholds passed"))
+    }
+
+    @Test func failedThresholdExitsOneAndSaysWhich() async throws {
+        let directory = try TempDir()
+        defer { directory.cleanup() }
+        var text = try String(contentsOf: Self.repository.appendingPathComponent("scenarios/quickstart.json"), encoding: .utf8)
+        text = text.replacingOccurrences(of: "\"p99 < 250ms\"", with: "\"p99 < 1us\"")
+            .replacingOccurrences(of: "../examples/echo", with: Self.repository.path + "/examples/echo")
+        let path = try directory.write("strict.json", text)
+        let json = directory.path + "/out.json"
+        let run = try await Self.loadgen(["run", path, "--duration", "1s", "--rate", "50", "--json", json], json: json)
+        #expect(run.code == LoadgenExitCode.thresholdsFailed.rawValue)
+        #expect(run.stdout.contains("FAIL  p99 < 1us"))
+        guard case .array(let thresholds)? = run.report?["thresholds"], case .object(let first)? = thresholds.first else {
+            Issue.record("no thresholds in the report")
+            return
+        }
+        #expect(first["pass"] == .bool(false))
+    }
+
+    @Test func unreachableTargetExitsThree() async throws {
+        let directory = try TempDir()
+        defer { directory.cleanup() }
+        let path = try directory.write("down.json", """
+            {"name": "down", "target": {"url": "http://127.0.0.1:1"},
+             "requests": [{"route": "/predict", "body": {"text": "x"}}],
+             "load": {"type": "constant-rate", "rate": 10, "duration": "1s"}}
+            """)
+        let run = try await Self.loadgen(["run", path])
+        #expect(run.code == LoadgenExitCode.targetUnreachable.rawValue, "\(run.stderr)")
+    }
+
+    @Test func badScenarioExitsTwoNamingTheField() async throws {
+        let directory = try TempDir()
+        defer { directory.cleanup() }
+        let path = try directory.write("bad.json", """
+            {"name": "bad", "target": {"url": "http://127.0.0.1:8080"},
+             "requests": [{"route": "/predict"}],
+             "load": {"type": "ramping-rate", "stages": [{"target": 10, "duration": "1s"}, {"target": 5, "duration": 5}]}}
+            """)
+        let run = try await Self.loadgen(["run", path])
+        #expect(run.code == LoadgenExitCode.usageError.rawValue)
+        #expect(run.stderr.contains("load.stages[1].duration"), "\(run.stderr)")
+    }
+
+    @Test func missingModelFolderFailsAtStartWithExitThree() async throws {
+        let directory = try TempDir()
+        defer { directory.cleanup() }
+        try FileManager.default.createDirectory(atPath: directory.path + "/empty-model", withIntermediateDirectories: true)
+        let path = try directory.write("nomodel.json", """
+            {"name": "nomodel",
+             "target": {"embedded": {"modelDir": "empty-model", "routes": [{"path": "/predict", "file": "predict",
+               "function": "predict", "body": [{"name": "text", "type": "str"}]}]}},
+             "requests": [{"route": "/predict", "body": {"text": "x"}}],
+             "load": {"type": "constant-rate", "rate": 10, "duration": "1s"}}
+            """)
+        let run = try await Self.loadgen(["run", path])
+        #expect(run.code == LoadgenExitCode.targetUnreachable.rawValue, "\(run.stderr)")
+        #expect(run.stderr.contains("predict"), "\(run.stderr)")
+    }
+}
