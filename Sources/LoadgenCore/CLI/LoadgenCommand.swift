@@ -37,6 +37,10 @@ public enum LoadgenCommand {
                     .value("rate", short: "r", valueName: "R", help: "Override the open-loop rate (e.g. 200 or 200/s)."),
                     .value("url", short: "u", valueName: "URL", help: "Send to this endpoint instead of the scenario's target."),
                     .value("seed", valueName: "N", help: "Override the scenario's seed."),
+                    .value("threads", valueName: "N", help: "Event-loop threads of the load engine (default: one per core)."),
+                    .value(
+                        "endpoint-log", valueName: "FILE",
+                        help: "Append the embedded endpoint's log (requests, model output, tracebacks) to FILE."),
                 ],
                 positionals: [PositionalSpec("SCENARIO", help: "path to the scenario JSON file")]),
             CommandSpec(
@@ -222,13 +226,28 @@ public enum LoadgenCommand {
             return .usageError
         }
         let quiet = parsed.flag("quiet")
+        var launcher = environment.launcher
+        var engine = environment.engine
+        do {
+            if let threads = try parsed.int("threads", in: 1...256), var network = engine as? NetworkLoadEngine {
+                network.configuration.threads = threads
+                engine = network
+            }
+        } catch {
+            environment.standardError(error.report)
+            return .usageError
+        }
+        if let logPath = parsed.string("endpoint-log"), var process = launcher as? ProcessTargetLauncher {
+            process.log = .file(logPath.hasPrefix("/") ? logPath : environment.currentDirectory + "/" + logPath)
+            launcher = process
+        }
         var running: (any RunningTarget)?
         let url: TargetURL
         switch scenario.target {
         case .url(let target): url = target
         case .embedded(let embedded):
             do {
-                let started = try await environment.launcher.start(embedded)
+                let started = try await launcher.start(embedded)
                 running = started
                 url = started.url
             } catch {
@@ -240,7 +259,7 @@ public enum LoadgenCommand {
         let printer = ProgressPrinter(terminal: environment.progressIsTerminal, write: environment.standardError)
         var result: RunResult
         do {
-            result = try await environment.engine.run(plan) { snapshot in
+            result = try await engine.run(plan) { snapshot in
                 if !quiet { printer.show(snapshot) }
             }
         } catch {
