@@ -323,7 +323,8 @@ final class WorkerSupervisor {
         processes[process.index] = nil
         let status = process.waitStatus.map(WorkerSpawner.describe(waitStatus:)) ?? "unknown status"
         let calls = inFlight.isEmpty ? "" : "; \(inFlight.count) call\(inFlight.count == 1 ? "" : "s") in flight failed"
-        core.log.log("\(process.prefix)\(reason) (\(status))\(calls)")
+        // While the pool is starting, a failure is reported once, by the error `start()` throws.
+        if !starting { core.log.log("\(process.prefix)\(reason) (\(status))\(calls)") }
         for call in inFlight { call.completion(result) }
         if starting {
             if let failure = process.failure {
@@ -389,7 +390,6 @@ final class WorkerSupervisor {
             }
         }
         core.alive.store(0, ordering: .relaxed)
-        core.log.log("worker pool failed to start: \(message)")
         starting = false
         finished = true
         core.startupDone.signal()
@@ -514,7 +514,7 @@ final class WorkerSupervisor {
             case WorkerProtocol.kindFailed:
                 let message = String(decoding: bytes[frame.body], as: UTF8.self)
                 process.failure = message
-                core.log.log("\(process.prefix)failed to start: \(message)")
+                if !starting { core.log.log("\(process.prefix)failed to start: \(message)") }
             default:
                 core.log.log("\(process.prefix)sent an unknown frame kind \(frame.kind)")
             }
