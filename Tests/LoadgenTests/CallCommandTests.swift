@@ -73,7 +73,7 @@ enum CallFixtures {
     }
 }
 
-@Suite(.serialized, .timeLimit(.minutes(2))) struct CallCommandEndToEndTests {
+@Suite(.serialized, .dedicatedThreads, .timeLimit(.minutes(2))) struct CallCommandEndToEndTests {
     let fast = ["--base-delay", "1ms", "--max-delay", "5ms"]
 
     @Test func successPrintsTheBodyAndOneAttemptLine() async throws {

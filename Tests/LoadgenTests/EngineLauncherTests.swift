@@ -6,7 +6,7 @@ import Testing
 @testable import LoadgenCore
 
 /// The embedded-target launcher, driven with `/bin/sh` scripts that behave like `loadgen serve` (no Python).
-@Suite struct EngineLauncherTests {
+@Suite(.dedicatedThreads) struct EngineLauncherTests {
     let target = EmbeddedTarget(modelDirectory: "/tmp/model", routes: [])
 
     func launcher(
