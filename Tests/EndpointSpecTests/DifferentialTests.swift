@@ -11,7 +11,7 @@ import Testing
 /// Recorded against FastAPI 0.165.0, pydantic 2.13.4 (pydantic-core 2.46.4), Starlette 1.x, CPython 3.11.7.
 /// Requires `pip install fastapi httpx`; without them the test fails (CI installs them). `ENDPOINTSPEC_PYTHON`
 /// selects the interpreter (default `python3`).
-@Suite struct DifferentialTests {
+@Suite(.dedicatedThreads) struct DifferentialTests {
     static let expectedVersions = (fastapi: "0.165.0", pydantic: "2.13.4")
 
     struct Case {

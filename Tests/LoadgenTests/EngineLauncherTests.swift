@@ -6,7 +6,7 @@ import Testing
 @testable import LoadgenCore
 
 /// The embedded-target launcher, driven with `/bin/sh` scripts that behave like `loadgen serve` (no Python).
-@Suite struct EngineLauncherTests {
+@Suite(.dedicatedThreads) struct EngineLauncherTests {
     let target = EmbeddedTarget(modelDirectory: "/tmp/model", routes: [])
 
     func launcher(
@@ -87,13 +87,8 @@ import Testing
             log: .file(path)
         ).start(target)
         await started.stop()
-        // The readers write until the pipes close; wait for that (bounded).
-        var text = ""
-        for _ in 0..<100 {
-            text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-            if text.contains("worker 1 ready"), text.contains("after ready") { break }
-            usleep(10_000)
-        }
+        // stop() returns once the readers drained the pipes: the log is complete.
+        let text = try String(contentsOfFile: path, encoding: .utf8)
         #expect(text.contains("worker 1 ready"))
         #expect(text.contains("after ready"))
     }

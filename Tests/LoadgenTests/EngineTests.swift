@@ -5,7 +5,7 @@ import Testing
 /// The network engine against an in-process NetIO server on 127.0.0.1. Serialized: each test is a short
 /// load run and the machine is small. Assertions compare recorded numbers with each other and with the
 /// server's own counters, never with wall-clock thresholds.
-@Suite(.serialized) struct EngineTests {
+@Suite(.serialized, .dedicatedThreads) struct EngineTests {
     let twoLoops = NetworkLoadEngine(configuration: .init(threads: 2))
 
     @Test func constantRateAccountsForEveryCallAndAttempt() async throws {

@@ -3,7 +3,7 @@ import Synchronization
 import Testing
 @testable import NetIO
 
-@Suite struct EventLoopTests {
+@Suite(.dedicatedThreads) struct EventLoopTests {
     @Test func executeKeepsPerThreadFIFOOrderFromManyThreads() throws {
         let group = try EventLoopGroup(threads: 1)
         defer { group.shutdown() }

@@ -23,7 +23,7 @@ func withClient(
     return connected.wait(timeoutNanoseconds: testTimeout) && ok.values == [true]
 }
 
-@Suite struct HTTPClientTests {
+@Suite(.dedicatedThreads) struct HTTPClientTests {
     @Test func manySequentialRequestsOnOneConnection() throws {
         let fixture = try ServerFixture()
         let clients = try EventLoopGroup(threads: 1)

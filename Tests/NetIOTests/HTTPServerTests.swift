@@ -51,7 +51,7 @@ final class ServerFixture {
 
 func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
 
-@Suite struct HTTPServerTests {
+@Suite(.dedicatedThreads) struct HTTPServerTests {
     @Test func keepAliveServesSequentialRequestsOnOneConnection() throws {
         let fixture = try ServerFixture()
         let client = try RawClient(port: fixture.server.port)

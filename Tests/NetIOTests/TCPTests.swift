@@ -2,7 +2,7 @@ import Glibc
 import Testing
 @testable import NetIO
 
-@Suite struct TCPTests {
+@Suite(.dedicatedThreads) struct TCPTests {
     @Test func listenerOnPortZeroAcceptsARawClientAndEchoes() throws {
         let group = try EventLoopGroup(threads: 2)
         defer { group.shutdown() }

@@ -71,7 +71,7 @@ final class ChildProcess {
 }
 
 /// The `reference-endpoint` executable, spawned as a user would run it.
-@Suite("Endpoint end to end: reference-endpoint command line")
+@Suite("Endpoint end to end: reference-endpoint command line", .dedicatedThreads)
 struct EndpointCLITests {
     /// The build products folder holding the test bundle also holds `reference-endpoint` (`swift test` builds
     /// every product first).

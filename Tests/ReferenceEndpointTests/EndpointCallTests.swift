@@ -7,7 +7,7 @@ import Testing
 @testable import ReferenceEndpoint
 
 /// Route calls over real sockets: argument mapping, defaults, coercions, 422/400 bodies, Python errors, logging.
-@Suite("Endpoint end to end: calls")
+@Suite("Endpoint end to end: calls", .dedicatedThreads)
 struct EndpointCallTests {
     @Test("positional route: attributes are passed in template order, whatever the body's key order")
     func positionalCalls() throws {

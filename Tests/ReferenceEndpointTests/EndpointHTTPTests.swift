@@ -7,7 +7,7 @@ import Testing
 @testable import ReferenceEndpoint
 
 /// HTTP/1.1 behaviour of the endpoint over real sockets: keep-alive, pipelining, chunked bodies, limits, garbage.
-@Suite("Endpoint end to end: HTTP/1.1")
+@Suite("Endpoint end to end: HTTP/1.1", .dedicatedThreads)
 struct EndpointHTTPTests {
     @Test("keep-alive: many requests one after the other on one connection")
     func keepAlive() throws {

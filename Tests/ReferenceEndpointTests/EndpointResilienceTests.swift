@@ -9,7 +9,7 @@ import Testing
 @testable import ReferenceEndpoint
 
 /// Crashes, hangs, overload and fault injection over real sockets.
-@Suite("Endpoint end to end: resilience")
+@Suite("Endpoint end to end: resilience", .dedicatedThreads)
 struct EndpointResilienceTests {
     @Test("a worker crash answers exactly one 500; the next call on the same connection succeeds")
     func crash() throws {

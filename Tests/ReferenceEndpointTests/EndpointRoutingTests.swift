@@ -6,7 +6,7 @@ import Testing
 @testable import ReferenceEndpoint
 
 /// The router over real sockets: /ping, 404, 405 with Allow, 307 trailing-slash redirects.
-@Suite("Endpoint end to end: routing")
+@Suite("Endpoint end to end: routing", .dedicatedThreads)
 struct EndpointRoutingTests {
     @Test("GET /ping answers 200 {\"message\":\"pong\"} as JSON, also with a query string")
     func ping() throws {

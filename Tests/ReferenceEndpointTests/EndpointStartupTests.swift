@@ -6,7 +6,7 @@ import Testing
 @testable import ReferenceEndpoint
 
 /// Every configuration problem surfaces from `start()` as one `EndpointStartupError` with a clear message.
-@Suite("Endpoint end to end: startup errors")
+@Suite("Endpoint end to end: startup errors", .dedicatedThreads)
 struct EndpointStartupTests {
     /// Starts a server that must fail; returns the error's message (records an issue if it started).
     func startupError(_ config: EndpointConfiguration) -> String? {

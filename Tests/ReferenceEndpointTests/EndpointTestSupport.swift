@@ -272,15 +272,6 @@ extension HTTPResponse {
 /// Parses JSON text written in a test (throws on a typo).
 func jsonValue(_ text: String) throws -> JSONValue { try JSON.parse(Array(text.utf8)) }
 
-/// Waits (bounded by `attempts` × 20 ms) until `condition` holds; returns whether it did.
-func eventually(attempts: Int = 500, _ condition: () -> Bool) -> Bool {
-    for _ in 0..<attempts {
-        if condition() { return true }
-        usleep(20_000)
-    }
-    return condition()
-}
-
 /// A thread-safe list for recording events from other threads.
 final class E2ERecorder<T: Sendable>: Sendable {
     private let items = Mutex<[T]>([])

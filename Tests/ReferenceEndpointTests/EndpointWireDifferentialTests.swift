@@ -205,7 +205,7 @@ enum WireCorpus {
 
 /// Sends the same requests to our endpoint and to FastAPI + uvicorn serving the same routes and model code,
 /// and compares the answers on the wire.
-@Suite("Endpoint end to end: wire differential against FastAPI", .serialized)
+@Suite("Endpoint end to end: wire differential against FastAPI", .serialized, .dedicatedThreads)
 struct EndpointWireDifferentialTests {
     static let script = E2E.repositoryRoot + "/Tests/differential/wire_fastapi_app.py"
 

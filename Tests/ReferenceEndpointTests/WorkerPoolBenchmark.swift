@@ -9,7 +9,7 @@ import Testing
 /// with WORKERPOOL_BENCH=1, ideally in release mode:
 ///
 ///     WORKERPOOL_BENCH=1 swift test -c release -Xswiftc -enable-testing --filter WorkerPoolBenchmark
-@Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["WORKERPOOL_BENCH"] == "1"))
+@Suite(.serialized, .dedicatedThreads, .enabled(if: ProcessInfo.processInfo.environment["WORKERPOOL_BENCH"] == "1"))
 struct WorkerPoolBenchmark {
     @Test func trivialThroughput() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -11,7 +11,7 @@ private typealias F = WorkerPoolFixtures
 private typealias Calc = WorkerPoolFixtures.Calc
 
 /// Real python3 worker processes; serialized so that the 2-core machine is not flooded with workers.
-@Suite(.serialized)
+@Suite(.serialized, .dedicatedThreads)
 struct WorkerPoolTests {
     // MARK: - Calls
 

@@ -8,7 +8,7 @@ import Testing
 
 /// ResilientClient against the real reference endpoint: Python workers running examples/echo and
 /// examples/calculator, fault injection, admission control, a stop and a restart, on 127.0.0.1.
-@Suite(.serialized, .timeLimit(.minutes(2))) struct EndToEndTests {
+@Suite(.serialized, .dedicatedThreads, .timeLimit(.minutes(2))) struct EndToEndTests {
     // MARK: - Retries
 
     @Test func injectedFailuresAreRetriedAndCountedExactly() async throws {

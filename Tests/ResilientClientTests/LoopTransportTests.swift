@@ -58,6 +58,60 @@ final class TestServer: Sendable {
     }
 }
 
+/// A minimal HTTP/1.1 server on 127.0.0.1 that answers each request with its number (keep-alive) and closes
+/// its connections only when `closeConnections()` is called.
+final class ClosingServer: Sendable {
+    let group: EventLoopGroup
+    let listener: TCPListener
+    private let shared = Shared()
+
+    private final class Shared: Sendable {
+        let connections = Mutex<[TCPConnection]>([])
+        let requests = Atomic<Int>(0)
+        let accepted = Atomic<Int>(0)
+    }
+
+    init() throws {
+        let group = try EventLoopGroup(threads: 1, name: "closing-server")
+        let shared = self.shared
+        listener = try TCPListener(group: group) { connection in
+            shared.accepted.add(1, ordering: .relaxed)
+            shared.connections.withLock { $0.append(connection) }
+            var decoder = HTTPRequestDecoder()
+            try? connection.start(
+                onRead: { connection, bytes in
+                    decoder.append(bytes)
+                    while let request = try? decoder.next() {
+                        let n = shared.requests.add(1, ordering: .relaxed).newValue
+                        var out: [UInt8] = []
+                        HTTPEncoder.writeResponse(
+                            status: 200, headers: [], body: Array("\(n)".utf8), keepAlive: request.head.keepAlive,
+                            into: &out)
+                        connection.write(out)
+                    }
+                },
+                onClose: { _, _ in })
+        }
+        self.group = group
+    }
+
+    var port: Int { listener.port }
+    var url: URL { URL(string: "http://127.0.0.1:\(port)/")! }
+    /// Connections accepted so far.
+    var accepted: Int { shared.accepted.load(ordering: .relaxed) }
+
+    /// Closes every accepted connection (on the loop; the client sees EOF).
+    func closeConnections() {
+        for connection in shared.connections.withLock({ $0 }) { connection.loop.execute { connection.close() } }
+    }
+
+    func shutdown() {
+        listener.close()
+        closeConnections()
+        group.shutdown()
+    }
+}
+
 /// Waits (bounded: 500 × 10 ms) until `condition` holds; used only to observe another thread's progress.
 func eventually(_ condition: () async -> Bool) async -> Bool {
     for _ in 0..<500 {
@@ -150,16 +204,19 @@ func eventually(_ condition: () async -> Bool) async -> Bool {
     }
 
     @Test func closedConnectionsAreReplaced() async throws {
-        // The server closes connections idle for 50 ms: the pooled connection goes stale and a new one
+        // The server closes its idle connections when told to (not after an idle timeout, which would race
+        // with the check that the connection was pooled): the pooled connection goes stale and a new one
         // serves the next request.
-        let server = try TestServer(idleTimeout: .milliseconds(50)) { n, _ in .respond(200, headers: [], body: "\(n)") }
+        let server = try ClosingServer()
         defer { server.shutdown() }
         let transport = try LoopTransport()
         defer { transport.shutdown() }
         for i in 1...3 {
-            let response = try await transport.send(TransportRequest(method: "GET", url: server.url("/")), timeout: .seconds(5))
+            let response = try await transport.send(TransportRequest(method: "GET", url: server.url), timeout: .seconds(5))
             #expect(String(decoding: response.body, as: UTF8.self) == "\(i)")
+            #expect(server.accepted == i)
             #expect(await transport.openConnections(host: "127.0.0.1", port: server.port) == 1)
+            server.closeConnections()
             #expect(await eventually { await transport.openConnections(host: "127.0.0.1", port: server.port) == 0 })
         }
     }

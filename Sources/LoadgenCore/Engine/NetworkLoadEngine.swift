@@ -45,7 +45,10 @@ import Synchronization
 /// `plan.drainTimeout`. Then queued calls are recorded as not sent (`run_ended`), calls in backoff end with their
 /// last attempt, attempts still in flight fail with `timeout`; connections are closed and the loops stopped.
 ///
-/// **Progress** is gathered from the loops with `EventLoop.execute` every `plan.progressInterval`.
+/// **Progress** is gathered from the loops with `EventLoop.execute` every `plan.progressInterval`, driven by a
+/// timer on the first loop (not by a task: Swift's cooperative pool may be busy with the caller's other work,
+/// and a short run would then end without a single progress report). `progress` is called on that loop's
+/// thread and never after `run` returns.
 public struct NetworkLoadEngine: LoadEngine {
     /// Engine settings that are not part of a scenario.
     public struct Configuration: Sendable, Equatable {
@@ -131,14 +134,12 @@ public struct NetworkLoadEngine: LoadEngine {
         let origin = EventLoop.now() &+ 2_000_000
         for worker in workers { worker.loop.execute { worker.start(at: origin) } }
         let measureStart = origin &+ settings.warmupLength
-        let reporter = Task {
-            await Self.reportProgress(
-                workers: workers, interval: plan.progressInterval, measureStart: measureStart,
-                total: DurationValue(nanoseconds: Int64(settings.loadLength)), progress: progress)
-        }
+        let reporter = ProgressSampler(
+            workers: workers, interval: plan.progressInterval, measureStart: measureStart,
+            total: DurationValue(nanoseconds: Int64(settings.loadLength)), progress: progress)
+        reporter.start()
         let outcomes = await collector.wait()
-        reporter.cancel()
-        await reporter.value
+        await reporter.stop()
 
         var result = RunResult(
             scenarioName: plan.scenario.name, loadDescription: plan.scenario.load.summary,
@@ -190,53 +191,6 @@ public struct NetworkLoadEngine: LoadEngine {
             delay = min(delay * 2, maxDelay)
         }
     }
-
-    /// Calls `progress` every `interval` until cancelled.
-    private static func reportProgress(
-        workers: [EngineLoop], interval: DurationValue, measureStart: UInt64, total: DurationValue,
-        progress: @escaping @Sendable (ProgressSnapshot) -> Void
-    ) async {
-        let period = UInt64(max(10_000_000, interval.nanoseconds))
-        var previousTime = EventLoop.now()
-        var previousAttempts: Int64 = 0
-        var previousOk: Int64 = 0
-        while !Task.isCancelled {
-            do {
-                try await Task.sleep(nanoseconds: period)
-            } catch {
-                return
-            }
-            var sum = LoopProgress()
-            var latency: Histogram?
-            for worker in workers {
-                let part = await withCheckedContinuation { (continuation: CheckedContinuation<LoopProgress, Never>) in
-                    worker.loop.execute { continuation.resume(returning: worker.progressSnapshot()) }
-                }
-                sum.attempts += part.attempts
-                sum.ok += part.ok
-                sum.failed += part.failed
-                sum.status503 += part.status503
-                sum.live += part.live
-                if let histogram = part.latency {
-                    if latency == nil { latency = histogram } else { latency?.merge(histogram) }
-                }
-            }
-            if Task.isCancelled { return }
-            let now = EventLoop.now()
-            let seconds = max(1e-9, Double(now &- previousTime) / 1e9)
-            let p99 = latency.flatMap { $0.totalCount > 0 ? $0.value(atPercentile: 99) : nil }
-            progress(
-                ProgressSnapshot(
-                    elapsed: DurationValue(nanoseconds: now > measureStart ? Int64(now - measureStart) : 0),
-                    total: total, warmingUp: now < measureStart,
-                    attemptRate: Double(sum.attempts - previousAttempts) / seconds,
-                    goodputRate: Double(sum.ok - previousOk) / seconds, p99Microseconds: p99, errors: sum.failed,
-                    status503: sum.status503, inFlight: sum.live))
-            previousTime = now
-            previousAttempts = sum.attempts
-            previousOk = sum.ok
-        }
-    }
 }
 
 /// Collects each loop's outcome and wakes the engine when all have reported.
@@ -276,5 +230,111 @@ final class OutcomeCollector: Sendable {
             }
             if let ready { continuation.resume(returning: ready) }
         }
+    }
+}
+
+/// Calls `progress` about every `interval` with the loops' summed counters, from a timer on the first loop.
+/// All state is confined to that loop's thread; each loop's counters are read on its own thread.
+final class ProgressSampler: @unchecked Sendable {
+    private let home: EventLoop
+    private let workers: [EngineLoop]
+    private let period: UInt64
+    private let measureStart: UInt64
+    private let total: DurationValue
+    private let progress: @Sendable (ProgressSnapshot) -> Void
+    // Loop-thread state.
+    private var timer: TimerID?
+    private var stopped = false
+    private var parts: [LoopProgress?] = []
+    private var missing = 0
+    private var previousTime: UInt64 = 0
+    private var previousAttempts: Int64 = 0
+    private var previousOk: Int64 = 0
+
+    init(
+        workers: [EngineLoop], interval: DurationValue, measureStart: UInt64, total: DurationValue,
+        progress: @escaping @Sendable (ProgressSnapshot) -> Void
+    ) {
+        precondition(!workers.isEmpty, "a run has at least one loop")
+        self.home = workers[0].loop
+        self.workers = workers
+        self.period = UInt64(max(10_000_000, interval.nanoseconds))
+        self.measureStart = measureStart
+        self.total = total
+        self.progress = progress
+    }
+
+    /// Arms the first sample (any thread).
+    func start() {
+        home.execute {
+            self.previousTime = EventLoop.now()
+            self.armTimer()
+        }
+    }
+
+    /// Stops sampling; once it returns `progress` is not called again.
+    func stop() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            home.execute {
+                self.stopped = true
+                if let timer = self.timer { self.home.cancel(timer) }
+                self.timer = nil
+                continuation.resume()
+            }
+        }
+    }
+
+    private func armTimer() {
+        guard !stopped else { return }
+        timer = home.schedule(after: period) { [self] in
+            timer = nil
+            sample()
+        }
+    }
+
+    /// Asks every loop for its counters; `collect` sums them when the last one answered.
+    private func sample() {
+        guard !stopped else { return }
+        parts = Array(repeating: nil, count: workers.count)
+        missing = workers.count
+        for (index, worker) in workers.enumerated() {
+            worker.loop.execute { [home] in
+                let part = worker.progressSnapshot()
+                home.execute { self.collect(index, part) }
+            }
+        }
+    }
+
+    private func collect(_ index: Int, _ part: LoopProgress) {
+        guard !stopped, parts.indices.contains(index), parts[index] == nil else { return }
+        parts[index] = part
+        missing -= 1
+        guard missing == 0 else { return }
+        var sum = LoopProgress()
+        var latency: Histogram?
+        for part in parts.compactMap({ $0 }) {
+            sum.attempts += part.attempts
+            sum.ok += part.ok
+            sum.failed += part.failed
+            sum.status503 += part.status503
+            sum.live += part.live
+            if let histogram = part.latency {
+                if latency == nil { latency = histogram } else { latency?.merge(histogram) }
+            }
+        }
+        let now = EventLoop.now()
+        let seconds = max(1e-9, Double(now &- previousTime) / 1e9)
+        let p99 = latency.flatMap { $0.totalCount > 0 ? $0.value(atPercentile: 99) : nil }
+        progress(
+            ProgressSnapshot(
+                elapsed: DurationValue(nanoseconds: now > measureStart ? Int64(now - measureStart) : 0),
+                total: total, warmingUp: now < measureStart,
+                attemptRate: Double(sum.attempts - previousAttempts) / seconds,
+                goodputRate: Double(sum.ok - previousOk) / seconds, p99Microseconds: p99, errors: sum.failed,
+                status503: sum.status503, inFlight: sum.live))
+        previousTime = now
+        previousAttempts = sum.attempts
+        previousOk = sum.ok
+        armTimer()
     }
 }

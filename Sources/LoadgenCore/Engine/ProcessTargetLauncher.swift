@@ -143,6 +143,9 @@ final class EmbeddedEndpointProcess: Sendable {
     private let closeLog: Bool
     private let tail = Mutex<[UInt8]>([])
     private let readersLeft: Atomic<Int>
+    /// Signalled when both readers reached end of file and the log was closed; every waiter that gets it signals
+    /// it again, so it stays open.
+    private let readersDone = DispatchSemaphore(value: 0)
     private let reaped = Mutex<String?>(nil)
     private static let tailLimit = 8192
 
@@ -281,6 +284,7 @@ final class EmbeddedEndpointProcess: Sendable {
         if readersLeft.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
             startup.resolve(.exited)
             if closeLog { close(logFD) }
+            readersDone.signal()
         }
     }
 
@@ -297,14 +301,9 @@ final class EmbeddedEndpointProcess: Sendable {
         }
     }
 
-    /// `": <last lines of stderr>"`, or empty when it wrote nothing.
+    /// `": <last lines of stderr>"`, or empty when it wrote nothing. Complete once the child was reaped (the
+    /// readers ended before `.exited`) or terminated (`terminate()` waits for them).
     func stderrTail() -> String {
-        // Give the stderr reader a moment to drain what the child wrote just before exiting.
-        var waited = 0
-        while readersLeft.load(ordering: .acquiring) > 0, waited < 100 {
-            usleep(10_000)
-            waited += 1
-        }
         let text = tail.withLock { String(decoding: $0, as: UTF8.self) }.trimmingCharacters(in: .whitespacesAndNewlines)
         return text.isEmpty ? "" : ": " + text
     }
@@ -318,7 +317,7 @@ final class EmbeddedEndpointProcess: Sendable {
         }
     }
 
-    /// SIGTERM, wait up to the grace period, SIGKILL, reap.
+    /// SIGTERM, wait up to the grace period, SIGKILL, reap, wait (bounded) for the readers to drain the pipes.
     func terminate() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             Thread.detachNewThread {
@@ -329,6 +328,21 @@ final class EmbeddedEndpointProcess: Sendable {
     }
 
     private func terminateNow() {
+        stopChild()
+        // Everything the child wrote is in the log once both readers reached end of file. Bounded by the grace
+        // period: a grandchild that outlives the endpoint could hold the pipes open.
+        _ = waitForReaders(nanoseconds: UInt64(max(0, grace.nanoseconds)))
+    }
+
+    /// Blocks (helper threads only) until both readers ended, at most `nanoseconds`; true if they did.
+    private func waitForReaders(nanoseconds: UInt64) -> Bool {
+        let deadline = DispatchTime.now() + .nanoseconds(Int(clamping: nanoseconds))
+        guard readersDone.wait(timeout: deadline) == .success else { return false }
+        readersDone.signal()
+        return true
+    }
+
+    private func stopChild() {
         if reapNow(blocking: false) != nil { return }
         kill(pid, SIGTERM)
         let steps = max(1, grace.nanoseconds / 10_000_000)
@@ -378,6 +392,7 @@ public final class RunningEmbeddedTarget: RunningTarget {
     /// The child's process id.
     public var pid: Int32 { process.pid }
 
-    /// SIGTERM, SIGKILL after the grace period, reap. Idempotent.
+    /// SIGTERM, SIGKILL after the grace period, reap; then waits (at most the grace period again) until the
+    /// endpoint's output is in the log. Idempotent.
     public func stop() async { await process.terminate() }
 }

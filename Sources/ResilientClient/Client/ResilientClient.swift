@@ -31,6 +31,8 @@ public final class ResilientClient: Sendable {
     private let transport: any HTTPTransport
     private let clock: any ClientClock
     private let state: Mutex<State>
+    /// Held while queued gate events are delivered, so that they reach observers one at a time, in order.
+    private let gateEventDelivery = Mutex<Void>(())
 
     private struct State: ~Copyable {
         var budget: RetryBudget
@@ -40,6 +42,8 @@ public final class ResilientClient: Sendable {
         var nextID: UInt64 = 0
         var gateWaiters: [UInt64: CheckedContinuation<HealthGate.Admission?, Never>] = [:]
         var streams: [UInt64: AsyncStream<ClientEvent>.Continuation] = [:]
+        /// Gate and probe events, queued in the same critical section as the gate change they report.
+        var pendingGateEvents: [ClientEvent] = []
         var prober: Task<Void, Never>?
         var shutDown = false
 
@@ -581,11 +585,12 @@ public final class ResilientClient: Sendable {
             configuration.retry.classifier.isEndpointFailure(outcome) ? .failure : .success
         let (transition, wakes) = state.withLock { state in
             let transition = state.gate.record(signal, trial: trial)
+            if let transition { state.pendingGateEvents.append(.gate(transition)) }
             return (transition, transition.map { state.apply($0) } ?? [])
         }
         guard let transition else { return }
+        deliverGateEvents()
         for (waiter, admission) in wakes { waiter.resume(returning: admission) }
-        emit(.gate(transition))
         if transition.to == .closed { startProberIfNeeded() }
     }
 
@@ -612,19 +617,38 @@ public final class ResilientClient: Sendable {
             let (outcome, _) = await ping(until: bound)
             if Task.isCancelled { return }
             let healthy = outcome == .status(200)
-            let (transition, wakes, stillClosed) = state.withLock { state in
+            let (wakes, stillClosed) = state.withLock { state in
                 state.counters.probes += 1
                 let transition = state.gate.recordProbe(healthy: healthy)
-                return (transition, transition.map { state.apply($0) } ?? [], state.gate.state == .closed)
+                state.pendingGateEvents.append(.probe(healthy: healthy, outcome: outcome))
+                if let transition { state.pendingGateEvents.append(.gate(transition)) }
+                return (transition.map { state.apply($0) } ?? [], state.gate.state == .closed)
             }
-            emit(.probe(healthy: healthy, outcome: outcome))
+            deliverGateEvents()
             for (waiter, admission) in wakes { waiter.resume(returning: admission) }
-            if let transition { emit(.gate(transition)) }
             if !stillClosed { return }
         }
     }
 
     // MARK: - Events
+
+    /// Delivers the queued gate and probe events in the order the gate changed. Gate changes happen on
+    /// different tasks (the prober, the calls) and a woken call may change the gate again at once, so
+    /// delivering each change from its own task could reorder them (`halfOpen → open` before
+    /// `closed → halfOpen`). Every caller returns only after its own events were delivered, by itself or by
+    /// the caller that held the delivery lock before it, and delivers before waking the waiters it admitted.
+    private func deliverGateEvents() {
+        gateEventDelivery.withLock { _ in
+            while true {
+                let events = state.withLock { state in
+                    defer { state.pendingGateEvents.removeAll() }
+                    return state.pendingGateEvents
+                }
+                if events.isEmpty { return }
+                for event in events { emit(event) }
+            }
+        }
+    }
 
     private func emit(_ event: ClientEvent) {
         configuration.onEvent?(event)

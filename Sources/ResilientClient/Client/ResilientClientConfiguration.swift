@@ -42,7 +42,8 @@ public struct ResilientClientConfiguration: Sendable {
     /// Seed for the jitter source; `nil` (default) seeds from the system generator. Set it to make a
     /// client's delays reproducible.
     public var randomSeed: UInt64?
-    /// Called synchronously for every ``ClientEvent`` (keep it short). Default `nil`.
+    /// Called synchronously for every ``ClientEvent`` (keep it short). Gate and probe events arrive one at a
+    /// time, in the order the gate changed. Default `nil`.
     public var onEvent: (@Sendable (ClientEvent) -> Void)?
 
     /// Creates a configuration with the defaults above.
