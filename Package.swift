@@ -35,11 +35,14 @@ let package = Package(
             swiftSettings: strict),
         .executableTarget(name: "loadgen", dependencies: ["LoadgenCore", "ReferenceEndpoint"], swiftSettings: strict),
 
-        .testTarget(name: "EndpointSpecTests", dependencies: ["EndpointSpec"], swiftSettings: strict),
+        // Helpers shared by the test targets (not shipped): the `.dedicatedThreads` suite trait.
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
+
+        .testTarget(name: "EndpointSpecTests", dependencies: ["EndpointSpec", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"], swiftSettings: strict),
-        .testTarget(name: "NetIOTests", dependencies: ["NetIO", "HTTP1"], swiftSettings: strict),
-        .testTarget(name: "ReferenceEndpointTests", dependencies: ["ReferenceEndpoint", "EndpointSpec", "NetIO", "HTTP1"], swiftSettings: strict),
-        .testTarget(name: "ResilientClientTests", dependencies: ["ResilientClient", "ReferenceEndpoint"], swiftSettings: strict),
-        .testTarget(name: "LoadgenTests", dependencies: ["LoadgenCore", "CommandLine", "ReferenceEndpoint", "ResilientClient", "EndpointSpec", "NetIO", "HTTP1"], swiftSettings: strict),
+        .testTarget(name: "NetIOTests", dependencies: ["NetIO", "HTTP1", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "ReferenceEndpointTests", dependencies: ["ReferenceEndpoint", "EndpointSpec", "NetIO", "HTTP1", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "ResilientClientTests", dependencies: ["ResilientClient", "ReferenceEndpoint", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "LoadgenTests", dependencies: ["LoadgenCore", "CommandLine", "ReferenceEndpoint", "ResilientClient", "EndpointSpec", "NetIO", "HTTP1", "TestSupport"], swiftSettings: strict),
     ]
 )

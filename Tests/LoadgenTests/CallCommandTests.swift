@@ -4,6 +4,7 @@ import Foundation
 import Glibc
 import ReferenceEndpoint
 import ResilientClient
+import TestSupport
 import Testing
 
 @testable import LoadgenCore

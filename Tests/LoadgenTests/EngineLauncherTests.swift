@@ -1,6 +1,7 @@
 import EndpointSpec
 import Foundation
 import Glibc
+import TestSupport
 import Testing
 
 @testable import LoadgenCore

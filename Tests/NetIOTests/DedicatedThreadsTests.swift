@@ -1,4 +1,5 @@
 import Dispatch
+import TestSupport
 import Testing
 
 /// The `.dedicatedThreads` trait really moves test bodies (synchronous or async) off the cooperative pool.

@@ -1,5 +1,6 @@
 import Glibc
 import HTTP1
+import TestSupport
 import Testing
 @testable import NetIO
 

@@ -4,6 +4,7 @@ import Glibc
 import HTTP1
 import NetIO
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import ReferenceEndpoint

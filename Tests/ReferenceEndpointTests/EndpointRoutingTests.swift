@@ -1,6 +1,7 @@
 import EndpointSpec
 import Foundation
 import HTTP1
+import TestSupport
 import Testing
 
 @testable import ReferenceEndpoint

@@ -2,6 +2,7 @@ import EndpointSpec
 import Foundation
 import Glibc
 import HTTP1
+import TestSupport
 import Testing
 
 @testable import ReferenceEndpoint

@@ -3,6 +3,7 @@ import EndpointSpec
 import Foundation
 import ReferenceEndpoint
 import Synchronization
+import TestSupport
 import Testing
 
 /// Raw throughput of the pool on examples/trivial. Prints figures, asserts nothing about speed; runs only

@@ -1,4 +1,4 @@
-// Kept identical in every test target that blocks threads (Tests/*/DedicatedThreads.swift).
+// Shared by every test target that blocks threads (the TestSupport target).
 import Glibc
 import Synchronization
 import Testing
@@ -15,10 +15,12 @@ import Testing
 /// The cooperative pool also used to bound, by accident, how many blocking tests ran at once (one per
 /// thread); `TestSlots` keeps that bound explicit (one test per core, at least two) so that parallel runs do
 /// not start dozens of Python workers at the same time. A test waits for its slot without blocking a thread.
-struct DedicatedThreadsTrait: SuiteTrait, TestTrait, TestScoping {
-    var isRecursive: Bool { true }
+public struct DedicatedThreadsTrait: SuiteTrait, TestTrait, TestScoping {
+    /// Applies to every test of a suite it is attached to.
+    public var isRecursive: Bool { true }
 
-    func provideScope(
+    /// Runs `function` on dedicated threads, one test per core at a time.
+    public func provideScope(
         for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
     ) async throws {
         guard testCase != nil else { return try await function() }
@@ -68,14 +70,15 @@ final class TestSlots: Sendable {
 
 extension Trait where Self == DedicatedThreadsTrait {
     /// Runs the tests on dedicated threads (see `DedicatedThreadsTrait`).
-    static var dedicatedThreads: Self { DedicatedThreadsTrait() }
+    public static var dedicatedThreads: Self { DedicatedThreadsTrait() }
 }
 
 /// A task executor backed by an elastic set of plain threads: a job never waits behind a blocked thread,
 /// because a new thread is started whenever more jobs are queued than threads are idle. Idle threads wait
 /// for the next job (they are few: at most the number of jobs that were ever blocked at the same time).
-final class DedicatedThreadExecutor: TaskExecutor, @unchecked Sendable {
-    static let shared = DedicatedThreadExecutor()
+public final class DedicatedThreadExecutor: TaskExecutor, @unchecked Sendable {
+    /// The executor every `.dedicatedThreads` test runs on.
+    public static let shared = DedicatedThreadExecutor()
 
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
@@ -90,14 +93,14 @@ final class DedicatedThreadExecutor: TaskExecutor, @unchecked Sendable {
     }
 
     /// True on one of this executor's threads.
-    static var isCurrentThread: Bool { pthread_getspecific(threadMarker) != nil }
+    public static var isCurrentThread: Bool { pthread_getspecific(threadMarker) != nil }
     private static let threadMarker: pthread_key_t = {
         var key = pthread_key_t()
         pthread_key_create(&key, nil)
         return key
     }()
 
-    func enqueue(_ job: consuming ExecutorJob) {
+    public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         pthread_mutex_lock(mutex)
         jobs.append(job)
