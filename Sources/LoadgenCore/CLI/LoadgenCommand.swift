@@ -310,6 +310,9 @@ public enum LoadgenCommand {
         if !quiet {
             var summary = Report.summary(result, outcomes: outcomes)
             if let note { summary = insert(note, into: summary) }
+            if interrupted, !outcomes.isEmpty {
+                summary += "(interrupted: the thresholds above describe the partial run and do not decide the exit code)\n"
+            }
             environment.standardOutput(summary)
         } else {
             if let note { environment.standardError(note + "\n") }
