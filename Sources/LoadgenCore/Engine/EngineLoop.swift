@@ -9,15 +9,24 @@ import Synchronization
 /// loop has handled the stop message.
 final class EngineStop: Sendable {
     private let cut = Atomic<UInt64>(0)
+    /// Set when the run is over: its loops may be gone, a late stop must not reach them.
+    private let closed = Mutex(false)
 
-    /// Records the cut at `time` (`EventLoop.now()` scale) unless one is already set; returns the cut in effect.
-    @discardableResult
-    func request(at time: UInt64) -> UInt64 {
-        let value = max(1, time)
-        let (exchanged, original) = cut.compareExchange(
-            expected: 0, desired: value, ordering: .acquiringAndReleasing)
-        return exchanged ? value : original
+    /// Records the cut at `now()` unless one is already set, then runs `notify` (to tell the loops), unless
+    /// `close()` was called: then nothing happens.
+    func request(now: () -> UInt64, notify: () -> Void) {
+        closed.withLock { closed in
+            guard !closed else { return }
+            let value = max(1, now())
+            guard cut.compareExchange(expected: 0, desired: value, ordering: .acquiringAndReleasing).exchanged else {
+                return
+            }
+            notify()
+        }
     }
+
+    /// The run is over: later requests do nothing.
+    func close() { closed.withLock { $0 = true } }
 
     /// The cut, or `nil` while the run has not been stopped.
     var at: UInt64? {

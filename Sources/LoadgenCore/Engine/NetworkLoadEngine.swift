@@ -152,10 +152,14 @@ public struct NetworkLoadEngine: LoadEngine {
         // interruption that came earlier (health check, connecting) runs the handler now: nothing is sent.
         let stop = settings.stop
         let stopToken = interruption.onStop {
-            stop.request(at: EventLoop.now())
-            for worker in workers { worker.loop.execute { worker.interrupt() } }
+            stop.request(now: EventLoop.now) {
+                for worker in workers { worker.loop.execute { worker.interrupt() } }
+            }
         }
-        defer { interruption.remove(stopToken) }
+        defer {
+            interruption.remove(stopToken)
+            stop.close()  // before the group shuts down (defers run last first)
+        }
         let measureStart = origin &+ settings.warmupLength
         let reporter = Task {
             await Self.reportProgress(

@@ -34,8 +34,9 @@ public struct RunPlan: Sendable {
     public var requests: RequestGenerator
     /// Connections, timeouts, retry policy, budget and health gate.
     public var client: ClientSpec
-    /// How long after the load ends to wait for calls in flight or queued; calls still waiting are recorded
-    /// as not sent (`run_ended`), calls in flight when it expires as failed (`timeout`).
+    /// How long after the load ends (or after an interruption, see `RunInterruption`) to wait for calls in
+    /// flight or queued; calls still waiting are recorded as not sent (`run_ended`), calls in flight when it
+    /// expires as failed (`timeout`).
     public var drainTimeout: DurationValue
     /// How often to report progress (default 1s).
     public var progressInterval: DurationValue
@@ -117,6 +118,9 @@ public struct ProgressSnapshot: Sendable, Equatable {
 /// while the health gate is closed. `progress` is called about every `plan.progressInterval` from any thread.
 /// Throw `LoadgenRunError.targetUnreachable` when the target cannot be reached at all before the run
 /// (connection refused, health check failing); failures during the run are recorded, not thrown.
+/// An interrupted run (`run(_:interruption:progress:)`) schedules only the calls due by the interruption:
+/// those are recorded exactly once as above, later arrivals not at all, and the window ends at the
+/// interruption (or at the last call's end, if later).
 public protocol LoadEngine: Sendable {
     /// Runs the plan and returns the measured result.
     func run(_ plan: RunPlan, progress: @escaping @Sendable (ProgressSnapshot) -> Void) async throws -> RunResult
