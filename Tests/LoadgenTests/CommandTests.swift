@@ -254,7 +254,7 @@ final class FakeLauncher: TargetLauncher, Sendable {
         #expect(await harness.run(["call", "http://x/p", "-d", "{}"]) == 3)
         #expect(harness.files.text == "serve --port 8000 --helpcall http://x/p -d {}")
         let exitCodes = LoadgenExitCode.allCases.map(\.rawValue)
-        #expect(exitCodes == [0, 1, 2, 3, 4])
+        #expect(exitCodes == [0, 1, 2, 3, 4, 130])
     }
 
     @Test func defaultEnvironmentHasNoEngineYet() async throws {

@@ -1,4 +1,6 @@
 import CommandLine
+import EndpointSpec
+import Glibc
 
 /// The `loadgen` command line: `run`, `validate`, `serve`, `call`.
 public enum LoadgenCommand {
@@ -7,11 +9,13 @@ public enum LoadgenCommand {
 
     static let exitCodes = """
         EXIT CODES:
-          0  success (run: every threshold passed)
-          1  run completed but a threshold failed
-          2  usage error or invalid scenario
-          3  could not reach the target (or the embedded endpoint did not start)
-          4  other runtime error (engine failure, cannot write the --json file)
+            0  success (run: every threshold passed)
+            1  run completed but a threshold failed
+            2  usage error or invalid scenario
+            3  could not reach the target (or the embedded endpoint did not start)
+            4  other runtime error (engine failure, cannot write the --json file)
+          130  run interrupted (Ctrl-C or SIGTERM): the summary covers the time run; thresholds are shown but
+               not judged; a second Ctrl-C exits at once without a summary
         """
 
     /// The command tree.
@@ -27,6 +31,9 @@ public enum LoadgenCommand {
                     service time from the actual send is reported beside it.
                     --duration on a ramping-rate load scales every stage; --rate scales every stage so the peak
                     equals R (closed-loop loads take no --rate).
+                    Ctrl-C (or SIGTERM) stops the load early: no call starts after it, calls in flight may finish
+                    (within the drain timeout), calls due but not yet sent count as not sent (interrupted), calls due
+                    later are not counted; the report covers the time run. Press Ctrl-C again to exit at once.
 
                     \(exitCodes)
                     """,
@@ -241,6 +248,17 @@ public enum LoadgenCommand {
             process.log = .file(logPath.hasPrefix("/") ? logPath : environment.currentDirectory + "/" + logPath)
             launcher = process
         }
+        // Ctrl-C / SIGTERM (delivered by `main`): the engine stops the load through its own handler; this one
+        // tells the user. Registered for the whole run, so that an interruption is never left unhandled.
+        let interruption = environment.interruption
+        let printer = ProgressPrinter(terminal: environment.progressIsTerminal, write: environment.standardError)
+        let noticeToken = interruption.onStop {
+            printer.finish()
+            environment.standardError(
+                "interrupted by \(interruption.signal ?? "SIGINT"): stopping (no new calls; calls in flight may "
+                    + "finish); interrupt again to exit now\n")
+        }
+        defer { interruption.remove(noticeToken) }
         var running: (any RunningTarget)?
         let url: TargetURL
         switch scenario.target {
@@ -251,33 +269,53 @@ public enum LoadgenCommand {
                 running = started
                 url = started.url
             } catch {
+                if interruption.isInterrupted {
+                    environment.standardError("interrupted before the load started\n")
+                    return .interrupted
+                }
                 environment.standardError("error: \(describe(error))\n")
                 return .targetUnreachable
             }
         }
+        if interruption.isInterrupted {
+            await running?.stop()
+            environment.standardError("interrupted before the load started\n")
+            return .interrupted
+        }
+        // A second interruption exits the process at once (`main`); the embedded endpoint is told to stop first.
+        let abortToken = running.map { target in interruption.onAbort { terminateNow(target) } }
         let plan = RunPlan(scenario: scenario, target: url)
-        let printer = ProgressPrinter(terminal: environment.progressIsTerminal, write: environment.standardError)
         var result: RunResult
         do {
-            result = try await engine.run(plan) { snapshot in
+            result = try await engine.run(plan, interruption: interruption) { snapshot in
                 if !quiet { printer.show(snapshot) }
             }
         } catch {
             printer.finish()
+            if let abortToken { interruption.remove(abortToken) }
             await running?.stop()
             environment.standardError("error: \(describe(error))\n")
             if let runError = error as? LoadgenRunError, case .targetUnreachable = runError { return .targetUnreachable }
             return .runtimeError
         }
         printer.finish()
+        if let abortToken { interruption.remove(abortToken) }
         await running?.stop()
         if result.scenarioName.isEmpty { result.scenarioName = scenario.name }
         if result.loadDescription.isEmpty { result.loadDescription = scenario.load.summary }
         if result.target.isEmpty { result.target = url.description }
         let outcomes = scenario.thresholds.map { $0.evaluate(result) }
+        let interrupted = interruption.isInterrupted
+        let note = interrupted ? interruptionNote(interruption, load: scenario.load) : nil
         if !quiet {
-            environment.standardOutput(Report.summary(result, outcomes: outcomes))
+            var summary = Report.summary(result, outcomes: outcomes)
+            if let note { summary = insert(note, into: summary) }
+            if interrupted, !outcomes.isEmpty {
+                summary += "(interrupted: the thresholds above describe the partial run and do not decide the exit code)\n"
+            }
+            environment.standardOutput(summary)
         } else {
+            if let note { environment.standardError(note + "\n") }
             // Quiet runs still say why they failed, so a CI log shows which threshold broke.
             for outcome in outcomes where !outcome.pass {
                 environment.standardError("FAIL  \(outcome.threshold.expression)  observed \(outcome.observedText)\n")
@@ -289,14 +327,62 @@ public enum LoadgenCommand {
         }
         if let path = parsed.string("json") {
             let absolute = path == "-" || path.hasPrefix("/") ? path : environment.currentDirectory + "/" + path
+            var document = Report.json(result, outcomes: outcomes)
+            if interrupted { document = addInterruption(to: document, interruption) }
             do {
-                try environment.writeFile(absolute, Report.json(result, outcomes: outcomes))
+                try environment.writeFile(absolute, document)
             } catch {
                 environment.standardError("error: cannot write --json file '\(path)': \(error)\n")
                 return .runtimeError
             }
         }
+        // A partial run neither passes nor fails its thresholds: the distinct code says it was cut short.
+        if interrupted { return .interrupted }
         return outcomes.allSatisfy(\.pass) ? .success : .thresholdsFailed
+    }
+
+    /// The summary's line about an interruption: `interrupted by SIGINT after 1.02s of 10s: ...`.
+    static func interruptionNote(_ interruption: RunInterruption, load: LoadSpec) -> String {
+        let signal = interruption.signal ?? "SIGINT"
+        guard let point = interruption.stopPoint else {
+            return "interrupted by \(signal) (the engine ran the whole load)"
+        }
+        if point.nanoseconds < 0 { return "interrupted by \(signal) during the warmup: nothing was measured" }
+        let at = formatNumber(point.seconds, digits: 2) + "s"
+        if point >= load.duration {
+            return "interrupted by \(signal) after \(at), once the load had ended (while calls in flight finished)"
+        }
+        return "interrupted by \(signal) after \(at) of \(load.duration): no call started after that, calls due later "
+            + "are not counted; the rates cover the \(at) run"
+    }
+
+    /// Puts `note` after the summary's first (title) line.
+    static func insert(_ note: String, into summary: String) -> String {
+        let start = summary.hasPrefix("\n") ? summary.index(after: summary.startIndex) : summary.startIndex
+        guard let titleEnd = summary[start...].firstIndex(of: "\n") else { return summary + note + "\n" }
+        let after = summary.index(after: titleEnd)
+        return String(summary[..<after]) + note + "\n" + String(summary[after...])
+    }
+
+    /// Adds `"interrupted": {"signal": "SIGINT", "after_s": 1.024}` after `duration_s` in the `--json`
+    /// document (`after_s` is `null` when the engine did not stop early; negative during the warmup).
+    static func addInterruption(to document: String, _ interruption: RunInterruption) -> String {
+        guard case .object(var root)? = try? LoadgenJSON.parse(document) else { return document }
+        var item = JSONObject()
+        item["signal"] = .string(interruption.signal ?? "SIGINT")
+        item["after_s"] = interruption.stopPoint.map { .double($0.seconds, digits: 3) } ?? .null
+        let pair = JSONObject.Pair(key: "interrupted", value: .object(item))
+        if let position = root.pairs.firstIndex(where: { $0.key == "duration_s" }) {
+            root.pairs.insert(pair, at: position + 1)
+        } else {
+            root.pairs.append(pair)
+        }
+        return LoadgenJSON.serialize(.object(root), indent: 2) + "\n"
+    }
+
+    /// Tells an embedded endpoint to stop without waiting (the process is about to exit).
+    private static func terminateNow(_ target: any RunningTarget) {
+        if let embedded = target as? RunningEmbeddedTarget { kill(embedded.pid, SIGTERM) }
     }
 
     private static func describe(_ error: any Error) -> String {

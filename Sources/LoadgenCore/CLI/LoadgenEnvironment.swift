@@ -22,6 +22,9 @@ public struct LoadgenEnvironment: Sendable {
     public var currentDirectory: String
     /// Writes the `--json` file.
     public var writeFile: @Sendable (_ path: String, _ contents: String) throws -> Void
+    /// Where `run` learns about Ctrl-C and SIGTERM (`loadgen`'s `main` delivers them from its signal thread;
+    /// the default never fires).
+    public var interruption: RunInterruption
 
     /// Creates an environment; defaults write to the process's stdout/stderr and the file system.
     public init(
@@ -32,7 +35,8 @@ public struct LoadgenEnvironment: Sendable {
         standardError: @escaping @Sendable (String) -> Void = StandardStreams.writeError,
         progressIsTerminal: Bool = StandardStreams.errorIsTerminal,
         currentDirectory: String = FileManager.default.currentDirectoryPath,
-        writeFile: @escaping @Sendable (String, String) throws -> Void = StandardStreams.writeFile
+        writeFile: @escaping @Sendable (String, String) throws -> Void = StandardStreams.writeFile,
+        interruption: RunInterruption = RunInterruption()
     ) {
         self.engine = engine
         self.launcher = launcher
@@ -43,6 +47,7 @@ public struct LoadgenEnvironment: Sendable {
         self.progressIsTerminal = progressIsTerminal
         self.currentDirectory = currentDirectory
         self.writeFile = writeFile
+        self.interruption = interruption
     }
 }
 

@@ -2,6 +2,38 @@ import Glibc
 import HTTP1
 import NetIO
 import ResilientClient
+import Synchronization
+
+/// The moment a run was told to stop early (Ctrl-C), shared by every loop of the run. Set once from any
+/// thread; the loops read it before starting a call, so no call due after the cut starts even before the
+/// loop has handled the stop message.
+final class EngineStop: Sendable {
+    private let cut = Atomic<UInt64>(0)
+    /// Set when the run is over: its loops may be gone, a late stop must not reach them.
+    private let closed = Mutex(false)
+
+    /// Records the cut at `now()` unless one is already set, then runs `notify` (to tell the loops), unless
+    /// `close()` was called: then nothing happens.
+    func request(now: () -> UInt64, notify: () -> Void) {
+        closed.withLock { closed in
+            guard !closed else { return }
+            let value = max(1, now())
+            guard cut.compareExchange(expected: 0, desired: value, ordering: .acquiringAndReleasing).exchanged else {
+                return
+            }
+            notify()
+        }
+    }
+
+    /// The run is over: later requests do nothing.
+    func close() { closed.withLock { $0 = true } }
+
+    /// The cut, or `nil` while the run has not been stopped.
+    var at: UInt64? {
+        let value = cut.load(ordering: .acquiring)
+        return value == 0 ? nil : value
+    }
+}
 
 /// Settings shared by every loop of one run (immutable).
 struct EngineRunSettings: Sendable {
@@ -26,6 +58,8 @@ struct EngineRunSettings: Sendable {
     let load: LoadShape
     /// The warmup load, if any.
     let warmup: LoadShape?
+    /// Set when the run is interrupted.
+    let stop: EngineStop
 
     /// Length of a load shape in nanoseconds.
     static func length(_ shape: LoadShape) -> UInt64 {
@@ -113,7 +147,9 @@ final class EngineLoop: @unchecked Sendable {
     private var expired = false
     private var reported = false
     private var drainTimer: TimerID?
+    private var drainDeadline: UInt64 = 0
     private var loadEndTimer: TimerID?
+    private var interrupted = false
 
     private var streams: [ArrivalStream] = []
     private var arrivalTimer: TimerID?
@@ -203,9 +239,8 @@ final class EngineLoop: @unchecked Sendable {
         measureStart = origin &+ settings.warmupLength
         loadEnd = measureStart &+ settings.loadLength
         let now = EventLoop.now()
-        drainTimer = loop.schedule(after: Self.delay(until: loadEnd &+ settings.drainNanoseconds, now: now)) {
-            [self] in expire()
-        }
+        drainDeadline = loadEnd &+ settings.drainNanoseconds
+        drainTimer = loop.schedule(after: Self.delay(until: drainDeadline, now: now)) { [self] in expire() }
         switch settings.load {
         case .open(let schedule):
             if case .open(let warm)? = settings.warmup {
@@ -250,6 +285,8 @@ final class EngineLoop: @unchecked Sendable {
                 arrivalTimer = loop.schedule(after: due - now) { [self] in fireArrivals() }
                 return
             }
+            // Interrupted: no call starts any more; `interrupt()` (on its way to this loop) accounts for the rest.
+            if settings.stop.at != nil { return }
             let index = stream.next
             streams[0].next += step
             dispatch(index: index, intendedStart: due, warmup: stream.warmup, user: -1)
@@ -261,7 +298,7 @@ final class EngineLoop: @unchecked Sendable {
     // MARK: - Closed loop
 
     private func issueUserCall(_ local: Int) {
-        guard !loadFinished, !expired, let model = closedModel else { return }
+        guard !loadFinished, !expired, settings.stop.at == nil, let model = closedModel else { return }
         let now = EventLoop.now()
         guard now < loadEnd else { return }
         let warmup = now < measureStart
@@ -314,7 +351,10 @@ final class EngineLoop: @unchecked Sendable {
         pumping = true
         defer { pumping = false }
         while !idle.isEmpty, !expired {
-            guard let call = retryQueue.popFirst() ?? newQueue.popFirst() else { return }
+            // Once interrupted, calls already sent may retry, but no call makes its first attempt.
+            guard let call = retryQueue.popFirst() ?? (settings.stop.at == nil ? newQueue.popFirst() : nil) else {
+                return
+            }
             startAttempt(call, slot: idle.removeLast())
         }
     }
@@ -577,6 +617,41 @@ final class EngineLoop: @unchecked Sendable {
     }
 
     // MARK: - End of run
+
+    /// The run was interrupted (loop thread; `settings.stop` is set): the load ends at the cut. Arrivals due by
+    /// then that were not dispatched yet, and calls still waiting for their first attempt, are not sent
+    /// (`interrupted`); arrivals due after the cut are not part of the run; closed-loop users stop. Calls
+    /// already sent drain as at the normal end, within `drainNanoseconds` from the cut.
+    func interrupt() {
+        guard started, !reported, !interrupted, let cut = settings.stop.at else { return }
+        interrupted = true
+        loadFinished = true
+        if let arrivalTimer { loop.cancel(arrivalTimer) }
+        arrivalTimer = nil
+        if let loadEndTimer { loop.cancel(loadEndTimer) }
+        loadEndTimer = nil
+        let step = Int64(settings.loopCount)
+        for stream in streams where !stream.warmup {
+            var index = stream.next
+            while index < stream.schedule.count {
+                let due = stream.base &+ UInt64(stream.schedule.intendedTime(of: index))
+                if due > cut { break }
+                result.record(.notSent(index: index, intendedStart: Int64(due), reason: .interrupted))
+                index += step
+            }
+        }
+        streams.removeAll()
+        for call in newQueue.removeAll() { finishNotSent(call, reason: .interrupted) }
+        let deadline = cut &+ settings.drainNanoseconds
+        if deadline < drainDeadline, let drainTimer {
+            loop.cancel(drainTimer)
+            drainDeadline = deadline
+            self.drainTimer = loop.schedule(after: Self.delay(until: deadline, now: EventLoop.now())) {
+                [self] in expire()
+            }
+        }
+        checkDone()
+    }
 
     /// The drain period is over: queued calls are not sent, calls in backoff end with their last attempt,
     /// attempts in flight fail with `timeout`.

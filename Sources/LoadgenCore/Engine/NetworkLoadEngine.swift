@@ -45,6 +45,15 @@ import Synchronization
 /// `plan.drainTimeout`. Then queued calls are recorded as not sent (`run_ended`), calls in backoff end with their
 /// last attempt, attempts still in flight fail with `timeout`; connections are closed and the loops stopped.
 ///
+/// **Interruption** (`run(_:interruption:progress:)`, Ctrl-C in `loadgen run`): the first interruption cuts the
+/// load at that moment. Every loop sees the cut before it starts a call, so no call makes its first attempt
+/// after it: open-loop arrivals due by the cut but not yet sent, and calls waiting for a connection, are
+/// recorded as not sent (`interrupted`); arrivals due after the cut are not part of the run (they are not
+/// counted at all, so throughput, goodput and error rate describe the time actually run); closed-loop users
+/// issue no further call. Calls already sent drain as at the normal end (retries included), bounded by
+/// `plan.drainTimeout` from the cut. The window is the time run: from the start of measurement to the cut, or
+/// to the end of the last call when that is later. The cut is recorded with `RunInterruption.recordStopPoint`.
+///
 /// **Progress** is gathered from the loops with `EventLoop.execute` every `plan.progressInterval`, driven by a
 /// timer on the first loop (not by a task: Swift's cooperative pool may be busy with the caller's other work,
 /// and a short run would then end without a single progress report). `progress` is called on that loop's
@@ -86,10 +95,17 @@ public struct NetworkLoadEngine: LoadEngine {
         self.configuration = configuration
     }
 
-    /// Runs the plan; see the type's documentation.
+    /// Runs the whole plan; see the type's documentation.
     public func run(_ plan: RunPlan, progress: @escaping @Sendable (ProgressSnapshot) -> Void) async throws
         -> RunResult
     {
+        try await run(plan, interruption: RunInterruption(), progress: progress)
+    }
+
+    /// Runs the plan, stopping early at the first `interruption`; see the type's documentation.
+    public func run(
+        _ plan: RunPlan, interruption: RunInterruption, progress: @escaping @Sendable (ProgressSnapshot) -> Void
+    ) async throws -> RunResult {
         let connections = max(1, plan.client.connections)
         var loopCount = max(1, min(configuration.threads ?? EventLoopGroup.coreCount, connections))
         if case .closed(let model) = plan.load { loopCount = max(1, min(loopCount, model.users)) }
@@ -101,10 +117,12 @@ public struct NetworkLoadEngine: LoadEngine {
             host: plan.target.host, port: plan.target.port, requests: RequestFactory(plan.requests), policy: policy,
             pingPath: plan.target.basePath + (plan.client.healthGate?.path ?? "/ping"), seed: plan.scenario.seed,
             loopCount: loopCount, drainNanoseconds: UInt64(max(0, plan.drainTimeout.nanoseconds)),
-            queueLimit: max(0, configuration.maxQueuedCalls / loopCount), load: plan.load, warmup: plan.warmup)
+            queueLimit: max(0, configuration.maxQueuedCalls / loopCount), load: plan.load, warmup: plan.warmup,
+            stop: EngineStop())
 
         if let gate = plan.client.healthGate {
-            try await waitUntilHealthy(plan: plan, gate: gate, settings: settings, loop: group.loops[0])
+            try await waitUntilHealthy(
+                plan: plan, gate: gate, settings: settings, loop: group.loops[0], interruption: interruption)
         }
 
         let collector = OutcomeCollector(count: loopCount)
@@ -133,6 +151,18 @@ public struct NetworkLoadEngine: LoadEngine {
 
         let origin = EventLoop.now() &+ 2_000_000
         for worker in workers { worker.loop.execute { worker.start(at: origin) } }
+        // Registered after the starts: each loop handles `start` before `interrupt` (execute is FIFO). An
+        // interruption that came earlier (health check, connecting) runs the handler now: nothing is sent.
+        let stop = settings.stop
+        let stopToken = interruption.onStop {
+            stop.request(now: EventLoop.now) {
+                for worker in workers { worker.loop.execute { worker.interrupt() } }
+            }
+        }
+        defer {
+            interruption.remove(stopToken)
+            stop.close()  // before the group shuts down (defers run last first)
+        }
         let measureStart = origin &+ settings.warmupLength
         let reporter = ProgressSampler(
             workers: workers, interval: plan.progressInterval, measureStart: measureStart,
@@ -149,16 +179,23 @@ public struct NetworkLoadEngine: LoadEngine {
             result.merge(outcome.result)
             lastEnd = max(lastEnd, outcome.lastEnd)
         }
-        // The window is the load's length, or longer when calls ended after it.
+        // The window is the load's length (cut short by an interruption), or longer when calls ended after it.
         let measuredTail = lastEnd > measureStart ? Int64(lastEnd - measureStart) : 0
-        result.elapsedNanoseconds = max(Int64(settings.loadLength), measuredTail)
+        var window = Int64(settings.loadLength)
+        if let cut = stop.at {
+            let point = cut >= measureStart ? Int64(cut - measureStart) : -Int64(measureStart - cut)
+            interruption.recordStopPoint(DurationValue(nanoseconds: point))
+            window = min(window, max(0, point))
+        }
+        result.elapsedNanoseconds = max(window, measuredTail)
         return result
     }
 
     /// Polls `GET path` until it answers 200 (backoff from 50ms up to the probe interval) within
-    /// `configuration.startupTimeout`.
+    /// `configuration.startupTimeout`; gives up quietly when the run is interrupted (nothing will be sent).
     private func waitUntilHealthy(
-        plan: RunPlan, gate: HealthGateSpec, settings: EngineRunSettings, loop: EventLoop
+        plan: RunPlan, gate: HealthGateSpec, settings: EngineRunSettings, loop: EventLoop,
+        interruption: RunInterruption
     ) async throws {
         let start = EventLoop.now()
         let limit = UInt64(max(1, configuration.startupTimeout.nanoseconds))
@@ -166,7 +203,7 @@ public struct NetworkLoadEngine: LoadEngine {
         var delay: UInt64 = 50_000_000
         let maxDelay = UInt64(max(50_000_000, gate.probeInterval.nanoseconds))
         var last = "no answer"
-        while true {
+        while !interruption.isInterrupted {
             let now = EventLoop.now()
             let left = deadline > now ? deadline - now : 0
             let attempt = min(left, settings.policy.attemptTimeout)

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The load shape an engine executes.
 public enum LoadShape: Sendable, Equatable {
     /// Open loop: send arrival `i` at `schedule.intendedTime(of: i)`, whatever the responses do.
@@ -32,8 +34,9 @@ public struct RunPlan: Sendable {
     public var requests: RequestGenerator
     /// Connections, timeouts, retry policy, budget and health gate.
     public var client: ClientSpec
-    /// How long after the load ends to wait for calls in flight or queued; calls still waiting are recorded
-    /// as not sent (`run_ended`), calls in flight when it expires as failed (`timeout`).
+    /// How long after the load ends (or after an interruption, see `RunInterruption`) to wait for calls in
+    /// flight or queued; calls still waiting are recorded as not sent (`run_ended`), calls in flight when it
+    /// expires as failed (`timeout`).
     public var drainTimeout: DurationValue
     /// How often to report progress (default 1s).
     public var progressInterval: DurationValue
@@ -115,9 +118,140 @@ public struct ProgressSnapshot: Sendable, Equatable {
 /// while the health gate is closed. `progress` is called about every `plan.progressInterval` from any thread.
 /// Throw `LoadgenRunError.targetUnreachable` when the target cannot be reached at all before the run
 /// (connection refused, health check failing); failures during the run are recorded, not thrown.
+/// An interrupted run (`run(_:interruption:progress:)`) schedules only the calls due by the interruption:
+/// those are recorded exactly once as above, later arrivals not at all, and the window ends at the
+/// interruption (or at the last call's end, if later).
 public protocol LoadEngine: Sendable {
     /// Runs the plan and returns the measured result.
     func run(_ plan: RunPlan, progress: @escaping @Sendable (ProgressSnapshot) -> Void) async throws -> RunResult
+
+    /// Runs the plan and stops it early when `interruption` fires (see `RunInterruption` for what an engine
+    /// does then). The default ignores the interruption and runs the whole plan.
+    func run(
+        _ plan: RunPlan, interruption: RunInterruption,
+        progress: @escaping @Sendable (ProgressSnapshot) -> Void
+    ) async throws -> RunResult
+}
+
+extension LoadEngine {
+    /// Runs the whole plan: engines that cannot stop early ignore `interruption`.
+    public func run(
+        _ plan: RunPlan, interruption: RunInterruption,
+        progress: @escaping @Sendable (ProgressSnapshot) -> Void
+    ) async throws -> RunResult {
+        try await run(plan, progress: progress)
+    }
+}
+
+/// A request from outside the run (Ctrl-C, SIGTERM) to stop it early. Thread-safe; `loadgen`'s `main` calls
+/// `interrupt(signal:)` from its signal thread, tests call it directly.
+///
+/// **First interruption: stop the load, keep the run.** Handlers registered with `onStop` run once. An
+/// engine that honours it starts no call after the moment of the interruption (the schedule is cut there:
+/// open-loop arrivals due later are not part of the run at all, closed-loop users issue no further call);
+/// calls that were due but had not been sent yet (waiting for a connection) are recorded as not sent
+/// (`interrupted`); calls already sent get the normal drain (retries included), bounded by
+/// `plan.drainTimeout` counted from the interruption. The measurement window is the time actually run, so
+/// throughput, goodput and error rate describe that time (counting the cut arrivals as not sent would turn
+/// the error rate into "how early was Ctrl-C pressed"). The engine records where the cut fell with
+/// `recordStopPoint(_:)`.
+///
+/// **Second and later interruptions: leave now.** Handlers registered with `onAbort` run (synchronously, on
+/// the interrupting thread) so that they can stop child processes; the caller then exits the process.
+public final class RunInterruption: Sendable {
+    private struct State {
+        var count = 0
+        var signal: String?
+        var stopPoint: DurationValue?
+        var nextID = 0
+        var stopHandlers: [(Int, @Sendable () -> Void)] = []
+        var abortHandlers: [(Int, @Sendable () -> Void)] = []
+    }
+
+    private let state = Mutex(State())
+
+    /// Creates an interruption source that has not fired.
+    public init() {}
+
+    /// How many interruptions were delivered.
+    public var count: Int { state.withLock { $0.count } }
+
+    /// Whether the first interruption was delivered.
+    public var isInterrupted: Bool { count > 0 }
+
+    /// The name of the first interruption's signal (`SIGINT`, `SIGTERM`), `nil` before it.
+    public var signal: String? { state.withLock { $0.signal } }
+
+    /// How far into the measured load the stop took effect (negative: during warmup), as the engine recorded
+    /// it; `nil` when not interrupted or the engine did not honour the interruption.
+    public var stopPoint: DurationValue? { state.withLock { $0.stopPoint } }
+
+    /// Delivers one interruption and returns what the caller should do. The first runs the stop handlers
+    /// (`.stopping`, or `.unhandled` when none is registered: nothing can stop gracefully, exit now); later
+    /// ones run the abort handlers (`.abort`: exit now).
+    @discardableResult
+    public func interrupt(signal: String = "SIGINT") -> InterruptAction {
+        let (action, handlers) = state.withLock { state -> (InterruptAction, [@Sendable () -> Void]) in
+            state.count += 1
+            if state.count == 1 {
+                state.signal = signal
+                let handlers = state.stopHandlers.map(\.1)
+                state.stopHandlers.removeAll()
+                return (handlers.isEmpty ? .unhandled : .stopping, handlers)
+            }
+            return (.abort, state.abortHandlers.map(\.1))
+        }
+        for handler in handlers { handler() }
+        return action
+    }
+
+    /// Registers `handler` for the first interruption; if it was already delivered, `handler` runs now, on
+    /// this thread. Returns an id for `remove(_:)`.
+    @discardableResult
+    public func onStop(_ handler: @escaping @Sendable () -> Void) -> Int {
+        let (id, runNow) = state.withLock { state -> (Int, Bool) in
+            state.nextID += 1
+            if state.count > 0 { return (state.nextID, true) }
+            state.stopHandlers.append((state.nextID, handler))
+            return (state.nextID, false)
+        }
+        if runNow { handler() }
+        return id
+    }
+
+    /// Registers `handler` for the second and later interruptions (it may run more than once). Returns an id
+    /// for `remove(_:)`.
+    @discardableResult
+    public func onAbort(_ handler: @escaping @Sendable () -> Void) -> Int {
+        state.withLock { state in
+            state.nextID += 1
+            state.abortHandlers.append((state.nextID, handler))
+            return state.nextID
+        }
+    }
+
+    /// Removes a stop or abort handler.
+    public func remove(_ id: Int) {
+        state.withLock { state in
+            state.stopHandlers.removeAll { $0.0 == id }
+            state.abortHandlers.removeAll { $0.0 == id }
+        }
+    }
+
+    /// Called by an engine that honoured the interruption: where the cut fell, from the start of measurement.
+    public func recordStopPoint(_ point: DurationValue) {
+        state.withLock { $0.stopPoint = point }
+    }
+}
+
+/// What the interrupting thread should do after `RunInterruption.interrupt(signal:)`.
+public enum InterruptAction: Sendable, Equatable {
+    /// The first interruption reached a run that is now stopping: wait for it.
+    case stopping
+    /// The first interruption found nothing that can stop gracefully: exit now.
+    case unhandled
+    /// A second (or later) interruption: the abort handlers ran; exit now.
+    case abort
 }
 
 /// Starts the embedded reference endpoint for a run.
@@ -166,4 +300,8 @@ public enum LoadgenExitCode: Int32, Sendable, CaseIterable {
     case targetUnreachable = 3
     /// The run failed for another reason (engine error, cannot write the --json file).
     case runtimeError = 4
+    /// `run` was interrupted (SIGINT or SIGTERM) and stopped early; the partial result was still reported and
+    /// the thresholds evaluated on it, but a partial run neither passes nor fails them (128 + SIGINT, as shells
+    /// report a command stopped by Ctrl-C).
+    case interrupted = 130
 }
