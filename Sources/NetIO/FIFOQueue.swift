@@ -1,8 +1,9 @@
 /// A first-in, first-out queue: an array with a moving head, so taking the oldest element is O(1) (amortized).
-/// Consumed slots are dropped when the queue runs empty, or once there are at least 64 of them and they fill at
-/// least half the array. Offsets count from the oldest element (offset 0).
+/// A taken element is released at once; its slot is dropped when the queue runs empty, or once there are at
+/// least 64 such slots and they fill at least half the array. Offsets count from the oldest element (offset 0).
 public struct FIFOQueue<Element> {
-    @usableFromInline var items: [Element] = []
+    /// `nil` before `head` (taken), elements from `head` on.
+    @usableFromInline var items: [Element?] = []
     @usableFromInline var head = 0
 
     /// Creates an empty queue.
@@ -23,7 +24,10 @@ public struct FIFOQueue<Element> {
 
     /// The element `offset` places after the oldest one (`0 ..< count`).
     @inlinable
-    public subscript(offset: Int) -> Element { items[head + offset] }
+    public subscript(offset: Int) -> Element {
+        guard let element = items[head + offset] else { preconditionFailure("FIFOQueue: offset out of range") }
+        return element
+    }
 
     /// Appends an element (the newest).
     @inlinable
@@ -34,6 +38,7 @@ public struct FIFOQueue<Element> {
     public mutating func popFirst() -> Element? {
         guard head < items.count else { return nil }
         let element = items[head]
+        items[head] = nil
         head += 1
         if head == items.count {
             items.removeAll(keepingCapacity: true)
@@ -49,13 +54,14 @@ public struct FIFOQueue<Element> {
     @inlinable
     public mutating func remove(at offset: Int) -> Element {
         if offset == 0, let element = popFirst() { return element }
-        return items.remove(at: head + offset)
+        guard let element = items.remove(at: head + offset) else { preconditionFailure("FIFOQueue: offset out of range") }
+        return element
     }
 
     /// Removes every element and returns them, oldest first.
     @inlinable
     public mutating func removeAll() -> [Element] {
-        let rest = Array(items[head...])
+        let rest = items[head...].compactMap { $0 }
         items = []
         head = 0
         return rest
