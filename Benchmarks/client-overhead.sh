@@ -9,27 +9,17 @@ CALLS=${1:-20000}
 CONCURRENCY=${2:-16}
 ROUNDS=${3:-5}
 PORT=${PORT:-18090}
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-WORK=$(mktemp -d /tmp/client-overhead.XXXXXX)
-SERVER=""
-cleanup() { [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
+source "$(dirname "$0")/lib.sh"
+bench_init client-overhead
+require_tools taskset
 
-# A throwaway package that depends on this one by path, so the repository needs no benchmark product.
-mkdir -p "$WORK/pkg/Sources/bench"
-cat > "$WORK/pkg/Package.swift" <<SWIFT
-// swift-tools-version:6.0
-import PackageDescription
-let package = Package(name: "bench", platforms: [.macOS(.v15)],
-    dependencies: [.package(name: "ResilientInference", path: "$ROOT")],
-    targets: [.executableTarget(name: "bench", dependencies: [.product(name: "ResilientClient", package: "ResilientInference")])])
-SWIFT
+throwaway_package bench ResilientClient
 cp "$ROOT/Benchmarks/client-overhead/main.swift" "$WORK/pkg/Sources/bench/main.swift"
 echo "building release bench…"
-(cd "$WORK/pkg" && swift build -c release --product bench >"$WORK/build.log" 2>&1) || { tail -20 "$WORK/build.log"; exit 1; }
+build_release "$WORK/pkg" --product bench
 BIN="$WORK/pkg/.build/release/bench"
 
-taskset -c 0 "$BIN" server "$PORT" >/dev/null & SERVER=$!
-for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.1; done
+taskset -c 0 "$BIN" server "$PORT" >/dev/null & PIDS+=($!)
+wait_for_port "$PORT" || true
 echo "server on CPU 0, client on CPU 1"
 taskset -c 1 "$BIN" client "http://127.0.0.1:$PORT" "$CALLS" "$CONCURRENCY" "$ROUNDS"

@@ -14,24 +14,9 @@
 set -euo pipefail
 DURATION=${1:-10}
 CONNS=${2:-64}
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-WORK=$(mktemp -d /tmp/endpoint-bench.XXXXXX)
-SERVER_PID=""
-stop_server() {
-  if [ -n "$SERVER_PID" ]; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=""
-  fi
-}
-cleanup() { stop_server; rm -rf "$WORK"; }
-trap cleanup EXIT
-
-for tool in wrk taskset python3; do
-  command -v "$tool" >/dev/null || { echo "error: $tool is not installed" >&2; exit 1; }
-done
+source "$(dirname "$0")/lib.sh"
+bench_init endpoint-bench
+require_tools --fail wrk taskset python3
 python3 -c "import fastapi, uvicorn, uvloop, httptools" 2>/dev/null \
   || { echo "error: FastAPI peer missing: pip install -r $ROOT/requirements-bench.txt" >&2; exit 1; }
 
@@ -43,7 +28,7 @@ wrk.headers["Content-Type"] = "application/json"
 LUA
 
 echo "building release…"
-(cd "$ROOT" && swift build -c release >"$WORK/build.log" 2>&1) || { tail -30 "$WORK/build.log"; exit 1; }
+build_release "$ROOT"
 BIN="$ROOT/.build/release/reference-endpoint"
 
 # Starts "$@" pinned to CPU 0, waits (at most 120 s) for its "Endpoint is running at: http://H:P" line and
@@ -51,6 +36,7 @@ BIN="$ROOT/.build/release/reference-endpoint"
 start_server() {
   taskset -c 0 "$@" >"$WORK/server.out" 2>"$WORK/server.err" &
   SERVER_PID=$!
+  PIDS+=("$SERVER_PID")
   PORT=""
   for _ in $(seq 1 1200); do
     PORT=$(sed -n 's|^Endpoint is running at: http://[^:]*:\([0-9]*\)$|\1|p' "$WORK/server.out" | head -1)
@@ -69,7 +55,7 @@ measure() {
   [ -n "$script" ] && args+=(-s "$script")
   local warm=(-t1 -c"$CONNS" -d2s)
   [ -n "$script" ] && warm+=(-s "$script")
-  taskset -c 1 wrk "${warm[@]}" "http://127.0.0.1:$PORT$path" >/dev/null  # warm-up
+  wrk_rps "${warm[@]}" "http://127.0.0.1:$PORT$path" >/dev/null  # warm-up
   out=$(taskset -c 1 wrk "${args[@]}" "http://127.0.0.1:$PORT$path")
   echo "$out" | grep -E "Non-2xx|Socket errors" | sed "s|^|  [$path] |" >&2 || true
   echo "$out" | awk '/Requests\/sec/ {print $2}'
@@ -82,47 +68,23 @@ start_server "$BIN" --model-dir "$ROOT/examples/trivial" --route "$ROUTE" --port
   --workers 1 --loop-threads 1 --no-access-log
 PING[ours]=$(measure /ping)
 PREDICT[ours]=$(measure /predict "$WORK/predict.lua")
-stop_server
+stop_all
 
 for handler in def async; do
   start_server python3 "$ROOT/Tests/differential/wire_fastapi_app.py" --model-dir "$ROOT/examples/trivial" \
     --route "$ROUTE" --port 0 --handler "$handler" --loop uvloop --http httptools --no-access-log
   PING[fastapi-$handler]=$(measure /ping)
   PREDICT[fastapi-$handler]=$(measure /predict "$WORK/predict.lua")
-  stop_server
+  stop_all
 done
 
 PING[nginx]="n/a"
 PREDICT[nginx]="-"
 if command -v nginx >/dev/null; then
-  NGINX_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  mkdir -p "$WORK/nginx/logs"
-  cat > "$WORK/nginx/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-error_log $WORK/nginx/logs/error.log;
-pid $WORK/nginx/nginx.pid;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 10000000;
-  client_body_temp_path $WORK/nginx; proxy_temp_path $WORK/nginx; fastcgi_temp_path $WORK/nginx;
-  uwsgi_temp_path $WORK/nginx; scgi_temp_path $WORK/nginx;
-  server {
-    listen 127.0.0.1:$NGINX_PORT;
-    location = /ping { default_type application/json; return 200 '{"message":"pong"}'; }
-  }
-}
-CONF
-  taskset -c 0 nginx -p "$WORK/nginx" -e "$WORK/nginx/logs/error.log" -c "$WORK/nginx/nginx.conf" &
-  SERVER_PID=$!
-  PORT=$NGINX_PORT
-  for _ in $(seq 1 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
-    sleep 0.1
-  done
+  PORT=$(free_port)
+  start_nginx "$PORT" "location = /ping { default_type application/json; return 200 '{\"message\":\"pong\"}'; }"
   PING[nginx]=$(measure /ping)
-  stop_server
+  stop_all
 fi
 
 echo "load average after:  $(cut -d' ' -f1-3 /proc/loadavg)"

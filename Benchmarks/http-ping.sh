@@ -5,23 +5,11 @@
 set -euo pipefail
 DURATION=${1:-5}
 CONNS=${2:-64}
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-WORK=$(mktemp -d /tmp/netio-ping.XXXXXX)
-PIDS=()
-cleanup() { for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
-trap cleanup EXIT
+source "$(dirname "$0")/lib.sh"
+bench_init netio-ping
+require_tools wrk taskset
 
-command -v wrk >/dev/null || { echo "wrk not installed"; exit 0; }
-
-# A throwaway package that depends on this one by path, so the repository needs no benchmark product.
-mkdir -p "$WORK/pkg/Sources/ping"
-cat > "$WORK/pkg/Package.swift" <<SWIFT
-// swift-tools-version:6.0
-import PackageDescription
-let package = Package(name: "ping", platforms: [.macOS(.v15)],
-    dependencies: [.package(name: "ResilientInference", path: "$ROOT")],
-    targets: [.executableTarget(name: "ping", dependencies: [.product(name: "ReferenceEndpoint", package: "ResilientInference")])])
-SWIFT
+throwaway_package ping ReferenceEndpoint
 cat > "$WORK/pkg/Sources/ping/main.swift" <<'SWIFT'
 import Glibc
 import NetIO
@@ -35,37 +23,23 @@ print("listening on \(server.port)")
 while true { sleep(1000) }
 SWIFT
 echo "building release ping server…"
-(cd "$WORK/pkg" && swift build -c release --product ping >"$WORK/build.log" 2>&1) || { tail -20 "$WORK/build.log"; exit 1; }
+build_release "$WORK/pkg" --product ping
 BIN="$WORK/pkg/.build/release/ping"
 
-run_wrk() { taskset -c 1 wrk -t1 -c"$CONNS" -d"${DURATION}s" "http://127.0.0.1:$1/ping" | awk '/Requests\/sec/ {print $2}'; }
+# Warm-up for a second, then measure GET http://127.0.0.1:$1/ping.
+run_wrk() {
+  wrk_rps -t1 -c"$CONNS" -d1s "http://127.0.0.1:$1/ping" >/dev/null
+  wrk_rps -t1 -c"$CONNS" -d"${DURATION}s" "http://127.0.0.1:$1/ping"
+}
 
 taskset -c 0 "$BIN" 18080 >/dev/null & PIDS+=($!)
-sleep 0.5
-taskset -c 1 wrk -t1 -c"$CONNS" -d1s http://127.0.0.1:18080/ping >/dev/null   # warm-up
+wait_for_port 18080
 NETIO=$(run_wrk 18080)
-kill "${PIDS[0]}"; PIDS=()
+stop_all
 
 NGINX_RPS="n/a"
 if command -v nginx >/dev/null; then
-  mkdir -p "$WORK/nginx/logs"
-  cat > "$WORK/nginx/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-error_log $WORK/nginx/logs/error.log;
-pid $WORK/nginx/nginx.pid;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  client_body_temp_path $WORK/nginx; proxy_temp_path $WORK/nginx; fastcgi_temp_path $WORK/nginx;
-  uwsgi_temp_path $WORK/nginx; scgi_temp_path $WORK/nginx;
-  server { listen 127.0.0.1:18081; location /ping { return 200 "pong"; } }
-}
-CONF
-  taskset -c 0 nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" & PIDS+=($!)
-  sleep 0.5
-  taskset -c 1 wrk -t1 -c"$CONNS" -d1s http://127.0.0.1:18081/ping >/dev/null
+  start_nginx 18081 'location /ping { return 200 "pong"; }'
   NGINX_RPS=$(run_wrk 18081)
 fi
 

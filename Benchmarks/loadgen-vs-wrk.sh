@@ -11,38 +11,15 @@ DURATION=${1:-10}
 CONNS=${2:-64}
 PORT=${PORT:-18090}
 ROUNDS=${ROUNDS:-3}
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-WORK=$(mktemp -d /tmp/loadgen-vs-wrk.XXXXXX)
-PIDS=()
-cleanup() { for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
-trap cleanup EXIT
-
-for tool in wrk nginx taskset; do
-  command -v "$tool" >/dev/null || { echo "$tool not installed; skipping"; exit 0; }
-done
+source "$(dirname "$0")/lib.sh"
+bench_init loadgen-vs-wrk
+require_tools wrk nginx taskset
 
 echo "building loadgen (release)…"
-(cd "$ROOT" && swift build -c release --product loadgen >"$WORK/build.log" 2>&1) || { tail -20 "$WORK/build.log"; exit 1; }
+build_release "$ROOT" --product loadgen
 LOADGEN="$ROOT/.build/release/loadgen"
 
-mkdir -p "$WORK/nginx/logs"
-cat > "$WORK/nginx/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-error_log $WORK/nginx/logs/error.log;
-pid $WORK/nginx/nginx.pid;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 100000000;
-  keepalive_timeout 300s;
-  client_body_temp_path $WORK/nginx; proxy_temp_path $WORK/nginx; fastcgi_temp_path $WORK/nginx;
-  uwsgi_temp_path $WORK/nginx; scgi_temp_path $WORK/nginx;
-  server { listen 127.0.0.1:$PORT; location / { return 200 "ok"; } }
-}
-CONF
-taskset -c 0 nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" & PIDS+=($!)
-sleep 0.5
+start_nginx "$PORT" 'location / { return 200 "ok"; }'
 
 cat > "$WORK/scenario.json" <<JSON
 {
@@ -55,12 +32,12 @@ cat > "$WORK/scenario.json" <<JSON
 JSON
 
 # Warm nginx up once (not measured).
-taskset -c 1 wrk -t1 -c"$CONNS" -d1s "http://127.0.0.1:$PORT/" >/dev/null
+wrk_rps -t1 -c"$CONNS" -d1s "http://127.0.0.1:$PORT/" >/dev/null
 
 WRK_ALL=()
 LOADGEN_ALL=()
 for round in $(seq 1 "$ROUNDS"); do
-  WRK_ALL+=("$(taskset -c 1 wrk -t1 -c"$CONNS" -d"${DURATION}s" "http://127.0.0.1:$PORT/" | awk '/Requests\/sec/ {print $2}')")
+  WRK_ALL+=("$(wrk_rps -t1 -c"$CONNS" -d"${DURATION}s" "http://127.0.0.1:$PORT/")")
   rm -f "$WORK/result.json"
   taskset -c 1 "$LOADGEN" run "$WORK/scenario.json" --quiet --json "$WORK/result.json" || true
   LOADGEN_ALL+=("$(python3 -c 'import json, sys; print("%.2f" % json.load(open(sys.argv[1]))["throughput_rps"])' \

@@ -244,6 +244,19 @@ struct JSONByteParser {
         }
     }
 
+    /// After an array element or object member: `true` at the closing `close` (left at `index`); past the `,`
+    /// and the whitespace after it otherwise; "Expecting ',' delimiter" for anything else.
+    @inline(__always)
+    func atEnd(_ index: inout Int, close: UInt8) throws(JSONSyntaxError) -> Bool {
+        index = skipWhitespace(index)
+        if index < buffer.count && buffer[index] == close { return true }
+        if index >= buffer.count || buffer[index] != UInt8(ascii: ",") {
+            throw JSONSyntaxError(message: "Expecting ',' delimiter", position: index)
+        }
+        index = skipWhitespace(index + 1)
+        return false
+    }
+
     mutating func parseArray(_ index: inout Int) throws(JSONSyntaxError) -> JSONValue {
         try enter(index, "array")
         defer { depth -= 1 }
@@ -255,12 +268,7 @@ struct JSONByteParser {
         }
         while true {
             elements.append(try parseValue(&i))
-            i = skipWhitespace(i)
-            if i < buffer.count && buffer[i] == UInt8(ascii: "]") { break }
-            if i >= buffer.count || buffer[i] != UInt8(ascii: ",") {
-                throw JSONSyntaxError(message: "Expecting ',' delimiter", position: i)
-            }
-            i = skipWhitespace(i + 1)
+            if try atEnd(&i, close: UInt8(ascii: "]")) { break }
         }
         index = i + 1
         return .array(elements)
@@ -302,12 +310,7 @@ struct JSONByteParser {
                     positions = map
                 }
             }
-            i = skipWhitespace(i)
-            if i < buffer.count && buffer[i] == UInt8(ascii: "}") { break }
-            if i >= buffer.count || buffer[i] != UInt8(ascii: ",") {
-                throw JSONSyntaxError(message: "Expecting ',' delimiter", position: i)
-            }
-            i = skipWhitespace(i + 1)
+            if try atEnd(&i, close: UInt8(ascii: "}")) { break }
         }
         index = i + 1
         return .object(JSONObject(pairs))

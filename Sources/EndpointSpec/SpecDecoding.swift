@@ -1,6 +1,7 @@
-/// A route specification that could not be decoded, with the JSON path of the offending value.
+/// A JSON document (a route specification, or a load generator scenario) that could not be decoded, with the
+/// path of the offending value.
 public struct SpecError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// Where, e.g. `routes[1].body[0].type`; empty for the document itself.
+    /// Where, e.g. `routes[1].body[0].type` or `load.stages[1].duration`; empty for the document itself.
     public var path: String
     /// What was wrong or expected, e.g. `expected one of str, int, float, bool, dict, list, got "integer"`.
     public var message: String

@@ -81,11 +81,7 @@ public enum HTTPEncoder {
         if let connection { length += connection.utf8CodeUnitCount }
         length += 2
 
-        let start = out.count
-        out.append(contentsOf: repeatElement(0, count: length))
-        out.withUnsafeMutableBufferPointer { buffer in
-            guard let base = buffer.baseAddress else { return }
-            var w = RawWriter(base + start)
+        RawWriter.append(length, to: &out) { w in
             w.write("HTTP/1.1 ")
             let code = validStatus ? status : 500
             w.byte(UInt8(ascii: "0") + UInt8(code / 100))
@@ -107,11 +103,7 @@ public enum HTTPEncoder {
                 w.cursor += 29
                 w.write("\r\n")
             }
-            if writeLength {
-                w.write("Content-Length: ")
-                w.decimal(contentLength ?? 0, digits: lengthDigits)
-                w.write("\r\n")
-            }
+            if writeLength { w.contentLength(contentLength ?? 0, digits: lengthDigits) }
             if let connection { w.write(connection) }
             w.write("\r\n")
         }
@@ -135,11 +127,7 @@ public enum HTTPEncoder {
         if writeLength { length += 18 + lengthDigits }
         length += 2
 
-        let start = out.count
-        out.append(contentsOf: repeatElement(0, count: length))
-        out.withUnsafeMutableBufferPointer { buffer in
-            guard let base = buffer.baseAddress else { return }
-            var w = RawWriter(base + start)
+        RawWriter.append(length, to: &out) { w in
             w.sanitized(method)
             w.byte(sp)
             w.sanitized(target)
@@ -152,11 +140,7 @@ public enum HTTPEncoder {
                 }
                 w.field(name, value)
             }
-            if writeLength {
-                w.write("Content-Length: ")
-                w.decimal(bodyCount, digits: lengthDigits)
-                w.write("\r\n")
-            }
+            if writeLength { w.contentLength(bodyCount, digits: lengthDigits) }
             w.write("\r\n")
         }
     }
@@ -201,6 +185,18 @@ struct RawWriter {
         self.cursor = cursor
     }
 
+    /// Grows `out` by exactly `length` bytes and lets `write` fill them.
+    @inline(__always)
+    static func append(_ length: Int, to out: inout [UInt8], _ write: (inout RawWriter) -> Void) {
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: length))
+        out.withUnsafeMutableBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            var w = RawWriter(base + start)
+            write(&w)
+        }
+    }
+
     @inline(__always)
     mutating func byte(_ b: UInt8) {
         cursor.pointee = b
@@ -237,6 +233,14 @@ struct RawWriter {
         sanitized(value)
         byte(cr)
         byte(lf)
+    }
+
+    /// `Content-Length: ` and `value` in `digits` digits, then CRLF (18 + `digits` bytes).
+    @inline(__always)
+    mutating func contentLength(_ value: Int, digits: Int) {
+        write("Content-Length: ")
+        decimal(value, digits: digits)
+        write("\r\n")
     }
 
     mutating func decimal(_ value: Int, digits: Int) {

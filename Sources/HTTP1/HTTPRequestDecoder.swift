@@ -13,51 +13,32 @@
 /// After an error the decoder stays failed: every later `next()` throws the same error.
 public struct HTTPRequestDecoder: Sendable {
     /// The limits this decoder enforces.
-    public let limits: HTTPLimits
+    public var limits: HTTPLimits { reader.limits }
 
-    private enum Phase: Sendable {
-        case head
-        case body
-        case failed(HTTPParseError)
-    }
-
-    private var queue = ByteQueue()
-    private var phase = Phase.head
-    private var head: HTTPRequestHead? = nil
-    private var bodyState = BodyState.done
-    private var body: [UInt8] = []
+    private var reader: MessageReader<HTTPRequestHead>
     private var continuePending = false
 
     /// Creates a decoder with the given limits.
     public init(limits: HTTPLimits = .default) {
-        self.limits = limits
+        reader = MessageReader(limits: limits, kind: "request")
     }
 
     /// Appends received bytes. Ignored once the decoder has failed.
-    public mutating func append(_ bytes: UnsafeRawBufferPointer) {
-        if case .failed = phase { return }
-        queue.append(bytes)
-    }
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) { reader.append(bytes) }
 
     /// Appends received bytes. Ignored once the decoder has failed.
-    public mutating func append(_ bytes: [UInt8]) {
-        if case .failed = phase { return }
-        queue.append(bytes)
-    }
+    public mutating func append(_ bytes: [UInt8]) { reader.append(bytes) }
 
     /// Returns the next complete request, or `nil` when more bytes are needed.
     public mutating func next() throws(HTTPParseError) -> HTTPRequest? {
-        if case .failed(let error) = phase { throw error }
+        try reader.checkNotFailed()
         do {
             let request = try decodeNext()
-            if queue.readIndex == queue.storage.count { queue.compact() }
+            reader.compactIfDrained()
             return request
         } catch {
-            phase = .failed(error)
+            reader.fail(error)
             continuePending = false
-            head = nil
-            body = []
-            queue.removeAll()
             throw error
         }
     }
@@ -70,76 +51,37 @@ public struct HTTPRequestDecoder: Sendable {
     }
 
     /// Whether a previous `next()` failed (the connection should be answered with the error and closed).
-    public var isFailed: Bool {
-        if case .failed = phase { return true }
-        return false
-    }
+    public var isFailed: Bool { reader.isFailed }
 
     /// Whether part of a request has been received (buffered bytes or a body in progress). A server that sees
     /// end-of-file or an idle timeout while this is true has a truncated request.
-    public var hasPartialRequest: Bool {
-        switch phase {
-        case .head: return queue.readable > 0
-        case .body: return true
-        case .failed: return false
-        }
-    }
+    public var hasPartialRequest: Bool { reader.hasPartialMessage }
 
     /// Number of received bytes not yet consumed by `next()`.
-    public var bufferedByteCount: Int { queue.readable }
+    public var bufferedByteCount: Int { reader.queue.readable }
 
     private mutating func decodeNext() throws(HTTPParseError) -> HTTPRequest? {
-        switch phase {
+        switch reader.phase {
         case .failed(let error):
             throw error
         case .body:
             return try continueBody()
         case .head:
-            var sectionLength: Int? = nil
-            while let length = queue.findSectionEnd() {
-                // A "section" of at most 2 bytes is an empty line before the request line: RFC 9112 §2.2 lets a
-                // server ignore it.
-                if length > 2 {
-                    sectionLength = length
-                    break
-                }
-                queue.consume(length)
-            }
-            guard let length = sectionLength else {
-                if queue.scanned > limits.maxHeaderBytes { throw headerTooLarge() }
+            guard let (parsedHead, framing) = try reader.readHeadSection(HTTPRequestDecoder.parseHead) else {
                 return nil
             }
-            if length > limits.maxHeaderBytes { throw headerTooLarge() }
-            let limits = self.limits
-            let start = queue.readIndex
-            let (parsedHead, framing) = try queue.storage.withUnsafeBufferPointer {
-                (p) throws(HTTPParseError) -> (HTTPRequestHead, BodyState?) in
-                try HTTPRequestDecoder.parseHead(UnsafeBufferPointer(rebasing: p[start..<(start + length)]), limits)
-            }
-            queue.consume(length)
             guard let framing else { return HTTPRequest(head: parsedHead, body: nil) }
             if framing == .fixed(remaining: 0) { return HTTPRequest(head: parsedHead, body: []) }
-            if case .fixed(let n) = framing { body.reserveCapacity(min(n, 1 << 20)) }
             continuePending = parsedHead.expectsContinue
-            head = consume parsedHead
-            bodyState = framing
-            phase = .body
+            reader.beginBody(of: parsedHead, framing: framing)
             return try continueBody()
         }
     }
 
     private mutating func continueBody() throws(HTTPParseError) -> HTTPRequest? {
-        guard try queue.readBody(state: &bodyState, body: &body, limits: limits) else { return nil }
-        guard let completedHead = head.take() else { throw .badRequest("internal error: body without head") }
-        var completedBody: [UInt8] = []
-        swap(&completedBody, &body)
-        phase = .head
+        guard let (completedHead, completedBody) = try reader.continueBody() else { return nil }
         continuePending = false
         return HTTPRequest(head: completedHead, body: completedBody)
-    }
-
-    private func headerTooLarge() -> HTTPParseError {
-        HTTPParseError(status: 431, reason: "request header section larger than \(limits.maxHeaderBytes) bytes")
     }
 
     /// Parses a request head (`p` ends with the empty line). Returns the head and its body framing
@@ -185,24 +127,10 @@ public struct HTTPRequestDecoder: Sendable {
         }
         if summary.hostCount > 1 { throw .badRequest("more than one Host header") }
 
-        var framing: BodyState? = nil
-        if summary.transferEncodingSeen {
-            if version.minor == 0 { throw .badRequest("Transfer-Encoding in an HTTP/1.0 request") }
-            if summary.contentLengthSeen { throw .badRequest("both Transfer-Encoding and Content-Length present") }
-            if let unknown = summary.unknownCoding {
-                throw HTTPParseError(status: 501, reason: "unsupported transfer coding \"\(unknown)\"")
-            }
-            if summary.chunkedCount > 1 { throw .badRequest("chunked transfer coding applied more than once") }
-            framing = .chunkSize
-        } else if let length = summary.contentLength {
-            if length > limits.maxBodyBytes {
-                throw HTTPParseError(
-                    status: 413,
-                    reason: "Content-Length \(length == Int.max ? "(huge)" : String(length)) exceeds the limit of \(limits.maxBodyBytes) bytes"
-                )
-            }
-            framing = .fixed(remaining: length)
+        if summary.transferEncodingSeen && version.minor == 0 {
+            throw .badRequest("Transfer-Encoding in an HTTP/1.0 request")
         }
+        let framing = try declaredFraming(summary, limits: limits)
 
         let keepAlive =
             version.minor == 1 ? !summary.connectionClose : (summary.connectionKeepAlive && !summary.connectionClose)

@@ -11,62 +11,37 @@
 /// stays failed.
 public struct HTTPResponseDecoder: Sendable {
     /// The limits this decoder enforces.
-    public let limits: HTTPLimits
+    public var limits: HTTPLimits { reader.limits }
 
-    private enum Phase: Sendable {
-        case head
-        case body
-        case failed(HTTPParseError)
-    }
-
-    private var queue = ByteQueue()
-    private var phase = Phase.head
-    private var head: HTTPResponseHead? = nil
-    private var bodyState = BodyState.done
-    private var body: [UInt8] = []
+    private var reader: MessageReader<HTTPResponseHead>
 
     /// Creates a decoder with the given limits.
     public init(limits: HTTPLimits = .default) {
-        self.limits = limits
+        reader = MessageReader(limits: limits, kind: "response")
     }
 
     /// Appends received bytes. Ignored once the decoder has failed.
-    public mutating func append(_ bytes: UnsafeRawBufferPointer) {
-        if case .failed = phase { return }
-        queue.append(bytes)
-    }
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) { reader.append(bytes) }
 
     /// Appends received bytes. Ignored once the decoder has failed.
-    public mutating func append(_ bytes: [UInt8]) {
-        if case .failed = phase { return }
-        queue.append(bytes)
-    }
+    public mutating func append(_ bytes: [UInt8]) { reader.append(bytes) }
 
     /// Whether a previous call failed.
-    public var isFailed: Bool {
-        if case .failed = phase { return true }
-        return false
-    }
+    public var isFailed: Bool { reader.isFailed }
 
     /// Whether part of a response has been received (buffered bytes or a body in progress).
-    public var hasPartialResponse: Bool {
-        switch phase {
-        case .head: return queue.readable > 0
-        case .body: return true
-        case .failed: return false
-        }
-    }
+    public var hasPartialResponse: Bool { reader.hasPartialMessage }
 
     /// Returns the next complete final response to a request made with `requestMethod`, or `nil` when more
     /// bytes are needed.
     public mutating func next(requestMethod: String) throws(HTTPParseError) -> HTTPResponse? {
-        if case .failed(let error) = phase { throw error }
+        try reader.checkNotFailed()
         do {
             let response = try decodeNext(requestMethod: requestMethod)
-            if queue.readIndex == queue.storage.count { queue.compact() }
+            reader.compactIfDrained()
             return response
         } catch {
-            fail(error)
+            reader.fail(error)
             throw error
         }
     }
@@ -76,65 +51,45 @@ public struct HTTPResponseDecoder: Sendable {
     /// head, or fewer body bytes than Content-Length / an unfinished chunked body). Afterwards the decoder is
     /// empty.
     public mutating func finishOnEOF() throws(HTTPParseError) -> HTTPResponse? {
-        switch phase {
+        switch reader.phase {
         case .failed(let error):
             throw error
         case .head:
-            if queue.storage[queue.readIndex...].allSatisfy({ $0 == cr || $0 == lf }) {
-                queue.removeAll()
+            if reader.queue.storage[reader.queue.readIndex...].allSatisfy({ $0 == cr || $0 == lf }) {
+                reader.queue.removeAll()
                 return nil
             }
             let error = HTTPParseError.badRequest("connection closed inside a response header section")
-            fail(error)
+            reader.fail(error)
             throw error
         case .body:
-            guard bodyState == .untilClose, let completedHead = head else {
+            guard reader.bodyState == .untilClose, let completedHead = reader.head else {
                 let error = HTTPParseError.badRequest("connection closed before the response body was complete")
-                fail(error)
+                reader.fail(error)
                 throw error
             }
-            let completedBody = body
-            body = []
-            head = nil
-            bodyState = .done
-            phase = .head
-            queue.removeAll()
+            let completedBody = reader.body
+            reader.body = []
+            reader.head = nil
+            reader.bodyState = .done
+            reader.phase = .head
+            reader.queue.removeAll()
             return HTTPResponse(head: completedHead, body: completedBody)
         }
     }
 
-    private mutating func fail(_ error: HTTPParseError) {
-        phase = .failed(error)
-        head = nil
-        body = []
-        queue.removeAll()
-    }
-
     private mutating func decodeNext(requestMethod: String) throws(HTTPParseError) -> HTTPResponse? {
         while true {
-            switch phase {
+            switch reader.phase {
             case .failed(let error):
                 throw error
             case .body:
-                return try continueBody()
+                guard let (completedHead, completedBody) = try reader.continueBody() else { return nil }
+                return HTTPResponse(head: completedHead, body: completedBody)
             case .head:
-                guard let length = queue.findSectionEnd() else {
-                    if queue.scanned > limits.maxHeaderBytes { throw headerTooLarge() }
+                guard let (parsedHead, summary) = try reader.readHeadSection(HTTPResponseDecoder.parseHead) else {
                     return nil
                 }
-                if length <= 2 {
-                    // A stray empty line between messages: tolerated (RFC 9112 §2.2 robustness).
-                    queue.consume(length)
-                    continue
-                }
-                if length > limits.maxHeaderBytes { throw headerTooLarge() }
-                let limits = self.limits
-                let start = queue.readIndex
-                let (parsedHead, summary) = try queue.storage.withUnsafeBufferPointer {
-                    (p) throws(HTTPParseError) -> (HTTPResponseHead, FieldSummary) in
-                    try HTTPResponseDecoder.parseHead(UnsafeBufferPointer(rebasing: p[start..<(start + length)]), limits)
-                }
-                queue.consume(length)
                 let status = parsedHead.status
                 if status >= 100 && status < 200 && status != 101 { continue }  // interim response: skip
                 let framing = try HTTPResponseDecoder.framing(
@@ -144,26 +99,9 @@ public struct HTTPResponseDecoder: Sendable {
                 if framing == .done || framing == .fixed(remaining: 0) {
                     return HTTPResponse(head: completedHead, body: [])
                 }
-                if case .fixed(let n) = framing { body.reserveCapacity(min(n, 1 << 20)) }
-                head = completedHead
-                bodyState = framing
-                phase = .body
-                return try continueBody()
+                reader.beginBody(of: completedHead, framing: framing)
             }
         }
-    }
-
-    private mutating func continueBody() throws(HTTPParseError) -> HTTPResponse? {
-        guard try queue.readBody(state: &bodyState, body: &body, limits: limits) else { return nil }
-        guard let completedHead = head.take() else { throw .badRequest("internal error: body without head") }
-        var completedBody: [UInt8] = []
-        swap(&completedBody, &body)
-        phase = .head
-        return HTTPResponse(head: completedHead, body: completedBody)
-    }
-
-    private func headerTooLarge() -> HTTPParseError {
-        HTTPParseError(status: 431, reason: "response header section larger than \(limits.maxHeaderBytes) bytes")
     }
 
     static func framing(status: Int, requestMethod: String, summary: FieldSummary, limits: HTTPLimits)
@@ -171,24 +109,7 @@ public struct HTTPResponseDecoder: Sendable {
     {
         if requestMethod == "HEAD" || status < 200 || status == 204 || status == 304 { return .done }
         if requestMethod == "CONNECT" && status < 300 { return .done }
-        if summary.transferEncodingSeen {
-            if summary.contentLengthSeen { throw .badRequest("both Transfer-Encoding and Content-Length present") }
-            if let unknown = summary.unknownCoding {
-                throw HTTPParseError(status: 501, reason: "unsupported transfer coding \"\(unknown)\"")
-            }
-            if summary.chunkedCount > 1 { throw .badRequest("chunked transfer coding applied more than once") }
-            return .chunkSize
-        }
-        if let length = summary.contentLength {
-            if length > limits.maxBodyBytes {
-                throw HTTPParseError(
-                    status: 413,
-                    reason: "Content-Length \(length == Int.max ? "(huge)" : String(length)) exceeds the limit of \(limits.maxBodyBytes) bytes"
-                )
-            }
-            return .fixed(remaining: length)
-        }
-        return .untilClose
+        return try declaredFraming(summary, limits: limits) ?? .untilClose
     }
 
     /// HTTP-version SP 3DIGIT SP reason-phrase (the SP before an empty reason may be missing).

@@ -168,8 +168,7 @@ final class HTTPClientChannel: StreamChannel, @unchecked Sendable {
 
     let host: String
     private var decoder: HTTPResponseDecoder
-    private var pending: [Pending] = []
-    private var pendingHead = 0
+    private var pending = FIFOQueue<Pending>()
     /// Bytes ever appended to the output (written or not).
     private var streamPosition: UInt64 = 0
     private(set) var peerWillClose = false
@@ -185,7 +184,7 @@ final class HTTPClientChannel: StreamChannel, @unchecked Sendable {
         super.init(fd: fd, loop: loop)
     }
 
-    var pendingCount: Int { pending.count - pendingHead }
+    var pendingCount: Int { pending.count }
 
     func send(
         method: String, target: String, headers: [(String, String)], body: [UInt8], deadline: UInt64?,
@@ -210,8 +209,7 @@ final class HTTPClientChannel: StreamChannel, @unchecked Sendable {
 
     override func didRead(_ bytes: UnsafeRawBufferPointer) {
         decoder.append(bytes)
-        while pendingHead < pending.count, !isClosed {
-            let method = pending[pendingHead].method
+        while let method = pending.first?.method, !isClosed {
             let response: HTTPResponse
             do {
                 guard let next = try decoder.next(requestMethod: method) else { return }
@@ -222,24 +220,23 @@ final class HTTPClientChannel: StreamChannel, @unchecked Sendable {
                 return
             }
             if !response.head.keepAlive { peerWillClose = true }
-            let completion = popHead()
-            completion(.success(response))
+            pending.popFirst()?.completion(.success(response))
             if peerWillClose {
                 fail(closing: { .closedByPeer(requestSent: $0) })
                 return
             }
         }
-        if pendingHead == pending.count, decoder.hasPartialResponse {
+        if pending.isEmpty, decoder.hasPartialResponse {
             // Bytes nobody asked for.
             fail(closing: { .closed(requestSent: $0) })
         }
     }
 
     override func didReadEOF() {
-        if pendingHead < pending.count {
+        if !pending.isEmpty {
             do {
                 if let response = try decoder.finishOnEOF() {
-                    popHead()(.success(response))
+                    pending.popFirst()?.completion(.success(response))
                 }
             } catch {
                 failHead(.invalidResponse(error))
@@ -264,9 +261,8 @@ final class HTTPClientChannel: StreamChannel, @unchecked Sendable {
         // Requests whose bytes were still queued at close time were never fully sent; `start` tells whether any
         // byte went out.
         let written = totalWritten
-        while pendingHead < pending.count {
-            let sent = pending[pendingHead].start < written
-            popHead()(.failure(reason(sent)))
+        while let request = pending.popFirst() {
+            request.completion(.failure(reason(request.start < written)))
         }
     }
 
@@ -281,21 +277,7 @@ final class HTTPClientChannel: StreamChannel, @unchecked Sendable {
     }
 
     private func failHead(_ error: HTTPClientError) {
-        guard pendingHead < pending.count else { return }
-        popHead()(.failure(error))
-    }
-
-    private func popHead() -> (Result<HTTPResponse, HTTPClientError>) -> Void {
-        let completion = pending[pendingHead].completion
-        pendingHead += 1
-        if pendingHead == pending.count {
-            pending.removeAll(keepingCapacity: true)
-            pendingHead = 0
-        } else if pendingHead >= 64, pendingHead * 2 >= pending.count {
-            pending.removeFirst(pendingHead)
-            pendingHead = 0
-        }
-        return completion
+        pending.popFirst()?.completion(.failure(error))
     }
 
     // MARK: deadlines (one lazy timer)
@@ -314,7 +296,7 @@ final class HTTPClientChannel: StreamChannel, @unchecked Sendable {
         let now = EventLoop.now()
         var earliest = UInt64.max
         var expired = false
-        for index in pendingHead..<pending.count {
+        for index in 0..<pending.count {
             let deadline = pending[index].deadline
             if deadline <= now { expired = true }
             earliest = min(earliest, deadline)
@@ -324,7 +306,7 @@ final class HTTPClientChannel: StreamChannel, @unchecked Sendable {
             let written = totalWritten
             let reason: (Bool) -> HTTPClientError = { .closed(requestSent: $0) }
             failure = reason
-            var index = pendingHead
+            var index = 0
             while index < pending.count {
                 if pending[index].deadline <= now {
                     let item = pending.remove(at: index)

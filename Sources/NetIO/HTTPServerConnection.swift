@@ -67,8 +67,7 @@ final class HTTPServerConnection: StreamChannel, @unchecked Sendable {
     /// Encoded responses that arrived before their predecessors.
     private var parked: [UInt64: [UInt8]] = [:]
     /// Per in-flight request: keep-alive, version and HEAD flag, indexed by `sequence - nextToWrite`.
-    private var inFlight: [RequestInfo] = []
-    private var inFlightHead = 0
+    private var inFlight = FIFOQueue<RequestInfo>()
     /// After this sequence number's response the connection closes.
     private var lastSequence: UInt64 = .max
     /// No more requests are decoded (close requested, parse error, EOF).
@@ -103,7 +102,7 @@ final class HTTPServerConnection: StreamChannel, @unchecked Sendable {
         super.init(fd: fd, loop: state.loop)
     }
 
-    private var inFlightCount: Int { inFlight.count - inFlightHead }
+    private var inFlightCount: Int { inFlight.count }
 
     // MARK: reading
 
@@ -221,7 +220,7 @@ final class HTTPServerConnection: StreamChannel, @unchecked Sendable {
     /// Records the answer to `sequence`; writes it (and any parked successors) once all earlier answers are out.
     func complete(sequence: UInt64, status: Int, headers: [(String, String)], body: [UInt8]) {
         guard !isClosed, sequence >= nextToWrite, sequence < nextSequence, parked[sequence] == nil else { return }
-        let info = inFlight[inFlightHead + Int(sequence - nextToWrite)]
+        let info = inFlight[Int(sequence - nextToWrite)]
         let keepAlive = info.keepAlive && sequence != lastSequence
         if sequence == nextToWrite {
             compactOutputIfDrained()
@@ -260,14 +259,7 @@ final class HTTPServerConnection: StreamChannel, @unchecked Sendable {
     private func advance() {
         let written = nextToWrite
         nextToWrite += 1
-        inFlightHead += 1
-        if inFlightHead == inFlight.count {
-            inFlight.removeAll(keepingCapacity: true)
-            inFlightHead = 0
-        } else if inFlightHead >= 64, inFlightHead * 2 >= inFlight.count {
-            inFlight.removeFirst(inFlightHead)
-            inFlightHead = 0
-        }
+        _ = inFlight.popFirst()
         if written == lastSequence {
             closeAfterFlush()
             return

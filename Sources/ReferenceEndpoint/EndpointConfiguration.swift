@@ -2,29 +2,21 @@ import EndpointSpec
 
 /// Everything the reference endpoint needs to start; the `reference-endpoint` command line and
 /// `loadgen serve` fill it from flags, tests and `loadgen` fill it directly.
+///
+/// How the Python code runs is a `WorkerPoolConfiguration`, held in `pool`; its settings read and write
+/// directly on the endpoint's configuration (`config.workers = 4`, `config.callTimeout = 10`, …), with the
+/// pool's defaults. Seen over HTTP: a call refused because `maxQueue` calls already wait is answered 503, and a
+/// call running longer than `callTimeout` seconds is answered 504 (and its worker replaced).
+@dynamicMemberLookup
 public struct EndpointConfiguration: Sendable {
-    /// Folder holding the model's Python files.
-    public var modelDirectory: String
-    /// The routes to serve, in declaration order.
-    public var routes: [RouteSpec]
+    /// The model folder, the routes and the Python worker settings.
+    public var pool: WorkerPoolConfiguration
     /// Address to bind; loopback by default.
     public var host: String = "127.0.0.1"
     /// Port to bind; 0 picks a free port (read it back from `ReferenceEndpointServer.port`).
     public var port: Int = 8080
-    /// Python worker processes (default: one per core).
-    public var workers: Int = ReferenceEndpointServer.defaultWorkerCount
-    /// Calls each worker may run at once in its thread pool (for model code that releases the GIL).
-    public var threads: Int = 1
-    /// Calls allowed to wait for a worker; beyond that calls are answered 503 at once.
-    public var maxQueue: Int = 256
-    /// A call running longer than this (seconds) is answered 504 and its worker replaced.
-    public var callTimeout: Double = 60
-    /// The Python interpreter.
-    public var pythonPath: String = "python3"
     /// Fault injection: fraction of route calls answered 503 before they run.
     public var failRate: Double = 0
-    /// Fault injection: milliseconds each call sleeps in the worker before running.
-    public var delayMilliseconds: Double = 0
     /// Seed for `failRate`'s draws.
     public var seed: UInt64 = 0x5EED
     /// Value of the `Retry-After` header (seconds) on 503 answers.
@@ -42,7 +34,13 @@ public struct EndpointConfiguration: Sendable {
 
     /// Creates a configuration with defaults for everything but the model folder and routes.
     public init(modelDirectory: String, routes: [RouteSpec]) {
-        self.modelDirectory = modelDirectory
-        self.routes = routes
+        pool = WorkerPoolConfiguration(modelDirectory: modelDirectory, routes: routes)
+    }
+
+    /// A worker setting of `pool`, e.g. `modelDirectory`, `routes`, `workers`, `threads`, `maxQueue`,
+    /// `callTimeout`, `pythonPath` or `delayMilliseconds`.
+    public subscript<Value>(dynamicMember keyPath: WritableKeyPath<WorkerPoolConfiguration, Value>) -> Value {
+        get { pool[keyPath: keyPath] }
+        set { pool[keyPath: keyPath] = newValue }
     }
 }

@@ -1,5 +1,4 @@
 import EndpointSpec
-import Glibc
 import HTTP1
 import NetIO
 
@@ -17,8 +16,8 @@ import NetIO
 /// server.shutdown()
 /// ```
 public final class ReferenceEndpointServer: Sendable {
-    /// One per core.
-    public static var defaultWorkerCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+    /// One per core this process may run on.
+    public static var defaultWorkerCount: Int { EventLoopGroup.coreCount }
 
     /// The configuration the server was created with.
     public let configuration: EndpointConfiguration
@@ -51,13 +50,10 @@ public final class ReferenceEndpointServer: Sendable {
             throw EndpointStartupError(message: error.message)
         }
         let templates = config.routes.map { BodyTemplate($0.body) }
-        var poolConfig = WorkerPoolConfiguration(modelDirectory: config.modelDirectory, routes: config.routes)
+        var poolConfig = config.pool
         poolConfig.workers = max(1, config.workers)
         poolConfig.threads = max(1, config.threads)
         poolConfig.maxQueue = max(0, config.maxQueue)
-        poolConfig.callTimeout = config.callTimeout
-        poolConfig.pythonPath = config.pythonPath
-        poolConfig.delayMilliseconds = config.delayMilliseconds
         let pool = WorkerPool(configuration: poolConfig, log: log)
 
         let handler = EndpointHandler(

@@ -77,39 +77,5 @@ final class EngineCall: @unchecked Sendable {
     }
 }
 
-/// A FIFO of calls (array with a moving head, compacted when half consumed).
-struct CallQueue {
-    private var items: [EngineCall] = []
-    private var head = 0
-
-    /// Calls waiting.
-    var count: Int { items.count - head }
-    /// Whether no call waits.
-    var isEmpty: Bool { head == items.count }
-
-    /// Appends a call.
-    mutating func append(_ call: EngineCall) { items.append(call) }
-
-    /// Removes and returns the oldest call.
-    mutating func popFirst() -> EngineCall? {
-        guard head < items.count else { return nil }
-        let call = items[head]
-        head += 1
-        if head == items.count {
-            items.removeAll(keepingCapacity: true)
-            head = 0
-        } else if head >= 1024, head * 2 >= items.count {
-            items.removeFirst(head)
-            head = 0
-        }
-        return call
-    }
-
-    /// Removes and returns every waiting call.
-    mutating func removeAll() -> [EngineCall] {
-        let rest = Array(items[head...])
-        items.removeAll()
-        head = 0
-        return rest
-    }
-}
+/// A FIFO of calls.
+typealias CallQueue = FIFOQueue<EngineCall>

@@ -230,17 +230,25 @@ final class EmbeddedEndpointProcess: Sendable {
 
     // MARK: readers
 
-    private func readStandardOutput(_ fd: Int32) {
-        var pending: [UInt8] = []
-        var ready = false
+    /// Passes what `fd` yields to `handle` until end of file (or an error), then closes it.
+    private func readUntilEnd(_ fd: Int32, _ handle: (ArraySlice<UInt8>) -> Void) {
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
             let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if count < 0, errno == EINTR { continue }
             if count <= 0 { break }
-            let chunk = buffer[0..<count]
+            handle(buffer[0..<count])
+        }
+        close(fd)
+        readerEnded()
+    }
+
+    private func readStandardOutput(_ fd: Int32) {
+        var pending: [UInt8] = []
+        var ready = false
+        readUntilEnd(fd) { chunk in
             writeLog(chunk)
-            guard !ready else { continue }
+            guard !ready else { return }
             pending += chunk
             while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
                 let line = String(decoding: pending[..<newline], as: UTF8.self)
@@ -258,25 +266,16 @@ final class EmbeddedEndpointProcess: Sendable {
                 break
             }
         }
-        close(fd)
-        readerEnded()
     }
 
     private func readStandardError(_ fd: Int32) {
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0, errno == EINTR { continue }
-            if count <= 0 { break }
-            let chunk = buffer[0..<count]
+        readUntilEnd(fd) { chunk in
             tail.withLock { tail in
                 tail += chunk
                 if tail.count > Self.tailLimit { tail.removeFirst(tail.count - Self.tailLimit) }
             }
             writeLog(chunk)
         }
-        close(fd)
-        readerEnded()
     }
 
     private func readerEnded() {

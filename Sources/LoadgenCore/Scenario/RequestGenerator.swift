@@ -145,29 +145,15 @@ public indirect enum ValueTemplate: Sendable, Equatable {
         case "$literal":
             return .literal(argument)
         case "$int":
-            let bounds = try node.array()
-            guard bounds.count == 2 else {
-                throw node.error("expected [lo, hi] with two integers, got \(argument.errorDescription)")
-            }
-            let lower = try bounds[0].int64()
-            let upper = try bounds[1].int64()
-            guard lower <= upper else { throw node.error("expected lo <= hi, got [\(lower), \(upper)]") }
+            let (lower, upper) = try bounds(node, "integers") { (item) throws(ScenarioError) in try item.int64() }
             return .int(lower: lower, upper: upper)
         case "$float":
-            let bounds = try node.array()
-            guard bounds.count == 2 else {
-                throw node.error("expected [lo, hi] with two numbers, got \(argument.errorDescription)")
-            }
-            let lower = try bounds[0].double()
-            let upper = try bounds[1].double()
-            guard lower <= upper else { throw node.error("expected lo <= hi, got [\(lower), \(upper)]") }
+            let (lower, upper) = try bounds(node, "numbers") { (item) throws(ScenarioError) in try item.double() }
             return .float(lower: lower, upper: upper)
         case "$choice":
             let options = try node.array()
             guard !options.isEmpty else { throw node.error("expected a non-empty array of values") }
-            var compiled: [ValueTemplate] = []
-            for option in options { compiled.append(try compile(option.value, path: option.path)) }
-            return .choice(compiled)
+            return .choice(try compile(options))
         case "$seq":
             switch argument {
             case .bool(true): return .sequence(start: 0, step: 1)
@@ -182,16 +168,34 @@ public indirect enum ValueTemplate: Sendable, Equatable {
                     "expected true, a start integer or {\"start\": S, \"step\": K}, got \(argument.errorDescription)")
             }
         case "$concat":
-            let parts = try node.array()
-            var compiled: [ValueTemplate] = []
-            for part in parts { compiled.append(try compile(part.value, path: part.path)) }
-            return .concat(compiled)
+            return .concat(try compile(try node.array()))
         default:
             var message = "unknown generator \"\(name)\"; expected one of \(generatorNames.joined(separator: ", "))"
             if let suggestion = closestName(name, generatorNames) { message += " (did you mean \"\(suggestion)\"?)" }
             message += "; use {\"$literal\": ...} to send such an object as is"
             throw ScenarioError(path: path, message: message)
         }
+    }
+
+    /// The generator's `[lo, hi]`: two `what` read by `read`, with lo <= hi.
+    private static func bounds<Bound: Comparable>(
+        _ node: Node, _ what: String, _ read: (Node) throws(ScenarioError) -> Bound
+    ) throws(ScenarioError) -> (Bound, Bound) {
+        let bounds = try node.array()
+        guard bounds.count == 2 else {
+            throw node.error("expected [lo, hi] with two \(what), got \(node.value.errorDescription)")
+        }
+        let lower = try read(bounds[0])
+        let upper = try read(bounds[1])
+        guard lower <= upper else { throw node.error("expected lo <= hi, got [\(lower), \(upper)]") }
+        return (lower, upper)
+    }
+
+    /// Compiles each node's value.
+    private static func compile(_ nodes: [Node]) throws(ScenarioError) -> [ValueTemplate] {
+        var compiled: [ValueTemplate] = []
+        for node in nodes { compiled.append(try compile(node.value, path: node.path)) }
+        return compiled
     }
 }
 

@@ -193,11 +193,7 @@ struct ScenarioDecoder {
                 }
             }
         }
-        do {
-            return try RouteSpec.decode(value: node.value, path: node.path)
-        } catch {
-            throw ScenarioError(path: error.path, message: error.message)
-        }
+        return try RouteSpec.decode(value: node.value, path: node.path)
     }
 
     // MARK: Requests

@@ -2,21 +2,8 @@ import CommandLine
 import EndpointSpec
 
 /// A problem in a scenario, located by a path like `load.stages[1].duration` (empty for the whole file).
-public struct ScenarioError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// Where: a dotted path with array indices, e.g. `requests[0].body.text.$int`.
-    public var path: String
-    /// What is wrong and what was expected.
-    public var message: String
-
-    /// Creates an error.
-    public init(path: String, message: String) {
-        self.path = path
-        self.message = message
-    }
-
-    /// `path: message` (or just the message when the path is empty).
-    public var description: String { path.isEmpty ? message : "\(path): \(message)" }
-}
+/// The same type as EndpointSpec's `SpecError`, so that route errors inside a scenario pass through unchanged.
+public typealias ScenarioError = SpecError
 
 func closestName(_ word: String, _ candidates: [String]) -> String? {
     Suggestion.closest(to: word, in: candidates)

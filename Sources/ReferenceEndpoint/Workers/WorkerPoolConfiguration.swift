@@ -1,5 +1,5 @@
 import EndpointSpec
-import Glibc
+import NetIO
 
 /// How a `WorkerPool` runs the model's Python code.
 public struct WorkerPoolConfiguration: Sendable {
@@ -8,7 +8,7 @@ public struct WorkerPoolConfiguration: Sendable {
     public var modelDirectory: String
     /// The routes; `submit(route:)` takes an index into this array.
     public var routes: [RouteSpec]
-    /// Python worker processes (default: one per online core).
+    /// Python worker processes (default: one per core this process may run on).
     public var workers: Int = WorkerPoolConfiguration.defaultWorkerCount
     /// Calls each worker runs at once in a thread pool; 1 runs calls inline, one after the other (fastest for
     /// code that holds the GIL).
@@ -32,8 +32,8 @@ public struct WorkerPoolConfiguration: Sendable {
         self.routes = routes
     }
 
-    /// One worker per online core.
-    public static var defaultWorkerCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+    /// One worker per core this process may run on.
+    public static var defaultWorkerCount: Int { EventLoopGroup.coreCount }
 }
 
 /// How one call ended. Every call `WorkerPool.submit` accepted ends exactly once.

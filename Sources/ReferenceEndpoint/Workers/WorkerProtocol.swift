@@ -1,4 +1,5 @@
 import EndpointSpec
+import NetIO
 
 /// The framing spoken over a worker's private pipes (see the header of `WorkerScript.source`).
 ///
@@ -197,40 +198,14 @@ struct WorkerFrameBuffer {
 }
 
 /// FIFO of calls waiting for a worker.
-struct WorkerCallQueue {
-    private var items: [WaitingCall?] = []
-    private var head = 0
+typealias WorkerCallQueue = FIFOQueue<WaitingCall>
 
-    /// Calls waiting.
-    var count: Int { items.count - head }
-    var isEmpty: Bool { head == items.count }
-
-    mutating func append(_ call: WaitingCall) { items.append(call) }
-
+extension FIFOQueue where Element == WaitingCall {
     /// The oldest call's route, if any.
-    var firstRoute: Int? { head < items.count ? items[head]?.route : nil }
+    var firstRoute: Int? { first?.route }
 
-    mutating func removeFirst() -> WaitingCall? {
-        guard head < items.count else { return nil }
-        let call = items[head]
-        items[head] = nil
-        head += 1
-        if head == items.count {
-            items.removeAll(keepingCapacity: true)
-            head = 0
-        } else if head >= 1024 && head * 2 >= items.count {
-            items.removeSubrange(0..<head)
-            head = 0
-        }
-        return call
-    }
-
-    mutating func removeAll() -> [WaitingCall] {
-        let all = items[head...].compactMap { $0 }
-        items = []
-        head = 0
-        return all
-    }
+    /// Removes and returns the oldest call, if any.
+    mutating func removeFirst() -> WaitingCall? { popFirst() }
 }
 
 /// What every accepted call carries until it completes.

@@ -1,0 +1,114 @@
+# Shared by the benchmark scripts (sourced, not run): the work folder and its cleanup, tool checks, release
+# builds, nginx as a reference server, and wrk runs. Servers are pinned to CPU 0, clients to CPU 1.
+#
+# bench_init NAME sets ROOT (the repository), WORK (a fresh /tmp/NAME.XXXXXX folder) and PIDS (processes to
+# stop on exit) and installs the EXIT trap that stops them and removes WORK.
+
+bench_init() {
+  ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  WORK=$(mktemp -d "/tmp/$1.XXXXXX")
+  PIDS=()
+  trap bench_cleanup EXIT
+}
+
+bench_cleanup() {
+  local pid
+  for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && stop_process "$pid"; done
+  rm -rf "$WORK"
+}
+
+# stop_process PID: SIGTERM, up to 10 s to exit, then SIGKILL.
+stop_process() {
+  kill "$1" 2>/dev/null || return 0
+  for _ in $(seq 1 100); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
+# stop_all: stops every process in PIDS (between the servers of one script).
+stop_all() {
+  local pid
+  for pid in "${PIDS[@]:-}"; do [ -n "$pid" ] && stop_process "$pid"; done
+  PIDS=()
+}
+
+# require_tools [--fail] TOOL…: a missing tool skips the benchmark (exit 0), or with --fail is an error (exit 1).
+require_tools() {
+  local fail=0 tool
+  if [ "$1" = "--fail" ]; then fail=1; shift; fi
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null && continue
+    if [ "$fail" = 1 ]; then echo "error: $tool is not installed" >&2; exit 1; fi
+    echo "$tool not installed; skipping"
+    exit 0
+  done
+}
+
+# build_release DIR [swift build arguments…]: a release build in DIR, logged to WORK; the log's tail on failure.
+build_release() {
+  local dir=$1
+  shift
+  (cd "$dir" && swift build -c release "$@" >"$WORK/build.log" 2>&1) || { tail -30 "$WORK/build.log"; exit 1; }
+}
+
+# throwaway_package NAME PRODUCT: writes WORK/pkg, an executable package NAME that depends on this repository
+# by path and uses its library PRODUCT, so the repository needs no benchmark product. The caller writes
+# WORK/pkg/Sources/NAME/main.swift, then builds with `build_release "$WORK/pkg" --product NAME`.
+throwaway_package() {
+  mkdir -p "$WORK/pkg/Sources/$1"
+  cat > "$WORK/pkg/Package.swift" <<SWIFT
+// swift-tools-version:6.0
+import PackageDescription
+let package = Package(name: "$1", platforms: [.macOS(.v15)],
+    dependencies: [.package(name: "ResilientInference", path: "$ROOT")],
+    targets: [.executableTarget(name: "$1", dependencies: [.product(name: "$2", package: "ResilientInference")])])
+SWIFT
+}
+
+# wait_for_port PORT: waits up to 10 s until 127.0.0.1:PORT accepts connections.
+wait_for_port() {
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# free_port: prints a port no one listens on now.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# start_nginx PORT LOCATION…: nginx with one worker, access log off and keep-alive without limit, listening on
+# 127.0.0.1:PORT with the given location blocks, pinned to CPU 0 and added to PIDS; returns once it accepts.
+start_nginx() {
+  local port=$1
+  shift
+  mkdir -p "$WORK/nginx/logs"
+  cat > "$WORK/nginx/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+error_log $WORK/nginx/logs/error.log;
+pid $WORK/nginx/nginx.pid;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 100000000;
+  keepalive_timeout 300s;
+  client_body_temp_path $WORK/nginx; proxy_temp_path $WORK/nginx; fastcgi_temp_path $WORK/nginx;
+  uwsgi_temp_path $WORK/nginx; scgi_temp_path $WORK/nginx;
+  server {
+    listen 127.0.0.1:$port;
+    $*
+  }
+}
+CONF
+  taskset -c 0 nginx -p "$WORK/nginx" -e "$WORK/nginx/logs/error.log" -c "$WORK/nginx/nginx.conf" &
+  PIDS+=($!)
+  wait_for_port "$port" || { echo "error: nginx did not start" >&2; cat "$WORK/nginx/logs/error.log" >&2; exit 1; }
+}
+
+# wrk_rps WRK-ARGUMENT… URL: runs wrk on CPU 1 and prints its requests/s.
+wrk_rps() {
+  taskset -c 1 wrk "$@" | awk '/Requests\/sec/ {print $2}'
+}
