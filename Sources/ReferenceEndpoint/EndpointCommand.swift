@@ -49,6 +49,10 @@ public enum EndpointCommand {
                 .value("loop-threads", valueName: "N", help: "HTTP event-loop threads.", defaultDescription: "number of cores"),
                 .value("max-body", valueName: "BYTES", help: "Largest request body (413 beyond).", defaultDescription: "8388608"),
                 .flag("no-access-log", help: "Do not log one line per request."),
+                .flag(
+                    "exit-on-stdin-eof",
+                    help: "Shut down when standard input reaches end of file (a parent holding the pipe's other end "
+                        + "then never leaves the endpoint behind; loadgen uses it)."),
             ])
     }
 
@@ -121,11 +125,11 @@ public enum EndpointCommand {
             writeAll(2, error.report)
             return ExitCode.usage
         }
-        return serve(config)
+        return serve(config, exitOnStandardInputEOF: parsed.flag("exit-on-stdin-eof"))
     }
 
     /// Starts `config`, prints the ready line, serves until SIGINT or SIGTERM.
-    public static func serve(_ config: EndpointConfiguration) -> Int32 {
+    public static func serve(_ config: EndpointConfiguration, exitOnStandardInputEOF: Bool = false) -> Int32 {
         // Block the stop signals before any thread starts, so that every thread inherits the mask and the
         // main thread alone receives them through sigwait. Worker processes reset their mask at spawn.
         var stopSignals = sigset_t()
@@ -142,6 +146,20 @@ public enum EndpointCommand {
             return ExitCode.startup
         }
         writeAll(1, "Endpoint is running at: \(server.url)\n")
+        if exitOnStandardInputEOF {
+            // End of file on stdin (the parent closed its end, or died) stops the endpoint like SIGTERM does.
+            let watcher = Thread {
+                var byte: UInt8 = 0
+                while true {
+                    let n = read(0, &byte, 1)
+                    if n < 0 && errno == EINTR { continue }
+                    if n <= 0 { break }
+                }
+                EndpointLog().log("standard input closed (--exit-on-stdin-eof)")
+                kill(getpid(), SIGTERM)
+            }
+            watcher.start()
+        }
         var received: Int32 = 0
         sigwait(&stopSignals, &received)
         EndpointLog().log("received \(received == SIGINT ? "SIGINT" : "SIGTERM"), shutting down")

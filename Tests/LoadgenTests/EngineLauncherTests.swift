@@ -120,6 +120,7 @@ import Testing
         #expect(value("--host") == "127.0.0.1")
         #expect(value("--port") == "0")
         #expect(arguments.contains("--no-access-log"))
+        #expect(arguments.contains("--exit-on-stdin-eof"))
         let routeJSON = try #require(value("--route"))
         #expect(try RouteSpec.decode(json: Array(routeJSON.utf8)) == route)
         let logged = ProcessTargetLauncher(log: .file("/tmp/x.log")).arguments(for: embedded)

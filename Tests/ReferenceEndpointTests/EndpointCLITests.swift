@@ -11,14 +11,19 @@ final class ChildProcess {
     private let stdoutPipe = Pipe()
     private let stderrPipe = Pipe()
     private(set) var stdoutText = ""
+    /// The child's stdin, when it was started with `stdinPipe: true`.
+    let stdinPipe: Pipe?
 
-    init(_ executable: String, _ arguments: [String], directory: String = E2E.repositoryRoot) throws {
+    init(
+        _ executable: String, _ arguments: [String], directory: String = E2E.repositoryRoot, stdinPipe: Bool = false
+    ) throws {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         process.standardOutput = stdoutPipe
         process.standardError = stderrPipe
-        process.standardInput = FileHandle.nullDevice
+        self.stdinPipe = stdinPipe ? Pipe() : nil
+        process.standardInput = self.stdinPipe ?? FileHandle.nullDevice
         try process.run()
     }
 
@@ -125,6 +130,19 @@ struct EndpointCLITests {
         #expect(stderr.contains("received SIGTERM, shutting down"))
         // The port is closed.
         #expect(throws: WireError.self) { _ = try WireClient(port: port) }
+    }
+
+    @Test("--exit-on-stdin-eof: closing its stdin stops it (exit 0), so a parent that dies never leaves it behind")
+    func stopsWhenStandardInputCloses() throws {
+        let child = try ChildProcess(
+            try Self.executable(),
+            ["--model-dir", "examples/trivial", "--route", #"{"path":"/predict","file":"predict","function":"predict","positional":true,"body":[{"name":"x","type":"int"}]}"#, "--port", "0", "--workers", "1", "--no-access-log", "--exit-on-stdin-eof"],
+            stdinPipe: true)
+        let line = try #require(child.readLine(seconds: 120))
+        #expect(line.hasPrefix("Endpoint is running at: http://127.0.0.1:"))
+        try child.stdinPipe?.fileHandleForWriting.close()
+        #expect(child.waitForExit(seconds: 30) == 0)
+        #expect(child.stderrText.contains("standard input closed"))
     }
 
     @Test("SIGINT stops it too (exit 0)")

@@ -49,10 +49,11 @@ public struct ProcessTargetLauncher: TargetLauncher {
         self.stopGracePeriod = stopGracePeriod
     }
 
-    /// The endpoint's flags for `target` (`EmbeddedTarget.commandLineArguments`), plus `--no-access-log`
+    /// The endpoint's flags for `target` (`EmbeddedTarget.commandLineArguments`), plus `--exit-on-stdin-eof`
+    /// (its stdin is a pipe only this process holds, so the endpoint stops if loadgen dies), plus `--no-access-log`
     /// when the log is discarded.
     public func arguments(for target: EmbeddedTarget) -> [String] {
-        var arguments = target.commandLineArguments
+        var arguments = target.commandLineArguments + ["--exit-on-stdin-eof"]
         if log == .discard { arguments.append("--no-access-log") }
         return arguments
     }
@@ -147,17 +148,23 @@ final class EmbeddedEndpointProcess: Sendable {
     /// it again, so it stays open.
     private let readersDone = DispatchSemaphore(value: 0)
     private let reaped = Mutex<String?>(nil)
+    /// Write end of the child's stdin; closed once the child is stopped (the child stops on end of file).
+    private let lifeline: Mutex<Int32>
     private static let tailLimit = 8192
 
-    private init(pid: pid_t, logFD: Int32, closeLog: Bool, grace: DurationValue) {
+    private init(pid: pid_t, logFD: Int32, closeLog: Bool, grace: DurationValue, lifeline: Int32) {
         self.pid = pid
+        self.lifeline = Mutex(lifeline)
         self.logFD = logFD
         self.closeLog = closeLog
         self.grace = grace
         self.readersLeft = Atomic(2)
     }
 
-    /// Spawns the child with stdin `/dev/null` and stdout/stderr on pipes, and starts the readers.
+    /// Spawns the child in a process group of its own (a Ctrl-C at the terminal reaches loadgen, which drains
+    /// the run and then stops the endpoint, not the endpoint mid-run), with stdin a pipe whose other end only
+    /// this process holds (so the endpoint sees end of file and stops if loadgen dies, even by SIGKILL) and
+    /// stdout/stderr on pipes, and starts the readers.
     static func spawn(
         executable: String, arguments: [String], log: EndpointLogDestination, grace: DurationValue
     ) throws -> EmbeddedEndpointProcess {
@@ -186,10 +193,16 @@ final class EmbeddedEndpointProcess: Sendable {
             if closeLog { close(logFD) }
             throw LoadgenRunError.embeddedTargetFailed("pipe2 failed: \(String(cString: strerror(errno)))")
         }
+        var lifeline: [Int32] = [-1, -1]
+        guard clinux_pipe2(&lifeline, 0) == 0 else {
+            for fd in out + err { close(fd) }
+            if closeLog { close(logFD) }
+            throw LoadgenRunError.embeddedTargetFailed("pipe2 failed: \(String(cString: strerror(errno)))")
+        }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, lifeline[0], 0)
         posix_spawn_file_actions_adddup2(&actions, out[1], 1)
         posix_spawn_file_actions_adddup2(&actions, err[1], 2)
         // The child starts with no blocked signals and default dispositions for the stop signals, whatever
@@ -204,20 +217,25 @@ final class EmbeddedEndpointProcess: Sendable {
         sigemptyset(&defaults)
         for signal in [SIGTERM, SIGINT, SIGPIPE, SIGHUP] { sigaddset(&defaults, signal) }
         posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(
+            &attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
         let argv = ([executable] + arguments).map { strdup($0) }
         defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0
         let code = posix_spawn(&pid, executable, &actions, &attributes, argv + [nil], environ)
         close(out[1])
         close(err[1])
+        close(lifeline[0])
         guard code == 0 else {
+            close(lifeline[1])
             close(out[0])
             close(err[0])
             if closeLog { close(logFD) }
             throw LoadgenRunError.embeddedTargetFailed("cannot start \(executable): \(String(cString: strerror(code)))")
         }
-        let process = EmbeddedEndpointProcess(pid: pid, logFD: logFD, closeLog: closeLog, grace: grace)
+        let process = EmbeddedEndpointProcess(
+            pid: pid, logFD: logFD, closeLog: closeLog, grace: grace, lifeline: lifeline[1])
         let stdoutFD = out[0]
         let stderrFD = err[0]
         Thread.detachNewThread { process.readStandardOutput(stdoutFD) }
@@ -328,6 +346,10 @@ final class EmbeddedEndpointProcess: Sendable {
 
     private func terminateNow() {
         stopChild()
+        lifeline.withLock { fd in
+            if fd >= 0 { close(fd) }
+            fd = -1
+        }
         // Everything the child wrote is in the log once both readers reached end of file. Bounded by the grace
         // period: a grandchild that outlives the endpoint could hold the pipes open.
         _ = waitForReaders(nanoseconds: UInt64(max(0, grace.nanoseconds)))
