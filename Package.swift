@@ -36,7 +36,7 @@ let package = Package(
         .executableTarget(name: "loadgen", dependencies: ["LoadgenCore", "ReferenceEndpoint"], swiftSettings: strict),
 
         // Helpers shared by the test targets (not shipped): the `.dedicatedThreads` suite trait.
-        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
+        .target(name: "TestSupport", dependencies: ["ReferenceEndpoint"], path: "Tests/TestSupport", swiftSettings: strict),
 
         .testTarget(name: "EndpointSpecTests", dependencies: ["EndpointSpec", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"], swiftSettings: strict),

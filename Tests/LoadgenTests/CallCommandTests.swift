@@ -11,11 +11,7 @@ import Testing
 
 /// The real reference endpoint for `loadgen call` tests.
 enum CallFixtures {
-    static let repositoryRoot: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.path
-    }()
+    static let repositoryRoot = Repository.root
 
     static let echoJSON = #"{"path": "/predict", "file": "predict", "function": "predict", "body": [{"name": "text", "type": "str"}]}"#
     static let echo = RouteSpec(

@@ -1,6 +1,7 @@
 import EndpointSpec
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import LoadgenCore
@@ -9,8 +10,7 @@ import Testing
 /// running real Python), with the JSON report checked for exact accounting, thresholds and exit codes.
 @Suite("loadgen run end to end", .serialized)
 struct ScenarioRunTests {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
+    static let repository = URL(fileURLWithPath: Repository.root)
 
     /// `reference-endpoint`, built by `swift test` next to the test bundle; the launcher runs it in place of
     /// `loadgen serve` (the test process is not `loadgen`).

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import LoadgenCore
@@ -6,8 +7,7 @@ import Testing
 /// The scenario files in `scenarios/` decode and validate (with stub model folders beside them, since the
 /// example models live in another part of the repository).
 @Suite struct ShippedScenarioTests {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
+    static let repository = URL(fileURLWithPath: Repository.root)
 
     @Test(arguments: ["quickstart.json", "sla-check.json", "ramp-to-overload.json", "closed-loop.json"])
     func decodes(file: String) throws {

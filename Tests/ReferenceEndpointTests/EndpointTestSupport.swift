@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import HTTP1
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import ReferenceEndpoint
@@ -10,12 +11,7 @@ import Testing
 /// Shared pieces of the end-to-end tests: example folders, a log captured in a file, a running endpoint and a
 /// blocking raw-socket HTTP client (so that the tests control every byte sent).
 enum E2E {
-    /// The package root, found from this file's path (Tests/ReferenceEndpointTests/<file>).
-    static let repositoryRoot: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.path
-    }()
+    static let repositoryRoot = Repository.root
 
     static func example(_ name: String) -> String { repositoryRoot + "/examples/" + name }
 
@@ -52,35 +48,8 @@ enum E2E {
     }
 }
 
-/// A log written to a temporary file and read back by the tests.
-final class EndpointLogFile: Sendable {
-    let path: String
-    let fd: Int32
-    let log: EndpointLog
-
-    init() {
-        path = NSTemporaryDirectory() + "/e2e-log-\(UUID().uuidString)"
-        fd = open(path, O_CREAT | O_WRONLY | O_APPEND | O_CLOEXEC, 0o600)
-        log = EndpointLog(fileDescriptor: fd)
-    }
-
-    deinit {
-        close(fd)
-        unlink(path)
-    }
-
-    var contents: String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
-
-    /// Waits (bounded: 300 × 50 ms) until the log contains `text`. Worker output reaches the log through the
-    /// worker's pipe, asynchronously with respect to the HTTP response.
-    func waitFor(_ text: String) -> Bool {
-        for _ in 0..<300 {
-            if contents.contains(text) { return true }
-            usleep(50_000)
-        }
-        return contents.contains(text)
-    }
-}
+/// The end-to-end tests' name for the shared captured log.
+typealias EndpointLogFile = CapturedLog
 
 /// A started `ReferenceEndpointServer` with its log captured; `stop()` (or deinit) shuts it down.
 final class RunningEndpoint: Sendable {

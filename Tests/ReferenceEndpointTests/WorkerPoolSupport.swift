@@ -3,17 +3,14 @@ import EndpointSpec
 import Foundation
 import Glibc
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import ReferenceEndpoint
 
 /// Helpers shared by the worker pool tests: example folders, a captured log, bounded waits.
 enum WorkerPoolFixtures {
-    static let repositoryRoot: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.path
-    }()
+    static let repositoryRoot = Repository.root
 
     static func example(_ name: String) -> String { repositoryRoot + "/examples/" + name }
 
@@ -111,35 +108,6 @@ enum WorkerPoolFixtures {
         let notChild = waited == -1 && errno == ECHILD
         let noProcess = kill(pid, 0) == -1 && errno == ESRCH
         return notChild && noProcess
-    }
-}
-
-/// A log written to a temporary file, read back by tests.
-final class CapturedLog: Sendable {
-    let path: String
-    let fd: Int32
-    let log: EndpointLog
-
-    init() {
-        path = NSTemporaryDirectory() + "/workerpool-log-\(UUID().uuidString)"
-        fd = open(path, O_CREAT | O_WRONLY | O_APPEND | O_CLOEXEC, 0o600)
-        log = EndpointLog(fileDescriptor: fd)
-    }
-
-    deinit {
-        close(fd)
-        unlink(path)
-    }
-
-    var contents: String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
-
-    /// Waits (bounded: 200 × 50 ms) until the log contains `text`.
-    func waitFor(_ text: String) -> Bool {
-        for _ in 0..<200 {
-            if contents.contains(text) { return true }
-            usleep(50_000)
-        }
-        return contents.contains(text)
     }
 }
 

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import ReferenceEndpoint
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import ResilientClient
@@ -10,11 +11,7 @@ import Testing
 /// Fixtures for the end-to-end tests: the real reference endpoint (Python workers running the
 /// repository's examples) on 127.0.0.1, and a client on its own `LoopTransport`.
 enum EndToEnd {
-    static let repositoryRoot: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.path
-    }()
+    static let repositoryRoot = Repository.root
 
     static func example(_ name: String) -> String { repositoryRoot + "/examples/" + name }
 
