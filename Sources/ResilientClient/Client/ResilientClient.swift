@@ -33,6 +33,21 @@ public final class ResilientClient: Sendable {
     private let state: Mutex<State>
     /// Held while queued gate events are delivered, so that they reach observers one at a time, in order.
     private let gateEventDelivery = Mutex<Void>(())
+    /// Open event streams, readable without the state lock: with no `onEvent` and no stream, events
+    /// are not even built.
+    private let streamCount = Atomic<Int>(0)
+    /// The configuration's headers plus `Content-Type: application/json`, for requests with a body.
+    private let bodyHeaders: [(name: String, value: String)]
+    /// The URL (and its path) of each route path called so far, so that a call parses no URL.
+    private let routeURLs = Mutex<[String: RouteURL]>([:])
+    /// One encoder and one decoder for every typed call (both are thread-safe).
+    private static let encoder = JSONEncoder()
+    private static let decoder = JSONDecoder()
+
+    private struct RouteURL: Sendable {
+        var url: URL
+        var path: String
+    }
 
     private struct State: ~Copyable {
         var budget: RetryBudget
@@ -86,6 +101,7 @@ public final class ResilientClient: Sendable {
         self.configuration = configuration
         self.transport = transport ?? Self.defaultTransport(for: configuration.baseURL)
         self.clock = clock
+        self.bodyHeaders = configuration.headers + [("Content-Type", "application/json")]
         var seeder = SystemRandomNumberGenerator()
         self.state = Mutex(State(
             budget: RetryBudget(configuration.budget), gate: HealthGate(configuration.gate),
@@ -132,7 +148,7 @@ public final class ResilientClient: Sendable {
     ) async -> (result: Result<Reply, ResilientClientError>, report: CallReport) {
         let bytes: [UInt8]
         do {
-            bytes = Array(try JSONEncoder().encode(body))
+            bytes = Array(try Self.encoder.encode(body))
         } catch {
             let report = finishEarly(route.spec, .invalidRequest("body is not encodable: \(error)"))
             return (.failure(.invalidRequest("body is not encodable: \(error)")), report)
@@ -150,7 +166,7 @@ public final class ResilientClient: Sendable {
         case .failure(let error): return (.failure(error), report)
         case .success(let response):
             do {
-                return (.success(try JSONDecoder().decode(Reply.self, from: Data(response.body))), report)
+                return (.success(try Self.decoder.decode(Reply.self, from: Data(response.body))), report)
             } catch {
                 var failed = report
                 failed.error = .decoding(message: "\(error)", body: response.body)
@@ -239,6 +255,7 @@ public final class ResilientClient: Sendable {
             guard !state.shutDown else { return nil }
             let id = state.makeID()
             state.streams[id] = continuation
+            streamCount.add(1, ordering: .relaxed)
             return id
         }
         guard let id else {
@@ -246,7 +263,9 @@ public final class ResilientClient: Sendable {
             return stream
         }
         continuation.onTermination = { [weak self] _ in
-            _ = self?.state.withLock { $0.streams.removeValue(forKey: id) }
+            guard let self else { return }
+            let removed = self.state.withLock { $0.streams.removeValue(forKey: id) }
+            if removed != nil { self.streamCount.subtract(1, ordering: .relaxed) }
         }
         return stream
     }
@@ -259,6 +278,7 @@ public final class ResilientClient: Sendable {
             state.prober?.cancel()
             state.prober = nil
             let streams = Array(state.streams.values)
+            streamCount.subtract(state.streams.count, ordering: .relaxed)
             state.streams.removeAll()
             return streams
         }
@@ -284,13 +304,12 @@ public final class ResilientClient: Sendable {
         if let body, let problem = JSONBridge.validate(body, template: spec.body) {
             return (.failure(.validation(problem)), finishEarly(spec, .validation(problem)))
         }
-        guard let url = url(for: spec.path) else {
+        guard let route = routeURL(for: spec.path) else {
             let error = ResilientClientError.invalidRequest("cannot form a URL from \(configuration.baseURL) and \(spec.path)")
             return (.failure(error), finishEarly(spec, error))
         }
-        var headers = configuration.headers
-        if spec.verb != "GET" { headers.append(("Content-Type", "application/json")) }
-        let request = TransportRequest(method: spec.verb, url: url, headers: headers, body: bytes)
+        let headers = spec.verb != "GET" ? bodyHeaders : configuration.headers
+        let request = TransportRequest(method: spec.verb, url: route.url, headers: headers, body: bytes)
         let start = clock.now
         let deadlineAt = (deadline ?? configuration.deadline).map { start + $0 }
         state.withLock { state in
@@ -299,7 +318,7 @@ public final class ResilientClient: Sendable {
         }
         var report = CallReport(method: spec.verb, path: spec.path)
         let result = await attemptLoop(
-            request: request, idempotent: idempotent, deadlineAt: deadlineAt, report: &report)
+            request: request, path: route.path, idempotent: idempotent, deadlineAt: deadlineAt, report: &report)
         report.duration = clock.now - start
         if case .failure(let error) = result { report.error = error }
         state.withLock { state in
@@ -315,9 +334,8 @@ public final class ResilientClient: Sendable {
     }
 
     private func attemptLoop(
-        request: TransportRequest, idempotent: Bool, deadlineAt: Duration?, report: inout CallReport
+        request: TransportRequest, path: String, idempotent: Bool, deadlineAt: Duration?, report: inout CallReport
     ) async -> Result<TransportResponse, ResilientClientError> {
-        let path = request.url.path
         var planner = RetryPlanner(policy: configuration.retry, idempotent: idempotent, deadline: deadlineAt)
         while true {
             if Task.isCancelled { return .failure(.cancelled) }
@@ -371,12 +389,32 @@ public final class ResilientClient: Sendable {
             } else {
                 retryAfter = nil
             }
-            recordForGate(outcome, trial: trial)
+            // The gate learns the outcome and the planner decides in one critical section.
             let wall = clock.wallClockSecondsSince1970
-            let decision = state.withLock { state in
-                planner.decide(
+            let cancelled = outcome == .transport(.cancelled)
+            let signal: HealthGate.Signal =
+                configuration.retry.classifier.isEndpointFailure(outcome) ? .failure : .success
+            let (transition, wakes, decision) = state.withLock { state in
+                var transition: HealthGate.Transition?
+                var wakes: [(CheckedContinuation<HealthGate.Admission?, Never>, HealthGate.Admission)] = []
+                if !cancelled {
+                    transition = state.gate.record(signal, trial: trial)
+                    if let transition {
+                        state.pendingGateEvents.append(.gate(transition))
+                        wakes = state.apply(transition)
+                    }
+                }
+                let decision = planner.decide(
                     after: outcome, retryAfter: retryAfter, now: finished, wallClockSeconds: wall,
                     budget: &state.budget, using: &state.rng)
+                return (transition, wakes, decision)
+            }
+            if cancelled {
+                releaseTrial(trial)
+            } else if let transition {
+                deliverGateEvents()
+                for (waiter, admission) in wakes { waiter.resume(returning: admission) }
+                if transition.to == .closed { startProberIfNeeded() }
             }
             switch decision {
             case .succeed:
@@ -422,6 +460,18 @@ public final class ResilientClient: Sendable {
                 return .httpStatus(status: response.status, body: response.body, attempts: attempts)
             }
         }
+    }
+
+    /// The URL for a route path, parsed once per path (at most 256 paths are remembered).
+    private func routeURL(for path: String) -> RouteURL? {
+        if let known = routeURLs.withLock({ $0[path] }) { return known }
+        guard let url = url(for: path) else { return nil }
+        let route = RouteURL(url: url, path: url.path)
+        routeURLs.withLock { cache in
+            if cache.count >= 256 { cache.removeAll() }
+            cache[path] = route
+        }
+        return route
     }
 
     private func url(for path: String) -> URL? {
@@ -576,24 +626,6 @@ public final class ResilientClient: Sendable {
         for (waiter, admission) in wakes { waiter.resume(returning: admission) }
     }
 
-    private func recordForGate(_ outcome: AttemptOutcome, trial: Bool) {
-        if case .transport(.cancelled) = outcome {
-            releaseTrial(trial)
-            return
-        }
-        let signal: HealthGate.Signal =
-            configuration.retry.classifier.isEndpointFailure(outcome) ? .failure : .success
-        let (transition, wakes) = state.withLock { state in
-            let transition = state.gate.record(signal, trial: trial)
-            if let transition { state.pendingGateEvents.append(.gate(transition)) }
-            return (transition, transition.map { state.apply($0) } ?? [])
-        }
-        guard let transition else { return }
-        deliverGateEvents()
-        for (waiter, admission) in wakes { waiter.resume(returning: admission) }
-        if transition.to == .closed { startProberIfNeeded() }
-    }
-
     private func startProberIfNeeded() {
         state.withLock { state in
             guard !state.shutDown, state.gate.beginProbing() else { return }
@@ -650,8 +682,13 @@ public final class ResilientClient: Sendable {
         }
     }
 
-    private func emit(_ event: ClientEvent) {
-        configuration.onEvent?(event)
+    private func emit(_ make: @autoclosure () -> ClientEvent) {
+        let onEvent = configuration.onEvent
+        let hasStreams = streamCount.load(ordering: .relaxed) > 0
+        guard onEvent != nil || hasStreams else { return }
+        let event = make()
+        onEvent?(event)
+        guard hasStreams else { return }
         let streams = state.withLock { Array($0.streams.values) }
         for continuation in streams { continuation.yield(event) }
     }
