@@ -166,6 +166,11 @@ public final class ResilientClient: Sendable {
         case .failure(let error): return (.failure(error), report)
         case .success(let response):
             do {
+                if let value = try? JSON.parse(response.body),
+                    let reply = try? JSONValueDecoder.decode(Reply.self, from: value)
+                {
+                    return (.success(reply), report)
+                }
                 return (.success(try Self.decoder.decode(Reply.self, from: Data(response.body))), report)
             } catch {
                 var failed = report
