@@ -323,13 +323,13 @@ public final class ResilientClient: Sendable {
         }
         var report = CallReport(method: spec.verb, path: spec.path)
         let result = await attemptLoop(
-            request: request, path: route.path, idempotent: idempotent, deadlineAt: deadlineAt, report: &report)
+            request: request, path: route.path, idempotent: idempotent, start: start, deadlineAt: deadlineAt,
+            report: &report)
         report.duration = clock.now - start
-        if case .failure(let error) = result { report.error = error }
-        state.withLock { state in
-            switch result {
-            case .success: state.counters.succeeded += 1
-            case .failure(let error):
+        // A success was counted with the attempt's decision.
+        if case .failure(let error) = result {
+            report.error = error
+            state.withLock { state in
                 state.counters.failed += 1
                 if case .deadlineExceeded = error { state.counters.deadlinesExceeded += 1 }
             }
@@ -339,26 +339,37 @@ public final class ResilientClient: Sendable {
     }
 
     private func attemptLoop(
-        request: TransportRequest, path: String, idempotent: Bool, deadlineAt: Duration?, report: inout CallReport
+        request: TransportRequest, path: String, idempotent: Bool, start: Duration, deadlineAt: Duration?,
+        report: inout CallReport
     ) async -> Result<TransportResponse, ResilientClientError> {
+        // The first attempt starts when the call does; later ones read the clock.
+        var attemptStart: Duration? = start
         var planner = RetryPlanner(policy: configuration.retry, idempotent: idempotent, deadline: deadlineAt)
         while true {
             if Task.isCancelled { return .failure(.cancelled) }
-            // 1. The health gate.
-            let gateStart = clock.now
+            // 1. The health gate (no clock reads when it admits at once).
             let trial: Bool
-            switch await passGate(path: path, deadlineAt: deadlineAt) {
-            case .proceed(let isTrial): trial = isTrial
-            case .failFast: return .failure(.gateClosed)
-            case .deadline:
-                report.gateWait += clock.now - gateStart
-                return .failure(.deadlineExceeded(attempts: planner.attempts, last: report.attempts.last?.outcome))
-            case .cancelled: return .failure(.cancelled)
+            let now: Duration
+            let admission = state.withLock { $0.gate.admit() }
+            if case .proceed(let isTrial) = admission {
+                trial = isTrial
+                now = attemptStart ?? clock.now
+            } else {
+                let gateStart = clock.now
+                switch await passGate(path: path, deadlineAt: deadlineAt, first: admission) {
+                case .proceed(let isTrial): trial = isTrial
+                case .failFast: return .failure(.gateClosed)
+                case .deadline:
+                    report.gateWait += clock.now - gateStart
+                    return .failure(.deadlineExceeded(attempts: planner.attempts, last: report.attempts.last?.outcome))
+                case .cancelled: return .failure(.cancelled)
+                }
+                now = clock.now
+                report.gateWait += now - gateStart
             }
-            report.gateWait += clock.now - gateStart
+            attemptStart = nil
 
             // 2. One attempt, bounded by its timeout and the deadline.
-            let now = clock.now
             let timeout = planner.attemptTimeout(perAttempt: configuration.attemptTimeout, now: now)
             if let timeout, timeout <= .zero {
                 releaseTrial(trial)
@@ -395,7 +406,7 @@ public final class ResilientClient: Sendable {
                 retryAfter = nil
             }
             // The gate learns the outcome and the planner decides in one critical section.
-            let wall = clock.wallClockSecondsSince1970
+            let wall = retryAfter == nil ? 0 : clock.wallClockSecondsSince1970
             let cancelled = outcome == .transport(.cancelled)
             let signal: HealthGate.Signal =
                 configuration.retry.classifier.isEndpointFailure(outcome) ? .failure : .success
@@ -412,6 +423,7 @@ public final class ResilientClient: Sendable {
                 let decision = planner.decide(
                     after: outcome, retryAfter: retryAfter, now: finished, wallClockSeconds: wall,
                     budget: &state.budget, using: &state.rng)
+                if case .succeed = decision, case .success = sent { state.counters.succeeded += 1 }
                 return (transition, wakes, decision)
             }
             if cancelled {
@@ -573,8 +585,8 @@ public final class ResilientClient: Sendable {
         case cancelled
     }
 
-    private func passGate(path: String, deadlineAt: Duration?) async -> GatePass {
-        let first = state.withLock { $0.gate.admit() }
+    /// `first`: the gate's answer when the attempt asked it.
+    private func passGate(path: String, deadlineAt: Duration?, first: HealthGate.Admission) async -> GatePass {
         if case .proceed(let trial) = first { return .proceed(trial: trial) }
         if configuration.gateWaitMode == .failFast {
             state.withLock { $0.counters.gateRejections += 1 }
