@@ -147,18 +147,24 @@ public final class ResilientClient: Sendable {
         _ route: Route<Body, Reply>, _ body: Body, deadline: Duration? = nil
     ) async -> (result: Result<Reply, ResilientClientError>, report: CallReport) {
         let bytes: [UInt8]
-        do {
-            bytes = Array(try Self.encoder.encode(body))
-        } catch {
-            let report = finishEarly(route.spec, .invalidRequest("body is not encodable: \(error)"))
-            return (.failure(.invalidRequest("body is not encodable: \(error)")), report)
-        }
         let value: JSONValue
-        do {
-            value = try JSONBridge.parse(bytes)
-        } catch {
-            let failure = ResilientClientError.invalidRequest("encoded body is not JSON: \(error.message)")
-            return (.failure(failure), finishEarly(route.spec, failure))
+        if let fast = try? JSONValueEncoder.encode(body) {
+            // What JSONEncoder would write (keys in encoding order), without a JSONEncoder and a parse.
+            value = fast
+            bytes = JSON.serialize(fast)
+        } else {
+            do {
+                bytes = Array(try Self.encoder.encode(body))
+            } catch {
+                let report = finishEarly(route.spec, .invalidRequest("body is not encodable: \(error)"))
+                return (.failure(.invalidRequest("body is not encodable: \(error)")), report)
+            }
+            do {
+                value = try JSONBridge.parse(bytes)
+            } catch {
+                let failure = ResilientClientError.invalidRequest("encoded body is not JSON: \(error.message)")
+                return (.failure(failure), finishEarly(route.spec, failure))
+            }
         }
         let (result, report) = await execute(
             spec: route.spec, body: value, bytes: bytes, idempotent: route.idempotent, deadline: deadline)
