@@ -406,7 +406,10 @@ public final class ResilientClient: Sendable {
 
             // 3. Tell the gate, then decide.
             let retryAfter: RetryAfter?
-            if case .success(let response) = sent, let value = response.header("Retry-After") {
+            // A 2xx is always a success (RetryClassifier), so its headers are not searched.
+            if case .success(let response) = sent, !(200..<300).contains(response.status),
+                let value = response.header("Retry-After")
+            {
                 retryAfter = RetryAfter(headerValue: value, nowSecondsSince1970: clock.wallClockSecondsSince1970)
             } else {
                 retryAfter = nil
