@@ -195,7 +195,8 @@ public final class ResilientClient: Sendable {
         _ spec: RouteSpec, _ body: JSONValue, idempotent: Bool = true, deadline: Duration? = nil
     ) async throws(ResilientClientError) -> JSONValue {
         let (result, _) = await execute(
-            spec: spec, body: body, bytes: JSONBridge.serialize(body), idempotent: idempotent, deadline: deadline)
+            spec: spec, body: body, bytes: JSONBridge.serialize(body), idempotent: idempotent, deadline: deadline,
+            wantsReport: false)
         let response = try result.get()
         do {
             return try JSONBridge.parse(response.body)
@@ -310,7 +311,8 @@ public final class ResilientClient: Sendable {
     }
 
     func execute(
-        spec: RouteSpec, body: JSONValue?, bytes: [UInt8], idempotent: Bool, deadline: Duration?
+        spec: RouteSpec, body: JSONValue?, bytes: [UInt8], idempotent: Bool, deadline: Duration?,
+        wantsReport: Bool = true
     ) async -> (Result<TransportResponse, ResilientClientError>, CallReport) {
         if let body, let problem = JSONBridge.validate(body, template: spec.body) {
             return (.failure(.validation(problem)), finishEarly(spec, .validation(problem)))
@@ -328,9 +330,12 @@ public final class ResilientClient: Sendable {
             state.budget.deposit(now: start)
         }
         var report = CallReport(method: spec.verb, path: spec.path)
+        // The attempt records are kept only for someone who reads them: the caller, or an observer of
+        // `callFinished` (one that starts listening during the call sees a report without attempts).
+        let keepAttempts = wantsReport || configuration.onEvent != nil || streamCount.load(ordering: .relaxed) > 0
         let result = await attemptLoop(
             request: request, path: route.path, idempotent: idempotent, start: start, deadlineAt: deadlineAt,
-            report: &report)
+            keepAttempts: keepAttempts, report: &report)
         report.duration = clock.now - start
         // A success was counted with the attempt's decision.
         if case .failure(let error) = result {
@@ -346,8 +351,13 @@ public final class ResilientClient: Sendable {
 
     private func attemptLoop(
         request: TransportRequest, path: String, idempotent: Bool, start: Duration, deadlineAt: Duration?,
-        report: inout CallReport
+        keepAttempts: Bool, report: inout CallReport
     ) async -> Result<TransportResponse, ResilientClientError> {
+        var lastOutcome: AttemptOutcome?
+        func keep(_ record: AttemptRecord) {
+            lastOutcome = record.outcome
+            if keepAttempts { report.attempts.append(record) }
+        }
         // The first attempt starts when the call does; later ones read the clock.
         var attemptStart: Duration? = start
         var planner = RetryPlanner(policy: configuration.retry, idempotent: idempotent, deadline: deadlineAt)
@@ -367,7 +377,7 @@ public final class ResilientClient: Sendable {
                 case .failFast: return .failure(.gateClosed)
                 case .deadline:
                     report.gateWait += clock.now - gateStart
-                    return .failure(.deadlineExceeded(attempts: planner.attempts, last: report.attempts.last?.outcome))
+                    return .failure(.deadlineExceeded(attempts: planner.attempts, last: lastOutcome))
                 case .cancelled: return .failure(.cancelled)
                 }
                 now = clock.now
@@ -379,7 +389,7 @@ public final class ResilientClient: Sendable {
             let timeout = planner.attemptTimeout(perAttempt: configuration.attemptTimeout, now: now)
             if let timeout, timeout <= .zero {
                 releaseTrial(trial)
-                return .failure(.deadlineExceeded(attempts: planner.attempts, last: report.attempts.last?.outcome))
+                return .failure(.deadlineExceeded(attempts: planner.attempts, last: lastOutcome))
             }
             planner.recordAttempt()
             state.withLock { $0.counters.attempts += 1 }
@@ -387,7 +397,7 @@ public final class ResilientClient: Sendable {
             let finished = clock.now
             if Task.isCancelled {
                 releaseTrial(trial)
-                report.attempts.append(AttemptRecord(
+                keep(AttemptRecord(
                     number: planner.attempts, outcome: .transport(.cancelled), message: "cancelled",
                     latency: finished - now, trial: trial))
                 return .failure(.cancelled)
@@ -444,11 +454,11 @@ public final class ResilientClient: Sendable {
             }
             switch decision {
             case .succeed:
-                report.attempts.append(record)
+                keep(record)
                 if case .success(let response) = sent { return .success(response) }
                 return .failure(.invalidRequest("unreachable: success without a response"))
             case .giveUp(let reason):
-                report.attempts.append(record)
+                keep(record)
                 if reason == .budgetExhausted {
                     state.withLock { $0.counters.budgetRefusals += 1 }
                     emit(.budgetRefused(path: path, attempts: planner.attempts))
@@ -457,7 +467,7 @@ public final class ResilientClient: Sendable {
             case .retry(let delay, let reason):
                 record.delayAfter = delay
                 record.delayReason = reason
-                report.attempts.append(record)
+                keep(record)
                 state.withLock { $0.counters.retries += 1 }
                 emit(.retryScheduled(path: path, nextAttempt: planner.attempts + 1, delay: delay, reason: reason))
                 do {
