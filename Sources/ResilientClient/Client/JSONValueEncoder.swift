@@ -24,7 +24,8 @@ final class JSONValueEncoder: Encoder {
             case array([Node])
         }
 
-        var content: Content = .unset
+        /// Confined to one encoding on one task: no dynamic exclusivity checks needed.
+        @exclusivity(unchecked) var content: Content = .unset
 
         func build() throws -> JSONValue {
             switch content {

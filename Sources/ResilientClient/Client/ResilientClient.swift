@@ -138,13 +138,19 @@ public final class ResilientClient: Sendable {
     public func call<Body, Reply>(
         _ route: Route<Body, Reply>, _ body: Body, deadline: Duration? = nil
     ) async throws(ResilientClientError) -> Reply {
-        try await callReporting(route, body, deadline: deadline).result.get()
+        try await typedCall(route, body, deadline: deadline, wantsReport: false).result.get()
     }
 
     /// Like ``call(_:_:deadline:)`` but never throws: returns the result together with the call's
     /// ``CallReport`` (every attempt, its latency, the delays slept and why).
     public func callReporting<Body, Reply>(
         _ route: Route<Body, Reply>, _ body: Body, deadline: Duration? = nil
+    ) async -> (result: Result<Reply, ResilientClientError>, report: CallReport) {
+        await typedCall(route, body, deadline: deadline, wantsReport: true)
+    }
+
+    private func typedCall<Body, Reply>(
+        _ route: Route<Body, Reply>, _ body: Body, deadline: Duration?, wantsReport: Bool
     ) async -> (result: Result<Reply, ResilientClientError>, report: CallReport) {
         let bytes: [UInt8]
         let value: JSONValue
@@ -167,7 +173,8 @@ public final class ResilientClient: Sendable {
             }
         }
         let (result, report) = await execute(
-            spec: route.spec, body: value, bytes: bytes, idempotent: route.idempotent, deadline: deadline)
+            spec: route.spec, body: value, bytes: bytes, idempotent: route.idempotent, deadline: deadline,
+            wantsReport: wantsReport)
         switch result {
         case .failure(let error): return (.failure(error), report)
         case .success(let response):
