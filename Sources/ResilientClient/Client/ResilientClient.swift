@@ -33,6 +33,21 @@ public final class ResilientClient: Sendable {
     private let state: Mutex<State>
     /// Held while queued gate events are delivered, so that they reach observers one at a time, in order.
     private let gateEventDelivery = Mutex<Void>(())
+    /// Open event streams, readable without the state lock: with no `onEvent` and no stream, events
+    /// are not even built.
+    private let streamCount = Atomic<Int>(0)
+    /// The configuration's headers plus `Content-Type: application/json`, for requests with a body.
+    private let bodyHeaders: [(name: String, value: String)]
+    /// The URL (and its path) of each route path called so far, so that a call parses no URL.
+    private let routeURLs = Mutex<[String: RouteURL]>([:])
+    /// One encoder and one decoder for every typed call (both are thread-safe).
+    private static let encoder = JSONEncoder()
+    private static let decoder = JSONDecoder()
+
+    private struct RouteURL: Sendable {
+        var url: URL
+        var path: String
+    }
 
     private struct State: ~Copyable {
         var budget: RetryBudget
@@ -86,6 +101,7 @@ public final class ResilientClient: Sendable {
         self.configuration = configuration
         self.transport = transport ?? Self.defaultTransport(for: configuration.baseURL)
         self.clock = clock
+        self.bodyHeaders = configuration.headers + [("Content-Type", "application/json")]
         var seeder = SystemRandomNumberGenerator()
         self.state = Mutex(State(
             budget: RetryBudget(configuration.budget), gate: HealthGate(configuration.gate),
@@ -122,7 +138,7 @@ public final class ResilientClient: Sendable {
     public func call<Body, Reply>(
         _ route: Route<Body, Reply>, _ body: Body, deadline: Duration? = nil
     ) async throws(ResilientClientError) -> Reply {
-        try await callReporting(route, body, deadline: deadline).result.get()
+        try await typedCall(route, body, deadline: deadline, wantsReport: false).result.get()
     }
 
     /// Like ``call(_:_:deadline:)`` but never throws: returns the result together with the call's
@@ -130,27 +146,45 @@ public final class ResilientClient: Sendable {
     public func callReporting<Body, Reply>(
         _ route: Route<Body, Reply>, _ body: Body, deadline: Duration? = nil
     ) async -> (result: Result<Reply, ResilientClientError>, report: CallReport) {
+        await typedCall(route, body, deadline: deadline, wantsReport: true)
+    }
+
+    private func typedCall<Body, Reply>(
+        _ route: Route<Body, Reply>, _ body: Body, deadline: Duration?, wantsReport: Bool
+    ) async -> (result: Result<Reply, ResilientClientError>, report: CallReport) {
         let bytes: [UInt8]
-        do {
-            bytes = Array(try JSONEncoder().encode(body))
-        } catch {
-            let report = finishEarly(route.spec, .invalidRequest("body is not encodable: \(error)"))
-            return (.failure(.invalidRequest("body is not encodable: \(error)")), report)
-        }
         let value: JSONValue
-        do {
-            value = try JSONBridge.parse(bytes)
-        } catch {
-            let failure = ResilientClientError.invalidRequest("encoded body is not JSON: \(error.message)")
-            return (.failure(failure), finishEarly(route.spec, failure))
+        if let fast = try? JSONValueEncoder.encode(body) {
+            // What JSONEncoder would write (keys in encoding order), without a JSONEncoder and a parse.
+            value = fast
+            bytes = JSON.serialize(fast)
+        } else {
+            do {
+                bytes = Array(try Self.encoder.encode(body))
+            } catch {
+                let report = finishEarly(route.spec, .invalidRequest("body is not encodable: \(error)"))
+                return (.failure(.invalidRequest("body is not encodable: \(error)")), report)
+            }
+            do {
+                value = try JSONBridge.parse(bytes)
+            } catch {
+                let failure = ResilientClientError.invalidRequest("encoded body is not JSON: \(error.message)")
+                return (.failure(failure), finishEarly(route.spec, failure))
+            }
         }
         let (result, report) = await execute(
-            spec: route.spec, body: value, bytes: bytes, idempotent: route.idempotent, deadline: deadline)
+            spec: route.spec, body: value, bytes: bytes, idempotent: route.idempotent, deadline: deadline,
+            wantsReport: wantsReport)
         switch result {
         case .failure(let error): return (.failure(error), report)
         case .success(let response):
             do {
-                return (.success(try JSONDecoder().decode(Reply.self, from: Data(response.body))), report)
+                if let value = try? JSON.parse(response.body),
+                    let reply = try? JSONValueDecoder.decode(Reply.self, from: value)
+                {
+                    return (.success(reply), report)
+                }
+                return (.success(try Self.decoder.decode(Reply.self, from: Data(response.body))), report)
             } catch {
                 var failed = report
                 failed.error = .decoding(message: "\(error)", body: response.body)
@@ -168,7 +202,8 @@ public final class ResilientClient: Sendable {
         _ spec: RouteSpec, _ body: JSONValue, idempotent: Bool = true, deadline: Duration? = nil
     ) async throws(ResilientClientError) -> JSONValue {
         let (result, _) = await execute(
-            spec: spec, body: body, bytes: JSONBridge.serialize(body), idempotent: idempotent, deadline: deadline)
+            spec: spec, body: body, bytes: JSONBridge.serialize(body), idempotent: idempotent, deadline: deadline,
+            wantsReport: false)
         let response = try result.get()
         do {
             return try JSONBridge.parse(response.body)
@@ -239,6 +274,7 @@ public final class ResilientClient: Sendable {
             guard !state.shutDown else { return nil }
             let id = state.makeID()
             state.streams[id] = continuation
+            streamCount.add(1, ordering: .relaxed)
             return id
         }
         guard let id else {
@@ -246,7 +282,9 @@ public final class ResilientClient: Sendable {
             return stream
         }
         continuation.onTermination = { [weak self] _ in
-            _ = self?.state.withLock { $0.streams.removeValue(forKey: id) }
+            guard let self else { return }
+            let removed = self.state.withLock { $0.streams.removeValue(forKey: id) }
+            if removed != nil { self.streamCount.subtract(1, ordering: .relaxed) }
         }
         return stream
     }
@@ -259,6 +297,7 @@ public final class ResilientClient: Sendable {
             state.prober?.cancel()
             state.prober = nil
             let streams = Array(state.streams.values)
+            streamCount.subtract(state.streams.count, ordering: .relaxed)
             state.streams.removeAll()
             return streams
         }
@@ -279,18 +318,18 @@ public final class ResilientClient: Sendable {
     }
 
     func execute(
-        spec: RouteSpec, body: JSONValue?, bytes: [UInt8], idempotent: Bool, deadline: Duration?
+        spec: RouteSpec, body: JSONValue?, bytes: [UInt8], idempotent: Bool, deadline: Duration?,
+        wantsReport: Bool = true
     ) async -> (Result<TransportResponse, ResilientClientError>, CallReport) {
         if let body, let problem = JSONBridge.validate(body, template: spec.body) {
             return (.failure(.validation(problem)), finishEarly(spec, .validation(problem)))
         }
-        guard let url = url(for: spec.path) else {
+        guard let route = routeURL(for: spec.path) else {
             let error = ResilientClientError.invalidRequest("cannot form a URL from \(configuration.baseURL) and \(spec.path)")
             return (.failure(error), finishEarly(spec, error))
         }
-        var headers = configuration.headers
-        if spec.verb != "GET" { headers.append(("Content-Type", "application/json")) }
-        let request = TransportRequest(method: spec.verb, url: url, headers: headers, body: bytes)
+        let headers = spec.verb != "GET" ? bodyHeaders : configuration.headers
+        let request = TransportRequest(method: spec.verb, url: route.url, headers: headers, body: bytes)
         let start = clock.now
         let deadlineAt = (deadline ?? configuration.deadline).map { start + $0 }
         state.withLock { state in
@@ -298,14 +337,17 @@ public final class ResilientClient: Sendable {
             state.budget.deposit(now: start)
         }
         var report = CallReport(method: spec.verb, path: spec.path)
+        // The attempt records are kept only for someone who reads them: the caller, or an observer of
+        // `callFinished` (one that starts listening during the call sees a report without attempts).
+        let keepAttempts = wantsReport || configuration.onEvent != nil || streamCount.load(ordering: .relaxed) > 0
         let result = await attemptLoop(
-            request: request, idempotent: idempotent, deadlineAt: deadlineAt, report: &report)
+            request: request, path: route.path, idempotent: idempotent, start: start, deadlineAt: deadlineAt,
+            keepAttempts: keepAttempts, report: &report)
         report.duration = clock.now - start
-        if case .failure(let error) = result { report.error = error }
-        state.withLock { state in
-            switch result {
-            case .success: state.counters.succeeded += 1
-            case .failure(let error):
+        // A success was counted with the attempt's decision.
+        if case .failure(let error) = result {
+            report.error = error
+            state.withLock { state in
                 state.counters.failed += 1
                 if case .deadlineExceeded = error { state.counters.deadlinesExceeded += 1 }
             }
@@ -315,31 +357,46 @@ public final class ResilientClient: Sendable {
     }
 
     private func attemptLoop(
-        request: TransportRequest, idempotent: Bool, deadlineAt: Duration?, report: inout CallReport
+        request: TransportRequest, path: String, idempotent: Bool, start: Duration, deadlineAt: Duration?,
+        keepAttempts: Bool, report: inout CallReport
     ) async -> Result<TransportResponse, ResilientClientError> {
-        let path = request.url.path
+        var lastOutcome: AttemptOutcome?
+        func keep(_ record: AttemptRecord) {
+            lastOutcome = record.outcome
+            if keepAttempts { report.attempts.append(record) }
+        }
+        // The first attempt starts when the call does; later ones read the clock.
+        var attemptStart: Duration? = start
         var planner = RetryPlanner(policy: configuration.retry, idempotent: idempotent, deadline: deadlineAt)
         while true {
             if Task.isCancelled { return .failure(.cancelled) }
-            // 1. The health gate.
-            let gateStart = clock.now
+            // 1. The health gate (no clock reads when it admits at once).
             let trial: Bool
-            switch await passGate(path: path, deadlineAt: deadlineAt) {
-            case .proceed(let isTrial): trial = isTrial
-            case .failFast: return .failure(.gateClosed)
-            case .deadline:
-                report.gateWait += clock.now - gateStart
-                return .failure(.deadlineExceeded(attempts: planner.attempts, last: report.attempts.last?.outcome))
-            case .cancelled: return .failure(.cancelled)
+            let now: Duration
+            let admission = state.withLock { $0.gate.admit() }
+            if case .proceed(let isTrial) = admission {
+                trial = isTrial
+                now = attemptStart ?? clock.now
+            } else {
+                let gateStart = clock.now
+                switch await passGate(path: path, deadlineAt: deadlineAt, first: admission) {
+                case .proceed(let isTrial): trial = isTrial
+                case .failFast: return .failure(.gateClosed)
+                case .deadline:
+                    report.gateWait += clock.now - gateStart
+                    return .failure(.deadlineExceeded(attempts: planner.attempts, last: lastOutcome))
+                case .cancelled: return .failure(.cancelled)
+                }
+                now = clock.now
+                report.gateWait += now - gateStart
             }
-            report.gateWait += clock.now - gateStart
+            attemptStart = nil
 
             // 2. One attempt, bounded by its timeout and the deadline.
-            let now = clock.now
             let timeout = planner.attemptTimeout(perAttempt: configuration.attemptTimeout, now: now)
             if let timeout, timeout <= .zero {
                 releaseTrial(trial)
-                return .failure(.deadlineExceeded(attempts: planner.attempts, last: report.attempts.last?.outcome))
+                return .failure(.deadlineExceeded(attempts: planner.attempts, last: lastOutcome))
             }
             planner.recordAttempt()
             state.withLock { $0.counters.attempts += 1 }
@@ -347,7 +404,7 @@ public final class ResilientClient: Sendable {
             let finished = clock.now
             if Task.isCancelled {
                 releaseTrial(trial)
-                report.attempts.append(AttemptRecord(
+                keep(AttemptRecord(
                     number: planner.attempts, outcome: .transport(.cancelled), message: "cancelled",
                     latency: finished - now, trial: trial))
                 return .failure(.cancelled)
@@ -366,25 +423,49 @@ public final class ResilientClient: Sendable {
 
             // 3. Tell the gate, then decide.
             let retryAfter: RetryAfter?
-            if case .success(let response) = sent, let value = response.header("Retry-After") {
+            // A 2xx is always a success (RetryClassifier), so its headers are not searched.
+            if case .success(let response) = sent, !(200..<300).contains(response.status),
+                let value = response.header("Retry-After")
+            {
                 retryAfter = RetryAfter(headerValue: value, nowSecondsSince1970: clock.wallClockSecondsSince1970)
             } else {
                 retryAfter = nil
             }
-            recordForGate(outcome, trial: trial)
-            let wall = clock.wallClockSecondsSince1970
-            let decision = state.withLock { state in
-                planner.decide(
+            // The gate learns the outcome and the planner decides in one critical section.
+            let wall = retryAfter == nil ? 0 : clock.wallClockSecondsSince1970
+            let cancelled = outcome == .transport(.cancelled)
+            let signal: HealthGate.Signal =
+                configuration.retry.classifier.isEndpointFailure(outcome) ? .failure : .success
+            let (transition, wakes, decision) = state.withLock { state in
+                var transition: HealthGate.Transition?
+                var wakes: [(CheckedContinuation<HealthGate.Admission?, Never>, HealthGate.Admission)] = []
+                if !cancelled {
+                    transition = state.gate.record(signal, trial: trial)
+                    if let transition {
+                        state.pendingGateEvents.append(.gate(transition))
+                        wakes = state.apply(transition)
+                    }
+                }
+                let decision = planner.decide(
                     after: outcome, retryAfter: retryAfter, now: finished, wallClockSeconds: wall,
                     budget: &state.budget, using: &state.rng)
+                if case .succeed = decision, case .success = sent { state.counters.succeeded += 1 }
+                return (transition, wakes, decision)
+            }
+            if cancelled {
+                releaseTrial(trial)
+            } else if let transition {
+                deliverGateEvents()
+                for (waiter, admission) in wakes { waiter.resume(returning: admission) }
+                if transition.to == .closed { startProberIfNeeded() }
             }
             switch decision {
             case .succeed:
-                report.attempts.append(record)
+                keep(record)
                 if case .success(let response) = sent { return .success(response) }
                 return .failure(.invalidRequest("unreachable: success without a response"))
             case .giveUp(let reason):
-                report.attempts.append(record)
+                keep(record)
                 if reason == .budgetExhausted {
                     state.withLock { $0.counters.budgetRefusals += 1 }
                     emit(.budgetRefused(path: path, attempts: planner.attempts))
@@ -393,7 +474,7 @@ public final class ResilientClient: Sendable {
             case .retry(let delay, let reason):
                 record.delayAfter = delay
                 record.delayReason = reason
-                report.attempts.append(record)
+                keep(record)
                 state.withLock { $0.counters.retries += 1 }
                 emit(.retryScheduled(path: path, nextAttempt: planner.attempts + 1, delay: delay, reason: reason))
                 do {
@@ -422,6 +503,18 @@ public final class ResilientClient: Sendable {
                 return .httpStatus(status: response.status, body: response.body, attempts: attempts)
             }
         }
+    }
+
+    /// The URL for a route path, parsed once per path (at most 256 paths are remembered).
+    private func routeURL(for path: String) -> RouteURL? {
+        if let known = routeURLs.withLock({ $0[path] }) { return known }
+        guard let url = url(for: path) else { return nil }
+        let route = RouteURL(url: url, path: url.path)
+        routeURLs.withLock { cache in
+            if cache.count >= 256 { cache.removeAll() }
+            cache[path] = route
+        }
+        return route
     }
 
     private func url(for path: String) -> URL? {
@@ -518,8 +611,8 @@ public final class ResilientClient: Sendable {
         case cancelled
     }
 
-    private func passGate(path: String, deadlineAt: Duration?) async -> GatePass {
-        let first = state.withLock { $0.gate.admit() }
+    /// `first`: the gate's answer when the attempt asked it.
+    private func passGate(path: String, deadlineAt: Duration?, first: HealthGate.Admission) async -> GatePass {
         if case .proceed(let trial) = first { return .proceed(trial: trial) }
         if configuration.gateWaitMode == .failFast {
             state.withLock { $0.counters.gateRejections += 1 }
@@ -574,24 +667,6 @@ public final class ResilientClient: Sendable {
             return wakes
         }
         for (waiter, admission) in wakes { waiter.resume(returning: admission) }
-    }
-
-    private func recordForGate(_ outcome: AttemptOutcome, trial: Bool) {
-        if case .transport(.cancelled) = outcome {
-            releaseTrial(trial)
-            return
-        }
-        let signal: HealthGate.Signal =
-            configuration.retry.classifier.isEndpointFailure(outcome) ? .failure : .success
-        let (transition, wakes) = state.withLock { state in
-            let transition = state.gate.record(signal, trial: trial)
-            if let transition { state.pendingGateEvents.append(.gate(transition)) }
-            return (transition, transition.map { state.apply($0) } ?? [])
-        }
-        guard let transition else { return }
-        deliverGateEvents()
-        for (waiter, admission) in wakes { waiter.resume(returning: admission) }
-        if transition.to == .closed { startProberIfNeeded() }
     }
 
     private func startProberIfNeeded() {
@@ -650,8 +725,13 @@ public final class ResilientClient: Sendable {
         }
     }
 
-    private func emit(_ event: ClientEvent) {
-        configuration.onEvent?(event)
+    private func emit(_ make: @autoclosure () -> ClientEvent) {
+        let onEvent = configuration.onEvent
+        let hasStreams = streamCount.load(ordering: .relaxed) > 0
+        guard onEvent != nil || hasStreams else { return }
+        let event = make()
+        onEvent?(event)
+        guard hasStreams else { return }
         let streams = state.withLock { Array($0.streams.values) }
         for continuation in streams { continuation.yield(event) }
     }

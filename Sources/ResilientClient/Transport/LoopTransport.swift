@@ -57,6 +57,9 @@ public final class LoopTransport: HTTPTransport {
     private let ownsGroup: Bool
     private let pools = Mutex<[String: HostPool]>([:])
     private let nextJobID = Atomic<UInt64>(0)
+    /// What `send` derives from a URL (request target and pool), remembered for the URLs sent to
+    /// recently, so that a request parses no URL.
+    private let routes = Mutex<[URL: (target: String, pool: HostPool)]>([:])
 
     /// Creates a transport on its own event-loop group of `threads` threads.
     public init(configuration: Configuration = Configuration(), threads: Int = 1) throws(NetError) {
@@ -79,6 +82,7 @@ public final class LoopTransport: HTTPTransport {
             defer { pools.removeAll() }
             return Array(pools.values)
         }
+        routes.withLock { $0.removeAll() }
         for pool in all { pool.loop.execute { pool.closeAll() } }
         if ownsGroup { group.shutdown() }
     }
@@ -95,24 +99,7 @@ public final class LoopTransport: HTTPTransport {
 
     /// Sends one request on a pooled connection.
     public func send(_ request: TransportRequest, timeout: Duration?) async throws(TransportError) -> TransportResponse {
-        guard let host = request.url.host, !host.isEmpty else {
-            throw TransportError(.other, "no host in \(request.url)")
-        }
-        guard request.url.scheme?.lowercased() == "http" else {
-            throw TransportError(.other, "LoopTransport only speaks http://, not \(request.url.scheme ?? "")")
-        }
-        let port = request.url.port ?? 80
-        let components = URLComponents(url: request.url, resolvingAgainstBaseURL: false)
-        var target = components?.percentEncodedPath ?? request.url.path
-        if target.isEmpty { target = "/" }
-        if let query = components?.percentEncodedQuery { target += "?" + query }
-        let key = "\(host):\(port)"
-        let pool = pools.withLock { pools -> HostPool in
-            if let pool = pools[key] { return pool }
-            let pool = HostPool(host: host, port: port, loop: group.next(), configuration: configuration)
-            pools[key] = pool
-            return pool
-        }
+        let (target, pool) = try route(request.url)
         let id = nextJobID.wrappingAdd(1, ordering: .relaxed).newValue
         let deadline = timeout.map { EventLoop.now() &+ UInt64(max(0, $0.clampedNanoseconds)) }
         let headers = request.headers.map { ($0.name, $0.value) }
@@ -127,6 +114,34 @@ public final class LoopTransport: HTTPTransport {
             pool.loop.execute { pool.cancel(id) }
         }
         return try result.get()
+    }
+
+    /// The request target and the host pool for `url`.
+    private func route(_ url: URL) throws(TransportError) -> (target: String, pool: HostPool) {
+        if let known = routes.withLock({ $0[url] }) { return known }
+        guard let host = url.host, !host.isEmpty else {
+            throw TransportError(.other, "no host in \(url)")
+        }
+        guard url.scheme?.lowercased() == "http" else {
+            throw TransportError(.other, "LoopTransport only speaks http://, not \(url.scheme ?? "")")
+        }
+        let port = url.port ?? 80
+        let components = URLComponents(url: url, resolvingAgainstBaseURL: false)
+        var target = components?.percentEncodedPath ?? url.path
+        if target.isEmpty { target = "/" }
+        if let query = components?.percentEncodedQuery { target += "?" + query }
+        let key = "\(host):\(port)"
+        let pool = pools.withLock { pools -> HostPool in
+            if let pool = pools[key] { return pool }
+            let pool = HostPool(host: host, port: port, loop: group.next(), configuration: configuration)
+            pools[key] = pool
+            return pool
+        }
+        routes.withLock { routes in
+            if routes.count >= 256 { routes.removeAll() }
+            routes[url] = (target, pool)
+        }
+        return (target, pool)
     }
 
     static func map(_ error: HTTPClientError) -> TransportError {
