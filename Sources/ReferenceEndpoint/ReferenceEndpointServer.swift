@@ -39,9 +39,12 @@ public final class ReferenceEndpointServer: Sendable {
     }
 
     /// Binds the socket, then starts the Python workers and returns once every worker imported the model
-    /// and found every route's function (meanwhile `/ping` answers 503). Any configuration problem throws here, with one clear message,
-    /// never at the first request.
+    /// and found every route's function (meanwhile `/ping` answers 503). Any configuration problem throws
+    /// here, with one clear message, never at the first request. A server starts once.
     public func start() throws(EndpointStartupError) {
+        if state.withLock({ $0 != nil }) {
+            throw EndpointStartupError(message: "the endpoint is already running on \(url)")
+        }
         let config = configuration
         let router: Router
         do {
