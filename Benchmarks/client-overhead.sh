@@ -8,8 +8,8 @@ set -euo pipefail
 CALLS=${1:-20000}
 CONCURRENCY=${2:-16}
 ROUNDS=${3:-5}
-PORT=${PORT:-18090}
 source "$(dirname "$0")/lib.sh"
+PORT=${PORT:-$(free_port)}  # a fixed port could be held by another benchmark
 bench_init client-overhead
 require_tools taskset
 
@@ -21,5 +21,6 @@ BIN="$WORK/pkg/.build/release/bench"
 
 taskset -c 0 "$BIN" server "$PORT" >/dev/null & PIDS+=($!)
 wait_for_port "$PORT" || true
+kill -0 "${PIDS[-1]}" 2>/dev/null || { echo "the bench server failed to start (port $PORT in use?)"; exit 1; }
 echo "server on CPU 0, client on CPU 1"
 taskset -c 1 "$BIN" client "http://127.0.0.1:$PORT" "$CALLS" "$CONCURRENCY" "$ROUNDS"

@@ -5,13 +5,13 @@
 # over N keep-alive connections (which is what wrk does). Prints both rates and the ratio loadgen/wrk.
 # The two clients alternate for ROUNDS rounds (default 3) and the best round of each is compared, since the machine
 # may be shared. A benchmark prints figures; it never fails a test.
-# Usage: [ROUNDS=3] [PORT=18090] Benchmarks/loadgen-vs-wrk.sh [duration-seconds=10] [connections=64]
+# Usage: [ROUNDS=3] [PORT=free port] Benchmarks/loadgen-vs-wrk.sh [duration-seconds=10] [connections=64]
 set -euo pipefail
 DURATION=${1:-10}
 CONNS=${2:-64}
-PORT=${PORT:-18090}
 ROUNDS=${ROUNDS:-3}
 source "$(dirname "$0")/lib.sh"
+PORT=${PORT:-$(free_port)}  # a fixed port could be held by another benchmark
 bench_init loadgen-vs-wrk
 require_tools wrk nginx taskset
 

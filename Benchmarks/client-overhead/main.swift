@@ -29,9 +29,14 @@ if arguments.first == "server" {
     let reply = Array(#"{"y":1}"#.utf8)
     let pong = Array(#"{"message":"pong"}"#.utf8)
     let headers = [("Content-Type", "application/json")]
-    let group = try EventLoopGroup(threads: 1, name: "bench-server")
-    let server = try HTTPServer(group: group, port: port) { request, responder in
-        responder.respond(status: 200, headers: headers, body: request.head.target == "/ping" ? pong : reply)
+    let server: HTTPServer
+    do {
+        let group = try EventLoopGroup(threads: 1, name: "bench-server")
+        server = try HTTPServer(group: group, port: port) { request, responder in
+            responder.respond(status: 200, headers: headers, body: request.head.target == "/ping" ? pong : reply)
+        }
+    } catch {
+        fail("bench server: cannot listen on 127.0.0.1:\(port): \(error)")
     }
     print("listening on \(server.port)")
     while true { sleep(1000) }
