@@ -416,7 +416,7 @@ final class EngineLoop: @unchecked Sendable {
         call.phase = .inFlight
         let request = call.request
         connection.send(
-            method: request.method, target: request.target, headers: request.headers, body: request.body,
+            method: request.method, encodedRequest: request.encoded,
             deadline: call.attemptSent &+ settings.policy.attemptTimeout
         ) { [self, slot = call.slot] result in
             attemptEnded(call, slot: slot, result: result)
