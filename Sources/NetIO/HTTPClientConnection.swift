@@ -193,12 +193,35 @@ final class HTTPClientChannel: StreamChannel, @unchecked Sendable {
         var completion: (Result<HTTPResponse, HTTPClientError>) -> Void
     }
 
+    /// The state every request touches. It lives behind a pointer the channel owns (allocated in `init`, freed
+    /// in `deinit`) rather than in stored properties: stored class properties pay a dynamic exclusivity check
+    /// per access, pointer accesses do not. Only the loop's thread touches it, and no access overlaps another.
+    struct HotState {
+        var decoder: HTTPResponseDecoder
+        var pending = FIFOQueue<Pending>()
+        /// Bytes ever appended to the output (written or not).
+        var streamPosition: UInt64 = 0
+        var peerWillClose = false
+    }
+
     let host: String
-    private var decoder: HTTPResponseDecoder
-    private var pending = FIFOQueue<Pending>()
-    /// Bytes ever appended to the output (written or not).
-    private var streamPosition: UInt64 = 0
-    private(set) var peerWillClose = false
+    private let hot: UnsafeMutablePointer<HotState>
+    private var decoder: HTTPResponseDecoder {
+        _read { yield hot.pointee.decoder }
+        _modify { yield &hot.pointee.decoder }
+    }
+    private var pending: FIFOQueue<Pending> {
+        _read { yield hot.pointee.pending }
+        _modify { yield &hot.pointee.pending }
+    }
+    private var streamPosition: UInt64 {
+        _read { yield hot.pointee.streamPosition }
+        _modify { yield &hot.pointee.streamPosition }
+    }
+    private(set) var peerWillClose: Bool {
+        _read { yield hot.pointee.peerWillClose }
+        _modify { yield &hot.pointee.peerWillClose }
+    }
     private var closingLocally = false
     private var timer: TimerID?
     private var timerDeadline: UInt64 = 0
@@ -207,8 +230,14 @@ final class HTTPClientChannel: StreamChannel, @unchecked Sendable {
 
     init(fd: Int32, loop: EventLoop, host: String, limits: HTTPLimits) {
         self.host = host
-        self.decoder = HTTPResponseDecoder(limits: limits)
+        hot = UnsafeMutablePointer<HotState>.allocate(capacity: 1)
+        hot.initialize(to: HotState(decoder: HTTPResponseDecoder(limits: limits)))
         super.init(fd: fd, loop: loop)
+    }
+
+    deinit {
+        hot.deinitialize(count: 1)
+        hot.deallocate()
     }
 
     var pendingCount: Int { pending.count }
