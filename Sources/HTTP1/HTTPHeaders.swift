@@ -18,19 +18,34 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
     /// Backing bytes: for decoded headers the header section as received, followed by the bytes of any
     /// field added later.
     private(set) var bytes: [UInt8]
-    private(set) var entries: [Entry]
+    /// The indexed fields; empty while `lazyStart >= 0`.
+    private var storedEntries: [Entry]
+    /// For decoded headers not indexed yet: where the (already validated) field lines start in `bytes`; the
+    /// fields are then found by scanning on demand, so decoding allocates no index. -1 once indexed.
+    private var lazyStart: Int32 = -1
+
+    /// The fields' byte ranges (scans the raw section when not indexed).
+    var entries: [Entry] {
+        if lazyStart < 0 { return storedEntries }
+        var result: [Entry] = []
+        forEachEntry { entry in
+            result.append(entry)
+            return true
+        }
+        return result
+    }
 
     /// Creates an empty header list.
     public init() {
         bytes = []
-        entries = []
+        storedEntries = []
     }
 
     /// Creates a header list from name/value pairs, keeping their order.
     public init(_ pairs: [(String, String)]) {
         bytes = []
-        entries = []
-        entries.reserveCapacity(pairs.count)
+        storedEntries = []
+        storedEntries.reserveCapacity(pairs.count)
         for (name, value) in pairs { add(name: name, value: value) }
     }
 
@@ -42,13 +57,61 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
     /// Decoder entry point: `bytes` holds the section, fields are added with `appendRaw`.
     init(rawSection: UnsafeBufferPointer<UInt8>, capacity: Int) {
         bytes = Array(rawSection)
-        entries = []
-        entries.reserveCapacity(capacity)
+        storedEntries = []
+        storedEntries.reserveCapacity(capacity)
+    }
+
+    /// Decoder entry point for headers indexed on demand: `rawSection` is a header section whose field lines,
+    /// starting at `fieldsStart`, were validated (by `parseFieldLines`) and end with the empty line.
+    init(validatedSection rawSection: UnsafeBufferPointer<UInt8>, fieldsStart: Int) {
+        bytes = Array(rawSection)
+        storedEntries = []
+        lazyStart = Int32(truncatingIfNeeded: fieldsStart)
+    }
+
+    /// Calls `body` with each field's ranges in order until it returns false.
+    @inline(__always)
+    private func forEachEntry(_ body: (Entry) -> Bool) {
+        if lazyStart < 0 {
+            for entry in storedEntries where !body(entry) { return }
+            return
+        }
+        bytes.withUnsafeBufferPointer { p in
+            let total = p.count
+            var i = Int(lazyStart)
+            while i < total {
+                let lineStart = i
+                while i < total && p[i] != UInt8(ascii: ":") && p[i] != lf { i += 1 }
+                guard i < total, p[i] == UInt8(ascii: ":"), i > lineStart else { return }  // the empty line
+                let colon = i
+                i += 1
+                while i < total && (p[i] == sp || p[i] == htab) { i += 1 }
+                let valueStart = i
+                var valueEnd = i
+                while i < total && p[i] != lf {
+                    let b = p[i]
+                    i += 1
+                    if b != sp && b != htab && b != cr { valueEnd = i }
+                }
+                i += 1
+                let entry = Entry(
+                    nameStart: Int32(truncatingIfNeeded: lineStart), nameEnd: Int32(truncatingIfNeeded: colon),
+                    valueStart: Int32(truncatingIfNeeded: valueStart), valueEnd: Int32(truncatingIfNeeded: valueEnd))
+                if !body(entry) { return }
+            }
+        }
+    }
+
+    /// Turns on-demand headers into indexed ones before a mutation.
+    private mutating func materialize() {
+        guard lazyStart >= 0 else { return }
+        storedEntries = entries
+        lazyStart = -1
     }
 
     @inline(__always)
     mutating func appendRaw(nameStart: Int, nameEnd: Int, valueStart: Int, valueEnd: Int) {
-        entries.append(
+        storedEntries.append(
             Entry(
                 nameStart: Int32(truncatingIfNeeded: nameStart), nameEnd: Int32(truncatingIfNeeded: nameEnd),
                 valueStart: Int32(truncatingIfNeeded: valueStart), valueEnd: Int32(truncatingIfNeeded: valueEnd)))
@@ -56,7 +119,8 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
 
     /// Reserves storage for `count` fields.
     public mutating func reserveCapacity(_ count: Int) {
-        entries.reserveCapacity(count)
+        materialize()
+        storedEntries.reserveCapacity(count)
     }
 
     /// The fields in order (creates the strings).
@@ -65,13 +129,30 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
     }
 
     /// The number of fields.
-    public var count: Int { entries.count }
+    public var count: Int {
+        if lazyStart < 0 { return storedEntries.count }
+        var n = 0
+        forEachEntry { _ in
+            n += 1
+            return true
+        }
+        return n
+    }
 
     /// Whether there are no fields.
-    public var isEmpty: Bool { entries.isEmpty }
+    public var isEmpty: Bool {
+        if lazyStart < 0 { return storedEntries.isEmpty }
+        var empty = true
+        forEachEntry { _ in
+            empty = false
+            return false
+        }
+        return empty
+    }
 
     /// Appends a field (duplicates allowed).
     public mutating func add(name: String, value: String) {
+        materialize()
         let nameStart = bytes.count
         bytes.append(contentsOf: name.utf8)
         let valueStart = bytes.count
@@ -83,8 +164,9 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
     public mutating func remove(name: String) {
         let matches = matchingIndices(name)
         guard !matches.isEmpty else { return }
+        materialize()
         var index = 0
-        entries.removeAll { _ in
+        storedEntries.removeAll { _ in
             defer { index += 1 }
             return matches.contains(index)
         }
@@ -98,10 +180,10 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
             return
         }
         add(name: name, value: value)
-        let added = entries.removeLast()
-        entries[first] = added
+        let added = storedEntries.removeLast()
+        storedEntries[first] = added
         var index = 0
-        entries.removeAll { _ in
+        storedEntries.removeAll { _ in
             defer { index += 1 }
             return index != first && matches.contains(index)
         }
@@ -109,18 +191,19 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
 
     /// The value of the first field with this name (case-insensitive), or `nil`.
     public subscript(name: String) -> String? {
-        guard let index = firstIndex(name) else { return nil }
-        return value(of: entries[index])
+        guard let entry = firstEntry(name) else { return nil }
+        return value(of: entry)
     }
 
     /// The values of every field with this name (case-insensitive), in order.
     public func values(for name: String) -> [String] {
-        matchingIndices(name).map { value(of: entries[$0]) }
+        let all = entries
+        return matchingIndices(name).map { value(of: all[$0]) }
     }
 
     /// Whether a field with this name exists (case-insensitive).
     public func contains(name: String) -> Bool {
-        firstIndex(name) != nil
+        firstEntry(name) != nil
     }
 
     /// Whether any field with this name holds `value` as one element of its comma-separated token list,
@@ -129,11 +212,12 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
     public func contains(name: String, value: String) -> Bool {
         let indices = matchingIndices(name)
         guard !indices.isEmpty else { return false }
+        let all = entries
         var token = value
         return token.withUTF8 { t in
             bytes.withUnsafeBufferPointer { p in
                 for index in indices {
-                    let entry = entries[index]
+                    let entry = all[index]
                     var found = false
                     forEachListElementNonThrowing(p, Int(entry.valueStart), Int(entry.valueEnd)) { s, e in
                         if !found && bytesEqualIgnoringCase(p, s, e, t) { found = true }
@@ -147,18 +231,19 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
 
     /// Iterates the fields in order, creating each name and value string as it goes.
     public func makeIterator() -> Iterator {
-        Iterator(headers: self, index: 0)
+        Iterator(headers: self, entries: entries, index: 0)
     }
 
     /// Iterator over `(name, value)` pairs.
     public struct Iterator: IteratorProtocol {
         let headers: HTTPHeaders
+        let entries: [Entry]
         var index: Int
 
         /// The next field, or `nil` after the last one.
         public mutating func next() -> (name: String, value: String)? {
-            guard index < headers.entries.count else { return nil }
-            let entry = headers.entries[index]
+            guard index < entries.count else { return nil }
+            let entry = entries[index]
             index += 1
             return (headers.name(of: entry), headers.value(of: entry))
         }
@@ -166,8 +251,10 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
 
     /// Two header lists are equal when they hold the same names (compared exactly) and values in the same order.
     public static func == (lhs: HTTPHeaders, rhs: HTTPHeaders) -> Bool {
-        guard lhs.entries.count == rhs.entries.count else { return false }
-        for (a, b) in zip(lhs.entries, rhs.entries) {
+        let lhsEntries = lhs.entries
+        let rhsEntries = rhs.entries
+        guard lhsEntries.count == rhsEntries.count else { return false }
+        for (a, b) in zip(lhsEntries, rhsEntries) {
             if lhs.bytes[Int(a.nameStart)..<Int(a.nameEnd)] != rhs.bytes[Int(b.nameStart)..<Int(b.nameEnd)] {
                 return false
             }
@@ -191,15 +278,19 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
         String(decoding: bytes[Int(entry.valueStart)..<Int(entry.valueEnd)], as: UTF8.self)
     }
 
-    private func firstIndex(_ name: String) -> Int? {
+    private func firstEntry(_ name: String) -> Entry? {
         var copy = name
         return copy.withUTF8 { n in
-            bytes.withUnsafeBufferPointer { p -> Int? in
-                for (index, entry) in entries.enumerated()
-                where bytesEqualIgnoringCase(p, Int(entry.nameStart), Int(entry.nameEnd), n) {
-                    return index
+            bytes.withUnsafeBufferPointer { p -> Entry? in
+                var found: Entry? = nil
+                forEachEntry { entry in
+                    if bytesEqualIgnoringCase(p, Int(entry.nameStart), Int(entry.nameEnd), n) {
+                        found = entry
+                        return false
+                    }
+                    return true
                 }
-                return nil
+                return found
             }
         }
     }
@@ -209,9 +300,11 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
         return copy.withUTF8 { n in
             bytes.withUnsafeBufferPointer { p -> [Int] in
                 var result: [Int] = []
-                for (index, entry) in entries.enumerated()
-                where bytesEqualIgnoringCase(p, Int(entry.nameStart), Int(entry.nameEnd), n) {
-                    result.append(index)
+                var index = 0
+                forEachEntry { entry in
+                    if bytesEqualIgnoringCase(p, Int(entry.nameStart), Int(entry.nameEnd), n) { result.append(index) }
+                    index += 1
+                    return true
                 }
                 return result
             }

@@ -142,11 +142,14 @@ public struct HTTPResponseDecoder: Sendable {
                 throw .badRequest("invalid character in reason phrase \(quoted(p, 0, lineEnd))")
             }
         }
-        var headers = HTTPHeaders(rawSection: p, capacity: 8)
+        // Validate and interpret the fields without indexing them; the headers keep the section and find a field
+        // when it is read (a client usually reads one or two, if any).
+        var unused = HTTPHeaders()
         var summary = FieldSummary()
         try parseFieldLines(
-            p, from: nextLine, maxCount: limits.maxHeaderCount, store: true, interpret: true, headers: &headers,
+            p, from: nextLine, maxCount: limits.maxHeaderCount, store: false, interpret: true, headers: &unused,
             summary: &summary)
+        let headers = HTTPHeaders(validatedSection: p, fieldsStart: nextLine)
         let keepAlive =
             version.minor >= 1 ? !summary.connectionClose : (summary.connectionKeepAlive && !summary.connectionClose)
         let head = HTTPResponseHead(

@@ -83,7 +83,7 @@ public final class HTTPClientConnection: @unchecked Sendable {
         limits: HTTPLimits = .default,
         _ callback: @escaping @Sendable (Result<HTTPClientConnection, HTTPClientError>) -> Void
     ) {
-        let hostHeader = port == 80 ? host : "\(host):\(port)"
+        let hostHeader = hostHeader(host: host, port: port)
         let start: @Sendable () -> Void = {
             Connector.connect(host: host, port: port, loop: loop, timeoutNanoseconds: timeout.nanoseconds) { result in
                 switch result {
@@ -113,6 +113,33 @@ public final class HTTPClientConnection: @unchecked Sendable {
         deadline: UInt64? = nil, completion: @escaping (Result<HTTPResponse, HTTPClientError>) -> Void
     ) {
         channel.send(method: method, target: target, headers: headers, body: body, deadline: deadline, completion: completion)
+    }
+
+    /// Sends a request whose bytes were encoded beforehand with `encodeRequest` (loop thread only): the bytes are
+    /// queued as they are, so a request sent many times is encoded once. `method` is the encoded request's
+    /// method (it decides whether the response has a body). Deadline and completion as in the other `send`.
+    public func send(
+        method: String, encodedRequest: [UInt8], deadline: UInt64? = nil,
+        completion: @escaping (Result<HTTPResponse, HTTPClientError>) -> Void
+    ) {
+        channel.send(method: method, encodedRequest: encodedRequest, deadline: deadline, completion: completion)
+    }
+
+    /// The bytes `send(method:target:headers:body:)` writes for this request on a connection opened with
+    /// `connect(host:port:)`, for `send(method:encodedRequest:)`.
+    public static func encodeRequest(
+        method: String, target: String, host: String, port: Int, headers: [(String, String)] = [],
+        body: [UInt8] = []
+    ) -> [UInt8] {
+        var bytes: [UInt8] = []
+        HTTPEncoder.writeRequest(
+            method: method, target: target, host: hostHeader(host: host, port: port), headers: headers, body: body,
+            into: &bytes)
+        return bytes
+    }
+
+    static func hostHeader(host: String, port: Int) -> String {
+        port == 80 ? host : "\(host):\(port)"
     }
 
     /// Closes the connection; outstanding requests fail with `.closed`. Loop thread only.
@@ -166,12 +193,35 @@ final class HTTPClientChannel: StreamChannel, @unchecked Sendable {
         var completion: (Result<HTTPResponse, HTTPClientError>) -> Void
     }
 
+    /// The state every request touches. It lives behind a pointer the channel owns (allocated in `init`, freed
+    /// in `deinit`) rather than in stored properties: stored class properties pay a dynamic exclusivity check
+    /// per access, pointer accesses do not. Only the loop's thread touches it, and no access overlaps another.
+    struct HotState {
+        var decoder: HTTPResponseDecoder
+        var pending = FIFOQueue<Pending>()
+        /// Bytes ever appended to the output (written or not).
+        var streamPosition: UInt64 = 0
+        var peerWillClose = false
+    }
+
     let host: String
-    private var decoder: HTTPResponseDecoder
-    private var pending = FIFOQueue<Pending>()
-    /// Bytes ever appended to the output (written or not).
-    private var streamPosition: UInt64 = 0
-    private(set) var peerWillClose = false
+    private let hot: UnsafeMutablePointer<HotState>
+    private var decoder: HTTPResponseDecoder {
+        _read { yield hot.pointee.decoder }
+        _modify { yield &hot.pointee.decoder }
+    }
+    private var pending: FIFOQueue<Pending> {
+        _read { yield hot.pointee.pending }
+        _modify { yield &hot.pointee.pending }
+    }
+    private var streamPosition: UInt64 {
+        _read { yield hot.pointee.streamPosition }
+        _modify { yield &hot.pointee.streamPosition }
+    }
+    private(set) var peerWillClose: Bool {
+        _read { yield hot.pointee.peerWillClose }
+        _modify { yield &hot.pointee.peerWillClose }
+    }
     private var closingLocally = false
     private var timer: TimerID?
     private var timerDeadline: UInt64 = 0
@@ -180,8 +230,14 @@ final class HTTPClientChannel: StreamChannel, @unchecked Sendable {
 
     init(fd: Int32, loop: EventLoop, host: String, limits: HTTPLimits) {
         self.host = host
-        self.decoder = HTTPResponseDecoder(limits: limits)
+        hot = UnsafeMutablePointer<HotState>.allocate(capacity: 1)
+        hot.initialize(to: HotState(decoder: HTTPResponseDecoder(limits: limits)))
         super.init(fd: fd, loop: loop)
+    }
+
+    deinit {
+        hot.deinitialize(count: 1)
+        hot.deallocate()
     }
 
     var pendingCount: Int { pending.count }
@@ -198,8 +254,30 @@ final class HTTPClientChannel: StreamChannel, @unchecked Sendable {
         compactOutputIfDrained()
         let before = output.count
         HTTPEncoder.writeRequest(method: method, target: target, host: host, headers: headers, body: body, into: &output)
+        queued(method: method, length: output.count - before, deadline: deadline, completion: completion)
+    }
+
+    func send(
+        method: String, encodedRequest: [UInt8], deadline: UInt64?,
+        completion: @escaping (Result<HTTPResponse, HTTPClientError>) -> Void
+    ) {
+        assert(loop.inEventLoop, "HTTPClientConnection.send must be called on the connection's loop")
+        if isClosed || peerWillClose || closeWhenFlushed {
+            completion(.failure(closingLocally ? .closed(requestSent: false) : .closedByPeer(requestSent: false)))
+            return
+        }
+        compactOutputIfDrained()
+        output.append(contentsOf: encodedRequest)
+        queued(method: method, length: encodedRequest.count, deadline: deadline, completion: completion)
+    }
+
+    @inline(__always)
+    private func queued(
+        method: String, length: Int, deadline: UInt64?,
+        completion: @escaping (Result<HTTPResponse, HTTPClientError>) -> Void
+    ) {
         let start = streamPosition
-        streamPosition &+= UInt64(output.count - before)
+        streamPosition &+= UInt64(length)
         pending.append(Pending(method: method, start: start, deadline: deadline ?? .max, completion: completion))
         loop.scheduleFlush(self)
         if let deadline { armTimer(deadline) }

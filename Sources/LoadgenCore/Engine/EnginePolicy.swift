@@ -134,12 +134,12 @@ struct EngineRandom: RandomNumberGenerator {
     mutating func next() -> UInt64 { generator.next() }
 }
 
-/// One request, ready for `HTTPClientConnection.send`.
+/// One request, ready for `HTTPClientConnection.send(method:encodedRequest:)`.
 struct PreparedRequest: Sendable {
+    /// The request method (decides whether a response has a body).
     var method: String
-    var target: String
-    var headers: [(String, String)]
-    var body: [UInt8]
+    /// The request's bytes as `HTTPClientConnection.send` would write them (encoded once per fixed request).
+    var encoded: [UInt8]
     /// Index into the scenario's requests.
     var requestIndex: Int
 }
@@ -154,9 +154,14 @@ struct RequestFactory: Sendable {
     let idempotent: [Bool]
     /// Each request's expected statuses (`nil`: any 2xx).
     let expected: [Set<Int>?]
+    /// The target's host and port (the `Host` header).
+    let host: String
+    let port: Int
 
-    init(_ generator: RequestGenerator) {
+    init(_ generator: RequestGenerator, host: String, port: Int) {
         self.generator = generator
+        self.host = host
+        self.port = port
         var headers: [[(String, String)]] = []
         var fixed: [PreparedRequest?] = []
         for index in generator.requests.indices {
@@ -166,10 +171,10 @@ struct RequestFactory: Sendable {
             let pairs = sample.headers.map { ($0.name, $0.value) }
             headers.append(pairs)
             if spec.body == nil || spec.body?.isLiteral == true {
-                fixed.append(
-                    PreparedRequest(
-                        method: sample.method, target: sample.path, headers: pairs, body: sample.body ?? [],
-                        requestIndex: index))
+                let body = sample.body ?? []
+                let encoded = HTTPClientConnection.encodeRequest(
+                    method: sample.method, target: sample.path, host: host, port: port, headers: pairs, body: body)
+                fixed.append(PreparedRequest(method: sample.method, encoded: encoded, requestIndex: index))
             } else {
                 fixed.append(nil)
             }
@@ -200,8 +205,10 @@ struct RequestFactory: Sendable {
         let chosen = generator.requests.count > 1 ? generator.requestIndex(at: index) : 0
         if let prepared = fixed[chosen] { return prepared }
         let generated = generator.request(at: index)
-        return PreparedRequest(
-            method: generated.method, target: generated.path, headers: headers[generated.requestIndex],
-            body: generated.body ?? [], requestIndex: generated.requestIndex)
+        let body = generated.body ?? []
+        let pairs = headers[generated.requestIndex]
+        let encoded = HTTPClientConnection.encodeRequest(
+            method: generated.method, target: generated.path, host: host, port: port, headers: pairs, body: body)
+        return PreparedRequest(method: generated.method, encoded: encoded, requestIndex: generated.requestIndex)
     }
 }

@@ -114,7 +114,7 @@ public struct NetworkLoadEngine: LoadEngine {
 
         let policy = EnginePolicy(plan.client, loops: loopCount)
         let settings = EngineRunSettings(
-            host: plan.target.host, port: plan.target.port, requests: RequestFactory(plan.requests), policy: policy,
+            host: plan.target.host, port: plan.target.port, requests: RequestFactory(plan.requests, host: plan.target.host, port: plan.target.port), policy: policy,
             pingPath: plan.target.basePath + (plan.client.healthGate?.path ?? "/ping"), seed: plan.scenario.seed,
             loopCount: loopCount, drainNanoseconds: UInt64(max(0, plan.drainTimeout.nanoseconds)),
             queueLimit: max(0, configuration.maxQueuedCalls / loopCount), load: plan.load, warmup: plan.warmup,
