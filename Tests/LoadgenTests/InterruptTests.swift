@@ -192,7 +192,10 @@ import Testing
         #expect(point.nanoseconds < 0)
         #expect(result.calls == 0)
         #expect(result.elapsedNanoseconds == 0)
-        #expect(result.warmupCalls == Int64(target.requests))
+        // Every warmup call that was sent reached the target; an arrival due at the very moment of the cut (at
+        // most one per loop) is counted as a warmup call without being sent.
+        #expect(result.warmupCalls >= Int64(target.requests))
+        #expect(result.warmupCalls - Int64(target.requests) <= 2)
         #expect(result.warmupCalls > 0)
     }
 
