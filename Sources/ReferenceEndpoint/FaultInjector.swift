@@ -24,19 +24,7 @@ public struct FaultInjector: Sendable {
         if failRate <= 0 { return false }
         if failRate >= 1 { return true }
         let n = counter.value.add(1, ordering: .relaxed).newValue
-        return Self.unitInterval(Self.splitMix64(seed &+ n)) < failRate
-    }
-
-    /// SplitMix64 finaliser: a well-mixed 64-bit value for each input.
-    static func splitMix64(_ x: UInt64) -> UInt64 {
-        var z = x &+ 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Maps 64 random bits to [0, 1) using the top 53 bits.
-    static func unitInterval(_ bits: UInt64) -> Double {
-        Double(bits >> 11) * (1.0 / 9_007_199_254_740_992.0)
+        var draw = SplitMix64(seed: seed &+ n)
+        return draw.nextUnit() < failRate
     }
 }

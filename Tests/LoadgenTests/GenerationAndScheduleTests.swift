@@ -106,11 +106,11 @@ import Testing
 
     @Test func splitMixIsTheReferenceSequence() {
         // Reference values of SplitMix64 seeded with 0 (Vigna's splitmix64.c).
-        var rng = SplitMix64(state: 0)
+        var rng = SplitMix64(seed: 0)
         #expect(rng.next() == 0xE220_A839_7B1D_CDAF)
         #expect(rng.next() == 0x6E78_9E6A_A1B9_65F4)
         #expect(rng.next() == 0x06C4_5D18_8009_454F)
-        var full = SplitMix64(state: 1)
+        var full = SplitMix64(seed: 1)
         _ = full.nextInt(Int64.min, Int64.max)
         #expect(SplitMix64(seed: 5, index: 6) == SplitMix64(seed: 5, index: 6))
         #expect(SplitMix64(seed: 5, index: 6) != SplitMix64(seed: 5, index: 7))

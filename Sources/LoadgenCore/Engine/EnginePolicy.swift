@@ -187,7 +187,7 @@ struct RequestFactory: Sendable {
 
     private static func render(_ generator: RequestGenerator, requestIndex: Int) -> GeneratedRequest {
         let spec = generator.requests[requestIndex]
-        var rng = SplitMix64(state: 0)
+        var rng = SplitMix64(seed: 0)
         let body = spec.body.map { Array(LoadgenJSON.serialize($0.render(index: 0, rng: &rng)).utf8) }
         return GeneratedRequest(
             requestIndex: requestIndex, method: spec.method, path: generator.paths[requestIndex],

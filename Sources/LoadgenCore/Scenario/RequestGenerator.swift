@@ -1,52 +1,5 @@
 import EndpointSpec
 
-/// SplitMix64: a tiny counter-friendly generator. Loadgen never shares generator state between calls: the
-/// stream for arrival `i` starts from `SplitMix64(seed: seed, index: i)`, so any shard or thread produces
-/// the same values for the same arrival.
-public struct SplitMix64: Sendable, Equatable {
-    /// Current state.
-    public var state: UInt64
-
-    /// A generator with the given state.
-    public init(state: UInt64) { self.state = state }
-
-    /// The stream for arrival `index` of a run seeded with `seed`: state = mix(seed ^ mix(index + γ)).
-    public init(seed: UInt64, index: UInt64) {
-        state = Self.mix(seed ^ Self.mix(index &+ 0x9E37_79B9_7F4A_7C15))
-    }
-
-    /// SplitMix64's finalizer (a bijective 64-bit mix).
-    public static func mix(_ value: UInt64) -> UInt64 {
-        var z = value
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// The next 64 random bits.
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        return Self.mix(state)
-    }
-
-    /// A uniform double in [0, 1).
-    public mutating func nextUnit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
-
-    /// A uniform integer in `lower...upper` (unbiased, by rejection).
-    public mutating func nextInt(_ lower: Int64, _ upper: Int64) -> Int64 {
-        let span = UInt64(bitPattern: upper &- lower) &+ 1
-        if span == 0 { return Int64(bitPattern: next()) }  // the full 64-bit range
-        let limit = UInt64.max - UInt64.max % span
-        var draw = next()
-        var guardCount = 0
-        while draw >= limit, guardCount < 64 {
-            draw = next()
-            guardCount += 1
-        }
-        return lower &+ Int64(bitPattern: draw % span)
-    }
-}
-
 /// A JSON value with generated parts, compiled from a scenario body. Generators are one-key objects:
 /// `{"$int": [lo, hi]}` (inclusive), `{"$float": [lo, hi]}`, `{"$choice": [a, b, ...]}` (items may be
 /// templates), `{"$seq": true}` / `{"$seq": START}` / `{"$seq": {"start": S, "step": K}}` (START + index × K,
