@@ -2,6 +2,7 @@ import Dispatch
 import EndpointSpec
 import Foundation
 import Glibc
+import NetIO
 import Synchronization
 
 /// Runs the model's Python functions in persistent worker processes.
@@ -74,12 +75,8 @@ public final class WorkerPool: Sendable {
     var currentProcessIDs: [pid_t?] { core.state.withLock { $0.workers.map { $0?.pid } } }
 }
 
-/// Monotonic nanoseconds.
-func workerClock() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
-}
+/// Monotonic nanoseconds: the event loops' clock, so worker and HTTP timestamps compare directly.
+@inline(__always) func workerClock() -> UInt64 { EventLoop.now() }
 
 /// A worker as the dispatcher sees it: its request pipe and the calls it has in flight.
 struct DispatchWorker {
