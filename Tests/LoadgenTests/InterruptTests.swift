@@ -330,15 +330,22 @@ import Testing
         #expect(harness.out.text.contains("interrupted by SIGINT (the engine ran the whole load)"))
     }
 
-    @Test func interruptedWhileTheEmbeddedEndpointStartsStopsItAndExits130() async throws {
+    /// A harness whose scenario targets an embedded endpoint (a model folder with no model in it: the tests'
+    /// launchers never start Python).
+    static func embeddedHarness() throws -> Harness {
         let embedded = """
             {"target": {"embedded": {"modelDir": "model", "routes": [{"path": "/p", "verb": "POST", "file": "m",
              "function": "f", "positional": false, "body": []}]}}, "requests": [{"route": "/p", "method": "POST"}],
              "load": {"type": "closed", "users": 1, "duration": "10s"}}
             """
         let harness = try Harness(scenario: embedded)
-        defer { harness.directory.cleanup() }
         try FileManager.default.createDirectory(atPath: harness.directory.path + "/model", withIntermediateDirectories: true)
+        return harness
+    }
+
+    @Test func interruptedWhileTheEmbeddedEndpointStartsStopsItAndExits130() async throws {
+        let harness = try Self.embeddedHarness()
+        defer { harness.directory.cleanup() }
         let launcher = InterruptLauncher(interruptWhileStarting: harness.interruption)
         let engine = SelfInterruptingEngine(honour: true)
         let code = await LoadgenCommand.main(["run", "s.json"], environment: harness.environment(engine: engine, launcher: launcher))
@@ -350,14 +357,8 @@ import Testing
     }
 
     @Test func aSecondInterruptionDuringTheRunRunsTheAbortHandlers() async throws {
-        let embedded = """
-            {"target": {"embedded": {"modelDir": "model", "routes": [{"path": "/p", "verb": "POST", "file": "m",
-             "function": "f", "positional": false, "body": []}]}}, "requests": [{"route": "/p", "method": "POST"}],
-             "load": {"type": "closed", "users": 1, "duration": "10s"}}
-            """
-        let harness = try Harness(scenario: embedded)
+        let harness = try Self.embeddedHarness()
         defer { harness.directory.cleanup() }
-        try FileManager.default.createDirectory(atPath: harness.directory.path + "/model", withIntermediateDirectories: true)
         let launcher = InterruptLauncher()
         let engine = SelfInterruptingEngine(honour: true, interruptions: 2)
         let code = await LoadgenCommand.main(["run", "s.json"], environment: harness.environment(engine: engine, launcher: launcher))
