@@ -7,13 +7,15 @@
 //
 // Each round runs every variant with the same number of calls and the same concurrency (CONCURRENCY
 // tasks each sending CALLS / CONCURRENCY calls back to back over a pool of CONCURRENCY keep-alive
-// connections), the variants' order rotating from round to round; the median round of each variant is
-// reported.
+// connections), the variants' order rotating from round to round. Each variant's wall-clock time and the
+// process's CPU time (user + system, every thread: the client's own work) are taken per round; the
+// overhead is the median over rounds of the ratio to the bare transport in the same round.
 import EndpointSpec
 import Foundation
 import Glibc
 import NetIO
 import ResilientClient
+import Synchronization
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 
@@ -72,6 +74,14 @@ enum Variant: String, CaseIterable {
     case json = "ResilientClient.callJSON"
     case untimed = "callJSON, no deadline/timeout"
     case typed = "ResilientClient.call (Codable)"
+
+    /// The variants to run: all, or those named in `VARIANTS` (e.g. `VARIANTS=bare,json`, for a profiler).
+    static let selected: [Variant] = {
+        guard let names = ProcessInfo.processInfo.environment["VARIANTS"]?.split(separator: ",") else {
+            return allCases
+        }
+        return allCases.filter { names.contains(Substring("\($0)")) }
+    }()
 }
 
 /// One call of `variant`; `false` if it did not succeed.
@@ -106,9 +116,23 @@ enum Variant: String, CaseIterable {
     }
 }
 
-/// Seconds taken by `calls` calls of `variant` from `concurrency` tasks.
-func measure(_ variant: Variant, calls: Int) async -> Double {
+/// Seconds of CPU (user and system, all threads) this process has used so far.
+@Sendable func cpuSeconds() -> Double {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    let user = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+    return user + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+}
+
+struct Sample {
+    var wall: Double
+    var cpu: Double
+}
+
+/// Wall-clock and CPU seconds taken by `calls` calls of `variant` from `concurrency` tasks.
+@Sendable func measure(_ variant: Variant, calls: Int) async -> Sample {
     let start = ContinuousClock.now
+    let cpuStart = cpuSeconds()
     let failures = await withTaskGroup(of: Int.self) { group in
         for worker in 0..<concurrency {
             let share = calls / concurrency + (worker < calls % concurrency ? 1 : 0)
@@ -120,37 +144,71 @@ func measure(_ variant: Variant, calls: Int) async -> Double {
         }
         return await group.reduce(0, +)
     }
+    let cpu = cpuSeconds() - cpuStart
     let elapsed = start.duration(to: .now)
     if failures > 0 { fail("\(variant.rawValue): \(failures) of \(calls) calls failed") }
     let (seconds, attoseconds) = elapsed.components
-    return Double(seconds) + Double(attoseconds) / 1e18
+    return Sample(wall: Double(seconds) + Double(attoseconds) / 1e18, cpu: cpu)
 }
 
-// Warm-up: connections open, code paths hot.
-for variant in Variant.allCases { _ = await measure(variant, calls: min(calls, 2000)) }
+/// Runs `body` on the concurrency pool while the main thread waits. The bench's main code is synchronous:
+/// an async main parks the main thread in `dispatch_main`, whose `sigsuspend` valgrind (3.19) cannot run,
+/// and this bench should run under callgrind, which counts instructions where timings are too noisy.
+func blocking<T: Sendable>(_ body: @escaping @Sendable () async -> T) -> T {
+    let result = Mutex<T?>(nil)
+    let done = DispatchSemaphore(value: 0)
+    Task {
+        let value = await body()
+        result.withLock { $0 = value }
+        done.signal()
+    }
+    done.wait()
+    guard let value = result.withLock({ $0 }) else { fail("the measurement task ended without a result") }
+    return value
+}
 
-var samples: [Variant: [Double]] = [:]
-for round in 0..<rounds {
-    let order = Variant.allCases.indices.map { Variant.allCases[($0 + round) % Variant.allCases.count] }
-    for variant in order { samples[variant, default: []].append(await measure(variant, calls: calls)) }
+let samples = blocking { () async -> [Variant: [Sample]] in
+    // Warm-up: connections open, code paths hot.
+    for variant in Variant.selected { _ = await measure(variant, calls: min(calls, 2000)) }
+    var samples: [Variant: [Sample]] = [:]
+    for round in 0..<rounds {
+        let variants = Variant.selected
+        let order = variants.indices.map { variants[($0 + round) % variants.count] }
+        for variant in order { samples[variant, default: []].append(await measure(variant, calls: calls)) }
+    }
+    return samples
 }
 
 func median(_ values: [Double]) -> Double {
     let sorted = values.sorted()
+    guard !sorted.isEmpty else { return .nan }
     return sorted.count % 2 == 1
         ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
 }
 
 func fixed(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
 
-print("\(calls) calls × \(rounds) rounds, concurrency \(concurrency), median round per variant")
-let bareSeconds = median(samples[.bare] ?? [])
-for variant in Variant.allCases {
-    let seconds = median(samples[variant] ?? [])
-    let perCall = seconds / Double(calls) * 1e6
+/// The median over rounds of `variant`'s figure divided by the bare transport's in the same round, as a
+/// percentage over 1: rounds run back to back, so a slow spell of a shared machine affects both sides.
+func overhead(_ variant: Variant, _ figure: (Sample) -> Double) -> String {
+    guard let bare = samples[.bare], let mine = samples[variant] else { return "" }
+    return fixed((median(zip(mine, bare).map { figure($0) / figure($1) }) - 1) * 100, 1) + "%"
+}
+
+print("\(calls) calls × \(rounds) rounds, concurrency \(concurrency); medians over rounds")
+print("variant".padding(toLength: 32, withPad: " ", startingAt: 0)
+    + "   calls/s  wall µs/call  CPU µs/call  overhead: wall    CPU")
+for variant in Variant.selected {
+    let rows = samples[variant] ?? []
+    let wall = median(rows.map(\.wall))
+    let cpu = median(rows.map(\.cpu))
     var line = variant.rawValue.padding(toLength: 32, withPad: " ", startingAt: 0)
-    line += "  \(fixed(Double(calls) / seconds, 0).leftPadded(8)) calls/s  \(fixed(perCall, 2).leftPadded(7)) µs/call"
-    if variant != .bare { line += "  overhead \(fixed((seconds / bareSeconds - 1) * 100, 1))%" }
+    line += fixed(Double(calls) / wall, 0).leftPadded(10)
+    line += fixed(wall / Double(calls) * 1e6, 2).leftPadded(14)
+    line += fixed(cpu / Double(calls) * 1e6, 2).leftPadded(13)
+    if variant != .bare {
+        line += overhead(variant, \.wall).leftPadded(16) + overhead(variant, \.cpu).leftPadded(8)
+    }
     print(line)
 }
 let counters = [client.counters, untimed.counters]

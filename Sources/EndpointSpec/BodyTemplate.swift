@@ -76,11 +76,30 @@ public struct BodyTemplate: Sendable {
         return validate(value)
     }
 
-    /// Validates an already parsed body (what `json.loads` returned), e.g. on a client before sending.
+    /// Validates an already parsed body (what `json.loads` returned).
     public func validate(_ value: JSONValue) -> Result<ValidatedBody, ValidationFailure> {
         if params.isEmpty { return .success(ValidatedBody(names: [], values: [])) }
+        var values: [JSONValue?] = []
+        values.reserveCapacity(params.count)
+        if let failure = Self.run(value, params: params, values: &values, keep: true) { return .failure(failure) }
+        return .success(ValidatedBody(names: names, values: values))
+    }
+
+    /// Checks an already parsed body against a template without building a `BodyTemplate` or the coerced
+    /// values, e.g. on a client before sending: `nil` when ``validate(_:)`` would succeed, otherwise the
+    /// same failure.
+    public static func check(_ value: JSONValue, against params: [BodyParam]) -> ValidationFailure? {
+        if params.isEmpty { return nil }
+        var unused: [JSONValue?] = []
+        return run(value, params: params, values: &unused, keep: false)
+    }
+
+    /// The validation itself; appends each coerced value (`nil`: omitted) to `values` when `keep` is set.
+    private static func run(
+        _ value: JSONValue, params: [BodyParam], values: inout [JSONValue?], keep: Bool
+    ) -> ValidationFailure? {
         guard case .object(let object) = value else {
-            return .failure(ValidationFailure(details: [ValidationErrorDetail.modelAttributesType(input: value)]))
+            return ValidationFailure(details: [ValidationErrorDetail.modelAttributesType(input: value)])
         }
         var index: [String: Int]? = nil
         if object.pairs.count > 16 {
@@ -88,8 +107,6 @@ public struct BodyTemplate: Sendable {
             for (k, pair) in object.pairs.enumerated() { map[pair.key] = k }
             index = map
         }
-        var values: [JSONValue?] = []
-        values.reserveCapacity(params.count)
         var details: [ValidationErrorDetail] = []
         for param in params {
             let provided: JSONValue?
@@ -99,7 +116,7 @@ public struct BodyTemplate: Sendable {
                 provided = object[param.name]
             }
             guard let provided else {
-                values.append(nil)
+                if keep { values.append(nil) }
                 if !param.optional {
                     details.append(
                         ValidationErrorDetail(
@@ -108,22 +125,21 @@ public struct BodyTemplate: Sendable {
                 continue
             }
             if provided == .null && param.optional {
-                values.append(.null)
+                if keep { values.append(.null) }
                 continue
             }
             switch PydanticCoercion.coerce(provided, to: param.type) {
             case .success(let coerced):
-                values.append(coerced)
+                if keep { values.append(coerced) }
             case .failure(let failure):
-                values.append(nil)
+                if keep { values.append(nil) }
                 details.append(
                     ValidationErrorDetail(
                         type: failure.type, loc: [.key("body"), .key(param.name)], msg: failure.message,
                         input: provided))
             }
         }
-        if !details.isEmpty { return .failure(ValidationFailure(details: details)) }
-        return .success(ValidatedBody(names: names, values: values))
+        return details.isEmpty ? nil : ValidationFailure(details: details)
     }
 
     /// Whether FastAPI parses a body with this Content-Type as JSON: `email.message.Message` semantics, i.e. the

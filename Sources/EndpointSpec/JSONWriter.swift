@@ -13,6 +13,7 @@ extension JSON {
     /// Non-finite floats are written `NaN`/`Infinity`/`-Infinity` (Python's `allow_nan=True` spelling).
     public static func serialize(_ value: JSONValue) -> [UInt8] {
         var out: [UInt8] = []
+        out.reserveCapacity(64)  // one allocation for a typical small body
         serialize(value, numbers: .literal, into: &out)
         return out
     }
@@ -20,6 +21,7 @@ extension JSON {
     /// Writes `value` with the given number style.
     public static func serialize(_ value: JSONValue, numbers: NumberStyle) -> [UInt8] {
         var out: [UInt8] = []
+        out.reserveCapacity(64)
         serialize(value, numbers: numbers, into: &out)
         return out
     }

@@ -22,11 +22,7 @@ enum JSONBridge {
     /// Validates `body` against a route's template with the server's validator; `nil` when it passes.
     /// The problem holds the detail list exactly as the server would write it in its 422 response.
     static func validate(_ body: JSONValue, template: [BodyParam]) -> ValidationProblem? {
-        switch BodyTemplate(template).validate(body) {
-        case .success: return nil
-        case .failure(let failure):
-            return ValidationProblem.fromResponseBody(failure.responseBody())
-                ?? ValidationProblem(details: [])
-        }
+        guard let failure = BodyTemplate.check(body, against: template) else { return nil }
+        return ValidationProblem.fromResponseBody(failure.responseBody()) ?? ValidationProblem(details: [])
     }
 }

@@ -38,15 +38,25 @@ public final class ResilientClient: Sendable {
     private let streamCount = Atomic<Int>(0)
     /// The configuration's headers plus `Content-Type: application/json`, for requests with a body.
     private let bodyHeaders: [(name: String, value: String)]
-    /// The URL (and its path) of each route path called so far, so that a call parses no URL.
-    private let routeURLs = Mutex<[String: RouteURL]>([:])
+    /// Whether an attempt can await the transport directly: it enforces the attempt timeout itself and
+    /// time is real, so no timer has to race it.
+    private let sendsDirectly: Bool
     /// One encoder and one decoder for every typed call (both are thread-safe).
     private static let encoder = JSONEncoder()
     private static let decoder = JSONDecoder()
 
-    private struct RouteURL: Sendable {
-        var url: URL
-        var path: String
+    /// The URL of a route path, and that URL's path (what attempt reports and events name); a class, so
+    /// that a call takes one reference instead of copying three.
+    private final class RouteURL: Sendable {
+        let routePath: String
+        let url: URL
+        let path: String
+
+        init(routePath: String, url: URL, path: String) {
+            self.routePath = routePath
+            self.url = url
+            self.path = path
+        }
     }
 
     private struct State: ~Copyable {
@@ -61,6 +71,31 @@ public final class ResilientClient: Sendable {
         var pendingGateEvents: [ClientEvent] = []
         var prober: Task<Void, Never>?
         var shutDown = false
+        /// The URLs of the route paths called so far (at most `maxRouteURLs`, oldest dropped first), so
+        /// that a call parses no URL. A linear search: a client calls a handful of routes.
+        var routeURLs: [RouteURL] = []
+        static let maxRouteURLs = 64
+
+        func routeURL(for path: String) -> RouteURL? {
+            routeURLs.first { $0.routePath == path }
+        }
+
+        mutating func remember(_ route: RouteURL) {
+            guard routeURL(for: route.routePath) == nil else { return }
+            if routeURLs.count >= Self.maxRouteURLs { routeURLs.removeFirst() }
+            routeURLs.append(route)
+        }
+
+        /// Starts a call at `now` (counts it, pays its deposit into the budget) and asks the gate for its
+        /// first attempt, counted here when the gate lets it through and it has time left (`sendable`):
+        /// one critical section for all of it.
+        mutating func begin(now: Duration, sendable: Bool) -> HealthGate.Admission {
+            counters.calls += 1
+            budget.deposit(now: now)
+            let admission = gate.admit()
+            if sendable, case .proceed = admission { counters.attempts += 1 }
+            return admission
+        }
 
         mutating func makeID() -> UInt64 {
             nextID += 1
@@ -102,6 +137,7 @@ public final class ResilientClient: Sendable {
         self.transport = transport ?? Self.defaultTransport(for: configuration.baseURL)
         self.clock = clock
         self.bodyHeaders = configuration.headers + [("Content-Type", "application/json")]
+        self.sendsDirectly = self.transport.enforcesTimeout && clock is SystemClientClock
         var seeder = SystemRandomNumberGenerator()
         self.state = Mutex(State(
             budget: RetryBudget(configuration.budget), gate: HealthGate(configuration.gate),
@@ -146,12 +182,15 @@ public final class ResilientClient: Sendable {
     public func callReporting<Body, Reply>(
         _ route: Route<Body, Reply>, _ body: Body, deadline: Duration? = nil
     ) async -> (result: Result<Reply, ResilientClientError>, report: CallReport) {
-        await typedCall(route, body, deadline: deadline, wantsReport: true)
+        let (result, report) = await typedCall(route, body, deadline: deadline, wantsReport: true)
+        var error: ResilientClientError?
+        if case .failure(let failure) = result { error = failure }
+        return (result, report ?? CallReport(method: route.spec.verb, path: route.spec.path, error: error))
     }
 
     private func typedCall<Body, Reply>(
         _ route: Route<Body, Reply>, _ body: Body, deadline: Duration?, wantsReport: Bool
-    ) async -> (result: Result<Reply, ResilientClientError>, report: CallReport) {
+    ) async -> (result: Result<Reply, ResilientClientError>, report: CallReport?) {
         let bytes: [UInt8]
         let value: JSONValue
         if let fast = try? JSONValueEncoder.encode(body) {
@@ -187,7 +226,7 @@ public final class ResilientClient: Sendable {
                 return (.success(try Self.decoder.decode(Reply.self, from: Data(response.body))), report)
             } catch {
                 var failed = report
-                failed.error = .decoding(message: "\(error)", body: response.body)
+                failed?.error = .decoding(message: "\(error)", body: response.body)
                 return (.failure(.decoding(message: "\(error)", body: response.body)), failed)
             }
         }
@@ -317,176 +356,328 @@ public final class ResilientClient: Sendable {
         return report
     }
 
+    /// One call in progress: what its attempt loop keeps between awaits. The loop itself only awaits;
+    /// every locked section and closure runs in the synchronous methods it calls, because an async
+    /// function allocates a closure's context (and a `withLock` body's) on the task allocator, which
+    /// costs more than the locked work itself.
+    private struct CallInProgress {
+        let request: TransportRequest
+        /// The route path as the caller gave it (the report's) and the URL's path (attempt events').
+        let routePath: String
+        let path: String
+        let start: Duration
+        /// The absolute deadline of the whole call.
+        let deadline: Duration?
+        let idempotent: Bool
+        /// Attempts sent so far.
+        var attempts = 0
+        /// Made at the first outcome that is not a success: a call whose first attempt succeeds has
+        /// nothing to plan (every policy returns a 2xx at once).
+        var planner: RetryPlanner?
+        var records: [AttemptRecord] = []
+        var gateWait: Duration = .zero
+        /// Whether attempt records are kept: only for someone who reads them, the caller or an observer of
+        /// `callFinished` (one that starts listening during the call sees a report without attempts).
+        let keepAttempts: Bool
+        var lastOutcome: AttemptOutcome?
+        /// The gate's answer for the first attempt, asked when the call began; `nil` once used.
+        var firstAdmission: HealthGate.Admission?
+        /// Whether the first attempt was counted when the call began (admitted, with time left).
+        let firstCounted: Bool
+
+        mutating func keep(_ record: AttemptRecord) {
+            lastOutcome = record.outcome
+            if keepAttempts { records.append(record) }
+        }
+
+        /// The call's planner, made with the attempts sent so far.
+        mutating func plan(_ policy: RetryPolicy) -> RetryPlanner {
+            if let planner { return planner }
+            var made = RetryPlanner(policy: policy, idempotent: idempotent, deadline: deadline)
+            for _ in 0..<attempts { made.recordAttempt() }
+            planner = made
+            return made
+        }
+    }
+
+    /// How a call continues after an attempt.
+    private enum Step {
+        case done(Result<TransportResponse, ResilientClientError>)
+        case sleep(Duration)
+    }
+
+    /// How a call begins: ready for its first attempt, or already finished (invalid body, no URL, cancelled).
+    private enum Beginning {
+        case ready(CallInProgress)
+        case finished(ResilientClientError, CallReport)
+    }
+
+    /// Runs one call. The report is `nil` when neither the caller (`wantsReport`) nor an observer of
+    /// `callFinished` reads it.
+    @inline(__always)
     func execute(
         spec: RouteSpec, body: JSONValue?, bytes: [UInt8], idempotent: Bool, deadline: Duration?,
         wantsReport: Bool = true
-    ) async -> (Result<TransportResponse, ResilientClientError>, CallReport) {
+    ) async -> (Result<TransportResponse, ResilientClientError>, CallReport?) {
+        var call: CallInProgress
+        switch begin(spec: spec, body: body, bytes: bytes, idempotent: idempotent, deadline: deadline,
+            wantsReport: wantsReport)
+        {
+        case .finished(let error, let report): return (.failure(error), report)
+        case .ready(let ready): call = ready
+        }
+        var result: Result<TransportResponse, ResilientClientError>
+        var end: Duration
+        attempts: while true {
+            // 1. The health gate. The first attempt was admitted (or not) when the call began, and starts
+            //    when the call did: no clock read.
+            let admission: HealthGate.Admission
+            let first = call.firstAdmission != nil
+            var counted = false
+            if let firstAdmission = call.firstAdmission {
+                admission = firstAdmission
+                counted = call.firstCounted
+                call.firstAdmission = nil
+            } else {
+                if Task.isCancelled {
+                    (result, end) = (.failure(.cancelled), clock.now)
+                    break attempts
+                }
+                admission = admit()
+            }
+            let trial: Bool
+            let now: Duration
+            if case .proceed(let isTrial) = admission {
+                trial = isTrial
+                now = first ? call.start : clock.now
+            } else {
+                counted = false
+                let gateStart = first ? call.start : clock.now
+                let pass = await passGate(path: call.path, deadlineAt: call.deadline, first: admission)
+                now = clock.now
+                call.gateWait += now - gateStart
+                switch pass {
+                case .proceed(let isTrial): trial = isTrial
+                case .failFast:
+                    (result, end) = (.failure(.gateClosed), now)
+                    break attempts
+                case .deadline:
+                    let error = ResilientClientError.deadlineExceeded(attempts: call.attempts, last: call.lastOutcome)
+                    (result, end) = (.failure(error), now)
+                    break attempts
+                case .cancelled:
+                    (result, end) = (.failure(.cancelled), now)
+                    break attempts
+                }
+            }
+
+            // 2. One attempt, bounded by its timeout and the deadline.
+            let timeout = RetryPlanner.attemptTimeout(
+                perAttempt: configuration.attemptTimeout, deadline: call.deadline, now: now)
+            if let timeout, timeout <= .zero {
+                releaseTrial(trial)
+                let error = ResilientClientError.deadlineExceeded(attempts: call.attempts, last: call.lastOutcome)
+                (result, end) = (.failure(error), now)
+                break attempts
+            }
+            call.attempts += 1
+            call.planner?.recordAttempt()
+            if !counted { countAttempt() }
+            let sent: Result<TransportResponse, TransportError>
+            if sendsDirectly {
+                do throws(TransportError) {
+                    sent = .success(try await transport.send(call.request, timeout: timeout))
+                } catch {
+                    sent = .failure(error)
+                }
+            } else {
+                sent = await send(call.request, timeout: timeout, until: timeout.map { now + $0 })
+            }
+            let finished = clock.now
+
+            // 3. Tell the gate, then decide.
+            switch conclude(&call, sent: sent, started: now, finished: finished, trial: trial) {
+            case .done(let outcome):
+                (result, end) = (outcome, finished)
+                break attempts
+            case .sleep(let delay):
+                do {
+                    try await clock.sleep(for: delay)
+                } catch {
+                    (result, end) = (.failure(.cancelled), clock.now)
+                    break attempts
+                }
+            }
+        }
+        return finish(&call, result, end: end)
+    }
+
+    /// The synchronous start of a call: validation, the route's URL, and one critical section that
+    /// counts the call, pays its budget deposit and asks the gate for its first attempt.
+    private func begin(
+        spec: RouteSpec, body: JSONValue?, bytes: [UInt8], idempotent: Bool, deadline: Duration?, wantsReport: Bool
+    ) -> Beginning {
         if let body, let problem = JSONBridge.validate(body, template: spec.body) {
-            return (.failure(.validation(problem)), finishEarly(spec, .validation(problem)))
+            return .finished(.validation(problem), finishEarly(spec, .validation(problem)))
         }
-        guard let route = routeURL(for: spec.path) else {
-            let error = ResilientClientError.invalidRequest("cannot form a URL from \(configuration.baseURL) and \(spec.path)")
-            return (.failure(error), finishEarly(spec, error))
-        }
-        let headers = spec.verb != "GET" ? bodyHeaders : configuration.headers
-        let request = TransportRequest(method: spec.verb, url: route.url, headers: headers, body: bytes)
+        if Task.isCancelled { return .finished(.cancelled, finishEarly(spec, .cancelled)) }
         let start = clock.now
         let deadlineAt = (deadline ?? configuration.deadline).map { start + $0 }
-        state.withLock { state in
-            state.counters.calls += 1
-            state.budget.deposit(now: start)
+        // Whether the first attempt, if the gate admits it now, has time left to be sent (and is counted).
+        let sendable = RetryPlanner.attemptTimeout(
+            perAttempt: configuration.attemptTimeout, deadline: deadlineAt, now: start).map { $0 > .zero } ?? true
+        let path = spec.path
+        let known = state.withLock { state -> (RouteURL, HealthGate.Admission)? in
+            guard let route = state.routeURL(for: path) else { return nil }
+            return (route, state.begin(now: start, sendable: sendable))
         }
-        var report = CallReport(method: spec.verb, path: spec.path)
-        // The attempt records are kept only for someone who reads them: the caller, or an observer of
-        // `callFinished` (one that starts listening during the call sees a report without attempts).
-        let keepAttempts = wantsReport || configuration.onEvent != nil || streamCount.load(ordering: .relaxed) > 0
-        let result = await attemptLoop(
-            request: request, path: route.path, idempotent: idempotent, start: start, deadlineAt: deadlineAt,
-            keepAttempts: keepAttempts, report: &report)
-        report.duration = clock.now - start
-        // A success was counted with the attempt's decision.
+        let route: RouteURL
+        let admission: HealthGate.Admission
+        if let known {
+            (route, admission) = known
+        } else {
+            // The first call of this path: parse its URL once.
+            guard let url = url(for: path) else {
+                let error = ResilientClientError.invalidRequest(
+                    "cannot form a URL from \(configuration.baseURL) and \(path)")
+                return .finished(error, finishEarly(spec, error))
+            }
+            route = RouteURL(routePath: path, url: url, path: url.path)
+            admission = state.withLock { state in
+                state.remember(route)
+                return state.begin(now: start, sendable: sendable)
+            }
+        }
+        let headers = spec.verb != "GET" ? bodyHeaders : configuration.headers
+        return .ready(CallInProgress(
+            request: TransportRequest(method: spec.verb, url: route.url, headers: headers, body: bytes),
+            routePath: path, path: route.path, start: start, deadline: deadlineAt, idempotent: idempotent,
+            keepAttempts: wantsReport || hasListeners,
+            firstAdmission: admission, firstCounted: sendable))
+    }
+
+    /// The gate's answer for a retry.
+    private func admit() -> HealthGate.Admission {
+        state.withLock { $0.gate.admit() }
+    }
+
+    private func countAttempt() {
+        state.withLock { $0.counters.attempts += 1 }
+    }
+
+    /// Records an attempt's outcome, tells the gate, and decides (in one critical section) whether the
+    /// call ends or sleeps before another attempt.
+    private func conclude(
+        _ call: inout CallInProgress, sent: Result<TransportResponse, TransportError>, started: Duration,
+        finished: Duration, trial: Bool
+    ) -> Step {
+        if Task.isCancelled {
+            releaseTrial(trial)
+            call.keep(AttemptRecord(
+                number: call.attempts, outcome: .transport(.cancelled), message: "cancelled",
+                latency: finished - started, trial: trial))
+            return .done(.failure(.cancelled))
+        }
+        let outcome: AttemptOutcome
+        var message = ""
+        switch sent {
+        case .success(let response): outcome = .status(response.status)
+        case .failure(let error):
+            outcome = .transport(error.kind)
+            message = error.message
+        }
+        var record = AttemptRecord(
+            number: call.attempts, outcome: outcome, message: message, latency: finished - started,
+            trial: trial)
+        emit(.attempt(path: call.path, record))
+
+        // A 2xx is a success whatever the policy (RetryClassifier): no planner, no header search.
+        var planner: RetryPlanner?
+        var retryAfter: RetryAfter?
+        var wall = 0.0
+        let signal: HealthGate.Signal
+        if case .success(let response) = sent, (200..<300).contains(response.status) {
+            signal = .success
+        } else {
+            planner = call.plan(configuration.retry)
+            if case .success(let response) = sent, let value = response.header("Retry-After") {
+                wall = clock.wallClockSecondsSince1970
+                retryAfter = RetryAfter(headerValue: value, nowSecondsSince1970: wall)
+            }
+            signal = configuration.retry.classifier.isEndpointFailure(outcome) ? .failure : .success
+        }
+        let cancelled = outcome == .transport(.cancelled)
+        // The gate learns the outcome and the planner decides in one critical section.
+        let (transition, wakes, decision) = state.withLock { state in
+            var transition: HealthGate.Transition?
+            var wakes: [(CheckedContinuation<HealthGate.Admission?, Never>, HealthGate.Admission)] = []
+            if !cancelled {
+                transition = state.gate.record(signal, trial: trial)
+                if let transition {
+                    state.pendingGateEvents.append(.gate(transition))
+                    wakes = state.apply(transition)
+                }
+            }
+            let decision =
+                planner?.decide(
+                    after: outcome, retryAfter: retryAfter, now: finished, wallClockSeconds: wall,
+                    budget: &state.budget, using: &state.rng) ?? .succeed
+            if case .succeed = decision, case .success = sent { state.counters.succeeded += 1 }
+            return (transition, wakes, decision)
+        }
+        if planner != nil { call.planner = planner }
+        if cancelled {
+            releaseTrial(trial)
+        } else if let transition {
+            deliverGateEvents()
+            for (waiter, admission) in wakes { waiter.resume(returning: admission) }
+            if transition.to == .closed { startProberIfNeeded() }
+        }
+        switch decision {
+        case .succeed:
+            call.keep(record)
+            if case .success(let response) = sent { return .done(.success(response)) }
+            return .done(.failure(.invalidRequest("unreachable: success without a response")))
+        case .giveUp(let reason):
+            call.keep(record)
+            if reason == .budgetExhausted {
+                state.withLock { $0.counters.budgetRefusals += 1 }
+                emit(.budgetRefused(path: call.path, attempts: call.attempts))
+            }
+            return .done(.failure(error(reason, outcome: outcome, sent: sent, attempts: call.attempts)))
+        case .retry(let delay, let reason):
+            record.delayAfter = delay
+            record.delayReason = reason
+            call.keep(record)
+            state.withLock { $0.counters.retries += 1 }
+            emit(.retryScheduled(path: call.path, nextAttempt: call.attempts + 1, delay: delay, reason: reason))
+            return .sleep(delay)
+        }
+    }
+
+    /// Completes the call's report, counts a failure (a success was counted with its decision) and
+    /// tells observers.
+    private func finish(
+        _ call: inout CallInProgress, _ result: Result<TransportResponse, ResilientClientError>, end: Duration
+    ) -> (Result<TransportResponse, ResilientClientError>, CallReport?) {
+        var failure: ResilientClientError?
         if case .failure(let error) = result {
-            report.error = error
+            failure = error
             state.withLock { state in
                 state.counters.failed += 1
                 if case .deadlineExceeded = error { state.counters.deadlinesExceeded += 1 }
             }
         }
+        // No report for no reader (an observer that started listening during the call gets one without attempts).
+        guard call.keepAttempts || hasListeners else { return (result, nil) }
+        let report = CallReport(
+            method: call.request.method, path: call.routePath, attempts: call.records, gateWait: call.gateWait,
+            duration: end - call.start, error: failure)
         emit(.callFinished(report))
         return (result, report)
     }
 
-    private func attemptLoop(
-        request: TransportRequest, path: String, idempotent: Bool, start: Duration, deadlineAt: Duration?,
-        keepAttempts: Bool, report: inout CallReport
-    ) async -> Result<TransportResponse, ResilientClientError> {
-        var lastOutcome: AttemptOutcome?
-        func keep(_ record: AttemptRecord) {
-            lastOutcome = record.outcome
-            if keepAttempts { report.attempts.append(record) }
-        }
-        // The first attempt starts when the call does; later ones read the clock.
-        var attemptStart: Duration? = start
-        var planner = RetryPlanner(policy: configuration.retry, idempotent: idempotent, deadline: deadlineAt)
-        while true {
-            if Task.isCancelled { return .failure(.cancelled) }
-            // 1. The health gate (no clock reads when it admits at once).
-            let trial: Bool
-            let now: Duration
-            let admission = state.withLock { $0.gate.admit() }
-            if case .proceed(let isTrial) = admission {
-                trial = isTrial
-                now = attemptStart ?? clock.now
-            } else {
-                let gateStart = clock.now
-                switch await passGate(path: path, deadlineAt: deadlineAt, first: admission) {
-                case .proceed(let isTrial): trial = isTrial
-                case .failFast: return .failure(.gateClosed)
-                case .deadline:
-                    report.gateWait += clock.now - gateStart
-                    return .failure(.deadlineExceeded(attempts: planner.attempts, last: lastOutcome))
-                case .cancelled: return .failure(.cancelled)
-                }
-                now = clock.now
-                report.gateWait += now - gateStart
-            }
-            attemptStart = nil
-
-            // 2. One attempt, bounded by its timeout and the deadline.
-            let timeout = planner.attemptTimeout(perAttempt: configuration.attemptTimeout, now: now)
-            if let timeout, timeout <= .zero {
-                releaseTrial(trial)
-                return .failure(.deadlineExceeded(attempts: planner.attempts, last: lastOutcome))
-            }
-            planner.recordAttempt()
-            state.withLock { $0.counters.attempts += 1 }
-            let sent = await send(request, timeout: timeout, until: timeout.map { now + $0 })
-            let finished = clock.now
-            if Task.isCancelled {
-                releaseTrial(trial)
-                keep(AttemptRecord(
-                    number: planner.attempts, outcome: .transport(.cancelled), message: "cancelled",
-                    latency: finished - now, trial: trial))
-                return .failure(.cancelled)
-            }
-            let outcome: AttemptOutcome
-            var message = ""
-            switch sent {
-            case .success(let response): outcome = .status(response.status)
-            case .failure(let error):
-                outcome = .transport(error.kind)
-                message = error.message
-            }
-            var record = AttemptRecord(
-                number: planner.attempts, outcome: outcome, message: message, latency: finished - now, trial: trial)
-            emit(.attempt(path: path, record))
-
-            // 3. Tell the gate, then decide.
-            let retryAfter: RetryAfter?
-            // A 2xx is always a success (RetryClassifier), so its headers are not searched.
-            if case .success(let response) = sent, !(200..<300).contains(response.status),
-                let value = response.header("Retry-After")
-            {
-                retryAfter = RetryAfter(headerValue: value, nowSecondsSince1970: clock.wallClockSecondsSince1970)
-            } else {
-                retryAfter = nil
-            }
-            // The gate learns the outcome and the planner decides in one critical section.
-            let wall = retryAfter == nil ? 0 : clock.wallClockSecondsSince1970
-            let cancelled = outcome == .transport(.cancelled)
-            let signal: HealthGate.Signal =
-                configuration.retry.classifier.isEndpointFailure(outcome) ? .failure : .success
-            let (transition, wakes, decision) = state.withLock { state in
-                var transition: HealthGate.Transition?
-                var wakes: [(CheckedContinuation<HealthGate.Admission?, Never>, HealthGate.Admission)] = []
-                if !cancelled {
-                    transition = state.gate.record(signal, trial: trial)
-                    if let transition {
-                        state.pendingGateEvents.append(.gate(transition))
-                        wakes = state.apply(transition)
-                    }
-                }
-                let decision = planner.decide(
-                    after: outcome, retryAfter: retryAfter, now: finished, wallClockSeconds: wall,
-                    budget: &state.budget, using: &state.rng)
-                if case .succeed = decision, case .success = sent { state.counters.succeeded += 1 }
-                return (transition, wakes, decision)
-            }
-            if cancelled {
-                releaseTrial(trial)
-            } else if let transition {
-                deliverGateEvents()
-                for (waiter, admission) in wakes { waiter.resume(returning: admission) }
-                if transition.to == .closed { startProberIfNeeded() }
-            }
-            switch decision {
-            case .succeed:
-                keep(record)
-                if case .success(let response) = sent { return .success(response) }
-                return .failure(.invalidRequest("unreachable: success without a response"))
-            case .giveUp(let reason):
-                keep(record)
-                if reason == .budgetExhausted {
-                    state.withLock { $0.counters.budgetRefusals += 1 }
-                    emit(.budgetRefused(path: path, attempts: planner.attempts))
-                }
-                return .failure(failure(reason, outcome: outcome, sent: sent, attempts: planner.attempts))
-            case .retry(let delay, let reason):
-                record.delayAfter = delay
-                record.delayReason = reason
-                keep(record)
-                state.withLock { $0.counters.retries += 1 }
-                emit(.retryScheduled(path: path, nextAttempt: planner.attempts + 1, delay: delay, reason: reason))
-                do {
-                    try await clock.sleep(for: delay)
-                } catch {
-                    return .failure(.cancelled)
-                }
-            }
-        }
-    }
-
-    private func failure(
+    private func error(
         _ reason: GiveUpReason, outcome: AttemptOutcome, sent: Result<TransportResponse, TransportError>, attempts: Int
     ) -> ResilientClientError {
         switch reason {
@@ -503,18 +694,6 @@ public final class ResilientClient: Sendable {
                 return .httpStatus(status: response.status, body: response.body, attempts: attempts)
             }
         }
-    }
-
-    /// The URL for a route path, parsed once per path (at most 256 paths are remembered).
-    private func routeURL(for path: String) -> RouteURL? {
-        if let known = routeURLs.withLock({ $0[path] }) { return known }
-        guard let url = url(for: path) else { return nil }
-        let route = RouteURL(url: url, path: url.path)
-        routeURLs.withLock { cache in
-            if cache.count >= 256 { cache.removeAll() }
-            cache[path] = route
-        }
-        return route
     }
 
     private func url(for path: String) -> URL? {
@@ -723,6 +902,11 @@ public final class ResilientClient: Sendable {
                 for event in events { emit(event) }
             }
         }
+    }
+
+    /// Whether anyone observes events: an `onEvent` hook or an open stream.
+    private var hasListeners: Bool {
+        configuration.onEvent != nil || streamCount.load(ordering: .relaxed) > 0
     }
 
     private func emit(_ make: @autoclosure () -> ClientEvent) {

@@ -76,6 +76,7 @@ public struct RetryClassifier: Sendable, Equatable, Hashable {
     public func isEndpointFailure(_ outcome: AttemptOutcome) -> Bool {
         switch outcome {
         case .status(let code):
+            if (200..<300).contains(code) { return false }
             return code == 502 || code == 503 || code == 504 || alwaysRetryableStatuses.contains(code)
         case .transport(let kind):
             switch kind {

@@ -125,6 +125,12 @@ public struct RetryPlanner: Sendable, Equatable {
     /// The timeout for the next attempt: the smaller of `perAttempt` and the time left before the
     /// deadline; `nil` for no timeout. `.zero` means the deadline has already passed.
     public func attemptTimeout(perAttempt: Duration?, now: Duration) -> Duration? {
+        Self.attemptTimeout(perAttempt: perAttempt, deadline: deadline, now: now)
+    }
+
+    /// The timeout for an attempt starting at `now`: the smaller of `perAttempt` and the time left
+    /// before `deadline`; `nil` for no timeout, `.zero` when the deadline has passed.
+    public static func attemptTimeout(perAttempt: Duration?, deadline: Duration?, now: Duration) -> Duration? {
         guard let deadline else { return perAttempt }
         let left = max(.zero, deadline - now)
         guard let perAttempt else { return left }
