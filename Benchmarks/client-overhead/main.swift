@@ -59,9 +59,10 @@ let route = RouteSpec(path: "/predict", file: "predict", function: "predict", bo
 let typed = Route<Body, Reply>(route)
 let value = JSONValue.object(JSONObject([.init(key: "x", value: .number("1"))]))
 guard let url = URL(string: arguments[1] + "/predict") else { fail("bad URL \(arguments[1])") }
-let bare = TransportRequest(
-    method: "POST", url: url, headers: [("Accept", "application/json"), ("Content-Type", "application/json")],
-    body: JSON.serialize(value))
+let jsonHeaders = [(name: "Accept", value: "application/json"), (name: "Content-Type", value: "application/json")]
+let bare = TransportRequest(method: "POST", url: url, headers: jsonHeaders, body: JSON.serialize(value))
+let encoder = JSONEncoder()
+let decoder = JSONDecoder()
 // The client as an application would configure it: default policy, budget, gate, 30 s deadline and
 // 10 s attempt timeout.
 let client = ResilientClient(configuration: ResilientClientConfiguration(baseURL: base), transport: transport)
@@ -71,9 +72,21 @@ let untimed = ResilientClient(
 
 enum Variant: String, CaseIterable {
     case bare = "LoopTransport.send (bare)"
+    case bareJSON = "bare + JSON by hand"
+    case bareCodable = "bare + Codable by hand"
     case json = "ResilientClient.callJSON"
     case untimed = "callJSON, no deadline/timeout"
     case typed = "ResilientClient.call (Codable)"
+
+    /// What a caller without the library writes for the same result: the bare transport plus the same
+    /// encoding of the body and decoding of the reply.
+    var byHand: Variant? {
+        switch self {
+        case .bare, .bareJSON, .bareCodable: return nil
+        case .json, .untimed: return .bareJSON
+        case .typed: return .bareCodable
+        }
+    }
 
     /// The variants to run: all, or those named in `VARIANTS` (e.g. `VARIANTS=bare,json`, for a profiler).
     static let selected: [Variant] = {
@@ -90,6 +103,24 @@ enum Variant: String, CaseIterable {
     case .bare:
         do {
             return try await transport.send(bare, timeout: .seconds(10)).status == 200
+        } catch {
+            return false
+        }
+    case .bareJSON:
+        // Serialize the body, send it, parse the reply.
+        do {
+            let request = TransportRequest(method: "POST", url: url, headers: jsonHeaders, body: JSON.serialize(value))
+            let response = try await transport.send(request, timeout: .seconds(10))
+            return response.status == 200 && (try? JSON.parse(response.body)) != nil
+        } catch {
+            return false
+        }
+    case .bareCodable:
+        do {
+            let body = try Array(encoder.encode(Body(x: 1)))
+            let request = TransportRequest(method: "POST", url: url, headers: jsonHeaders, body: body)
+            let response = try await transport.send(request, timeout: .seconds(10))
+            return try response.status == 200 && decoder.decode(Reply.self, from: Data(response.body)).y == 1
         } catch {
             return false
         }
@@ -188,16 +219,19 @@ func median(_ values: [Double]) -> Double {
 
 func fixed(_ value: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", value) }
 
-/// The median over rounds of `variant`'s figure divided by the bare transport's in the same round, as a
-/// percentage over 1: rounds run back to back, so a slow spell of a shared machine affects both sides.
-func overhead(_ variant: Variant, _ figure: (Sample) -> Double) -> String {
-    guard let bare = samples[.bare], let mine = samples[variant] else { return "" }
-    return fixed((median(zip(mine, bare).map { figure($0) / figure($1) }) - 1) * 100, 1) + "%"
+/// The median over rounds of `variant`'s figure divided by `baseline`'s in the same round, as a percentage
+/// over 1: rounds run back to back, so a slow spell of a shared machine affects both sides.
+func overhead(_ variant: Variant, over baseline: Variant?, _ figure: (Sample) -> Double) -> String {
+    guard let baseline, variant != baseline, let base = samples[baseline], let mine = samples[variant] else {
+        return ""
+    }
+    return fixed((median(zip(mine, base).map { figure($0) / figure($1) }) - 1) * 100, 1) + "%"
 }
 
 print("\(calls) calls × \(rounds) rounds, concurrency \(concurrency); medians over rounds")
+print("".padding(toLength: 74, withPad: " ", startingAt: 0) + "overhead over bare   over same work by hand")
 print("variant".padding(toLength: 32, withPad: " ", startingAt: 0)
-    + "   calls/s  wall µs/call  CPU µs/call  overhead: wall    CPU")
+    + "   calls/s  wall µs/call  CPU µs/call      wall     CPU           wall     CPU")
 for variant in Variant.selected {
     let rows = samples[variant] ?? []
     let wall = median(rows.map(\.wall))
@@ -206,9 +240,9 @@ for variant in Variant.selected {
     line += fixed(Double(calls) / wall, 0).leftPadded(10)
     line += fixed(wall / Double(calls) * 1e6, 2).leftPadded(14)
     line += fixed(cpu / Double(calls) * 1e6, 2).leftPadded(13)
-    if variant != .bare {
-        line += overhead(variant, \.wall).leftPadded(16) + overhead(variant, \.cpu).leftPadded(8)
-    }
+    line += overhead(variant, over: .bare, \.wall).leftPadded(10) + overhead(variant, over: .bare, \.cpu).leftPadded(8)
+    line += overhead(variant, over: variant.byHand, \.wall).leftPadded(15)
+    line += overhead(variant, over: variant.byHand, \.cpu).leftPadded(8)
     print(line)
 }
 let counters = [client.counters, untimed.counters]

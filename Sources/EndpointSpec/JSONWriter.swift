@@ -35,7 +35,9 @@ extension JSON {
             appendASCII(flag ? "true" : "false", to: &out)
         case .number(let text):
             switch numbers {
-            case .literal: out.append(contentsOf: text.utf8)
+            case .literal:
+                var text = text
+                text.withUTF8 { out.append(contentsOf: $0) }
             case .python: out.append(contentsOf: PythonNumber.reserialized(text).utf8)
             }
         case .string(let text):

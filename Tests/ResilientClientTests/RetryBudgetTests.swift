@@ -85,4 +85,49 @@ import Testing
         let budget = RetryBudget(.init(window: .seconds(1_000_000_000), minRetriesPerSecond: Int.max))
         #expect(budget.available(now: .zero) == Int.max)
     }
+
+    /// The budget against a model that keeps every event: for seeded random runs whose times move forward
+    /// by steps that often land exactly on slot boundaries, stay inside one slot, or jump several windows
+    /// (the budget caches the slot it last touched), every `available` and `tryWithdraw` agrees.
+    @Test func agreesWithAModelOfEveryEvent() {
+        struct Model {
+            var deposits: [Int64] = []  // slot epochs
+            var withdrawals: [Int64] = []
+            let slots: Int64
+            let ratio: Double
+            func available(epoch: Int64) -> Int {
+                let inWindow = { (e: Int64) in e > epoch - slots && e <= epoch }
+                let earned = ratio * Double(deposits.filter(inWindow).count)
+                return max(0, Int((earned - Double(withdrawals.filter(inWindow).count)).rounded(.down)))
+            }
+        }
+        let slotNanoseconds: Int64 = 250_000_000
+        for seed in 1...40 {
+            var rng = SplitMix64(seed: UInt64(seed))
+            var budget = RetryBudget(.init(window: .seconds(1), minRetriesPerSecond: 0, retryRatio: 0.5, slots: 4))
+            var model = Model(slots: 4, ratio: 0.5)
+            var now: Int64 = Int64(rng.next() % 1_000_000_000)
+            for _ in 0..<400 {
+                switch rng.next() % 5 {
+                case 0: now += slotNanoseconds - now % slotNanoseconds  // exactly the next boundary
+                case 1: now += Int64(rng.next() % 1_000)  // within a slot, mostly
+                case 2: now += Int64(rng.next() % 3_000_000_000)  // up to three windows
+                default: break  // the same instant
+                }
+                let epoch = now / slotNanoseconds
+                let at = Duration.nanoseconds(now)
+                switch rng.next() % 3 {
+                case 0:
+                    budget.deposit(now: at)
+                    model.deposits.append(epoch)
+                case 1:
+                    let allowed = model.available(epoch: epoch) >= 1
+                    #expect(budget.tryWithdraw(now: at) == allowed, "seed \(seed) at \(now) ns")
+                    if allowed { model.withdrawals.append(epoch) }
+                default:
+                    #expect(budget.available(now: at) == model.available(epoch: epoch), "seed \(seed) at \(now) ns")
+                }
+            }
+        }
+    }
 }

@@ -21,13 +21,25 @@ public protocol ClientClock: Sendable {
 
 /// The real clock: `ContinuousClock` for monotonic time, `Date` for the wall clock, `Task.sleep`.
 public struct SystemClientClock: ClientClock {
+    #if !canImport(Glibc)
     private static let origin = ContinuousClock.now
+    #endif
 
     /// Creates the clock.
     public init() {}
 
-    /// Time since the first use of this type in the process.
-    public var now: Duration { Self.origin.duration(to: ContinuousClock.now) }
+    /// On Linux, `CLOCK_MONOTONIC` read directly (half the instructions of `ContinuousClock.now` and the
+    /// subtraction of an origin; a call reads it twice); elsewhere, time since the first use of this type.
+    public var now: Duration {
+        #if canImport(Glibc)
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Duration(
+            secondsComponent: Int64(time.tv_sec), attosecondsComponent: Int64(time.tv_nsec) &* 1_000_000_000)
+        #else
+        return Self.origin.duration(to: ContinuousClock.now)
+        #endif
+    }
 
     /// `Date().timeIntervalSince1970`.
     public var wallClockSecondsSince1970: Double { Date().timeIntervalSince1970 }

@@ -371,9 +371,11 @@ public final class ResilientClient: Sendable {
         let idempotent: Bool
         /// Attempts sent so far.
         var attempts = 0
+        /// The first attempt's timeout, if it starts when the call does.
+        let firstTimeout: Duration?
         /// Made at the first outcome that is not a success: a call whose first attempt succeeds has
-        /// nothing to plan (every policy returns a 2xx at once).
-        var planner: RetryPlanner?
+        /// nothing to plan (every policy returns a 2xx at once). Boxed, to keep this value small.
+        var planner: PlannerBox?
         var records: [AttemptRecord] = []
         var gateWait: Duration = .zero
         /// Whether attempt records are kept: only for someone who reads them, the caller or an observer of
@@ -391,12 +393,22 @@ public final class ResilientClient: Sendable {
         }
 
         /// The call's planner, made with the attempts sent so far.
-        mutating func plan(_ policy: RetryPolicy) -> RetryPlanner {
+        mutating func plan(_ policy: RetryPolicy) -> PlannerBox {
             if let planner { return planner }
             var made = RetryPlanner(policy: policy, idempotent: idempotent, deadline: deadline)
             for _ in 0..<attempts { made.recordAttempt() }
-            planner = made
-            return made
+            let box = PlannerBox(made)
+            planner = box
+            return box
+        }
+    }
+
+    /// A call's ``RetryPlanner``, owned by the one task that runs the call.
+    private final class PlannerBox {
+        var planner: RetryPlanner
+
+        init(_ planner: RetryPlanner) {
+            self.planner = planner
         }
     }
 
@@ -447,9 +459,17 @@ public final class ResilientClient: Sendable {
             }
             let trial: Bool
             let now: Duration
+            var timeout: Duration?
             if case .proceed(let isTrial) = admission {
                 trial = isTrial
-                now = first ? call.start : clock.now
+                if first {
+                    now = call.start
+                    timeout = call.firstTimeout
+                } else {
+                    now = clock.now
+                    timeout = RetryPlanner.attemptTimeout(
+                        perAttempt: configuration.attemptTimeout, deadline: call.deadline, now: now)
+                }
             } else {
                 counted = false
                 let gateStart = first ? call.start : clock.now
@@ -469,11 +489,11 @@ public final class ResilientClient: Sendable {
                     (result, end) = (.failure(.cancelled), now)
                     break attempts
                 }
+                timeout = RetryPlanner.attemptTimeout(
+                    perAttempt: configuration.attemptTimeout, deadline: call.deadline, now: now)
             }
 
             // 2. One attempt, bounded by its timeout and the deadline.
-            let timeout = RetryPlanner.attemptTimeout(
-                perAttempt: configuration.attemptTimeout, deadline: call.deadline, now: now)
             if let timeout, timeout <= .zero {
                 releaseTrial(trial)
                 let error = ResilientClientError.deadlineExceeded(attempts: call.attempts, last: call.lastOutcome)
@@ -481,7 +501,7 @@ public final class ResilientClient: Sendable {
                 break attempts
             }
             call.attempts += 1
-            call.planner?.recordAttempt()
+            call.planner?.planner.recordAttempt()
             if !counted { countAttempt() }
             let sent: Result<TransportResponse, TransportError>
             if sendsDirectly {
@@ -523,9 +543,10 @@ public final class ResilientClient: Sendable {
         if Task.isCancelled { return .finished(.cancelled, finishEarly(spec, .cancelled)) }
         let start = clock.now
         let deadlineAt = (deadline ?? configuration.deadline).map { start + $0 }
+        let firstTimeout = RetryPlanner.attemptTimeout(
+            perAttempt: configuration.attemptTimeout, deadline: deadlineAt, now: start)
         // Whether the first attempt, if the gate admits it now, has time left to be sent (and is counted).
-        let sendable = RetryPlanner.attemptTimeout(
-            perAttempt: configuration.attemptTimeout, deadline: deadlineAt, now: start).map { $0 > .zero } ?? true
+        let sendable = firstTimeout.map { $0 > .zero } ?? true
         let path = spec.path
         let known = state.withLock { state -> (RouteURL, HealthGate.Admission)? in
             guard let route = state.routeURL(for: path) else { return nil }
@@ -552,6 +573,7 @@ public final class ResilientClient: Sendable {
         return .ready(CallInProgress(
             request: TransportRequest(method: spec.verb, url: route.url, headers: headers, body: bytes),
             routePath: path, path: route.path, start: start, deadline: deadlineAt, idempotent: idempotent,
+            firstTimeout: firstTimeout,
             keepAttempts: wantsReport || hasListeners,
             firstAdmission: admission, firstCounted: sendable))
     }
@@ -592,7 +614,7 @@ public final class ResilientClient: Sendable {
         emit(.attempt(path: call.path, record))
 
         // A 2xx is a success whatever the policy (RetryClassifier): no planner, no header search.
-        var planner: RetryPlanner?
+        var planner: PlannerBox?
         var retryAfter: RetryAfter?
         var wall = 0.0
         let signal: HealthGate.Signal
@@ -619,13 +641,12 @@ public final class ResilientClient: Sendable {
                 }
             }
             let decision =
-                planner?.decide(
+                planner?.planner.decide(
                     after: outcome, retryAfter: retryAfter, now: finished, wallClockSeconds: wall,
                     budget: &state.budget, using: &state.rng) ?? .succeed
             if case .succeed = decision, case .success = sent { state.counters.succeeded += 1 }
             return (transition, wakes, decision)
         }
-        if planner != nil { call.planner = planner }
         if cancelled {
             releaseTrial(trial)
         } else if let transition {

@@ -63,6 +63,9 @@ public struct RetryBudget: Sendable, Equatable {
     public let configuration: Configuration
     private var slots: [Slot]
     private let slotNanoseconds: Int64
+    /// The slot last touched and the time span it covers, so that a deposit within the same span
+    /// needs two comparisons instead of a 128-bit division (a cache: not part of the budget's value).
+    private var current: (index: Int, from: Duration, until: Duration) = (0, .zero, .zero)
 
     /// Creates an empty budget (only the `minRetriesPerSecond` allowance is available).
     public init(_ configuration: Configuration = Configuration()) {
@@ -109,11 +112,23 @@ public struct RetryBudget: Sendable, Equatable {
 
     /// The slot index for `now`, cleared if it last held an older bucket.
     private mutating func touch(_ now: Duration) -> Int {
-        let current = epoch(now)
-        let index = Int(((current % Int64(slots.count)) + Int64(slots.count)) % Int64(slots.count))
-        if slots[index].epoch != current {
-            slots[index] = Slot(epoch: current)
+        if now >= current.from && now < current.until { return current.index }
+        let epoch = epoch(now)
+        let index = Int(((epoch % Int64(slots.count)) + Int64(slots.count)) % Int64(slots.count))
+        if slots[index].epoch != epoch {
+            slots[index] = Slot(epoch: epoch)
         }
+        let (from, overflow) = epoch.multipliedReportingOverflow(by: slotNanoseconds)
+        // Only a slot at or after the origin whose span fits in Int64 nanoseconds is remembered (before the
+        // origin, `epoch` rounds toward zero, so a slot's span is not where its readings fall).
+        current =
+            epoch < 0 || overflow || from > Int64.max - slotNanoseconds
+            ? (0, .zero, .zero) : (index, .nanoseconds(from), .nanoseconds(from + slotNanoseconds))
         return index
+    }
+
+    /// Budgets are equal when they hold the same deposits and withdrawals under the same configuration.
+    public static func == (lhs: RetryBudget, rhs: RetryBudget) -> Bool {
+        lhs.configuration == rhs.configuration && lhs.slots == rhs.slots && lhs.slotNanoseconds == rhs.slotNanoseconds
     }
 }
