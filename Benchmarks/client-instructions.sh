@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Prints the instructions per call (user space, counted by valgrind's callgrind) of ResilientClient and of the
+# bare LoopTransport it sends with, for the same calls against the same fast target as client-overhead.sh.
+# Instruction counts do not depend on what else the machine is doing, so this is the figure to compare across
+# changes on a shared, noisy machine; client-overhead.sh gives the wall-clock and CPU-time view (which also
+# includes the kernel's share: system calls and thread wake-ups).
+# Each variant runs twice, with LOW and HIGH measured calls; the difference divided by HIGH − LOW removes
+# start-up and warm-up costs.
+# Usage: Benchmarks/client-instructions.sh [low=1000] [high=5000] [variants=bare,bareJSON,json,bareCodable,typed]
+set -euo pipefail
+LOW=${1:-1000}
+HIGH=${2:-5000}
+VARIANTS=${3:-bare,bareJSON,json,untimed,bareCodable,typed}
+source "$(dirname "$0")/lib.sh"
+PORT=${PORT:-$(free_port)}
+bench_init client-instructions
+require_tools taskset valgrind
+
+throwaway_package bench ResilientClient
+cp "$ROOT/Benchmarks/client-overhead/main.swift" "$WORK/pkg/Sources/bench/main.swift"
+echo "building release bench…"
+build_release "$WORK/pkg" --product bench
+BIN="$WORK/pkg/.build/release/bench"
+
+taskset -c 0 "$BIN" server "$PORT" >/dev/null & PIDS+=($!)
+wait_for_port "$PORT" || true
+kill -0 "${PIDS[-1]}" 2>/dev/null || { echo "the bench server failed to start (port $PORT in use?)"; exit 1; }
+
+# instructions VARIANT CALLS: the total instructions of one run.
+instructions() {
+  VARIANTS=$1 valgrind --tool=callgrind --callgrind-out-file="$WORK/callgrind.out" \
+    "$BIN" client "http://127.0.0.1:$PORT" "$2" 16 1 2>&1 >/dev/null | awk '/Collected/ { print $4 }'
+}
+
+declare -A per
+for variant in ${VARIANTS//,/ }; do
+  low=$(instructions "$variant" "$LOW")
+  high=$(instructions "$variant" "$HIGH")
+  [ -n "$low" ] && [ -n "$high" ] || { echo "callgrind failed for $variant"; exit 1; }
+  per[$variant]=$(( (high - low) / (HIGH - LOW) ))
+done
+
+# ratio A B: A over B as a signed percentage, or nothing when either is missing.
+ratio() {
+  [ -n "${per[$1]:-}" ] && [ -n "${per[$2]:-}" ] && [ "$1" != "$2" ] || return 0
+  awk -v a="${per[$1]}" -v b="${per[$2]}" 'BEGIN { printf "%+.1f%%", (a / b - 1) * 100 }'
+}
+
+echo "instructions per call, user space ($LOW and $HIGH calls, concurrency 16)"
+printf '%-14s %12s %10s %22s\n' variant instr/call "vs bare" "vs same work by hand"
+for variant in ${VARIANTS//,/ }; do
+  case $variant in json|untimed) byhand=bareJSON ;; typed) byhand=bareCodable ;; *) byhand="" ;; esac
+  printf '%-14s %12s %10s %22s\n' "$variant" "${per[$variant]}" "$(ratio "$variant" bare)" \
+    "$( [ -n "$byhand" ] && ratio "$variant" "$byhand")"
+done
