@@ -4,12 +4,12 @@
 # Instruction counts do not depend on what else the machine is doing, so this is the figure to compare across
 # changes on a shared, noisy machine; client-overhead.sh gives the wall-clock and CPU-time view (which also
 # includes the kernel's share: system calls and thread wake-ups).
-# Each variant runs twice, with LOW and HIGH measured calls; the difference divided by HIGH − LOW removes
-# start-up and warm-up costs.
-# Usage: Benchmarks/client-instructions.sh [low=1000] [high=5000] [variants=bare,bareJSON,json,bareCodable,typed]
+# Each variant runs twice, with LOW and HIGH measured calls (each run also makes min(calls, 2000) warm-up
+# calls); the difference in instructions divided by the difference in calls removes start-up costs.
+# Usage: Benchmarks/client-instructions.sh [low=2000] [high=6000] [variants=bare,bareJSON,json,untimed,bareCodable,typed]
 set -euo pipefail
-LOW=${1:-1000}
-HIGH=${2:-5000}
+LOW=${1:-2000}
+HIGH=${2:-6000}
 VARIANTS=${3:-bare,bareJSON,json,untimed,bareCodable,typed}
 source "$(dirname "$0")/lib.sh"
 PORT=${PORT:-$(free_port)}
@@ -32,12 +32,15 @@ instructions() {
     "$BIN" client "http://127.0.0.1:$PORT" "$2" 16 1 2>&1 >/dev/null | awk '/Collected/ { print $4 }'
 }
 
+# Calls a run makes: the measured ones and the warm-up (min(calls, 2000)).
+calls_low=$(( LOW + (LOW < 2000 ? LOW : 2000) ))
+calls_high=$(( HIGH + (HIGH < 2000 ? HIGH : 2000) ))
 declare -A per
 for variant in ${VARIANTS//,/ }; do
   low=$(instructions "$variant" "$LOW")
   high=$(instructions "$variant" "$HIGH")
   [ -n "$low" ] && [ -n "$high" ] || { echo "callgrind failed for $variant"; exit 1; }
-  per[$variant]=$(( (high - low) / (HIGH - LOW) ))
+  per[$variant]=$(( (high - low) / (calls_high - calls_low) ))
 done
 
 # ratio A B: A over B as a signed percentage, or nothing when either is missing.

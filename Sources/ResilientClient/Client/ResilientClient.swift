@@ -533,7 +533,9 @@ public final class ResilientClient: Sendable {
     }
 
     /// The synchronous start of a call: validation, the route's URL, and one critical section that
-    /// counts the call, pays its budget deposit and asks the gate for its first attempt.
+    /// counts the call, pays its budget deposit and asks the gate for its first attempt. Never inlined
+    /// into the async caller, where its lock's closure context would be allocated on the task.
+    @inline(never)
     private func begin(
         spec: RouteSpec, body: JSONValue?, bytes: [UInt8], idempotent: Bool, deadline: Duration?, wantsReport: Bool
     ) -> Beginning {
@@ -588,12 +590,20 @@ public final class ResilientClient: Sendable {
     }
 
     /// Records an attempt's outcome, tells the gate, and decides (in one critical section) whether the
-    /// call ends or sleeps before another attempt.
+    /// call ends or sleeps before another attempt. A 2xx that arrived is returned even if the task was
+    /// cancelled meanwhile: the work is done, and nothing is left to stop.
+    @inline(never)
     private func conclude(
         _ call: inout CallInProgress, sent: Result<TransportResponse, TransportError>, started: Duration,
         finished: Duration, trial: Bool
     ) -> Step {
-        if Task.isCancelled {
+        let succeeded: Bool
+        if case .success(let response) = sent, (200..<300).contains(response.status) {
+            succeeded = true
+        } else {
+            succeeded = false
+        }
+        if !succeeded && Task.isCancelled {
             releaseTrial(trial)
             call.keep(AttemptRecord(
                 number: call.attempts, outcome: .transport(.cancelled), message: "cancelled",
@@ -618,7 +628,7 @@ public final class ResilientClient: Sendable {
         var retryAfter: RetryAfter?
         var wall = 0.0
         let signal: HealthGate.Signal
-        if case .success(let response) = sent, (200..<300).contains(response.status) {
+        if succeeded {
             signal = .success
         } else {
             planner = call.plan(configuration.retry)
@@ -678,6 +688,7 @@ public final class ResilientClient: Sendable {
 
     /// Completes the call's report, counts a failure (a success was counted with its decision) and
     /// tells observers.
+    @inline(never)
     private func finish(
         _ call: inout CallInProgress, _ result: Result<TransportResponse, ResilientClientError>, end: Duration
     ) -> (Result<TransportResponse, ResilientClientError>, CallReport?) {
