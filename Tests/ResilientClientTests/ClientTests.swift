@@ -197,7 +197,33 @@ let catReply = #"{"label":"cat"}"#
             return
         }
         #expect(String(decoding: body, as: UTF8.self) == #"{"score":1}"#)
-        #expect(report.error != nil)
+        guard case .decoding? = report.error else {
+            Issue.record("the report should carry the decoding error, has \(String(describing: report.error))")
+            return
+        }
+        // The call failed: counted once, as a failure, not also as a success.
+        let counters = client.counters
+        #expect(counters.calls == 1 && counters.failed == 1 && counters.succeeded == 0 && counters.attempts == 1)
+    }
+
+    @Test func undecodableJSONReplyFailsTheCallForObserversToo() async {
+        let log = Mutex<[ClientEvent]>([])
+        let transport = ScriptedTransport([.respond(200, body: "not json")])
+        let client = makeClient(transport, clock: TestClock()) { configuration in
+            configuration.onEvent = { event in log.withLock { $0.append(event) } }
+        }
+        let spec = RouteSpec(path: "/predict", file: "", function: "", body: [])
+        await #expect(throws: ResilientClientError.self) { try await client.callJSON(spec, .object(JSONObject())) }
+        let finished = log.withLock { $0 }.compactMap { event -> CallReport? in
+            if case .callFinished(let report) = event { return report }
+            return nil
+        }
+        #expect(finished.count == 1)
+        guard case .decoding? = finished.first?.error else {
+            Issue.record("callFinished should carry the decoding error: \(finished)")
+            return
+        }
+        #expect(client.counters.failed == 1 && client.counters.succeeded == 0)
     }
 
     @Test func unencodableBodyIsAnInvalidRequest() async {

@@ -211,24 +211,31 @@ public final class ResilientClient: Sendable {
                 return (.failure(failure), finishEarly(route.spec, failure))
             }
         }
-        let (result, report) = await execute(
+        return await execute(
             spec: route.spec, body: value, bytes: bytes, idempotent: route.idempotent, deadline: deadline,
-            wantsReport: wantsReport)
-        switch result {
-        case .failure(let error): return (.failure(error), report)
-        case .success(let response):
-            do {
-                if let value = try? JSON.parse(response.body),
-                    let reply = try? JSONValueDecoder.decode(Reply.self, from: value)
-                {
-                    return (.success(reply), report)
-                }
-                return (.success(try Self.decoder.decode(Reply.self, from: Data(response.body))), report)
-            } catch {
-                var failed = report
-                failed?.error = .decoding(message: "\(error)", body: response.body)
-                return (.failure(.decoding(message: "\(error)", body: response.body)), failed)
-            }
+            wantsReport: wantsReport, decode: Self.decodeReply)
+    }
+
+    /// The reply of a typed call: through `JSONValue` when the type decodes from it, else `JSONDecoder`.
+    private static func decodeReply<Reply: Decodable>(_ response: TransportResponse) -> Result<
+        Reply, ResilientClientError
+    > {
+        if let value = try? JSON.parse(response.body), let reply = try? JSONValueDecoder.decode(Reply.self, from: value) {
+            return .success(reply)
+        }
+        do {
+            return .success(try decoder.decode(Reply.self, from: Data(response.body)))
+        } catch {
+            return .failure(.decoding(message: "\(error)", body: response.body))
+        }
+    }
+
+    /// The reply of an untyped call.
+    private static func parseReply(_ response: TransportResponse) -> Result<JSONValue, ResilientClientError> {
+        do {
+            return .success(try JSONBridge.parse(response.body))
+        } catch {
+            return .failure(.decoding(message: error.message, body: response.body))
         }
     }
 
@@ -240,15 +247,10 @@ public final class ResilientClient: Sendable {
     public func callJSON(
         _ spec: RouteSpec, _ body: JSONValue, idempotent: Bool = true, deadline: Duration? = nil
     ) async throws(ResilientClientError) -> JSONValue {
-        let (result, _) = await execute(
+        try await execute(
             spec: spec, body: body, bytes: JSONBridge.serialize(body), idempotent: idempotent, deadline: deadline,
-            wantsReport: false)
-        let response = try result.get()
-        do {
-            return try JSONBridge.parse(response.body)
-        } catch {
-            throw .decoding(message: error.message, body: response.body)
-        }
+            wantsReport: false, decode: Self.parseReply
+        ).0.get()
     }
 
     /// Polls `GET /ping` with backoff until it answers 200.
@@ -424,13 +426,14 @@ public final class ResilientClient: Sendable {
         case finished(ResilientClientError, CallReport)
     }
 
-    /// Runs one call. The report is `nil` when neither the caller (`wantsReport`) nor an observer of
-    /// `callFinished` reads it.
+    /// Runs one call and decodes its reply with `decode` (a reply that does not decode fails the call,
+    /// counted and reported as such). The report is `nil` when neither the caller (`wantsReport`) nor an
+    /// observer of `callFinished` reads it.
     @inline(__always)
-    func execute(
+    func execute<Reply>(
         spec: RouteSpec, body: JSONValue?, bytes: [UInt8], idempotent: Bool, deadline: Duration?,
-        wantsReport: Bool = true
-    ) async -> (Result<TransportResponse, ResilientClientError>, CallReport?) {
+        wantsReport: Bool = true, decode: (TransportResponse) -> Result<Reply, ResilientClientError>
+    ) async -> (Result<Reply, ResilientClientError>, CallReport?) {
         var call: CallInProgress
         switch begin(spec: spec, body: body, bytes: bytes, idempotent: idempotent, deadline: deadline,
             wantsReport: wantsReport)
@@ -438,6 +441,26 @@ public final class ResilientClient: Sendable {
         case .finished(let error, let report): return (.failure(error), report)
         case .ready(let ready): call = ready
         }
+        // The attempts do not depend on the reply's type.
+        let (result, end) = await runAttempts(&call)
+        switch result {
+        case .failure(let error):
+            return (.failure(error), finish(&call, failure: error, undecodable: false, end: end))
+        case .success(let response):
+            let reply = decode(response)
+            guard case .failure(let error) = reply else {
+                return (reply, finish(&call, failure: nil, undecodable: false, end: end))
+            }
+            return (reply, finish(&call, failure: error, undecodable: true, end: end))
+        }
+    }
+
+    /// The attempts of a call, until one succeeds or there is a reason to give up; returns the last
+    /// response or the error, and the (monotonic) time the attempts ended.
+    @inline(__always)
+    private func runAttempts(
+        _ call: inout CallInProgress
+    ) async -> (Result<TransportResponse, ResilientClientError>, end: Duration) {
         var result: Result<TransportResponse, ResilientClientError>
         var end: Duration
         attempts: while true {
@@ -529,7 +552,7 @@ public final class ResilientClient: Sendable {
                 }
             }
         }
-        return finish(&call, result, end: end)
+        return (result, end)
     }
 
     /// The synchronous start of a call: validation, the route's URL, and one critical section that
@@ -688,25 +711,27 @@ public final class ResilientClient: Sendable {
 
     /// Completes the call's report, counts a failure (a success was counted with its decision) and
     /// tells observers.
+    ///
+    /// - Parameter undecodable: the last attempt succeeded but its reply did not decode (`failure` says
+    ///   how): the call had been counted as a success with that attempt, and is now a failure.
     @inline(never)
     private func finish(
-        _ call: inout CallInProgress, _ result: Result<TransportResponse, ResilientClientError>, end: Duration
-    ) -> (Result<TransportResponse, ResilientClientError>, CallReport?) {
-        var failure: ResilientClientError?
-        if case .failure(let error) = result {
-            failure = error
+        _ call: inout CallInProgress, failure: ResilientClientError?, undecodable: Bool, end: Duration
+    ) -> CallReport? {
+        if let error = failure {
             state.withLock { state in
                 state.counters.failed += 1
+                if undecodable { state.counters.succeeded -= 1 }
                 if case .deadlineExceeded = error { state.counters.deadlinesExceeded += 1 }
             }
         }
         // No report for no reader (an observer that started listening during the call gets one without attempts).
-        guard call.keepAttempts || hasListeners else { return (result, nil) }
+        guard call.keepAttempts || hasListeners else { return nil }
         let report = CallReport(
             method: call.request.method, path: call.routePath, attempts: call.records, gateWait: call.gateWait,
             duration: end - call.start, error: failure)
         emit(.callFinished(report))
-        return (result, report)
+        return report
     }
 
     private func error(
