@@ -41,6 +41,9 @@ public final class ResilientClient: Sendable {
     /// Whether an attempt can await the transport directly: it enforces the attempt timeout itself and
     /// time is real, so no timer has to race it.
     private let sendsDirectly: Bool
+    /// The first attempt's timeout under the configured deadline, and whether it leaves any time: known
+    /// in advance, since that attempt and the deadline both start with the call.
+    private let defaultFirstTimeout: (timeout: Duration?, sendable: Bool)
     /// One encoder and one decoder for every typed call (both are thread-safe).
     private static let encoder = JSONEncoder()
     private static let decoder = JSONDecoder()
@@ -84,6 +87,15 @@ public final class ResilientClient: Sendable {
             guard routeURL(for: route.routePath) == nil else { return }
             if routeURLs.count >= Self.maxRouteURLs { routeURLs.removeFirst() }
             routeURLs.append(route)
+        }
+
+        /// Tells the gate an attempt's outcome; a change is queued for observers and may admit waiting calls.
+        mutating func record(_ signal: HealthGate.Signal, trial: Bool) -> (
+            HealthGate.Transition?, [(CheckedContinuation<HealthGate.Admission?, Never>, HealthGate.Admission)]
+        ) {
+            guard let transition = gate.record(signal, trial: trial) else { return (nil, []) }
+            pendingGateEvents.append(.gate(transition))
+            return (transition, apply(transition))
         }
 
         /// Starts a call at `now` (counts it, pays its deposit into the budget) and asks the gate for its
@@ -138,6 +150,9 @@ public final class ResilientClient: Sendable {
         self.clock = clock
         self.bodyHeaders = configuration.headers + [("Content-Type", "application/json")]
         self.sendsDirectly = self.transport.enforcesTimeout && clock is SystemClientClock
+        let firstTimeout = RetryPlanner.attemptTimeout(
+            perAttempt: configuration.attemptTimeout, deadline: configuration.deadline, now: .zero)
+        self.defaultFirstTimeout = (firstTimeout, firstTimeout.map { $0 > .zero } ?? true)
         var seeder = SystemRandomNumberGenerator()
         self.state = Mutex(State(
             budget: RetryBudget(configuration.budget), gate: HealthGate(configuration.gate),
@@ -568,10 +583,14 @@ public final class ResilientClient: Sendable {
         if Task.isCancelled { return .finished(.cancelled, finishEarly(spec, .cancelled)) }
         let start = clock.now
         let deadlineAt = (deadline ?? configuration.deadline).map { start + $0 }
-        let firstTimeout = RetryPlanner.attemptTimeout(
-            perAttempt: configuration.attemptTimeout, deadline: deadlineAt, now: start)
-        // Whether the first attempt, if the gate admits it now, has time left to be sent (and is counted).
-        let sendable = firstTimeout.map { $0 > .zero } ?? true
+        // The first attempt's timeout, and whether it has time left to be sent (and is counted) if the gate
+        // admits it now.
+        var (firstTimeout, sendable) = defaultFirstTimeout
+        if deadline != nil {
+            firstTimeout = RetryPlanner.attemptTimeout(
+                perAttempt: configuration.attemptTimeout, deadline: deadlineAt, now: start)
+            sendable = firstTimeout.map { $0 > .zero } ?? true
+        }
         let path = spec.path
         let known = state.withLock { state -> (RouteURL, HealthGate.Admission)? in
             guard let route = state.routeURL(for: path) else { return nil }
@@ -620,13 +639,26 @@ public final class ResilientClient: Sendable {
         _ call: inout CallInProgress, sent: Result<TransportResponse, TransportError>, started: Duration,
         finished: Duration, trial: Bool
     ) -> Step {
-        let succeeded: Bool
         if case .success(let response) = sent, (200..<300).contains(response.status) {
-            succeeded = true
-        } else {
-            succeeded = false
+            // A 2xx is a success whatever the policy (RetryClassifier): no planner, no header search, and
+            // no attempt record unless someone reads it.
+            let outcome = AttemptOutcome.status(response.status)
+            if call.keepAttempts || hasListeners {
+                let record = AttemptRecord(
+                    number: call.attempts, outcome: outcome, message: "", latency: finished - started, trial: trial)
+                emit(.attempt(path: call.path, record))
+                call.keep(record)
+            } else {
+                call.lastOutcome = outcome
+            }
+            let (transition, wakes) = state.withLock { state in
+                state.counters.succeeded += 1
+                return state.record(.success, trial: trial)
+            }
+            if let transition { announce(transition, waking: wakes) }
+            return .done(.success(response))
         }
-        if !succeeded && Task.isCancelled {
+        if Task.isCancelled {
             releaseTrial(trial)
             call.keep(AttemptRecord(
                 number: call.attempts, outcome: .transport(.cancelled), message: "cancelled",
@@ -646,52 +678,33 @@ public final class ResilientClient: Sendable {
             trial: trial)
         emit(.attempt(path: call.path, record))
 
-        // A 2xx is a success whatever the policy (RetryClassifier): no planner, no header search.
-        var planner: PlannerBox?
+        let planner = call.plan(configuration.retry)
         var retryAfter: RetryAfter?
         var wall = 0.0
-        let signal: HealthGate.Signal
-        if succeeded {
-            signal = .success
-        } else {
-            planner = call.plan(configuration.retry)
-            if case .success(let response) = sent, let value = response.header("Retry-After") {
-                wall = clock.wallClockSecondsSince1970
-                retryAfter = RetryAfter(headerValue: value, nowSecondsSince1970: wall)
-            }
-            signal = configuration.retry.classifier.isEndpointFailure(outcome) ? .failure : .success
+        if case .success(let response) = sent, let value = response.header("Retry-After") {
+            wall = clock.wallClockSecondsSince1970
+            retryAfter = RetryAfter(headerValue: value, nowSecondsSince1970: wall)
         }
+        let signal: HealthGate.Signal = configuration.retry.classifier.isEndpointFailure(outcome) ? .failure : .success
         let cancelled = outcome == .transport(.cancelled)
         // The gate learns the outcome and the planner decides in one critical section.
         let (transition, wakes, decision) = state.withLock { state in
-            var transition: HealthGate.Transition?
-            var wakes: [(CheckedContinuation<HealthGate.Admission?, Never>, HealthGate.Admission)] = []
-            if !cancelled {
-                transition = state.gate.record(signal, trial: trial)
-                if let transition {
-                    state.pendingGateEvents.append(.gate(transition))
-                    wakes = state.apply(transition)
-                }
-            }
-            let decision =
-                planner?.planner.decide(
-                    after: outcome, retryAfter: retryAfter, now: finished, wallClockSeconds: wall,
-                    budget: &state.budget, using: &state.rng) ?? .succeed
-            if case .succeed = decision, case .success = sent { state.counters.succeeded += 1 }
+            let (transition, wakes) = cancelled ? (nil, []) : state.record(signal, trial: trial)
+            let decision = planner.planner.decide(
+                after: outcome, retryAfter: retryAfter, now: finished, wallClockSeconds: wall,
+                budget: &state.budget, using: &state.rng)
             return (transition, wakes, decision)
         }
         if cancelled {
             releaseTrial(trial)
         } else if let transition {
-            deliverGateEvents()
-            for (waiter, admission) in wakes { waiter.resume(returning: admission) }
-            if transition.to == .closed { startProberIfNeeded() }
+            announce(transition, waking: wakes)
         }
         switch decision {
         case .succeed:
+            // Only a 2xx succeeds, and it took the path above.
             call.keep(record)
-            if case .success(let response) = sent { return .done(.success(response)) }
-            return .done(.failure(.invalidRequest("unreachable: success without a response")))
+            return .done(.failure(.invalidRequest("unreachable: \(outcome) judged a success")))
         case .giveUp(let reason):
             call.keep(record)
             if reason == .budgetExhausted {
@@ -707,6 +720,17 @@ public final class ResilientClient: Sendable {
             emit(.retryScheduled(path: call.path, nextAttempt: call.attempts + 1, delay: delay, reason: reason))
             return .sleep(delay)
         }
+    }
+
+    /// Tells observers about a gate change, then wakes the calls it admitted, and starts the prober if the
+    /// gate closed.
+    private func announce(
+        _ transition: HealthGate.Transition,
+        waking wakes: [(CheckedContinuation<HealthGate.Admission?, Never>, HealthGate.Admission)]
+    ) {
+        deliverGateEvents()
+        for (waiter, admission) in wakes { waiter.resume(returning: admission) }
+        if transition.to == .closed { startProberIfNeeded() }
     }
 
     /// Completes the call's report, counts a failure (a success was counted with its decision) and
