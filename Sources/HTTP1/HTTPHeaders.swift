@@ -28,6 +28,7 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
     var entries: [Entry] {
         if lazyStart < 0 { return storedEntries }
         var result: [Entry] = []
+        result.reserveCapacity(8)  // one allocation for a typical response
         forEachEntry { entry in
             result.append(entry)
             return true

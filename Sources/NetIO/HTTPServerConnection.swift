@@ -307,7 +307,9 @@ final class HTTPServerConnection: StreamChannel, @unchecked Sendable {
         if let timer { loop.cancel(timer) }
         let now = EventLoop.now()
         timerDeadline = deadline
-        timer = loop.schedule(after: deadline > now ? deadline - now : 0) { [weak self] in self?.timerFired() }
+        // A strong capture: closing cancels the timer (dropping the closure), and a weak reference would give
+        // this object a side table, which makes every retain of it take the runtime's slow path.
+        timer = loop.schedule(after: deadline > now ? deadline - now : 0) { self.timerFired() }
     }
 
     private func timerFired() {

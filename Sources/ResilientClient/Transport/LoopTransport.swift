@@ -313,7 +313,7 @@ final class HostPool: @unchecked Sendable {
             switch result {
             case .success(let response):
                 if connection.isReusable, !closed { idle.append(connection) } else { connection.close() }
-                let headers = response.head.headers.map { (name: $0.name, value: $0.value) }
+                let headers = response.head.headers.fields  // an array sized once (a Sequence's map grows)
                 job.continuation.resume(returning: .success(TransportResponse(
                     status: response.head.status, headers: headers, body: response.body)))
             case .failure(let error):
