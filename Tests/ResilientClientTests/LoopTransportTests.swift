@@ -137,6 +137,13 @@ func eventually(_ condition: () async -> Bool) async -> Bool {
                 timeout: .seconds(5))
             #expect(response.status == 200)
             #expect(response.header("x-n") == "\(i)")
+            #expect(response.header("X-Missing") == nil)
+            // The received fields, in order, as strings on demand; assigning replaces them.
+            #expect(response.headers.map(\.name) == ["X-N", "Date", "Content-Length"])
+            #expect(response.headers.first?.value == "\(i)")
+            var edited = response
+            edited.headers = [("Retry-After", "2")]
+            #expect(edited.header("retry-after") == "2" && edited.header("x-n") == nil)
             #expect(String(decoding: response.body, as: UTF8.self) == "POST /predict?x=\(i) {\"i\":\(i)}")
         }
         #expect(await transport.openConnections(host: "127.0.0.1", port: server.port) == 1)

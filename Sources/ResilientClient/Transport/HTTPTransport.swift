@@ -1,4 +1,5 @@
 import Foundation
+import HTTP1
 
 /// One HTTP request as the client hands it to a transport.
 public struct TransportRequest: Sendable {
@@ -24,21 +25,48 @@ public struct TransportRequest: Sendable {
 public struct TransportResponse: Sendable {
     /// The status code.
     public var status: Int
-    /// Header fields in order.
-    public var headers: [(name: String, value: String)]
     /// The body.
     public var body: [UInt8]
+    /// The header fields: as given, or as `LoopTransport` received them (strings made only when read).
+    private var fields: Fields
+
+    private enum Fields: Sendable {
+        case pairs([(name: String, value: String)])
+        case received(HTTPHeaders)
+    }
+
+    /// Header fields in order.
+    public var headers: [(name: String, value: String)] {
+        get {
+            switch fields {
+            case .pairs(let pairs): return pairs
+            case .received(let received): return received.fields
+            }
+        }
+        set { fields = .pairs(newValue) }
+    }
 
     /// Creates a response.
     public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
         self.status = status
-        self.headers = headers
+        self.fields = .pairs(headers)
+        self.body = body
+    }
+
+    /// A response with the header fields as received: a client reads few of them (`Retry-After` after a
+    /// 503), so none is turned into a string before it is asked for.
+    init(status: Int, received: HTTPHeaders, body: [UInt8]) {
+        self.status = status
+        self.fields = .received(received)
         self.body = body
     }
 
     /// The first value of the header `name` (case-insensitive), if present.
     public func header(_ name: String) -> String? {
-        headers.first { Self.equalIgnoringASCIICase($0.name, name) }?.value
+        switch fields {
+        case .pairs(let pairs): return pairs.first { Self.equalIgnoringASCIICase($0.name, name) }?.value
+        case .received(let received): return received[name]
+        }
     }
 
     /// ASCII case-insensitive comparison of two header names, without allocating.

@@ -313,9 +313,8 @@ final class HostPool: @unchecked Sendable {
             switch result {
             case .success(let response):
                 if connection.isReusable, !closed { idle.append(connection) } else { connection.close() }
-                let headers = response.head.headers.fields  // an array sized once (a Sequence's map grows)
                 job.continuation.resume(returning: .success(TransportResponse(
-                    status: response.head.status, headers: headers, body: response.body)))
+                    status: response.head.status, received: response.head.headers, body: response.body)))
             case .failure(let error):
                 connection.close()
                 job.continuation.resume(returning: .failure(LoopTransport.map(error)))
