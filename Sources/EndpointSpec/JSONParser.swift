@@ -33,6 +33,12 @@ public enum JSON {
         return try copy.withUnsafeBufferPointer { parseBuffer($0, maxDepth: maxDepth) }.get()
     }
 
+    /// ``parse(_:maxDepth:)`` for an array: the same, without the generic collection's dispatch (a caller in
+    /// another module would otherwise run the unspecialized generic code).
+    public static func parse(_ bytes: [UInt8], maxDepth: Int = defaultMaxDepth) throws(JSONSyntaxError) -> JSONValue {
+        try bytes.withUnsafeBufferPointer { parseBuffer($0, maxDepth: maxDepth) }.get()
+    }
+
     private static func parseBuffer(_ raw: UnsafeBufferPointer<UInt8>, maxDepth: Int) -> Result<
         JSONValue, JSONSyntaxError
     > {
