@@ -16,15 +16,7 @@ PORT=${PORT:-$(free_port)}
 bench_init client-instructions
 require_tools taskset valgrind
 
-throwaway_package bench ResilientClient
-cp "$ROOT/Benchmarks/client-overhead/main.swift" "$WORK/pkg/Sources/bench/main.swift"
-echo "building release bench…"
-build_release "$WORK/pkg" --product bench
-BIN="$WORK/pkg/.build/release/bench"
-
-taskset -c 0 "$BIN" server "$PORT" >/dev/null & PIDS+=($!)
-wait_for_port "$PORT" || true
-kill -0 "${PIDS[-1]}" 2>/dev/null || { echo "the bench server failed to start (port $PORT in use?)"; exit 1; }
+client_bench_start
 
 # instructions VARIANT CALLS: the total instructions of one run.
 instructions() {

@@ -13,14 +13,6 @@ PORT=${PORT:-$(free_port)}  # a fixed port could be held by another benchmark
 bench_init client-overhead
 require_tools taskset
 
-throwaway_package bench ResilientClient
-cp "$ROOT/Benchmarks/client-overhead/main.swift" "$WORK/pkg/Sources/bench/main.swift"
-echo "building release bench…"
-build_release "$WORK/pkg" --product bench
-BIN="$WORK/pkg/.build/release/bench"
-
-taskset -c 0 "$BIN" server "$PORT" >/dev/null & PIDS+=($!)
-wait_for_port "$PORT" || true
-kill -0 "${PIDS[-1]}" 2>/dev/null || { echo "the bench server failed to start (port $PORT in use?)"; exit 1; }
+client_bench_start
 echo "server on CPU 0, client on CPU 1"
 taskset -c 1 "$BIN" client "http://127.0.0.1:$PORT" "$CALLS" "$CONCURRENCY" "$ROUNDS"

@@ -112,3 +112,16 @@ CONF
 wrk_rps() {
   taskset -c 1 wrk "$@" | awk '/Requests\/sec/ {print $2}'
 }
+
+# client_bench_start: builds Benchmarks/client-overhead/main.swift (a throwaway package using ResilientClient),
+# sets BIN to it and starts its server on PORT, pinned to CPU 0 (client-overhead.sh, client-instructions.sh).
+client_bench_start() {
+  throwaway_package bench ResilientClient
+  cp "$ROOT/Benchmarks/client-overhead/main.swift" "$WORK/pkg/Sources/bench/main.swift"
+  echo "building release bench…"
+  build_release "$WORK/pkg" --product bench
+  BIN="$WORK/pkg/.build/release/bench"
+  taskset -c 0 "$BIN" server "$PORT" >/dev/null & PIDS+=($!)
+  wait_for_port "$PORT" || true
+  kill -0 "${PIDS[-1]}" 2>/dev/null || { echo "the bench server failed to start (port $PORT in use?)"; exit 1; }
+}
