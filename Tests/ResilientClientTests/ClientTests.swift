@@ -380,6 +380,44 @@ let catReply = #"{"label":"cat"}"#
         #expect(report.attempts.count == 1)
     }
 
+    // These two run on the system clock with a transport that enforces the timeout: the client then sends
+    // from the call's own task, which the transport cancels while the reply is on its way. No test sleeps:
+    // neither call waits for anything.
+    @Test func aReplyThatArrivedBeforeTheCancellationIsReturned() async throws {
+        let transport = ScriptedTransport([.respondAfterCancelling(200, body: catReply)], enforcesTimeout: true)
+        let client = makeClient(transport, clock: SystemClientClock())
+        let (result, report) = await client.callReporting(predict, cat)
+        #expect(try result.get() == Prediction(label: "cat"))
+        #expect(report.attempts.map(\.outcome) == [.status(200)])
+        #expect(client.counters.succeeded == 1 && client.counters.failed == 0)
+    }
+
+    @Test func aFailureThatArrivedAfterTheCancellationEndsTheCall() async {
+        let transport = ScriptedTransport([.respondAfterCancelling(503)], enforcesTimeout: true)
+        let client = makeClient(transport, clock: SystemClientClock())
+        let (result, report) = await client.callReporting(predict, cat)
+        guard case .failure(.cancelled) = result else {
+            Issue.record("expected cancelled, got \(result)")
+            return
+        }
+        #expect(transport.mainRequests == 1)  // not retried
+        #expect(report.attempts.map(\.outcome) == [.transport(.cancelled)])
+    }
+
+    @Test func aDeadlineThatHasPassedSendsNothing() async {
+        let clock = TestClock()
+        let transport = ScriptedTransport()
+        let client = makeClient(transport, clock: clock)
+        let (result, report) = await client.callReporting(predict, cat, deadline: .zero)
+        guard case .failure(.deadlineExceeded(attempts: 0, last: nil)) = result else {
+            Issue.record("expected deadlineExceeded before any attempt, got \(result)")
+            return
+        }
+        #expect(transport.mainRequests == 0 && report.attempts.isEmpty)
+        let counters = client.counters
+        #expect(counters.calls == 1 && counters.attempts == 0 && counters.failed == 1 && counters.deadlinesExceeded == 1)
+    }
+
     @Test func cancellationDuringAnAttemptReturnsAtOnce() async {
         let clock = TestClock()
         let transport = ScriptedTransport([.hang(advance: .zero)], clock: clock)

@@ -116,6 +116,10 @@ final class ScriptedTransport: HTTPTransport {
         case fail(TransportError.Kind)
         /// Advance the clock by this much (firing timers), then hang until cancelled.
         case hang(advance: Duration)
+        /// Cancel the calling task, then answer with this status anyway (a reply that raced a cancellation).
+        /// The calling task is the call's own only when the transport `enforcesTimeout` and the client runs on
+        /// the system clock; otherwise the client sends from a child task (racing a timer).
+        case respondAfterCancelling(Int, body: String = "{}")
     }
 
     private struct State {
@@ -128,13 +132,15 @@ final class ScriptedTransport: HTTPTransport {
 
     private let state: Mutex<State>
     private let clock: TestClock?
+    let enforcesTimeout: Bool
 
     init(
         _ main: [Step] = [], ping: [Step] = [], mainDefault: Step = .respond(200), pingDefault: Step = .respond(200),
-        clock: TestClock? = nil
+        clock: TestClock? = nil, enforcesTimeout: Bool = false
     ) {
         state = Mutex(State(main: main, ping: ping, mainDefault: mainDefault, pingDefault: pingDefault))
         self.clock = clock
+        self.enforcesTimeout = enforcesTimeout
     }
 
     var requests: [TransportRequest] { state.withLock { $0.requests } }
@@ -154,6 +160,9 @@ final class ScriptedTransport: HTTPTransport {
             return TransportResponse(status: status, headers: headers, body: Array(body.utf8))
         case .fail(let kind):
             throw TransportError(kind, "scripted")
+        case .respondAfterCancelling(let status, let body):
+            withUnsafeCurrentTask { $0?.cancel() }
+            return TransportResponse(status: status, body: Array(body.utf8))
         case .hang(let advance):
             clock?.advance(by: advance)
             await hangUntilCancelled()
@@ -193,7 +202,7 @@ final class EventLog: Sendable {
 let testURL = URL(string: "http://127.0.0.1:9")!  // never contacted: tests use ScriptedTransport
 
 func makeClient(
-    _ transport: ScriptedTransport, clock: TestClock, configure: (inout ResilientClientConfiguration) -> Void = { _ in }
+    _ transport: ScriptedTransport, clock: any ClientClock, configure: (inout ResilientClientConfiguration) -> Void = { _ in }
 ) -> ResilientClient {
     var configuration = ResilientClientConfiguration(baseURL: testURL)
     configuration.retry.backoff = Backoff(base: .milliseconds(100), multiplier: 2, cap: .seconds(5), jitter: .none)
