@@ -189,7 +189,8 @@ public final class ResilientClient: Sendable {
     public func call<Body, Reply>(
         _ route: Route<Body, Reply>, _ body: Body, deadline: Duration? = nil
     ) async throws(ResilientClientError) -> Reply {
-        try await typedCall(route, body, deadline: deadline, wantsReport: false).result.get()
+        var report: CallReport?
+        return try await typedCall(route, body, deadline: deadline, wantsReport: false, report: &report)
     }
 
     /// Like ``call(_:_:deadline:)`` but never throws: returns the result together with the call's
@@ -197,15 +198,20 @@ public final class ResilientClient: Sendable {
     public func callReporting<Body, Reply>(
         _ route: Route<Body, Reply>, _ body: Body, deadline: Duration? = nil
     ) async -> (result: Result<Reply, ResilientClientError>, report: CallReport) {
-        let (result, report) = await typedCall(route, body, deadline: deadline, wantsReport: true)
-        var error: ResilientClientError?
-        if case .failure(let failure) = result { error = failure }
-        return (result, report ?? CallReport(method: route.spec.verb, path: route.spec.path, error: error))
+        var report: CallReport?
+        do throws(ResilientClientError) {
+            let reply = try await typedCall(route, body, deadline: deadline, wantsReport: true, report: &report)
+            return (.success(reply), report ?? CallReport(method: route.spec.verb, path: route.spec.path))
+        } catch {
+            return (.failure(error), report ?? CallReport(method: route.spec.verb, path: route.spec.path, error: error))
+        }
     }
 
+    // The typed path throws rather than returning a `Result<Reply, …>`: it runs as unspecialized generic
+    // code (called from the application's module), where each `Result<Reply, …>` costs a metadata lookup.
     private func typedCall<Body, Reply>(
-        _ route: Route<Body, Reply>, _ body: Body, deadline: Duration?, wantsReport: Bool
-    ) async -> (result: Result<Reply, ResilientClientError>, report: CallReport?) {
+        _ route: Route<Body, Reply>, _ body: Body, deadline: Duration?, wantsReport: Bool, report: inout CallReport?
+    ) async throws(ResilientClientError) -> Reply {
         let bytes: [UInt8]
         let value: JSONValue
         if let fast = try? JSONValueEncoder.encode(body) {
@@ -216,41 +222,43 @@ public final class ResilientClient: Sendable {
             do {
                 bytes = Array(try Self.encoder.encode(body))
             } catch {
-                let report = finishEarly(route.spec, .invalidRequest("body is not encodable: \(error)"))
-                return (.failure(.invalidRequest("body is not encodable: \(error)")), report)
+                let failure = ResilientClientError.invalidRequest("body is not encodable: \(error)")
+                report = finishEarly(route.spec, failure)
+                throw failure
             }
             do {
                 value = try JSONBridge.parse(bytes)
             } catch {
                 let failure = ResilientClientError.invalidRequest("encoded body is not JSON: \(error.message)")
-                return (.failure(failure), finishEarly(route.spec, failure))
+                report = finishEarly(route.spec, failure)
+                throw failure
             }
         }
-        return await execute(
+        return try await execute(
             spec: route.spec, body: value, bytes: bytes, idempotent: route.idempotent, deadline: deadline,
-            wantsReport: wantsReport, decode: Self.decodeReply)
+            wantsReport: wantsReport, report: &report, decode: Self.decodeReply)
     }
 
     /// The reply of a typed call: through `JSONValue` when the type decodes from it, else `JSONDecoder`.
-    private static func decodeReply<Reply: Decodable>(_ response: TransportResponse) -> Result<
-        Reply, ResilientClientError
-    > {
+    private static func decodeReply<Reply: Decodable>(_ response: TransportResponse) throws(ResilientClientError)
+        -> Reply
+    {
         if let value = try? JSON.parse(response.body), let reply = try? JSONValueDecoder.decode(Reply.self, from: value) {
-            return .success(reply)
+            return reply
         }
         do {
-            return .success(try decoder.decode(Reply.self, from: Data(response.body)))
+            return try decoder.decode(Reply.self, from: Data(response.body))
         } catch {
-            return .failure(.decoding(message: "\(error)", body: response.body))
+            throw .decoding(message: "\(error)", body: response.body)
         }
     }
 
     /// The reply of an untyped call.
-    private static func parseReply(_ response: TransportResponse) -> Result<JSONValue, ResilientClientError> {
+    private static func parseReply(_ response: TransportResponse) throws(ResilientClientError) -> JSONValue {
         do {
-            return .success(try JSONBridge.parse(response.body))
+            return try JSONBridge.parse(response.body)
         } catch {
-            return .failure(.decoding(message: error.message, body: response.body))
+            throw .decoding(message: error.message, body: response.body)
         }
     }
 
@@ -262,10 +270,10 @@ public final class ResilientClient: Sendable {
     public func callJSON(
         _ spec: RouteSpec, _ body: JSONValue, idempotent: Bool = true, deadline: Duration? = nil
     ) async throws(ResilientClientError) -> JSONValue {
-        try await execute(
+        var report: CallReport?
+        return try await execute(
             spec: spec, body: body, bytes: JSONBridge.serialize(body), idempotent: idempotent, deadline: deadline,
-            wantsReport: false, decode: Self.parseReply
-        ).0.get()
+            wantsReport: false, report: &report, decode: Self.parseReply)
     }
 
     /// Polls `GET /ping` with backoff until it answers 200.
@@ -442,31 +450,38 @@ public final class ResilientClient: Sendable {
     }
 
     /// Runs one call and decodes its reply with `decode` (a reply that does not decode fails the call,
-    /// counted and reported as such). The report is `nil` when neither the caller (`wantsReport`) nor an
-    /// observer of `callFinished` reads it.
+    /// counted and reported as such). `report` is set to the call's report, or left `nil` when neither the
+    /// caller (`wantsReport`) nor an observer of `callFinished` reads it.
     @inline(__always)
     func execute<Reply>(
         spec: RouteSpec, body: JSONValue?, bytes: [UInt8], idempotent: Bool, deadline: Duration?,
-        wantsReport: Bool = true, decode: (TransportResponse) -> Result<Reply, ResilientClientError>
-    ) async -> (Result<Reply, ResilientClientError>, CallReport?) {
+        wantsReport: Bool = true, report: inout CallReport?,
+        decode: (TransportResponse) throws(ResilientClientError) -> Reply
+    ) async throws(ResilientClientError) -> Reply {
         var call: CallInProgress
         switch begin(spec: spec, body: body, bytes: bytes, idempotent: idempotent, deadline: deadline,
             wantsReport: wantsReport)
         {
-        case .finished(let error, let report): return (.failure(error), report)
+        case .finished(let error, let finished):
+            report = finished
+            throw error
         case .ready(let ready): call = ready
         }
         // The attempts do not depend on the reply's type.
         let (result, end) = await runAttempts(&call)
         switch result {
         case .failure(let error):
-            return (.failure(error), finish(&call, failure: error, undecodable: false, end: end))
+            report = finish(&call, failure: error, undecodable: false, end: end)
+            throw error
         case .success(let response):
-            let reply = decode(response)
-            guard case .failure(let error) = reply else {
-                return (reply, finish(&call, failure: nil, undecodable: false, end: end))
+            do throws(ResilientClientError) {
+                let reply = try decode(response)
+                report = finish(&call, failure: nil, undecodable: false, end: end)
+                return reply
+            } catch {
+                report = finish(&call, failure: error, undecodable: true, end: end)
+                throw error
             }
-            return (reply, finish(&call, failure: error, undecodable: true, end: end))
         }
     }
 
