@@ -66,6 +66,31 @@ import Testing
         #expect(fast(String.self, #""\ud800""#) == nil)
     }
 
+    /// Integers: whatever the fast path returns is what JSONDecoder returns, for every type's edges; the
+    /// plain literals that fit are taken by the fast path.
+    @Test func integersAgreeWithJSONDecoder() {
+        let literals = [
+            "0", "-0", "1", "-1", "007", "00", "-01", "127", "128", "-128", "-129", "255", "256", "65535",
+            "9223372036854775807", "9223372036854775808", "-9223372036854775808", "-9223372036854775809",
+            "18446744073709551615", "18446744073709551616", "1.0", "1e2", "--1", "-", "1-", "12a", "",
+        ]
+        func check<T: FixedWidthInteger & Decodable>(_ type: T.Type, mustTake: [String]) {
+            for literal in literals {
+                let reference = try? JSONDecoder().decode(T.self, from: Data(literal.utf8))
+                let decoded = fast(T.self, literal)
+                #expect(decoded == nil || decoded == reference, "\(T.self) \(literal)")
+            }
+            for literal in mustTake {
+                #expect(fast(T.self, literal) != nil, "\(T.self) \(literal)")
+            }
+        }
+        check(Int.self, mustTake: ["0", "-1", "9223372036854775807", "-9223372036854775808"])
+        check(Int8.self, mustTake: ["127", "-128"])
+        check(UInt8.self, mustTake: ["0", "255"])
+        check(UInt64.self, mustTake: ["18446744073709551615"])
+        check(Int64.self, mustTake: ["-9223372036854775808"])
+    }
+
     @Test func strictNumberGrammar() {
         for good in ["0", "-0", "1", "10", "1.5", "-1.25e+3", "2E-2"] {
             #expect(JSONValueDecoder.isStrictNumber(good), "\(good)")

@@ -50,13 +50,32 @@ struct JSONValueDecoder: Decoder {
         return bool
     }
 
+    /// A JSON integer literal (`-?(0|[1-9][0-9]*)`) that fits `T`; anything else falls back to `JSONDecoder`.
     static func integer<T: FixedWidthInteger>(_ value: JSONValue, _ type: T.Type) throws -> T {
         guard case .number(let text) = value else { throw Fallback() }
-        var digits = Substring(text)
-        if digits.first == "-" { digits = digits.dropFirst() }
-        guard !digits.isEmpty, digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-            digits.count == 1 || digits.first != "0", let result = T(text)
-        else { throw Fallback() }
+        var result: T = 0
+        var count = 0
+        var leadingZero = false
+        var negative = false
+        for byte in text.utf8 {
+            if count == 0 && !negative && byte == UInt8(ascii: "-") {
+                negative = true
+                continue
+            }
+            guard byte >= 0x30 && byte <= 0x39, !leadingZero else { throw Fallback() }
+            if count == 0 && byte == 0x30 { leadingZero = true }
+            count += 1
+            if negative { continue }  // validated here, converted below
+            let (shifted, overflow) = result.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = shifted.addingReportingOverflow(T(byte - 0x30))
+            guard !overflow, !overflow2 else { throw Fallback() }
+            result = sum
+        }
+        guard count > 0 else { throw Fallback() }
+        if negative {
+            guard let parsed = T(text) else { throw Fallback() }
+            return parsed
+        }
         return result
     }
 
