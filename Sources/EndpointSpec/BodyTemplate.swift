@@ -94,6 +94,16 @@ public struct BodyTemplate: Sendable {
         return run(value, params: params, values: &unused, keep: false)
     }
 
+    /// Whether `value` passes for `type` with no coercion that could fail: a string for `str`, an integer
+    /// literal for `int` (Python's `int` has no range), a boolean, an object for `dict`, an array for `list`.
+    private static func passesAsIs(_ value: JSONValue, _ type: ParamType) -> Bool {
+        switch (type, value) {
+        case (.str, .string), (.bool, .bool), (.dict, .object), (.list, .array): return true
+        case (.int, .number(let literal)): return PythonNumber.isInteger(literal)
+        default: return false
+        }
+    }
+
     /// The validation itself; appends each coerced value (`nil`: omitted) to `values` when `keep` is set.
     private static func run(
         _ value: JSONValue, params: [BodyParam], values: inout [JSONValue?], keep: Bool
@@ -128,6 +138,8 @@ public struct BodyTemplate: Sendable {
                 if keep { values.append(.null) }
                 continue
             }
+            // A value of the parameter's own JSON type passes as it is; only `validate` needs its coerced form.
+            if !keep && passesAsIs(provided, param.type) { continue }
             switch PydanticCoercion.coerce(provided, to: param.type) {
             case .success(let coerced):
                 if keep { values.append(coerced) }

@@ -169,4 +169,37 @@ private func outcome(_ type: ParamType, _ literal: String) -> String {
         ValidationErrorDetail(type: "t", loc: [.key("body"), .index(3)], msg: "m\"", input: .string("é")).write(into: &out)
         #expect(text(out) == #"{"type":"t","loc":["body",3],"msg":"m\"","input":"é"}"#)
     }
+
+    /// `check` (the client's verdict-only validation) agrees with `validate` on every JSON body of the
+    /// FastAPI differential corpus, and on well-typed values of every parameter type: `nil` exactly when
+    /// `validate` succeeds, otherwise the same 422 body.
+    @Test func checkAgreesWithValidate() throws {
+        var compared = 0
+        var passed = 0
+        var groups = DifferentialTests.corpus()
+        let wellTyped = [#"{"v":"s"}"#, #"{"v":7}"#, #"{"v":-0}"#, #"{"v":123456789012345678901234567890}"#, #"{"v":true}"#,
+            #"{"v":{"a":1}}"#, #"{"v":[1,2]}"#, #"{"v":1.5}"#, #"{"v":null}"#]
+        for type in [ParamType.str, .int, .float, .bool, .dict, .list] {
+            for optional in [false, true] {
+                let cases = wellTyped.map { DifferentialTests.Case(body: Array($0.utf8), contentType: "application/json", note: $0) }
+                groups.append(DifferentialTests.Group(template: [BodyParam(name: "v", type: type, optional: optional)], cases: cases))
+            }
+        }
+        for group in groups {
+            let template = BodyTemplate(group.template)
+            for testCase in group.cases {
+                guard let body = testCase.body, let value = try? JSON.parse(body) else { continue }
+                compared += 1
+                let checked = BodyTemplate.check(value, against: group.template)
+                switch template.validate(value) {
+                case .success:
+                    passed += 1
+                    #expect(checked == nil, "\(testCase.note)")
+                case .failure(let failure):
+                    #expect(checked?.responseBody() == failure.responseBody(), "\(testCase.note)")
+                }
+            }
+        }
+        #expect(compared > 1000 && passed > 100)
+    }
 }

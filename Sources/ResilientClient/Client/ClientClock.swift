@@ -30,14 +30,17 @@ public struct SystemClientClock: ClientClock {
 
     /// On Linux, `CLOCK_MONOTONIC` read directly (half the instructions of `ContinuousClock.now` and the
     /// subtraction of an origin; a call reads it twice); elsewhere, time since the first use of this type.
-    public var now: Duration {
+    public var now: Duration { Self.monotonicNow() }
+
+    /// ``now`` without an instance (the client reads it this way, skipping the protocol's dispatch).
+    static func monotonicNow() -> Duration {
         #if canImport(Glibc)
         var time = timespec()
         clock_gettime(CLOCK_MONOTONIC, &time)
         return Duration(
             secondsComponent: Int64(time.tv_sec), attosecondsComponent: Int64(time.tv_nsec) &* 1_000_000_000)
         #else
-        return Self.origin.duration(to: ContinuousClock.now)
+        return origin.duration(to: ContinuousClock.now)
         #endif
     }
 

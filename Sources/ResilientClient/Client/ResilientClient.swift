@@ -41,6 +41,10 @@ public final class ResilientClient: Sendable {
     /// Whether an attempt can await the transport directly: it enforces the attempt timeout itself and
     /// time is real, so no timer has to race it.
     private let sendsDirectly: Bool
+    /// Whether the clock is the system's, read then without the protocol's dispatch.
+    private let usesSystemClock: Bool
+    /// Whether the configuration has an `onEvent` hook.
+    private let hasEventHook: Bool
     /// The first attempt's timeout under the configured deadline, and whether it leaves any time: known
     /// in advance, since that attempt and the deadline both start with the call.
     private let defaultFirstTimeout: (timeout: Duration?, sendable: Bool)
@@ -149,7 +153,9 @@ public final class ResilientClient: Sendable {
         self.transport = transport ?? Self.defaultTransport(for: configuration.baseURL)
         self.clock = clock
         self.bodyHeaders = configuration.headers + [("Content-Type", "application/json")]
-        self.sendsDirectly = self.transport.enforcesTimeout && clock is SystemClientClock
+        self.usesSystemClock = clock is SystemClientClock
+        self.sendsDirectly = self.transport.enforcesTimeout && usesSystemClock
+        self.hasEventHook = configuration.onEvent != nil
         let firstTimeout = RetryPlanner.attemptTimeout(
             perAttempt: configuration.attemptTimeout, deadline: configuration.deadline, now: .zero)
         self.defaultFirstTimeout = (firstTimeout, firstTimeout.map { $0 > .zero } ?? true)
@@ -288,7 +294,7 @@ public final class ResilientClient: Sendable {
     /// - Throws: `.deadlineExceeded` (with the last outcome) when `timeout` passes, `.cancelled`, or
     ///   `.transport` for a failure that polling cannot fix (bad URL, protocol error).
     public func waitUntilHealthy(timeout: Duration) async throws(ResilientClientError) {
-        let deadline = clock.now + timeout
+        let deadline = readClock() + timeout
         let backoff = configuration.gate.probeBackoff
         var previous: Duration?
         var attempts = 0
@@ -303,7 +309,7 @@ public final class ResilientClient: Sendable {
             }
             let delay = state.withLock { backoff.delay(forRetry: attempts, previous: previous, using: &$0.rng) }
             previous = delay
-            if clock.now + delay >= deadline { throw .deadlineExceeded(attempts: attempts, last: outcome) }
+            if readClock() + delay >= deadline { throw .deadlineExceeded(attempts: attempts, last: outcome) }
             do {
                 try await clock.sleep(for: delay)
             } catch {
@@ -320,7 +326,7 @@ public final class ResilientClient: Sendable {
 
     /// Retries the budget would allow now.
     public var availableRetries: Int {
-        let now = clock.now
+        let now = readClock()
         return state.withLock { $0.budget.available(now: now) }
     }
 
@@ -505,7 +511,7 @@ public final class ResilientClient: Sendable {
                 call.firstAdmission = nil
             } else {
                 if Task.isCancelled {
-                    (result, end) = (.failure(.cancelled), clock.now)
+                    (result, end) = (.failure(.cancelled), readClock())
                     break attempts
                 }
                 admission = admit()
@@ -519,15 +525,15 @@ public final class ResilientClient: Sendable {
                     now = call.start
                     timeout = call.firstTimeout
                 } else {
-                    now = clock.now
+                    now = readClock()
                     timeout = RetryPlanner.attemptTimeout(
                         perAttempt: configuration.attemptTimeout, deadline: call.deadline, now: now)
                 }
             } else {
                 counted = false
-                let gateStart = first ? call.start : clock.now
+                let gateStart = first ? call.start : readClock()
                 let pass = await passGate(path: call.path, deadlineAt: call.deadline, first: admission)
-                now = clock.now
+                now = readClock()
                 call.gateWait += now - gateStart
                 switch pass {
                 case .proceed(let isTrial): trial = isTrial
@@ -566,7 +572,7 @@ public final class ResilientClient: Sendable {
             } else {
                 sent = await send(call.request, timeout: timeout, until: timeout.map { now + $0 })
             }
-            let finished = clock.now
+            let finished = readClock()
 
             // 3. Tell the gate, then decide.
             switch conclude(&call, sent: sent, started: now, finished: finished, trial: trial) {
@@ -577,7 +583,7 @@ public final class ResilientClient: Sendable {
                 do {
                     try await clock.sleep(for: delay)
                 } catch {
-                    (result, end) = (.failure(.cancelled), clock.now)
+                    (result, end) = (.failure(.cancelled), readClock())
                     break attempts
                 }
             }
@@ -596,7 +602,7 @@ public final class ResilientClient: Sendable {
             return .finished(.validation(problem), finishEarly(spec, .validation(problem)))
         }
         if Task.isCancelled { return .finished(.cancelled, finishEarly(spec, .cancelled)) }
-        let start = clock.now
+        let start = readClock()
         let deadlineAt = (deadline ?? configuration.deadline).map { start + $0 }
         // The first attempt's timeout, and whether it has time left to be sent (and is counted) if the gate
         // admits it now.
@@ -867,7 +873,7 @@ public final class ResilientClient: Sendable {
         guard let url = url(for: configuration.pingPath) else {
             return (.transport(.other), TransportError(.other, "bad ping URL"))
         }
-        let now = clock.now
+        let now = readClock()
         var limit = configuration.attemptTimeout.map { now + $0 }
         if let deadline { limit = min(limit ?? deadline, deadline) }
         let request = TransportRequest(method: "GET", url: url, headers: configuration.headers)
@@ -963,7 +969,7 @@ public final class ResilientClient: Sendable {
                 return
             }
             // A probe is bounded by the attempt timeout, or 10 s when there is none.
-            let bound = configuration.attemptTimeout == nil ? clock.now + .seconds(10) : nil
+            let bound = configuration.attemptTimeout == nil ? readClock() + .seconds(10) : nil
             let (outcome, _) = await ping(until: bound)
             if Task.isCancelled { return }
             let healthy = outcome == .status(200)
@@ -1002,7 +1008,13 @@ public final class ResilientClient: Sendable {
 
     /// Whether anyone observes events: an `onEvent` hook or an open stream.
     private var hasListeners: Bool {
-        configuration.onEvent != nil || streamCount.load(ordering: .relaxed) > 0
+        hasEventHook || streamCount.load(ordering: .relaxed) > 0
+    }
+
+    /// The monotonic time.
+    @inline(__always)
+    private func readClock() -> Duration {
+        usesSystemClock ? SystemClientClock.monotonicNow() : clock.now
     }
 
     private func emit(_ make: @autoclosure () -> ClientEvent) {
