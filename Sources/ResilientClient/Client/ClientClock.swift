@@ -19,7 +19,8 @@ public protocol ClientClock: Sendable {
     func sleep(until deadline: Duration) async throws
 }
 
-/// The real clock: `ContinuousClock` for monotonic time, `Date` for the wall clock, `Task.sleep`.
+/// The real clock: `CLOCK_MONOTONIC` (on Linux; `ContinuousClock` elsewhere) for monotonic time, `Date` for
+/// the wall clock, `Task.sleep` on the continuous clock for waiting (sleeps are relative, so the two agree).
 public struct SystemClientClock: ClientClock {
     #if !canImport(Glibc)
     private static let origin = ContinuousClock.now
