@@ -95,4 +95,32 @@ import Testing
             #expect(fastBytes(Weird(mode: mode)) == nil, "\(mode)")
         }
     }
+
+    /// A type that swallows encoding errors: where the fast path declines a value, it must decline the whole
+    /// body rather than leave that value out (JSONEncoder writes it). Each case on its own.
+    @Test func declinesEvenWhenTheTypeSwallowsTheError() throws {
+        struct Swallowing: Encodable {
+            enum Case: CaseIterable { case keyedDouble, keyedString, unkeyedDouble, unkeyedString }
+            enum Key: String, CodingKey { case a, b }
+            let swallowed: Case
+            func encode(to encoder: any Encoder) throws {
+                var container = encoder.container(keyedBy: Key.self)
+                try container.encode(1, forKey: .a)
+                switch swallowed {
+                case .keyedDouble: try? container.encode(1.5, forKey: .b)
+                case .keyedString: try? container.encode("caf\u{e9}", forKey: .b)
+                case .unkeyedDouble:
+                    var list = container.nestedUnkeyedContainer(forKey: .b)
+                    try? list.encode(2.5)
+                case .unkeyedString:
+                    var list = container.nestedUnkeyedContainer(forKey: .b)
+                    try? list.encode("caf\u{e9}")
+                }
+            }
+        }
+        for swallowed in Swallowing.Case.allCases {
+            #expect(fastBytes(Swallowing(swallowed: swallowed)) == nil, "\(swallowed)")
+            #expect(try slowBytes(Swallowing(swallowed: swallowed)).contains(#""b":"#), "\(swallowed)")
+        }
+    }
 }

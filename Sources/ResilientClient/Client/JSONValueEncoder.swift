@@ -20,8 +20,22 @@ final class JSONValueEncoder: Encoder {
             /// Something the fast path does not handle happened (a lost value would be written otherwise).
             case invalid
             case value(JSONValue)
-            case object(keys: [String], nodes: [Node])
-            case array([Node])
+            case object(keys: [String], members: [Member])
+            case array([Member])
+        }
+
+        /// An element of an object or array: a finished value (a number, string, boolean or null, written
+        /// at once without a node of its own), or a node that a nested encoding fills in.
+        enum Member {
+            case leaf(JSONValue)
+            case node(Node)
+
+            func build() throws -> JSONValue {
+                switch self {
+                case .leaf(let value): return value
+                case .node(let node): return try node.build()
+                }
+            }
         }
 
         /// Confined to one encoding on one task: no dynamic exclusivity checks needed.
@@ -31,13 +45,53 @@ final class JSONValueEncoder: Encoder {
             switch content {
             case .unset, .invalid: throw Fallback()
             case .value(let value): return value
-            case .object(let keys, let nodes):
+            case .object(let keys, let members):
                 var pairs: [JSONObject.Pair] = []
                 pairs.reserveCapacity(keys.count)
-                for (key, node) in zip(keys, nodes) { pairs.append(.init(key: key, value: try node.build())) }
+                for (key, member) in zip(keys, members) { pairs.append(.init(key: key, value: try member.build())) }
                 return .object(JSONObject(pairs))
-            case .array(let nodes): return .array(try nodes.map { try $0.build() })
+            case .array(let members): return .array(try members.map { try $0.build() })
             }
+        }
+
+        /// Adds `member` under `key` to this object; a repeated key or a node that is not an object makes
+        /// the encoding fall back. The arrays are taken out of `content` first, so that they grow in place.
+        func add(_ member: Member, forKey key: String) throws {
+            guard case .object(var keys, var members) = content, !keys.contains(key) else {
+                content = .invalid
+                throw Fallback()
+            }
+            content = .invalid
+            keys.append(key)
+            members.append(member)
+            content = .object(keys: keys, members: members)
+        }
+
+        /// Marks this node unusable and returns the error to throw: a caller that swallows the error must
+        /// not leave a value out where `JSONEncoder` would have written it.
+        func fallBack() -> Fallback {
+            content = .invalid
+            return Fallback()
+        }
+
+        /// `value`, or, if computing it fell back, this node marked unusable.
+        func checked(_ value: @autoclosure () throws -> JSONValue) throws -> JSONValue {
+            do {
+                return try value()
+            } catch {
+                throw fallBack()
+            }
+        }
+
+        /// Appends `member` to this array (in place, as `add`).
+        func append(_ member: Member) throws {
+            guard case .array(var members) = content else {
+                content = .invalid
+                throw Fallback()
+            }
+            content = .invalid
+            members.append(member)
+            content = .array(members)
         }
     }
 
@@ -68,7 +122,7 @@ final class JSONValueEncoder: Encoder {
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
         switch node.content {
-        case .unset: node.content = .object(keys: [], nodes: [])
+        case .unset: node.content = .object(keys: [], members: [])
         case .object: break
         default: node.content = .invalid
         }
@@ -100,32 +154,30 @@ final class JSONValueEncoder: Encoder {
         var codingPath: [any CodingKey] { [] }
 
         private func child(_ key: Key) throws -> Node {
-            guard case .object(var keys, var nodes) = node.content, !keys.contains(key.stringValue) else {
-                node.content = .invalid
-                throw Fallback()
-            }
             let child = Node()
-            keys.append(key.stringValue)
-            nodes.append(child)
-            node.content = .object(keys: keys, nodes: nodes)
+            try node.add(.node(child), forKey: key.stringValue)
             return child
         }
 
-        mutating func encodeNil(forKey key: Key) throws { try set(child(key), .null) }
-        mutating func encode(_ value: Bool, forKey key: Key) throws { try set(child(key), .bool(value)) }
-        mutating func encode(_ value: String, forKey key: Key) throws { try set(child(key), string(value)) }
-        mutating func encode(_ value: Double, forKey key: Key) throws { throw Fallback() }
-        mutating func encode(_ value: Float, forKey key: Key) throws { throw Fallback() }
-        mutating func encode(_ value: Int, forKey key: Key) throws { try set(child(key), integer(value)) }
-        mutating func encode(_ value: Int8, forKey key: Key) throws { try set(child(key), integer(value)) }
-        mutating func encode(_ value: Int16, forKey key: Key) throws { try set(child(key), integer(value)) }
-        mutating func encode(_ value: Int32, forKey key: Key) throws { try set(child(key), integer(value)) }
-        mutating func encode(_ value: Int64, forKey key: Key) throws { try set(child(key), integer(value)) }
-        mutating func encode(_ value: UInt, forKey key: Key) throws { try set(child(key), integer(value)) }
-        mutating func encode(_ value: UInt8, forKey key: Key) throws { try set(child(key), integer(value)) }
-        mutating func encode(_ value: UInt16, forKey key: Key) throws { try set(child(key), integer(value)) }
-        mutating func encode(_ value: UInt32, forKey key: Key) throws { try set(child(key), integer(value)) }
-        mutating func encode(_ value: UInt64, forKey key: Key) throws { try set(child(key), integer(value)) }
+        private func leaf(_ key: Key, _ value: JSONValue) throws {
+            try node.add(.leaf(value), forKey: key.stringValue)
+        }
+
+        mutating func encodeNil(forKey key: Key) throws { try leaf(key, .null) }
+        mutating func encode(_ value: Bool, forKey key: Key) throws { try leaf(key, .bool(value)) }
+        mutating func encode(_ value: String, forKey key: Key) throws { try leaf(key, node.checked(string(value))) }
+        mutating func encode(_ value: Double, forKey key: Key) throws { throw node.fallBack() }
+        mutating func encode(_ value: Float, forKey key: Key) throws { throw node.fallBack() }
+        mutating func encode(_ value: Int, forKey key: Key) throws { try leaf(key, integer(value)) }
+        mutating func encode(_ value: Int8, forKey key: Key) throws { try leaf(key, integer(value)) }
+        mutating func encode(_ value: Int16, forKey key: Key) throws { try leaf(key, integer(value)) }
+        mutating func encode(_ value: Int32, forKey key: Key) throws { try leaf(key, integer(value)) }
+        mutating func encode(_ value: Int64, forKey key: Key) throws { try leaf(key, integer(value)) }
+        mutating func encode(_ value: UInt, forKey key: Key) throws { try leaf(key, integer(value)) }
+        mutating func encode(_ value: UInt8, forKey key: Key) throws { try leaf(key, integer(value)) }
+        mutating func encode(_ value: UInt16, forKey key: Key) throws { try leaf(key, integer(value)) }
+        mutating func encode(_ value: UInt32, forKey key: Key) throws { try leaf(key, integer(value)) }
+        mutating func encode(_ value: UInt64, forKey key: Key) throws { try leaf(key, integer(value)) }
         mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
             try JSONValueEncoder.encode(value, into: child(key))
         }
@@ -154,36 +206,35 @@ final class JSONValueEncoder: Encoder {
         let node: Node
         var codingPath: [any CodingKey] { [] }
         var count: Int {
-            if case .array(let nodes) = node.content { return nodes.count }
+            if case .array(let members) = node.content { return members.count }
             return 0
         }
 
         private func child() throws -> Node {
-            guard case .array(var nodes) = node.content else {
-                node.content = .invalid
-                throw Fallback()
-            }
             let child = Node()
-            nodes.append(child)
-            node.content = .array(nodes)
+            try node.append(.node(child))
             return child
         }
 
-        mutating func encodeNil() throws { try set(child(), .null) }
-        mutating func encode(_ value: Bool) throws { try set(child(), .bool(value)) }
-        mutating func encode(_ value: String) throws { try set(child(), string(value)) }
-        mutating func encode(_ value: Double) throws { throw Fallback() }
-        mutating func encode(_ value: Float) throws { throw Fallback() }
-        mutating func encode(_ value: Int) throws { try set(child(), integer(value)) }
-        mutating func encode(_ value: Int8) throws { try set(child(), integer(value)) }
-        mutating func encode(_ value: Int16) throws { try set(child(), integer(value)) }
-        mutating func encode(_ value: Int32) throws { try set(child(), integer(value)) }
-        mutating func encode(_ value: Int64) throws { try set(child(), integer(value)) }
-        mutating func encode(_ value: UInt) throws { try set(child(), integer(value)) }
-        mutating func encode(_ value: UInt8) throws { try set(child(), integer(value)) }
-        mutating func encode(_ value: UInt16) throws { try set(child(), integer(value)) }
-        mutating func encode(_ value: UInt32) throws { try set(child(), integer(value)) }
-        mutating func encode(_ value: UInt64) throws { try set(child(), integer(value)) }
+        private func leaf(_ value: JSONValue) throws {
+            try node.append(.leaf(value))
+        }
+
+        mutating func encodeNil() throws { try leaf(.null) }
+        mutating func encode(_ value: Bool) throws { try leaf(.bool(value)) }
+        mutating func encode(_ value: String) throws { try leaf(node.checked(string(value))) }
+        mutating func encode(_ value: Double) throws { throw node.fallBack() }
+        mutating func encode(_ value: Float) throws { throw node.fallBack() }
+        mutating func encode(_ value: Int) throws { try leaf(integer(value)) }
+        mutating func encode(_ value: Int8) throws { try leaf(integer(value)) }
+        mutating func encode(_ value: Int16) throws { try leaf(integer(value)) }
+        mutating func encode(_ value: Int32) throws { try leaf(integer(value)) }
+        mutating func encode(_ value: Int64) throws { try leaf(integer(value)) }
+        mutating func encode(_ value: UInt) throws { try leaf(integer(value)) }
+        mutating func encode(_ value: UInt8) throws { try leaf(integer(value)) }
+        mutating func encode(_ value: UInt16) throws { try leaf(integer(value)) }
+        mutating func encode(_ value: UInt32) throws { try leaf(integer(value)) }
+        mutating func encode(_ value: UInt64) throws { try leaf(integer(value)) }
         mutating func encode<T: Encodable>(_ value: T) throws { try JSONValueEncoder.encode(value, into: child()) }
         mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type)
             -> KeyedEncodingContainer<NestedKey>
