@@ -11,18 +11,15 @@ import Testing
 
 /// The real reference endpoint for `loadgen call` tests.
 enum CallFixtures {
-    static let repositoryRoot = Repository.root
-
     static let echoJSON = #"{"path": "/predict", "file": "predict", "function": "predict", "body": [{"name": "text", "type": "str"}]}"#
     static let echo = RouteSpec(
         path: "/predict", file: "predict", function: "predict", body: [BodyParam(name: "text", type: .str)])
-    static let sleep = RouteSpec(
-        path: "/sleep", file: "calculator", function: "sleep", body: [BodyParam(name: "seconds", type: .float)])
+    static let sleep = Repository.calculatorRoute("/sleep")
 
     static func start(
         _ model: String = "echo", routes: [RouteSpec] = [echo], configure: (inout EndpointConfiguration) -> Void = { _ in }
     ) throws -> ReferenceEndpointServer {
-        var configuration = EndpointConfiguration(modelDirectory: repositoryRoot + "/examples/" + model, routes: routes)
+        var configuration = EndpointConfiguration(modelDirectory: Repository.example(model), routes: routes)
         configuration.port = 0
         configuration.workers = 1
         configuration.eventLoopThreads = 1

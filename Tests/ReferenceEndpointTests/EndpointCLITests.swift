@@ -15,7 +15,7 @@ final class ChildProcess {
     let stdinPipe: Pipe?
 
     init(
-        _ executable: String, _ arguments: [String], directory: String = E2E.repositoryRoot, stdinPipe: Bool = false
+        _ executable: String, _ arguments: [String], directory: String = Repository.root, stdinPipe: Bool = false
     ) throws {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments

@@ -29,7 +29,7 @@ struct EndpointCallTests {
             #expect(response.text == expected, "\(body)")
         }
         // The example calculator's positional route with its float default.
-        let calc = try RunningEndpoint(E2E.configuration("calculator", try E2E.calculatorRoutes()))
+        let calc = try RunningEndpoint(E2E.configuration("calculator", Repository.calculatorRoutes))
         #expect(try calc.send("POST", "/add", json: #"{"a":2}"#).text == #"{"sum":3.5}"#)
         #expect(try calc.send("POST", "/add", json: #"{"b":0.25,"a":2}"#).text == #"{"sum":2.25}"#)
     }
@@ -49,7 +49,7 @@ struct EndpointCallTests {
         // null for an optional attribute is passed as None (not replaced by the default).
         #expect(try endpoint.send("POST", "/pair", json: #"{"first":"1","second":null}"#).text == #"["1",null]"#)
 
-        let calc = try RunningEndpoint(E2E.configuration("calculator", try E2E.calculatorRoutes()))
+        let calc = try RunningEndpoint(E2E.configuration("calculator", Repository.calculatorRoutes))
         let defaults = try calc.send("POST", "/describe", json: #"{"text":"hi"}"#)
         #expect(defaults.status == 200)
         #expect(
@@ -85,7 +85,7 @@ struct EndpointCallTests {
 
     @Test("every coercion type reaches the function as the Python type pydantic would give")
     func coercions() throws {
-        let endpoint = try RunningEndpoint(E2E.configuration("calculator", try E2E.calculatorRoutes()))
+        let endpoint = try RunningEndpoint(E2E.configuration("calculator", Repository.calculatorRoutes))
         let order = ["text", "count", "ratio", "flag", "meta", "items"]
         for (name, input, seen, type) in Self.coercions {
             let body = name == "text" ? #"{"text":\#(input)}"# : #"{"text":"t","\#(name)":\#(input)}"#
@@ -107,7 +107,7 @@ struct EndpointCallTests {
 
     @Test("422 bodies: missing field, int_from_float, array body, invalid JSON, non-JSON content type, no body")
     func validationErrors() throws {
-        let endpoint = try RunningEndpoint(E2E.configuration("calculator", try E2E.calculatorRoutes()))
+        let endpoint = try RunningEndpoint(E2E.configuration("calculator", Repository.calculatorRoutes))
         let json = [("Content-Type", "application/json")]
         let cases: [(String, [(String, String)], [UInt8]?, String)] = [
             (
@@ -159,7 +159,7 @@ struct EndpointCallTests {
 
     @Test("a body that cannot be decoded at all (invalid UTF-8 with a JSON content type) answers 400, as FastAPI")
     func undecodableBodyIs400() throws {
-        let endpoint = try RunningEndpoint(E2E.configuration("calculator", try E2E.calculatorRoutes()))
+        let endpoint = try RunningEndpoint(E2E.configuration("calculator", Repository.calculatorRoutes))
         let client = try endpoint.connect()
         let body: [UInt8] = [0x7B, 0x22, 0x61, 0x22, 0x3A, 0x22, 0xFF, 0xFE, 0x22, 0x7D]  // {"a":"\xff\xfe"}
         try client.send(
@@ -172,7 +172,7 @@ struct EndpointCallTests {
 
     @Test("a Python exception answers 500 JSON naming it; the endpoint keeps serving")
     func exceptionIs500() throws {
-        let endpoint = try RunningEndpoint(E2E.configuration("calculator", try E2E.calculatorRoutes()))
+        let endpoint = try RunningEndpoint(E2E.configuration("calculator", Repository.calculatorRoutes))
         let response = try endpoint.send("POST", "/fail", json: #"{"message":"boom"}"#)
         #expect(response.status == 500)
         #expect(response.text == #"{"detail":"Internal Server Error","error":"ValueError: boom"}"#)
@@ -187,7 +187,7 @@ struct EndpointCallTests {
 
     @Test("an unencodable result answers 500; a result with .tolist()/.item() is converted and answers 200")
     func resultEncoding() throws {
-        let endpoint = try RunningEndpoint(E2E.configuration("calculator", try E2E.calculatorRoutes()))
+        let endpoint = try RunningEndpoint(E2E.configuration("calculator", Repository.calculatorRoutes))
         let opaque = try endpoint.send("POST", "/opaque", json: "{}")
         #expect(opaque.status == 500)
         #expect(
@@ -200,7 +200,7 @@ struct EndpointCallTests {
 
     @Test("the model's print output (print, C-level stdout, stderr) goes to the log, never into the response")
     func printGoesToLog() throws {
-        let endpoint = try RunningEndpoint(E2E.configuration("calculator", try E2E.calculatorRoutes()))
+        let endpoint = try RunningEndpoint(E2E.configuration("calculator", Repository.calculatorRoutes))
         let response = try endpoint.send("POST", "/shout", json: #"{"text":"hey-123"}"#)
         #expect(response.status == 200)
         #expect(response.text == #"{"shouted":"HEY-123"}"#)
@@ -214,7 +214,7 @@ struct EndpointCallTests {
     @Test("with the access log off, requests are not logged but model output still is")
     func accessLogOff() throws {
         let endpoint = try RunningEndpoint(
-            E2E.configuration("calculator", try E2E.calculatorRoutes()) { $0.accessLog = false })
+            E2E.configuration("calculator", Repository.calculatorRoutes) { $0.accessLog = false })
         #expect(try endpoint.send("POST", "/shout", json: #"{"text":"quiet"}"#).status == 200)
         #expect(try endpoint.send("GET", "/ping").status == 200)
         #expect(endpoint.logFile.waitFor("shout: quiet"))
@@ -224,7 +224,7 @@ struct EndpointCallTests {
 
     @Test("a route with an empty template ignores whatever body it gets")
     func emptyTemplate() throws {
-        let endpoint = try RunningEndpoint(E2E.configuration("calculator", try E2E.calculatorRoutes()))
+        let endpoint = try RunningEndpoint(E2E.configuration("calculator", Repository.calculatorRoutes))
         let client = try endpoint.connect()
         try client.send("POST /matrix HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 7\r\n\r\n{\"n\":1}")
         #expect(try client.readResponse().status == 200)

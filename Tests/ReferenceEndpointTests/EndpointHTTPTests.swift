@@ -26,7 +26,7 @@ struct EndpointHTTPTests {
 
     @Test("pipelined requests of every kind are answered in request order")
     func pipelining() throws {
-        let endpoint = try RunningEndpoint(E2E.configuration("calculator", try E2E.calculatorRoutes()))
+        let endpoint = try RunningEndpoint(E2E.configuration("calculator", Repository.calculatorRoutes))
         let client = try endpoint.connect()
         var bytes: [UInt8] = []
         var expected: [(String, Int, String)] = []  // method, status, body
@@ -220,7 +220,7 @@ struct EndpointHTTPTests {
 
     @Test("large request and response bodies (about 2 MB) pass through the worker intact")
     func largeBodies() throws {
-        let endpoint = try RunningEndpoint(E2E.configuration("calculator", try E2E.calculatorRoutes()))
+        let endpoint = try RunningEndpoint(E2E.configuration("calculator", Repository.calculatorRoutes))
         let items = (0..<200_000).map(String.init).joined(separator: ",")
         let body = #"{"text":"big","items":[\#(items)]}"#
         #expect(body.utf8.count > 1_000_000)

@@ -14,7 +14,7 @@ import Testing
 struct EndpointResilienceTests {
     @Test("a worker crash answers exactly one 500; the next call on the same connection succeeds")
     func crash() throws {
-        let endpoint = try RunningEndpoint(E2E.configuration("calculator", try E2E.calculatorRoutes()))
+        let endpoint = try RunningEndpoint(E2E.configuration("calculator", Repository.calculatorRoutes))
         let client = try endpoint.connect()
         // Pipelined: a second answer to the crashed call would be read in place of the /add answer.
         try client.send(
@@ -39,7 +39,7 @@ struct EndpointResilienceTests {
     @Test("a call running past callTimeout answers 504; the endpoint keeps serving")
     func hang() throws {
         let endpoint = try RunningEndpoint(
-            E2E.configuration("calculator", try E2E.calculatorRoutes()) { $0.callTimeout = 1 })
+            E2E.configuration("calculator", Repository.calculatorRoutes) { $0.callTimeout = 1 })
         let client = try endpoint.connect()
         try client.send(
             client.request("POST", "/sleep", json: #"{"seconds":60}"#) + client.request("POST", "/add", json: #"{"a":5}"#))

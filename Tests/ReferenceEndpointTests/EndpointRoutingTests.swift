@@ -82,7 +82,7 @@ struct EndpointRoutingTests {
 
     @Test("a path that exists only with/without a trailing slash answers 307 with Location (query kept)")
     func trailingSlashRedirect() throws {
-        let endpoint = try RunningEndpoint(E2E.configuration("calculator", try E2E.calculatorRoutes()))
+        let endpoint = try RunningEndpoint(E2E.configuration("calculator", Repository.calculatorRoutes))
         let cases: [(String, String, String)] = [
             ("POST", "/add/", "/add"),
             ("POST", "/add/?x=1&y=2", "/add?x=1&y=2"),
@@ -106,7 +106,7 @@ struct EndpointRoutingTests {
 
     @Test("paths are routed percent-decoded and absolute-form targets by their path, as under FastAPI")
     func targetForms() throws {
-        var routes = try E2E.calculatorRoutes()
+        var routes = Repository.calculatorRoutes
         routes.append(RouteSpec(path: "/café", file: "calculator", function: "opaque"))
         let endpoint = try RunningEndpoint(E2E.configuration("calculator", routes))
         let cases: [(String, String, Int, String?)] = [

@@ -24,9 +24,7 @@ struct EndpointStartupTests {
         return nil
     }
 
-    static let add = RouteSpec(
-        path: "/add", file: "calculator", function: "add", positional: true,
-        body: [BodyParam(name: "a", type: .int), BodyParam(name: "b", type: .float, optional: true, defaultValue: "1.5")])
+    static let add = Repository.calculatorRoute("/add")
 
     @Test("missing model file")
     func missingFile() throws {

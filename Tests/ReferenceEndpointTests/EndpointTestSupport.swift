@@ -11,19 +11,8 @@ import Testing
 /// Shared pieces of the end-to-end tests: example folders, a log captured in a file, a running endpoint and a
 /// blocking raw-socket HTTP client (so that the tests control every byte sent).
 enum E2E {
-    static let repositoryRoot = Repository.root
-
-    static func example(_ name: String) -> String { repositoryRoot + "/examples/" + name }
-
     /// Seconds any single socket read or write may block (far above any expected latency; hitting it fails).
     static let ioTimeoutSeconds = 30
-
-    /// The routes of examples/calculator/routes.json, decoded the way `--routes-file` decodes them.
-    static func calculatorRoutes() throws -> [RouteSpec] {
-        let path = example("calculator") + "/routes.json"
-        let data = try #require(FileManager.default.contents(atPath: path), "cannot read \(path)")
-        return try EndpointConfig.decode(json: Array(data)).routes
-    }
 
     static let echoRoutes = [
         RouteSpec(path: "/predict", file: "predict", function: "predict", body: [BodyParam(name: "text", type: .str)])
@@ -39,7 +28,7 @@ enum E2E {
     static func configuration(
         _ example: String, _ routes: [RouteSpec], _ adjust: (inout EndpointConfiguration) -> Void = { _ in }
     ) -> EndpointConfiguration {
-        var config = EndpointConfiguration(modelDirectory: E2E.example(example), routes: routes)
+        var config = EndpointConfiguration(modelDirectory: Repository.example(example), routes: routes)
         config.port = 0
         config.workers = 1
         config.eventLoopThreads = 1

@@ -208,7 +208,7 @@ enum WireCorpus {
 /// and compares the answers on the wire.
 @Suite("Endpoint end to end: wire differential against FastAPI", .serialized, .dedicatedThreads)
 struct EndpointWireDifferentialTests {
-    static let script = E2E.repositoryRoot + "/Tests/differential/wire_fastapi_app.py"
+    static let script = Repository.root + "/Tests/differential/wire_fastapi_app.py"
 
     @Test("the corpus is large enough and covers every comparison kind")
     func corpusShape() {
@@ -239,7 +239,7 @@ struct EndpointWireDifferentialTests {
         let prefix = "Endpoint is running at: http://127.0.0.1:"
         let theirPort = try #require(Int(line.dropFirst(prefix.count).dropLast()), "\(line.debugDescription)")
 
-        let ours = try RunningEndpoint(E2E.configuration("calculator", try E2E.calculatorRoutes()))
+        let ours = try RunningEndpoint(E2E.configuration("calculator", Repository.calculatorRoutes))
 
         var compared = 0
         for wireCase in WireCorpus.cases {

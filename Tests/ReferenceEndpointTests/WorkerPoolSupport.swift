@@ -10,10 +10,6 @@ import Testing
 
 /// Helpers shared by the worker pool tests: example folders, a captured log, bounded waits.
 enum WorkerPoolFixtures {
-    static let repositoryRoot = Repository.root
-
-    static func example(_ name: String) -> String { repositoryRoot + "/examples/" + name }
-
     /// Indexes into `calculatorRoutes`.
     enum Calc {
         static let add = 0, describe = 1, append = 2, fail = 3, opaque = 4, matrix = 5, shout = 6, sleep = 7,
@@ -21,40 +17,8 @@ enum WorkerPoolFixtures {
     }
 
     /// The routes of examples/calculator/routes.json, plus one returning NaN.
-    static let calculatorRoutes: [RouteSpec] = [
-        RouteSpec(
-            path: "/add", file: "calculator", function: "add", positional: true,
-            body: [
-                BodyParam(name: "a", type: .int),
-                BodyParam(name: "b", type: .float, optional: true, defaultValue: "1.5"),
-            ]),
-        RouteSpec(
-            path: "/describe", file: "calculator.py", function: "describe",
-            body: [
-                BodyParam(name: "text", type: .str),
-                BodyParam(name: "count", type: .int, optional: true, defaultValue: "3"),
-                BodyParam(name: "ratio", type: .float, optional: true, defaultValue: "0.25"),
-                BodyParam(name: "flag", type: .bool, optional: true, defaultValue: "True"),
-                BodyParam(name: "meta", type: .dict, optional: true, defaultValue: "{'k': 'v'}"),
-                BodyParam(name: "items", type: .list, optional: true, defaultValue: "[1, 2]"),
-            ]),
-        RouteSpec(
-            path: "/append", file: "calculator", function: "append_item",
-            body: [
-                BodyParam(name: "items", type: .list, optional: true, defaultValue: "['a']"),
-                BodyParam(name: "item", type: .str, optional: true),
-            ]),
-        RouteSpec(path: "/fail", file: "calculator", function: "fail", body: [BodyParam(name: "message", type: .str)]),
-        RouteSpec(path: "/opaque", file: "calculator", function: "opaque"),
-        RouteSpec(path: "/matrix", file: "calculator", function: "matrix", body: [BodyParam(name: "n", type: .int)]),
-        RouteSpec(path: "/shout", file: "calculator", function: "shout", body: [BodyParam(name: "text", type: .str)]),
-        RouteSpec(
-            path: "/sleep", file: "calculator", function: "sleep", body: [BodyParam(name: "seconds", type: .float)]),
-        RouteSpec(
-            path: "/crash", file: "calculator", function: "crash",
-            body: [BodyParam(name: "code", type: .int, optional: true, defaultValue: "3")]),
-        RouteSpec(path: "/nan", file: "calculator", function: "not_a_number"),
-    ]
+    static let calculatorRoutes =
+        Repository.calculatorRoutes + [RouteSpec(path: "/nan", file: "calculator", function: "not_a_number")]
 
     static let trivialRoutes = [
         RouteSpec(path: "/predict", file: "predict", function: "predict", positional: true,

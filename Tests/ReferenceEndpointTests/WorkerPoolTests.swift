@@ -18,7 +18,7 @@ struct WorkerPoolTests {
 
     @Test func keywordCallEchoesUnicode() throws {
         let routes = [RouteSpec(path: "/predict", file: "predict", function: "predict", body: [BodyParam(name: "text", type: .str)])]
-        let pool = WorkerPool(configuration: F.configuration(F.example("echo"), routes), log: EndpointLog(enabled: false))
+        let pool = WorkerPool(configuration: F.configuration(Repository.example("echo"), routes), log: EndpointLog(enabled: false))
         try pool.start()
         defer { pool.shutdown() }
         #expect(pool.aliveWorkers == 1)
@@ -28,7 +28,7 @@ struct WorkerPoolTests {
 
     @Test func positionalCallsUseTemplateOrderAndDefaults() throws {
         let pool = WorkerPool(
-            configuration: F.configuration(F.example("calculator"), F.calculatorRoutes), log: EndpointLog(enabled: false))
+            configuration: F.configuration(Repository.example("calculator"), F.calculatorRoutes), log: EndpointLog(enabled: false))
         try pool.start()
         defer { pool.shutdown() }
         #expect(F.text(try F.call(pool, Calc.add, #"{"a":2,"b":0.5}"#)) == #"{"sum":2.5}"#)
@@ -39,7 +39,7 @@ struct WorkerPoolTests {
 
     @Test func keywordCallsGetTemplateDefaultsOfEveryType() throws {
         let pool = WorkerPool(
-            configuration: F.configuration(F.example("calculator"), F.calculatorRoutes), log: EndpointLog(enabled: false))
+            configuration: F.configuration(Repository.example("calculator"), F.calculatorRoutes), log: EndpointLog(enabled: false))
         try pool.start()
         defer { pool.shutdown() }
         let defaults = try F.call(pool, Calc.describe, #"{"text":"t"}"#)
@@ -51,7 +51,7 @@ struct WorkerPoolTests {
 
     @Test func mutableDefaultsAreFreshForEveryCall() throws {
         let pool = WorkerPool(
-            configuration: F.configuration(F.example("calculator"), F.calculatorRoutes), log: EndpointLog(enabled: false))
+            configuration: F.configuration(Repository.example("calculator"), F.calculatorRoutes), log: EndpointLog(enabled: false))
         try pool.start()
         defer { pool.shutdown() }
         #expect(F.text(try F.call(pool, Calc.append, "{}")) == #"["a",null]"#)
@@ -61,7 +61,7 @@ struct WorkerPoolTests {
 
     @Test func exceptionBecomesResultAndTracebackGoesToLog() throws {
         let log = CapturedLog()
-        let pool = WorkerPool(configuration: F.configuration(F.example("calculator"), F.calculatorRoutes), log: log.log)
+        let pool = WorkerPool(configuration: F.configuration(Repository.example("calculator"), F.calculatorRoutes), log: log.log)
         try pool.start()
         let result = try F.call(pool, Calc.fail, #"{"message":"bad input"}"#)
         #expect(result == .exception(type: "ValueError", message: "bad input"))
@@ -77,7 +77,7 @@ struct WorkerPoolTests {
 
     @Test func unencodableResultsBecomeExceptions() throws {
         let pool = WorkerPool(
-            configuration: F.configuration(F.example("calculator"), F.calculatorRoutes), log: EndpointLog(enabled: false))
+            configuration: F.configuration(Repository.example("calculator"), F.calculatorRoutes), log: EndpointLog(enabled: false))
         try pool.start()
         defer { pool.shutdown() }
         #expect(try F.call(pool, Calc.opaque, "{}") == .exception(type: "TypeError", message: "Object of type Opaque is not JSON serializable"))
@@ -88,7 +88,7 @@ struct WorkerPoolTests {
 
     @Test func argumentsThatAreNotJSONFailOnlyThatCall() throws {
         let pool = WorkerPool(
-            configuration: F.configuration(F.example("calculator"), F.calculatorRoutes), log: EndpointLog(enabled: false))
+            configuration: F.configuration(Repository.example("calculator"), F.calculatorRoutes), log: EndpointLog(enabled: false))
         try pool.start()
         defer { pool.shutdown() }
         guard case .exception(let type, _) = try F.call(pool, Calc.add, "{not json") else {
@@ -107,7 +107,7 @@ struct WorkerPoolTests {
 
     @Test func printsGoToTheLogNotTheProtocol() throws {
         let log = CapturedLog()
-        let pool = WorkerPool(configuration: F.configuration(F.example("calculator"), F.calculatorRoutes), log: log.log)
+        let pool = WorkerPool(configuration: F.configuration(Repository.example("calculator"), F.calculatorRoutes), log: log.log)
         try pool.start()
         let pid = try #require(pool.currentProcessIDs.first ?? nil)
         for _ in 0..<3 {
@@ -122,7 +122,7 @@ struct WorkerPoolTests {
     }
 
     @Test func delayIsSpentInTheWorkerBeforeEachCall() throws {
-        var config = F.configuration(F.example("calculator"), F.calculatorRoutes)
+        var config = F.configuration(Repository.example("calculator"), F.calculatorRoutes)
         config.delayMilliseconds = 200
         let pool = WorkerPool(configuration: config, log: EndpointLog(enabled: false))
         try pool.start()
@@ -138,7 +138,7 @@ struct WorkerPoolTests {
 
     @Test func threadsRunCallsConcurrently() throws {
         let pool = WorkerPool(
-            configuration: F.configuration(F.example("calculator"), F.calculatorRoutes, threads: 4),
+            configuration: F.configuration(Repository.example("calculator"), F.calculatorRoutes, threads: 4),
             log: EndpointLog(enabled: false))
         try pool.start()
         defer { pool.shutdown() }
@@ -164,7 +164,7 @@ struct WorkerPoolTests {
 
     @Test func queueFullRefusesAtOnce() throws {
         let pool = WorkerPool(
-            configuration: F.configuration(F.example("calculator"), F.calculatorRoutes, maxQueue: 2),
+            configuration: F.configuration(Repository.example("calculator"), F.calculatorRoutes, maxQueue: 2),
             log: EndpointLog(enabled: false))
         try pool.start()
         let counts = Mutex<[Int]>([0, 0, 0])
@@ -187,7 +187,7 @@ struct WorkerPoolTests {
 
     @Test func submitIsRefusedBeforeStartAndForUnknownRoutes() throws {
         let pool = WorkerPool(
-            configuration: F.configuration(F.example("calculator"), F.calculatorRoutes), log: EndpointLog(enabled: false))
+            configuration: F.configuration(Repository.example("calculator"), F.calculatorRoutes), log: EndpointLog(enabled: false))
         #expect(!pool.submit(route: Calc.add, arguments: Array(#"{"a":1}"#.utf8)) { _ in Issue.record("completed") })
         try pool.start()
         defer { pool.shutdown() }
@@ -203,7 +203,7 @@ struct WorkerPoolTests {
 
     @Test func manyConcurrentSubmitsCompleteExactlyOnce() throws {
         let pool = WorkerPool(
-            configuration: F.configuration(F.example("trivial"), F.trivialRoutes, workers: 2, maxQueue: 100_000),
+            configuration: F.configuration(Repository.example("trivial"), F.trivialRoutes, workers: 2, maxQueue: 100_000),
             log: EndpointLog(enabled: false))
         try pool.start()
         defer { pool.shutdown() }
@@ -236,7 +236,7 @@ struct WorkerPoolTests {
     @Test func crashFailsEveryInFlightCallOnceAndPoolKeepsServing() throws {
         let log = CapturedLog()
         let pool = WorkerPool(
-            configuration: F.configuration(F.example("calculator"), F.calculatorRoutes, threads: 4), log: log.log)
+            configuration: F.configuration(Repository.example("calculator"), F.calculatorRoutes, threads: 4), log: log.log)
         try pool.start()
         let firstPID = try #require(pool.currentProcessIDs.first ?? nil)
         let counts = Mutex<[Int]>([0, 0, 0, 0])
@@ -269,7 +269,7 @@ struct WorkerPoolTests {
 
     @Test func crashWithOneThreadFailsOnlyThatWorkersCalls() throws {
         let pool = WorkerPool(
-            configuration: F.configuration(F.example("calculator"), F.calculatorRoutes, workers: 2),
+            configuration: F.configuration(Repository.example("calculator"), F.calculatorRoutes, workers: 2),
             log: EndpointLog(enabled: false))
         try pool.start()
         defer { pool.shutdown() }
@@ -282,7 +282,7 @@ struct WorkerPoolTests {
     @Test func hungCallTimesOutAndWorkerIsReplaced() throws {
         let log = CapturedLog()
         let pool = WorkerPool(
-            configuration: F.configuration(F.example("calculator"), F.calculatorRoutes, timeout: 0.5), log: log.log)
+            configuration: F.configuration(Repository.example("calculator"), F.calculatorRoutes, timeout: 0.5), log: log.log)
         try pool.start()
         let firstPID = try #require(pool.currentProcessIDs.first ?? nil)
         #expect(try F.call(pool, Calc.sleep, #"{"seconds":60}"#) == .timedOut)
@@ -409,7 +409,7 @@ struct WorkerPoolTests {
     }
 
     @Test func missingInterpreterOrFolderFailsStart() throws {
-        var config = F.configuration(F.example("echo"), [RouteSpec(path: "/p", file: "predict", function: "predict")])
+        var config = F.configuration(Repository.example("echo"), [RouteSpec(path: "/p", file: "predict", function: "predict")])
         config.pythonPath = "/nonexistent/python3"
         let failure = expectStartFailure(config)
         #expect(failure.message == "cannot start the Python interpreter '/nonexistent/python3': No such file or directory")
@@ -426,7 +426,7 @@ struct WorkerPoolTests {
 
     @Test func shutdownLeavesNoProcessBehind() throws {
         let pool = WorkerPool(
-            configuration: F.configuration(F.example("calculator"), F.calculatorRoutes, workers: 3),
+            configuration: F.configuration(Repository.example("calculator"), F.calculatorRoutes, workers: 3),
             log: EndpointLog(enabled: false))
         try pool.start()
         #expect(pool.aliveWorkers == 3)
@@ -449,7 +449,7 @@ struct WorkerPoolTests {
 
     @Test func shutdownFromACompletionDoesNotDeadlock() throws {
         let pool = WorkerPool(
-            configuration: F.configuration(F.example("trivial"), F.trivialRoutes), log: EndpointLog(enabled: false))
+            configuration: F.configuration(Repository.example("trivial"), F.trivialRoutes), log: EndpointLog(enabled: false))
         try pool.start()
         let done = DispatchSemaphore(value: 0)
         let accepted = pool.submit(route: 0, arguments: Array(#"{"x":1}"#.utf8)) { _ in
@@ -467,7 +467,7 @@ struct WorkerPoolTests {
         var pids: [pid_t] = []
         do {
             let pool = WorkerPool(
-                configuration: F.configuration(F.example("trivial"), F.trivialRoutes, workers: 2),
+                configuration: F.configuration(Repository.example("trivial"), F.trivialRoutes, workers: 2),
                 log: EndpointLog(enabled: false))
             try pool.start()
             pids = pool.spawnedProcessIDs
@@ -478,7 +478,7 @@ struct WorkerPoolTests {
 
     @Test func shutdownBeforeStartIsHarmless() {
         let pool = WorkerPool(
-            configuration: F.configuration(F.example("echo"), []), log: EndpointLog(enabled: false))
+            configuration: F.configuration(Repository.example("echo"), []), log: EndpointLog(enabled: false))
         pool.shutdown()
         #expect(pool.spawnedProcessIDs.isEmpty)
     }

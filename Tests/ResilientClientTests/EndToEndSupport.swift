@@ -11,37 +11,20 @@ import Testing
 /// Fixtures for the end-to-end tests: the real reference endpoint (Python workers running the
 /// repository's examples) on 127.0.0.1, and a client on its own `LoopTransport`.
 enum EndToEnd {
-    static let repositoryRoot = Repository.root
-
-    static func example(_ name: String) -> String { repositoryRoot + "/examples/" + name }
-
     /// examples/echo: `predict(text) -> {"text", "length"}`.
     static let echo = RouteSpec(
         path: "/predict", file: "predict", function: "predict", body: [BodyParam(name: "text", type: .str)])
 
-    /// The calculator routes these tests use (same specs as examples/calculator/routes.json).
-    static let add = RouteSpec(
-        path: "/add", file: "calculator", function: "add", positional: true,
-        body: [BodyParam(name: "a", type: .int), BodyParam(name: "b", type: .float, optional: true, defaultValue: "1.5")])
-    static let describe = RouteSpec(
-        path: "/describe", file: "calculator.py", function: "describe",
-        body: [
-            BodyParam(name: "text", type: .str),
-            BodyParam(name: "count", type: .int, optional: true, defaultValue: "3"),
-            BodyParam(name: "ratio", type: .float, optional: true, defaultValue: "0.25"),
-            BodyParam(name: "flag", type: .bool, optional: true, defaultValue: "True"),
-            BodyParam(name: "meta", type: .dict, optional: true, defaultValue: "{'k': 'v'}"),
-            BodyParam(name: "items", type: .list, optional: true, defaultValue: "[1, 2]"),
-        ])
-    static let fail = RouteSpec(
-        path: "/fail", file: "calculator", function: "fail", body: [BodyParam(name: "message", type: .str)])
-    static let sleep = RouteSpec(
-        path: "/sleep", file: "calculator", function: "sleep", body: [BodyParam(name: "seconds", type: .float)])
+    /// The calculator routes these tests use, from examples/calculator/routes.json.
+    static let add = Repository.calculatorRoute("/add")
+    static let describe = Repository.calculatorRoute("/describe")
+    static let fail = Repository.calculatorRoute("/fail")
+    static let sleep = Repository.calculatorRoute("/sleep")
     static let calculatorRoutes = [add, describe, fail, sleep]
 
     /// A configuration on 127.0.0.1, a free port, one event loop, no access log.
     static func endpoint(_ model: String, _ routes: [RouteSpec], workers: Int = 1) -> EndpointConfiguration {
-        var configuration = EndpointConfiguration(modelDirectory: example(model), routes: routes)
+        var configuration = EndpointConfiguration(modelDirectory: Repository.example(model), routes: routes)
         configuration.host = "127.0.0.1"
         configuration.port = 0
         configuration.workers = workers
