@@ -89,9 +89,25 @@ public struct BodyTemplate: Sendable {
     /// values, e.g. on a client before sending: `nil` when ``validate(_:)`` would succeed, otherwise the
     /// same failure.
     public static func check(_ value: JSONValue, against params: [BodyParam]) -> ValidationFailure? {
-        if params.isEmpty { return nil }
+        if params.isEmpty || passesAsIs(value, params) { return nil }
         var unused: [JSONValue?] = []
         return run(value, params: params, values: &unused, keep: false)
+    }
+
+    /// Whether `value` is an object in which every parameter is present with a value of its own JSON type
+    /// (or `null` for an optional one), or absent and optional: the common case, which then needs no
+    /// failure list, no index and no coercion. Any other body takes `run`, which says what is wrong.
+    private static func passesAsIs(_ value: JSONValue, _ params: [BodyParam]) -> Bool {
+        guard case .object(let object) = value, object.pairs.count <= 16 else { return false }
+        for param in params {
+            guard let provided = object[param.name] else {
+                if param.optional { continue }
+                return false
+            }
+            if case .null = provided, param.optional { continue }
+            if !passesAsIs(provided, param.type) { return false }
+        }
+        return true
     }
 
     /// Whether `value` passes for `type` with no coercion that could fail: a string for `str`, an integer

@@ -104,8 +104,14 @@ extension JSON {
 public enum PythonNumber {
     /// Whether a JSON number literal is an integer for Python (no fraction, no exponent, not NaN/Infinity).
     public static func isInteger(_ literal: String) -> Bool {
+        // Through the contiguous bytes (a small string's too): the view's iterator costs more than the scan.
+        if let answer = literal.utf8.withContiguousStorageIfAvailable(isInteger) { return answer }
+        return isInteger(Array(literal.utf8))
+    }
+
+    private static func isInteger<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> Bool {
         var any = false
-        for byte in literal.utf8 {
+        for byte in bytes {
             if byte >= 0x30 && byte <= 0x39 {
                 any = true
             } else if byte != UInt8(ascii: "-") {

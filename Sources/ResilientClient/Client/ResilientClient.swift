@@ -41,6 +41,9 @@ public final class ResilientClient: Sendable {
     /// Whether an attempt can await the transport directly: it enforces the attempt timeout itself and
     /// time is real, so no timer has to race it.
     private let sendsDirectly: Bool
+    /// The transport as a `LoopTransport` when it is one and sends directly: called as a concrete type,
+    /// without the protocol's async witness (a frame of its own on every attempt).
+    private let loopTransport: LoopTransport?
     /// Whether the clock is the system's, read then without the protocol's dispatch.
     private let usesSystemClock: Bool
     /// Whether the configuration has an `onEvent` hook.
@@ -155,6 +158,7 @@ public final class ResilientClient: Sendable {
         self.bodyHeaders = configuration.headers + [("Content-Type", "application/json")]
         self.usesSystemClock = clock is SystemClientClock
         self.sendsDirectly = self.transport.enforcesTimeout && usesSystemClock
+        self.loopTransport = sendsDirectly ? self.transport as? LoopTransport : nil
         self.hasEventHook = configuration.onEvent != nil
         let firstTimeout = RetryPlanner.attemptTimeout(
             perAttempt: configuration.attemptTimeout, deadline: configuration.deadline, now: .zero)
@@ -393,9 +397,9 @@ public final class ResilientClient: Sendable {
     /// costs more than the locked work itself.
     private struct CallInProgress {
         let request: TransportRequest
-        /// The route path as the caller gave it (the report's) and the URL's path (attempt events').
-        let routePath: String
-        let path: String
+        /// The route path as the caller gave it (the report's) and its URL's path (attempt events').
+        let route: RouteURL
+        var path: String { route.path }
         let start: Duration
         /// The absolute deadline of the whole call.
         let deadline: Duration?
@@ -449,12 +453,6 @@ public final class ResilientClient: Sendable {
         case sleep(Duration)
     }
 
-    /// How a call begins: ready for its first attempt, or already finished (invalid body, no URL, cancelled).
-    private enum Beginning {
-        case ready(CallInProgress)
-        case finished(ResilientClientError, CallReport)
-    }
-
     /// Runs one call and decodes its reply with `decode` (a reply that does not decode fails the call,
     /// counted and reported as such). `report` is set to the call's report, or left `nil` when neither the
     /// caller (`wantsReport`) nor an observer of `callFinished` reads it.
@@ -465,13 +463,14 @@ public final class ResilientClient: Sendable {
         decode: (TransportResponse) throws(ResilientClientError) -> Reply
     ) async throws(ResilientClientError) -> Reply {
         var call: CallInProgress
-        switch begin(spec: spec, body: body, bytes: bytes, idempotent: idempotent, deadline: deadline,
-            wantsReport: wantsReport)
-        {
-        case .finished(let error, let finished):
-            report = finished
+        do throws(ResilientClientError) {
+            call = try begin(
+                spec: spec, body: body, bytes: bytes, idempotent: idempotent, deadline: deadline,
+                wantsReport: wantsReport)
+        } catch {
+            // Invalid body, no URL, or cancelled: nothing was sent.
+            report = finishEarly(spec, error)
             throw error
-        case .ready(let ready): call = ready
         }
         // The attempts do not depend on the reply's type.
         let (result, end) = await runAttempts(&call)
@@ -563,7 +562,13 @@ public final class ResilientClient: Sendable {
             call.planner?.planner.recordAttempt()
             if !counted { countAttempt() }
             let sent: Result<TransportResponse, TransportError>
-            if sendsDirectly {
+            if let loopTransport {
+                do throws(TransportError) {
+                    sent = .success(try await loopTransport.send(call.request, timeout: timeout))
+                } catch {
+                    sent = .failure(error)
+                }
+            } else if sendsDirectly {
                 do throws(TransportError) {
                     sent = .success(try await transport.send(call.request, timeout: timeout))
                 } catch {
@@ -593,15 +598,14 @@ public final class ResilientClient: Sendable {
 
     /// The synchronous start of a call: validation, the route's URL, and one critical section that
     /// counts the call, pays its budget deposit and asks the gate for its first attempt. Never inlined
-    /// into the async caller, where its lock's closure context would be allocated on the task.
+    /// into the async caller, where its lock's closure context would be allocated on the task. Throws
+    /// when the call ends before its first attempt (the caller reports it).
     @inline(never)
     private func begin(
         spec: RouteSpec, body: JSONValue?, bytes: [UInt8], idempotent: Bool, deadline: Duration?, wantsReport: Bool
-    ) -> Beginning {
-        if let body, let problem = JSONBridge.validate(body, template: spec.body) {
-            return .finished(.validation(problem), finishEarly(spec, .validation(problem)))
-        }
-        if Task.isCancelled { return .finished(.cancelled, finishEarly(spec, .cancelled)) }
+    ) throws(ResilientClientError) -> CallInProgress {
+        if let body, let problem = JSONBridge.validate(body, template: spec.body) { throw .validation(problem) }
+        if Task.isCancelled { throw .cancelled }
         let start = readClock()
         let deadlineAt = (deadline ?? configuration.deadline).map { start + $0 }
         // The first attempt's timeout, and whether it has time left to be sent (and is counted) if the gate
@@ -624,9 +628,7 @@ public final class ResilientClient: Sendable {
         } else {
             // The first call of this path: parse its URL once.
             guard let url = url(for: path) else {
-                let error = ResilientClientError.invalidRequest(
-                    "cannot form a URL from \(configuration.baseURL) and \(path)")
-                return .finished(error, finishEarly(spec, error))
+                throw .invalidRequest("cannot form a URL from \(configuration.baseURL) and \(path)")
             }
             route = RouteURL(routePath: path, url: url, path: url.path)
             admission = state.withLock { state in
@@ -635,12 +637,10 @@ public final class ResilientClient: Sendable {
             }
         }
         let headers = spec.verb != "GET" ? bodyHeaders : configuration.headers
-        return .ready(CallInProgress(
+        return CallInProgress(
             request: TransportRequest(method: spec.verb, url: route.url, headers: headers, body: bytes),
-            routePath: path, path: route.path, start: start, deadline: deadlineAt, idempotent: idempotent,
-            firstTimeout: firstTimeout,
-            keepAttempts: wantsReport || hasListeners,
-            firstAdmission: admission, firstCounted: sendable))
+            route: route, start: start, deadline: deadlineAt, idempotent: idempotent, firstTimeout: firstTimeout,
+            keepAttempts: wantsReport || hasListeners, firstAdmission: admission, firstCounted: sendable)
     }
 
     /// The gate's answer for a retry.
@@ -773,7 +773,7 @@ public final class ResilientClient: Sendable {
         // No report for no reader (an observer that started listening during the call gets one without attempts).
         guard call.keepAttempts || hasListeners else { return nil }
         let report = CallReport(
-            method: call.request.method, path: call.routePath, attempts: call.records, gateWait: call.gateWait,
+            method: call.request.method, path: call.route.routePath, attempts: call.records, gateWait: call.gateWait,
             duration: end - call.start, error: failure)
         emit(.callFinished(report))
         return report
