@@ -421,6 +421,9 @@ public final class ResilientClient: Sendable {
         var firstAdmission: HealthGate.Admission?
         /// Whether the first attempt was counted when the call began (admitted, with time left).
         let firstCounted: Bool
+        /// When the attempts ended, if the clock was read then: a call whose first attempt succeeds reads
+        /// it only for someone who reads the latency or the report.
+        var end: Duration?
 
         mutating func keep(_ record: AttemptRecord) {
             lastOutcome = record.outcome
@@ -449,7 +452,8 @@ public final class ResilientClient: Sendable {
 
     /// How a call continues after an attempt.
     private enum Step {
-        case done(Result<TransportResponse, ResilientClientError>)
+        case succeeded(TransportResponse)
+        case failed(ResilientClientError)
         case sleep(Duration)
     }
 
@@ -458,7 +462,7 @@ public final class ResilientClient: Sendable {
     /// caller (`wantsReport`) nor an observer of `callFinished` reads it.
     @inline(__always)
     func execute<Reply>(
-        spec: RouteSpec, body: JSONValue?, bytes: [UInt8], idempotent: Bool, deadline: Duration?,
+        spec: RouteSpec, body: JSONValue?, bytes: consuming [UInt8], idempotent: Bool, deadline: Duration?,
         wantsReport: Bool = true, report: inout CallReport?,
         decode: (TransportResponse) throws(ResilientClientError) -> Reply
     ) async throws(ResilientClientError) -> Reply {
@@ -473,32 +477,29 @@ public final class ResilientClient: Sendable {
             throw error
         }
         // The attempts do not depend on the reply's type.
-        let (result, end) = await runAttempts(&call)
-        switch result {
-        case .failure(let error):
-            report = finish(&call, failure: error, undecodable: false, end: end)
+        let response: TransportResponse
+        do throws(ResilientClientError) {
+            response = try await runAttempts(&call)
+        } catch {
+            report = finish(&call, failure: error, undecodable: false)
             throw error
-        case .success(let response):
-            do throws(ResilientClientError) {
-                let reply = try decode(response)
-                report = finish(&call, failure: nil, undecodable: false, end: end)
-                return reply
-            } catch {
-                report = finish(&call, failure: error, undecodable: true, end: end)
-                throw error
-            }
+        }
+        do throws(ResilientClientError) {
+            let reply = try decode(response)
+            report = finish(&call, failure: nil, undecodable: false)
+            return reply
+        } catch {
+            report = finish(&call, failure: error, undecodable: true)
+            throw error
         }
     }
 
-    /// The attempts of a call, until one succeeds or there is a reason to give up; returns the last
-    /// response or the error, and the (monotonic) time the attempts ended.
+    /// The attempts of a call, until one succeeds (its response is returned) or there is a reason to give
+    /// up (thrown). Sets `call.end` to the (monotonic) time the attempts ended, except after a first
+    /// attempt that succeeded with nobody reading the time.
     @inline(__always)
-    private func runAttempts(
-        _ call: inout CallInProgress
-    ) async -> (Result<TransportResponse, ResilientClientError>, end: Duration) {
-        var result: Result<TransportResponse, ResilientClientError>
-        var end: Duration
-        attempts: while true {
+    private func runAttempts(_ call: inout CallInProgress) async throws(ResilientClientError) -> TransportResponse {
+        while true {
             // 1. The health gate. The first attempt was admitted (or not) when the call began, and starts
             //    when the call did: no clock read.
             let admission: HealthGate.Admission
@@ -510,8 +511,8 @@ public final class ResilientClient: Sendable {
                 call.firstAdmission = nil
             } else {
                 if Task.isCancelled {
-                    (result, end) = (.failure(.cancelled), readClock())
-                    break attempts
+                    call.end = readClock()
+                    throw .cancelled
                 }
                 admission = admit()
             }
@@ -537,15 +538,14 @@ public final class ResilientClient: Sendable {
                 switch pass {
                 case .proceed(let isTrial): trial = isTrial
                 case .failFast:
-                    (result, end) = (.failure(.gateClosed), now)
-                    break attempts
+                    call.end = now
+                    throw .gateClosed
                 case .deadline:
-                    let error = ResilientClientError.deadlineExceeded(attempts: call.attempts, last: call.lastOutcome)
-                    (result, end) = (.failure(error), now)
-                    break attempts
+                    call.end = now
+                    throw .deadlineExceeded(attempts: call.attempts, last: call.lastOutcome)
                 case .cancelled:
-                    (result, end) = (.failure(.cancelled), now)
-                    break attempts
+                    call.end = now
+                    throw .cancelled
                 }
                 timeout = RetryPlanner.attemptTimeout(
                     perAttempt: configuration.attemptTimeout, deadline: call.deadline, now: now)
@@ -554,9 +554,8 @@ public final class ResilientClient: Sendable {
             // 2. One attempt, bounded by its timeout and the deadline.
             if let timeout, timeout <= .zero {
                 releaseTrial(trial)
-                let error = ResilientClientError.deadlineExceeded(attempts: call.attempts, last: call.lastOutcome)
-                (result, end) = (.failure(error), now)
-                break attempts
+                call.end = now
+                throw .deadlineExceeded(attempts: call.attempts, last: call.lastOutcome)
             }
             call.attempts += 1
             call.planner?.planner.recordAttempt()
@@ -577,23 +576,20 @@ public final class ResilientClient: Sendable {
             } else {
                 sent = await send(call.request, timeout: timeout, until: timeout.map { now + $0 })
             }
-            let finished = readClock()
 
             // 3. Tell the gate, then decide.
-            switch conclude(&call, sent: sent, started: now, finished: finished, trial: trial) {
-            case .done(let outcome):
-                (result, end) = (outcome, finished)
-                break attempts
+            switch conclude(&call, sent: sent, started: now, trial: trial) {
+            case .succeeded(let response): return response
+            case .failed(let error): throw error
             case .sleep(let delay):
                 do {
                     try await clock.sleep(for: delay)
                 } catch {
-                    (result, end) = (.failure(.cancelled), readClock())
-                    break attempts
+                    call.end = readClock()
+                    throw .cancelled
                 }
             }
         }
-        return (result, end)
     }
 
     /// The synchronous start of a call: validation, the route's URL, and one critical section that
@@ -602,7 +598,7 @@ public final class ResilientClient: Sendable {
     /// when the call ends before its first attempt (the caller reports it).
     @inline(never)
     private func begin(
-        spec: RouteSpec, body: JSONValue?, bytes: [UInt8], idempotent: Bool, deadline: Duration?, wantsReport: Bool
+        spec: RouteSpec, body: JSONValue?, bytes: consuming [UInt8], idempotent: Bool, deadline: Duration?, wantsReport: Bool
     ) throws(ResilientClientError) -> CallInProgress {
         if let body, let problem = JSONBridge.validate(body, template: spec.body) { throw .validation(problem) }
         if Task.isCancelled { throw .cancelled }
@@ -657,34 +653,38 @@ public final class ResilientClient: Sendable {
     /// cancelled meanwhile: the work is done, and nothing is left to stop.
     @inline(never)
     private func conclude(
-        _ call: inout CallInProgress, sent: Result<TransportResponse, TransportError>, started: Duration,
-        finished: Duration, trial: Bool
+        _ call: inout CallInProgress, sent: Result<TransportResponse, TransportError>, started: Duration, trial: Bool
     ) -> Step {
         if case .success(let response) = sent, (200..<300).contains(response.status) {
             // A 2xx is a success whatever the policy (RetryClassifier): no planner, no header search, and
-            // no attempt record unless someone reads it.
+            // no attempt record (nor even a clock reading) unless someone reads it.
             let outcome = AttemptOutcome.status(response.status)
             if call.keepAttempts || hasListeners {
+                let finished = readClock()
+                call.end = finished
                 let record = AttemptRecord(
                     number: call.attempts, outcome: outcome, message: "", latency: finished - started, trial: trial)
                 emit(.attempt(path: call.path, record))
                 call.keep(record)
             } else {
                 call.lastOutcome = outcome
+                call.end = nil  // not an earlier attempt's
             }
             let (transition, wakes) = state.withLock { state in
                 state.counters.succeeded += 1
                 return state.record(.success, trial: trial)
             }
             if let transition { announce(transition, waking: wakes) }
-            return .done(.success(response))
+            return .succeeded(response)
         }
+        let finished = readClock()
+        call.end = finished
         if Task.isCancelled {
             releaseTrial(trial)
             call.keep(AttemptRecord(
                 number: call.attempts, outcome: .transport(.cancelled), message: "cancelled",
                 latency: finished - started, trial: trial))
-            return .done(.failure(.cancelled))
+            return .failed(.cancelled)
         }
         let outcome: AttemptOutcome
         var message = ""
@@ -725,14 +725,14 @@ public final class ResilientClient: Sendable {
         case .succeed:
             // Only a 2xx succeeds, and it took the path above.
             call.keep(record)
-            return .done(.failure(.invalidRequest("unreachable: \(outcome) judged a success")))
+            return .failed(.invalidRequest("unreachable: \(outcome) judged a success"))
         case .giveUp(let reason):
             call.keep(record)
             if reason == .budgetExhausted {
                 state.withLock { $0.counters.budgetRefusals += 1 }
                 emit(.budgetRefused(path: call.path, attempts: call.attempts))
             }
-            return .done(.failure(error(reason, outcome: outcome, sent: sent, attempts: call.attempts)))
+            return .failed(error(reason, outcome: outcome, sent: sent, attempts: call.attempts))
         case .retry(let delay, let reason):
             record.delayAfter = delay
             record.delayReason = reason
@@ -761,7 +761,7 @@ public final class ResilientClient: Sendable {
     ///   how): the call had been counted as a success with that attempt, and is now a failure.
     @inline(never)
     private func finish(
-        _ call: inout CallInProgress, failure: ResilientClientError?, undecodable: Bool, end: Duration
+        _ call: inout CallInProgress, failure: ResilientClientError?, undecodable: Bool
     ) -> CallReport? {
         if let error = failure {
             state.withLock { state in
@@ -774,7 +774,7 @@ public final class ResilientClient: Sendable {
         guard call.keepAttempts || hasListeners else { return nil }
         let report = CallReport(
             method: call.request.method, path: call.route.routePath, attempts: call.records, gateWait: call.gateWait,
-            duration: end - call.start, error: failure)
+            duration: (call.end ?? readClock()) - call.start, error: failure)
         emit(.callFinished(report))
         return report
     }
