@@ -255,6 +255,31 @@ func eventually(_ condition: () async -> Bool) async -> Bool {
         #expect(try await after.value.status == 200)
     }
 
+    /// A task cancelled before it sends (its cancellation handler then runs before the request reaches the
+    /// pool) gets `.cancelled` at once, and the request never goes out.
+    @Test func cancelledBeforeSendingSendsNothing() async throws {
+        let server = try TestServer { n, _ in .respond(200, headers: [], body: "\(n)") }
+        defer { server.shutdown() }
+        let transport = try LoopTransport()
+        defer { transport.shutdown() }
+        for _ in 0..<20 {
+            let task = Task {
+                withUnsafeCurrentTask { $0?.cancel() }
+                return try await transport.send(TransportRequest(method: "GET", url: server.url("/")), timeout: nil)
+            }
+            let result = await task.result
+            guard case .failure(let error) = result, let transportError = error as? TransportError else {
+                Issue.record("expected a transport error, got \(result)")
+                return
+            }
+            #expect(transportError.kind == .cancelled)
+        }
+        // The next request is the first the server sees.
+        let response = try await transport.send(TransportRequest(method: "GET", url: server.url("/")), timeout: .seconds(5))
+        #expect(String(decoding: response.body, as: UTF8.self) == "1")
+        #expect(server.requests == 1)
+    }
+
     @Test func rejectsOtherSchemes() async throws {
         let transport = try LoopTransport()
         defer { transport.shutdown() }

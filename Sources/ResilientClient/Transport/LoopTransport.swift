@@ -181,6 +181,13 @@ final class HostPool: @unchecked Sendable {
     var waiting: [Job] = []
     var waitingHead = 0
     var closed = false
+    /// Jobs cancelled before they reached the pool, with when (`EventLoop.now()`): a task cancelled before
+    /// it sends runs its cancellation handler before `send` enqueues the job, so the cancellation arrives
+    /// first. Kept for `earlyCancelLifetime`, since a cancellation that comes after its job finished is
+    /// recorded too and never claimed.
+    private var earlyCancels: [(id: UInt64, at: UInt64)] = []
+    private static let earlyCancelLifetime: UInt64 = 1_000_000_000
+    private static let maxEarlyCancels = 4096
 
     init(host: String, port: Int, loop: EventLoop, configuration: LoopTransport.Configuration) {
         self.host = host
@@ -192,6 +199,10 @@ final class HostPool: @unchecked Sendable {
     private var waitingCount: Int { waiting.count - waitingHead }
 
     func enqueue(_ job: Job) {
+        if !earlyCancels.isEmpty, claimEarlyCancel(job.id) {
+            job.continuation.resume(returning: .failure(TransportError(.cancelled, "cancelled before it was sent")))
+            return
+        }
         if closed {
             job.continuation.resume(returning: .failure(TransportError(.other, "transport shut down")))
             return
@@ -230,7 +241,25 @@ final class HostPool: @unchecked Sendable {
             job.continuation.resume(returning: .failure(TransportError(.cancelled, "cancelled")))
         } else if let connection = busy[id] {
             connection.close()  // fails the request with .closed; the connection is replaced later
+        } else {
+            // Not here yet (or already finished): its enqueue claims this.
+            dropExpiredEarlyCancels()
+            if earlyCancels.count >= Self.maxEarlyCancels { earlyCancels.removeFirst() }
+            earlyCancels.append((id, EventLoop.now()))
         }
+    }
+
+    /// Whether job `id` was cancelled before it arrived (the record is consumed).
+    private func claimEarlyCancel(_ id: UInt64) -> Bool {
+        dropExpiredEarlyCancels()
+        guard let index = earlyCancels.firstIndex(where: { $0.id == id }) else { return false }
+        earlyCancels.remove(at: index)
+        return true
+    }
+
+    private func dropExpiredEarlyCancels() {
+        let now = EventLoop.now()
+        while let first = earlyCancels.first, now &- first.at > Self.earlyCancelLifetime { earlyCancels.removeFirst() }
     }
 
     func closeAll() {
