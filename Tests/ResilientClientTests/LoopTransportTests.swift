@@ -255,6 +255,24 @@ func eventually(_ condition: () async -> Bool) async -> Bool {
         #expect(try await after.value.status == 200)
     }
 
+    /// More URLs than the transport keeps among its recent ones, in turn: each request still goes to its
+    /// own target (the recent ones are replaced, the older ones found again by hash).
+    @Test func manyURLsKeepTheirTargets() async throws {
+        let server = try TestServer { _, request in .respond(200, headers: [], body: request.head.target) }
+        defer { server.shutdown() }
+        let transport = try LoopTransport()
+        defer { transport.shutdown() }
+        let paths = (0..<12).map { "/route/\($0)?q=\($0)" }
+        for round in 0..<3 {
+            for path in round == 1 ? paths.reversed() : paths {
+                let response = try await transport.send(
+                    TransportRequest(method: "GET", url: server.url(path)), timeout: .seconds(5))
+                #expect(String(decoding: response.body, as: UTF8.self) == path)
+            }
+        }
+        #expect(server.requests == 36)
+    }
+
     /// A task cancelled before it sends (its cancellation handler then runs before the request reaches the
     /// pool) gets `.cancelled` at once, and the request never goes out.
     @Test func cancelledBeforeSendingSendsNothing() async throws {

@@ -59,7 +59,47 @@ public final class LoopTransport: HTTPTransport {
     private let nextJobID = Atomic<UInt64>(0)
     /// What `send` derives from a URL (request target and pool), remembered for the URLs sent to
     /// recently, so that a request parses no URL.
-    private let routes = Mutex<[URL: (target: String, pool: HostPool)]>([:])
+    private let routes = Mutex(RouteCache())
+
+    /// Request targets and pools by URL: the last few URLs compared with `==` (a caller sends the same
+    /// few URL values over and over, and comparing equal storage is cheaper than hashing a URL), then a
+    /// dictionary of up to 256.
+    private struct RouteCache {
+        typealias Route = (target: String, pool: HostPool)
+        var recent: [(url: URL, route: Route)] = []
+        var nextRecent = 0
+        var all: [URL: Route] = [:]
+        static let recentCount = 8
+
+        mutating func route(for url: URL) -> Route? {
+            for entry in recent where entry.url == url { return entry.route }
+            guard let route = all[url] else { return nil }
+            remember(url, route)
+            return route
+        }
+
+        mutating func insert(_ url: URL, _ route: Route) {
+            if all.count >= 256 { all.removeAll() }
+            all[url] = route
+            remember(url, route)
+        }
+
+        /// Puts `url` among the recent ones, in place of the oldest when they are all taken.
+        private mutating func remember(_ url: URL, _ route: Route) {
+            if recent.count < Self.recentCount {
+                recent.append((url, route))
+            } else {
+                recent[nextRecent] = (url, route)
+                nextRecent = (nextRecent + 1) % Self.recentCount
+            }
+        }
+
+        mutating func removeAll() {
+            recent.removeAll()
+            nextRecent = 0
+            all.removeAll()
+        }
+    }
 
     /// Creates a transport on its own event-loop group of `threads` threads.
     public init(configuration: Configuration = Configuration(), threads: Int = 1) throws(NetError) {
@@ -118,7 +158,7 @@ public final class LoopTransport: HTTPTransport {
 
     /// The request target and the host pool for `url`.
     private func route(_ url: URL) throws(TransportError) -> (target: String, pool: HostPool) {
-        if let known = routes.withLock({ $0[url] }) { return known }
+        if let known = routes.withLock({ $0.route(for: url) }) { return known }
         guard let host = url.host, !host.isEmpty else {
             throw TransportError(.other, "no host in \(url)")
         }
@@ -137,10 +177,7 @@ public final class LoopTransport: HTTPTransport {
             pools[key] = pool
             return pool
         }
-        routes.withLock { routes in
-            if routes.count >= 256 { routes.removeAll() }
-            routes[url] = (target, pool)
-        }
+        routes.withLock { $0.insert(url, (target, pool)) }
         return (target, pool)
     }
 
