@@ -296,7 +296,8 @@ final class HostPool: @unchecked Sendable {
 
     private func dropExpiredEarlyCancels() {
         let now = EventLoop.now()
-        while let first = earlyCancels.first, now &- first.at > Self.earlyCancelLifetime { earlyCancels.removeFirst() }
+        let expired = earlyCancels.prefix { now &- $0.at > Self.earlyCancelLifetime }.count
+        if expired > 0 { earlyCancels.removeFirst(expired) }
     }
 
     func closeAll() {
