@@ -567,12 +567,6 @@ public final class ResilientClient: Sendable {
                 } catch {
                     sent = .failure(error)
                 }
-            } else if sendsDirectly {
-                do throws(TransportError) {
-                    sent = .success(try await transport.send(call.request, timeout: timeout))
-                } catch {
-                    sent = .failure(error)
-                }
             } else {
                 sent = await send(call.request, timeout: timeout, until: timeout.map { now + $0 })
             }
@@ -843,11 +837,13 @@ public final class ResilientClient: Sendable {
         }
     }
 
+    /// Sends `request` through the transport: awaited directly when it enforces the timeout itself
+    /// (`sendsDirectly`), else raced against a timer that fires at `deadline` on the injected clock.
     private func send(
         _ request: TransportRequest, timeout: Duration?, until deadline: Duration?
     ) async -> Result<TransportResponse, TransportError> {
         let transport = self.transport
-        if transport.enforcesTimeout && clock is SystemClientClock {
+        if sendsDirectly {
             do throws(TransportError) {
                 return .success(try await transport.send(request, timeout: timeout))
             } catch {
