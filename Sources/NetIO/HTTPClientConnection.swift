@@ -242,16 +242,23 @@ final class HTTPClientChannel: StreamChannel, @unchecked Sendable {
 
     var pendingCount: Int { pending.count }
 
+    /// Whether the connection takes a new request; if not, `completion` has been failed (never sent). Makes
+    /// room in the output buffer for one that is taken.
+    private func accepts(_ completion: (Result<HTTPResponse, HTTPClientError>) -> Void) -> Bool {
+        assert(loop.inEventLoop, "HTTPClientConnection.send must be called on the connection's loop")
+        if isClosed || peerWillClose || closeWhenFlushed {
+            completion(.failure(closingLocally ? .closed(requestSent: false) : .closedByPeer(requestSent: false)))
+            return false
+        }
+        compactOutputIfDrained()
+        return true
+    }
+
     func send(
         method: String, target: String, headers: [(String, String)], body: [UInt8], deadline: UInt64?,
         completion: @escaping (Result<HTTPResponse, HTTPClientError>) -> Void
     ) {
-        assert(loop.inEventLoop, "HTTPClientConnection.send must be called on the connection's loop")
-        if isClosed || peerWillClose || closeWhenFlushed {
-            completion(.failure(closingLocally ? .closed(requestSent: false) : .closedByPeer(requestSent: false)))
-            return
-        }
-        compactOutputIfDrained()
+        guard accepts(completion) else { return }
         let before = output.count
         HTTPEncoder.writeRequest(method: method, target: target, host: host, headers: headers, body: body, into: &output)
         queued(method: method, length: output.count - before, deadline: deadline, completion: completion)
@@ -261,12 +268,7 @@ final class HTTPClientChannel: StreamChannel, @unchecked Sendable {
         method: String, encodedRequest: [UInt8], deadline: UInt64?,
         completion: @escaping (Result<HTTPResponse, HTTPClientError>) -> Void
     ) {
-        assert(loop.inEventLoop, "HTTPClientConnection.send must be called on the connection's loop")
-        if isClosed || peerWillClose || closeWhenFlushed {
-            completion(.failure(closingLocally ? .closed(requestSent: false) : .closedByPeer(requestSent: false)))
-            return
-        }
-        compactOutputIfDrained()
+        guard accepts(completion) else { return }
         output.append(contentsOf: encodedRequest)
         queued(method: method, length: encodedRequest.count, deadline: deadline, completion: completion)
     }
