@@ -6,10 +6,10 @@ import Testing
 
 /// The framing and dispatch bookkeeping, without processes.
 struct WorkerPoolProtocolTests {
-    private func resultsFrame(_ records: [(UInt32, UInt8, UInt32, [UInt8])]) -> [UInt8] {
+    private func resultsFrame(_ records: [(UInt64, UInt8, UInt32, [UInt8])]) -> [UInt8] {
         var body: [UInt8] = []
-        for (slot, status, micros, payload) in records {
-            WorkerProtocol.appendUInt32(slot, to: &body)
+        for (id, status, micros, payload) in records {
+            WorkerProtocol.appendUInt64(id, to: &body)
             body.append(status)
             WorkerProtocol.appendUInt32(micros, to: &body)
             WorkerProtocol.appendUInt32(UInt32(payload.count), to: &body)
@@ -23,7 +23,7 @@ struct WorkerPoolProtocolTests {
     @Test func frameBufferReassemblesFramesSplitAtEveryByte() throws {
         var stream: [UInt8] = []
         WorkerProtocol.appendFrame(kind: WorkerProtocol.kindReady, body: Array("Python 3".utf8), to: &stream)
-        stream += resultsFrame([(7, 0, 12, Array(#"{"y":1}"#.utf8)), (3, 1, 0, Array("ValueError\u{0}bad".utf8))])
+        stream += resultsFrame([(7 << 40 | 7, 0, 12, Array(#"{"y":1}"#.utf8)), (3, 1, 0, Array("ValueError\u{0}bad".utf8))])
         WorkerProtocol.appendFrame(kind: WorkerProtocol.kindFailed, body: [], to: &stream)
         for split in 0...stream.count {
             var buffer = WorkerFrameBuffer()
@@ -35,7 +35,7 @@ struct WorkerPoolProtocolTests {
                     kinds.append(frame.kind)
                     if frame.kind == WorkerProtocol.kindResults {
                         let records = try #require(WorkerProtocol.results(in: buffer.bytes, frame.body))
-                        #expect(records.map(\.slot) == [7, 3])
+                        #expect(records.map(\.id) == [7 << 40 | 7, 3])
                         #expect(records.map(\.micros) == [12, 0])
                         results += records.map {
                             WorkerProtocol.result(status: $0.status, payload: buffer.bytes[$0.payload])
@@ -54,7 +54,7 @@ struct WorkerPoolProtocolTests {
         let body = 5..<frame.count
         #expect(WorkerProtocol.results(in: frame, body)?.count == 1)
         #expect(WorkerProtocol.results(in: frame, 5..<(frame.count - 1)) == nil)  // payload cut short
-        #expect(WorkerProtocol.results(in: frame, 5..<10) == nil)  // header cut short
+        #expect(WorkerProtocol.results(in: frame, 5..<(5 + WorkerProtocol.resultHeaderSize - 1)) == nil)  // header cut short
         #expect(WorkerProtocol.results(in: frame, 5..<5) == [])
     }
 
@@ -66,37 +66,60 @@ struct WorkerPoolProtocolTests {
     @Test func callsFramesCarryAtMost32Calls() {
         var worker = DispatchWorker(generation: 1, pid: 1, pipe: WorkerFD(dup(2)))
         for index in 0..<40 {
-            worker.send(WaitingCall(route: 1, arguments: Array("{\"x\":\(index)}".utf8), completion: { _ in }), now: 0, cost: 5)
+            let call = WaitingCall(route: 1, arguments: Array("{\"x\":\(index)}".utf8), completion: { _ in })
+            worker.send(call, id: 1_000 + UInt64(index), now: 0, cost: 5)
         }
         worker.closeFrame()
         var buffer = WorkerFrameBuffer()
         worker.output.withUnsafeBytes { buffer.append($0) }
         var counts: [Int] = []
-        var slots: [UInt32] = []
+        var ids: [UInt64] = []
         while let frame = buffer.nextFrame() {
             #expect(frame.kind == WorkerProtocol.kindCalls)
             var offset = frame.body.lowerBound
             var count = 0
             while offset < frame.body.upperBound {
-                slots.append(WorkerProtocol.readUInt32(buffer.bytes, at: offset))
-                #expect(buffer.bytes[offset + 4] == 1 && buffer.bytes[offset + 5] == 0)
-                let length = Int(WorkerProtocol.readUInt32(buffer.bytes, at: offset + 6))
+                ids.append(WorkerProtocol.readUInt64(buffer.bytes, at: offset))
+                #expect(buffer.bytes[offset + 8] == 1 && buffer.bytes[offset + 9] == 0)
+                let length = Int(WorkerProtocol.readUInt32(buffer.bytes, at: offset + 10))
                 offset += WorkerProtocol.callHeaderSize + length
                 count += 1
             }
             counts.append(count)
         }
         #expect(counts == [32, 8])
-        #expect(slots == (0..<40).map(UInt32.init))
+        #expect(ids == (1_000..<1_040).map(UInt64.init))
         #expect(worker.inFlight == 40)
         #expect(worker.outstanding == 200)
-        // Slots are reused once their call completed.
-        #expect(worker.take(slot: 5) != nil)
-        #expect(worker.take(slot: 5) == nil)
-        #expect(worker.take(slot: 99) == nil)
-        worker.send(WaitingCall(route: 0, arguments: [], completion: { _ in }), now: 0, cost: 5)
-        #expect(worker.calls.count == 40)
-        #expect(worker.inFlight == 40)
+        // A call completes once; an id it never had, or one already completed, completes nothing.
+        #expect(worker.take(id: 1_005) != nil)
+        #expect(worker.take(id: 1_005) == nil)
+        #expect(worker.take(id: 5) == nil)
+        #expect(worker.inFlight == 39)
+        #expect(worker.outstanding == 195)
+    }
+
+    @Test("call ids come from one pool-wide counter: never reused, across workers and after completions")
+    func callIDsAreNeverReused() {
+        var state = PoolState(workers: [nil, nil], routeCost: [1_000], routeMeasured: [true])
+        state.phase = .running
+        for index in 0..<2 {
+            state.workers[index] = DispatchWorker(generation: index, pid: 1, pipe: WorkerFD(dup(2)))
+            state.workers[index]?.ready = true
+        }
+        var seen = Set<UInt64>()
+        for _ in 0..<5 {
+            for _ in 0..<8 { state.queue.append(WaitingCall(route: 0, arguments: [], completion: { _ in })) }
+            state.assign(now: 0, threads: 1, maxInFlight: 32, budget: 1_000_000)
+            for index in 0..<2 {
+                let ids = Array(state.workers[index]?.calls.keys ?? [:].keys)
+                for id in ids {
+                    #expect(seen.insert(id).inserted, "id \(id) was used twice")
+                    #expect(state.workers[index]?.take(id: id) != nil)
+                }
+            }
+        }
+        #expect(seen.count == 40)
     }
 
     @Test func dispatchPipelinesFastCallsAndHoldsSlowOnesBack() {

@@ -90,10 +90,9 @@ struct DispatchWorker {
     var awaitingWritable = false
     /// Bytes not yet written to the pipe.
     var output: [UInt8] = []
-    /// In-flight calls by slot; the slot number travels with the call and comes back with its result.
-    var calls: [InFlightCall?] = []
-    var freeSlots: [UInt32] = []
-    var inFlight = 0
+    /// In-flight calls by call id; the id travels with the call and comes back with its result.
+    var calls: [UInt64: InFlightCall] = [:]
+    var inFlight: Int { calls.count }
     /// Sum of the estimated costs of the calls in flight, in nanoseconds.
     var outstanding: UInt64 = 0
     private var frameStart = -1
@@ -105,23 +104,15 @@ struct DispatchWorker {
         self.pipe = pipe
     }
 
-    mutating func send(_ call: WaitingCall, now: UInt64, cost: UInt64) {
-        let record = InFlightCall(route: call.route, sentAt: now, cost: cost, completion: call.completion)
-        let slot: UInt32
-        if let free = freeSlots.popLast() {
-            slot = free
-            calls[Int(free)] = record
-        } else {
-            slot = UInt32(calls.count)
-            calls.append(record)
-        }
-        inFlight += 1
+    /// Queues `call` for this worker under `id`, which must never have been used before in this pool.
+    mutating func send(_ call: WaitingCall, id: UInt64, now: UInt64, cost: UInt64) {
+        calls[id] = InFlightCall(route: call.route, sentAt: now, cost: cost, completion: call.completion)
         outstanding &+= cost
         if frameStart < 0 || frameCalls == WorkerProtocol.maxCallsPerFrame {
             closeFrame()
             frameStart = WorkerProtocol.openFrame(kind: WorkerProtocol.kindCalls, in: &output)
         }
-        WorkerProtocol.appendCall(slot: slot, route: UInt16(call.route), arguments: call.arguments, to: &output)
+        WorkerProtocol.appendCall(id: id, route: UInt16(call.route), arguments: call.arguments, to: &output)
         frameCalls += 1
     }
 
@@ -146,19 +137,15 @@ struct DispatchWorker {
         return bytes
     }
 
-    /// Removes and returns the call in `slot`.
-    mutating func take(slot: UInt32) -> InFlightCall? {
-        let index = Int(slot)
-        guard index < calls.count, let call = calls[index] else { return nil }
-        calls[index] = nil
-        freeSlots.append(slot)
-        inFlight -= 1
+    /// Removes and returns the call `id`; nil if this worker has no such call in flight.
+    mutating func take(id: UInt64) -> InFlightCall? {
+        guard let call = calls.removeValue(forKey: id) else { return nil }
         outstanding = outstanding >= call.cost ? outstanding - call.cost : 0
         return call
     }
 
-    /// Every call in flight, in slot order.
-    func allCalls() -> [InFlightCall] { calls.compactMap { $0 } }
+    /// Every call in flight, oldest first.
+    func allCalls() -> [InFlightCall] { calls.sorted { $0.key < $1.key }.map(\.value) }
 }
 
 /// Everything shared between submitters, the dispatcher role and the supervisor thread.
@@ -178,6 +165,9 @@ struct PoolState {
     var routeMeasured: [Bool]
     var spawned: [pid_t] = []
     var nextGeneration = 0
+    /// The next call id: one counter for the pool's life, so that an id is never reused (a late or forged
+    /// result can never complete another call).
+    var nextCallID: UInt64 = 1
 
     /// Moves waiting calls to workers with room, oldest first. A worker always takes up to `threads` calls;
     /// beyond that it takes more (up to `maxInFlight`) only while the estimated work in flight stays within
@@ -197,7 +187,8 @@ struct PoolState {
                 }
             }
             guard best >= 0, let call = queue.removeFirst() else { break }
-            workers[best]?.send(call, now: now, cost: cost)
+            workers[best]?.send(call, id: nextCallID, now: now, cost: cost)
+            nextCallID += 1
         }
         for index in workers.indices { workers[index]?.closeFrame() }
     }

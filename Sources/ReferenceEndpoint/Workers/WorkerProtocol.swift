@@ -9,13 +9,14 @@ import NetIO
 enum WorkerProtocol {
     /// Pool → worker: the startup configuration, UTF-8 JSON.
     static let kindConfig: UInt8 = 1
-    /// Pool → worker: repeated `u32 slot · u16 route · u32 n · n bytes of JSON arguments`.
+    /// Pool → worker: repeated `u64 call id · u16 route · u32 n · n bytes of JSON arguments`. Call ids come
+    /// from one counter per pool and are never reused, so a result can only ever complete the call it answers.
     static let kindCalls: UInt8 = 2
     /// Worker → pool: imported the model, resolved every function; body describes the interpreter.
     static let kindReady: UInt8 = 1
     /// Worker → pool: startup failed; body is the message. The worker exits next.
     static let kindFailed: UInt8 = 2
-    /// Worker → pool: repeated `u32 slot · u8 status · u32 micros · u32 n · n bytes`.
+    /// Worker → pool: repeated `u64 call id · u8 status · u32 micros · u32 n · n bytes`.
     static let kindResults: UInt8 = 3
     /// Result status: the payload is the JSON encoding of the function's result.
     static let statusSuccess: UInt8 = 0
@@ -24,9 +25,9 @@ enum WorkerProtocol {
     /// At most this many calls go in one frame.
     static let maxCallsPerFrame = 32
     /// Size of a call record's header.
-    static let callHeaderSize = 10
+    static let callHeaderSize = 14
     /// Size of a result record's header.
-    static let resultHeaderSize = 13
+    static let resultHeaderSize = 17
 
     /// Appends a whole frame.
     static func appendFrame(kind: UInt8, body: some Collection<UInt8>, to out: inout [UInt8]) {
@@ -52,8 +53,8 @@ enum WorkerProtocol {
     }
 
     /// Appends one call record to an open calls frame.
-    static func appendCall(slot: UInt32, route: UInt16, arguments: [UInt8], to out: inout [UInt8]) {
-        appendUInt32(slot, to: &out)
+    static func appendCall(id: UInt64, route: UInt16, arguments: [UInt8], to out: inout [UInt8]) {
+        appendUInt64(id, to: &out)
         out.append(UInt8(truncatingIfNeeded: route))
         out.append(UInt8(truncatingIfNeeded: route >> 8))
         appendUInt32(UInt32(arguments.count), to: &out)
@@ -67,6 +68,15 @@ enum WorkerProtocol {
         out.append(UInt8(truncatingIfNeeded: value >> 24))
     }
 
+    static func appendUInt64(_ value: UInt64, to out: inout [UInt8]) {
+        appendUInt32(UInt32(truncatingIfNeeded: value), to: &out)
+        appendUInt32(UInt32(truncatingIfNeeded: value >> 32), to: &out)
+    }
+
+    static func readUInt64(_ bytes: [UInt8], at offset: Int) -> UInt64 {
+        UInt64(readUInt32(bytes, at: offset)) | UInt64(readUInt32(bytes, at: offset + 4)) << 32
+    }
+
     static func readUInt32(_ bytes: [UInt8], at offset: Int) -> UInt32 {
         UInt32(bytes[offset]) | UInt32(bytes[offset + 1]) << 8 | UInt32(bytes[offset + 2]) << 16
             | UInt32(bytes[offset + 3]) << 24
@@ -74,7 +84,7 @@ enum WorkerProtocol {
 
     /// One decoded result record; `payload` indexes the frame buffer it came from.
     struct ResultRecord: Equatable {
-        var slot: UInt32
+        var id: UInt64
         var status: UInt8
         var micros: UInt32
         var payload: Range<Int>
@@ -86,13 +96,13 @@ enum WorkerProtocol {
         var offset = range.lowerBound
         while offset < range.upperBound {
             guard range.upperBound - offset >= resultHeaderSize else { return nil }
-            let slot = readUInt32(bytes, at: offset)
-            let status = bytes[offset + 4]
-            let micros = readUInt32(bytes, at: offset + 5)
-            let length = Int(readUInt32(bytes, at: offset + 9))
+            let id = readUInt64(bytes, at: offset)
+            let status = bytes[offset + 8]
+            let micros = readUInt32(bytes, at: offset + 9)
+            let length = Int(readUInt32(bytes, at: offset + 13))
             offset += resultHeaderSize
             guard range.upperBound - offset >= length else { return nil }
-            records.append(ResultRecord(slot: slot, status: status, micros: micros, payload: offset..<offset + length))
+            records.append(ResultRecord(id: id, status: status, micros: micros, payload: offset..<offset + length))
             offset += length
         }
         return records

@@ -7,13 +7,15 @@ enum WorkerScript {
 #
 # Protocol (all integers little-endian). Every frame: u32 length (of what follows), u8 kind, body.
 #   pool -> worker  kind 1 CONFIG  body = UTF-8 JSON {model_dir, threads, delay_ms, worker, routes:[...]}
-#                   kind 2 CALLS   body = repeated (u32 slot, u16 route, u32 n, n bytes of JSON arguments object)
+#                   kind 2 CALLS   body = repeated (u64 call id, u16 route, u32 n, n bytes of JSON arguments object)
 #   worker -> pool  kind 1 READY   body = UTF-8 description of the interpreter
 #                   kind 2 FAILED  body = UTF-8 startup error message (the worker then exits)
-#                   kind 3 RESULTS body = repeated (u32 slot, u8 status, u32 micros, u32 n, n bytes)
+#                   kind 3 RESULTS body = repeated (u64 call id, u8 status, u32 micros, u32 n, n bytes)
 #                                  status 0: n bytes of JSON; status 1: exception "Type\0message"
 # fd 1 is made a copy of fd 2, so print() and C-level stdout writes land in the endpoint log, never in the
-# protocol, whose descriptors are private (passed in argv).
+# protocol, whose descriptors are private (passed in argv). A process the model forks never speaks the protocol:
+# in the child both descriptors are pointed at /dev/null, and a child that returns from the model's function
+# into this loop exits at once instead of answering (its answer would be a second one for the same call).
 import ast
 import copy
 import importlib.util
@@ -26,8 +28,8 @@ import time
 import traceback
 
 _LEN = struct.Struct("<I")
-_CALL = struct.Struct("<IHI")
-_RESULT = struct.Struct("<IBII")
+_CALL = struct.Struct("<QHI")
+_RESULT = struct.Struct("<QBII")
 _CONFIG, _CALLS = 1, 2
 _READY, _FAILED, _RESULTS = 1, 2, 3
 _OK, _EXC = 0, 1
@@ -208,7 +210,9 @@ class _Worker:
             if self.delay:
                 time.sleep(self.delay)
             result = route.invoke(arguments)
+            _exit_if_forked()
         except BaseException as exc:  # the model's exception becomes the call's result
+            _exit_if_forked()
             where = route.label if route is not None else f"route #{route_index}"
             name = route.function if route is not None else "?"
             sys.stderr.write(f"{where}: {name}() raised {type(exc).__name__}: {exc}\n{traceback.format_exc()}")
@@ -223,20 +227,45 @@ class _Worker:
         parts = []
         append = parts.append
         pack = _RESULT.pack
-        for slot, status, micros, payload in results:
-            append(pack(slot, status, micros if micros < 0xFFFFFFFF else 0xFFFFFFFF, len(payload)))
+        for call_id, status, micros, payload in results:
+            append(pack(call_id, status, micros if micros < 0xFFFFFFFF else 0xFFFFFFFF, len(payload)))
             append(payload)
         body = b"".join(parts)
         _write_all(self.resp_fd, _LEN.pack(len(body) + 1) + bytes((_RESULTS,)) + body)
+
+
+_WORKER_PID = os.getpid()
+
+
+def _exit_if_forked():
+    """Ends a process the model forked that returned (or raised) into the worker loop: only the worker answers."""
+    if os.getpid() != _WORKER_PID:
+        try:
+            sys.stderr.write(f"a process forked by the model (pid {os.getpid()}) returned into the worker; it exits\n")
+            sys.stderr.flush()
+        finally:
+            os._exit(0)
+
+
+def _protect_protocol(req_fd, resp_fd):
+    """In every child the model forks, the protocol descriptors read end of file and discard writes."""
+
+    def in_child():
+        null = os.open(os.devnull, os.O_RDWR)
+        os.dup2(null, req_fd, inheritable=False)
+        os.dup2(null, resp_fd, inheritable=False)
+        os.close(null)
+
+    os.register_at_fork(after_in_child=in_child)
 
 
 def _parse_calls(buf, start, end, out):
     unpack = _CALL.unpack_from
     pos = start
     while pos < end:
-        slot, route, length = unpack(buf, pos)
-        pos += 10
-        out.append((slot, route, bytes(buf[pos:pos + length])))
+        call_id, route, length = unpack(buf, pos)
+        pos += 14
+        out.append((call_id, route, bytes(buf[pos:pos + length])))
         pos += length
 
 
@@ -254,11 +283,11 @@ def _serve_inline(reader, worker):
         reader.consume()
         results = []
         flushed = clock()
-        for slot, route, raw in calls:
+        for call_id, route, raw in calls:
             began = clock()
             status, payload = execute(route, raw)
             now = clock()
-            results.append((slot, status, (now - began) // 1000, payload))
+            results.append((call_id, status, (now - began) // 1000, payload))
             if now - flushed > _FLUSH_NS:
                 worker.send_results(results)
                 results = []
@@ -293,10 +322,10 @@ def _serve_threads(reader, worker, threads):
 
     def run():
         while True:
-            slot, route, raw = calls.get()
+            call_id, route, raw = calls.get()
             began = clock()
             status, payload = worker.execute(route, raw)
-            finished((slot, status, (clock() - began) // 1000, payload))
+            finished((call_id, status, (clock() - began) // 1000, payload))
 
     for index in range(threads):
         threading.Thread(target=run, name=f"call-{index}", daemon=True).start()
@@ -319,6 +348,7 @@ def main():
     # Programs the model starts (os.system, fork+exec) must not hold the protocol pipes open.
     os.set_inheritable(req_fd, False)
     os.set_inheritable(resp_fd, False)
+    _protect_protocol(req_fd, resp_fd)
     try:
         sys.stdout.reconfigure(line_buffering=True)
         sys.stderr.reconfigure(line_buffering=True)

@@ -193,7 +193,7 @@ final class WorkerSupervisor {
             for index in s.workers.indices {
                 guard let worker = s.workers[index] else { continue }
                 var oldest: InFlightCall?
-                for case let call? in worker.calls where oldest.map({ call.sentAt < $0.sentAt }) ?? true {
+                for call in worker.calls.values where oldest.map({ call.sentAt < $0.sentAt }) ?? true {
                     oldest = call
                 }
                 guard let oldest else { continue }
@@ -490,20 +490,26 @@ final class WorkerSupervisor {
         return progressed
     }
 
+    /// Handles every whole frame buffered from `process`. A worker whose pipe carries a malformed results
+    /// frame, or a result for a call it does not have in flight, is corrupt (the model forked and the child
+    /// wrote to the pipe, or something else writes to it): nothing it sends can be trusted to belong to the call
+    /// it names, so it is replaced and its calls in flight fail, rather than risk one client reading another's
+    /// answer.
     private func handleFrames(_ process: SupervisedProcess) -> Bool {
         var progressed = false
-        var completed: [(slot: UInt32, micros: UInt32, result: WorkerResult)] = []
-        while let frame = process.frames.nextFrame() {
+        var completed: [(id: UInt64, micros: UInt32, result: WorkerResult)] = []
+        var corruption: String?
+        while corruption == nil, let frame = process.frames.nextFrame() {
             let bytes = process.frames.bytes
             switch frame.kind {
             case WorkerProtocol.kindResults:
                 guard let records = WorkerProtocol.results(in: bytes, frame.body) else {
-                    core.log.log("\(process.prefix)sent a malformed results frame")
-                    continue
+                    corruption = "sent a malformed results frame"
+                    break
                 }
                 for record in records {
                     completed.append((
-                        record.slot, record.micros,
+                        record.id, record.micros,
                         WorkerProtocol.result(status: record.status, payload: bytes[record.payload])))
                 }
             case WorkerProtocol.kindReady:
@@ -516,30 +522,41 @@ final class WorkerSupervisor {
                 process.failure = message
                 if !starting { core.log.log("\(process.prefix)failed to start: \(message)") }
             default:
-                core.log.log("\(process.prefix)sent an unknown frame kind \(frame.kind)")
+                corruption = "sent an unknown frame kind \(frame.kind)"
             }
         }
         process.frames.compact()
-        guard !completed.isEmpty else { return progressed }
         let index = process.index
         let generation = process.generation
+        var unknown: [UInt64] = []
         let done = core.state.withLock { s -> [(WorkerCompletion, WorkerResult)] in
-            guard s.workers[index]?.generation == generation else { return [] }
+            guard !completed.isEmpty, corruption == nil, s.workers[index]?.generation == generation else { return [] }
             s.dispatchPending = true
             var done: [(WorkerCompletion, WorkerResult)] = []
             done.reserveCapacity(completed.count)
             for entry in completed {
-                guard let call = s.workers[index]?.take(slot: entry.slot) else { continue }
+                guard let call = s.workers[index]?.take(id: entry.id) else {
+                    unknown.append(entry.id)
+                    continue
+                }
                 s.measured(route: call.route, micros: entry.micros)
                 done.append((call.completion, entry.result))
             }
             return done
         }
-        if done.count < completed.count {
-            core.log.log("\(process.prefix)returned \(completed.count - done.count) result(s) for unknown calls")
+        // Nothing read together with a stray result is trusted: those calls fail with the worker's other calls.
+        let trusted = unknown.isEmpty
+        for (completion, result) in done { completion(trusted ? result : .crashed) }
+        if corruption == nil, let first = unknown.first {
+            let calls = unknown.count == 1 ? "call \(first)" : "\(unknown.count) calls (first \(first))"
+            corruption = "returned a result for \(calls) it does not have in flight (did the model fork a process that "
+                + "wrote to the worker's pipe?)"
         }
-        for (completion, result) in done { completion(result) }
-        return true
+        if let corruption, processes[index] === process {
+            retire(process, result: .crashed, reason: "\(corruption): its result pipe is corrupt, replacing it")
+            return true
+        }
+        return progressed || !done.isEmpty
     }
 
     /// Reads the worker's stdout/stderr (at most `limit` chunks) and logs it line by line.
