@@ -230,6 +230,9 @@ struct EndpointWireDifferentialTests {
             [
                 "python3", Self.script, "--model-dir", "examples/calculator", "--routes-file",
                 "examples/calculator/routes.json", "--port", "0", "--no-access-log",
+                // Pinned: uvicorn's default picks httptools when installed and h11 otherwise, and the two differ
+                // (h11 answers an absolute-form target 404; RFC 9112 §3.2.2 and httptools accept it).
+                "--http", "httptools",
             ])
         defer {
             kill(peer.process.processIdentifier, SIGTERM)
