@@ -29,6 +29,10 @@ func stopSignals() -> sigset_t {
     return set
 }
 
+// A closed stdout must not kill the process mid-write: writes get EPIPE instead, and StandardStreams ends the
+// program quietly with 141 (see LoadgenExitCode.brokenPipe).
+signal(SIGPIPE, SIG_IGN)
+
 var signals = stopSignals()
 pthread_sigmask(SIG_BLOCK, &signals, nil)
 

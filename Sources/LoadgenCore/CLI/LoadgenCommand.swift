@@ -16,6 +16,7 @@ public enum LoadgenCommand {
             4  other runtime error (engine failure, cannot write the --json file)
           130  run interrupted (Ctrl-C or SIGTERM): the summary covers the time run; thresholds are shown but
                not judged; a second Ctrl-C exits at once without a summary
+          141  standard output is a pipe that closed early (e.g. '| head -1'): loadgen stops quietly
         """
 
     /// The command tree.

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Synchronization
 
 /// Where the command writes, and the parts the lead's engine and endpoint plug in.
@@ -51,12 +52,38 @@ public struct LoadgenEnvironment: Sendable {
     }
 }
 
-/// The process's standard streams.
+/// The process's standard streams, written with `write(2)` (Foundation's `FileHandle.write` traps on EPIPE).
+///
+/// A closed stdout (`loadgen ... | head -1`) ends the program quietly, as it ends any Unix tool: SIGPIPE is
+/// ignored process-wide, and the EPIPE a write then gets exits with `LoadgenExitCode.brokenPipe` (141, what a
+/// shell reports for a command killed by SIGPIPE). A closed or failing stderr drops the text: there is nowhere
+/// left to say anything.
 public enum StandardStreams {
-    /// Writes to stdout.
-    @Sendable public static func writeOutput(_ text: String) { FileHandle.standardOutput.write(Data(text.utf8)) }
-    /// Writes to stderr.
-    @Sendable public static func writeError(_ text: String) { FileHandle.standardError.write(Data(text.utf8)) }
+    /// Writes to stdout; exits with 141 if stdout is a closed pipe.
+    @Sendable public static func writeOutput(_ text: String) {
+        if !write(text, to: STDOUT_FILENO) { exit(LoadgenExitCode.brokenPipe.rawValue) }
+    }
+    /// Writes to stderr (dropped if stderr is closed).
+    @Sendable public static func writeError(_ text: String) { _ = write(text, to: STDERR_FILENO) }
+
+    /// Writes all of `text` to `fd`; false when the reader went away (EPIPE) or the descriptor failed.
+    static func write(_ text: String, to fd: Int32) -> Bool {
+        let bytes = Array(text.utf8)
+        var offset = 0
+        return bytes.withUnsafeBytes { buffer in
+            while offset < buffer.count {
+                let n = Glibc.write(fd, buffer.baseAddress.map { $0 + offset }, buffer.count - offset)
+                if n > 0 {
+                    offset += n
+                } else if n < 0 && errno == EINTR {
+                    continue
+                } else {
+                    return false
+                }
+            }
+            return true
+        }
+    }
     /// Whether stderr is a terminal.
     public static var errorIsTerminal: Bool { isatty(2) == 1 }
     /// Writes a file atomically (`-` writes to stdout).

@@ -304,4 +304,7 @@ public enum LoadgenExitCode: Int32, Sendable, CaseIterable {
     /// the thresholds evaluated on it, but a partial run neither passes nor fails them (128 + SIGINT, as shells
     /// report a command stopped by Ctrl-C).
     case interrupted = 130
+    /// Standard output is a pipe whose reader has gone (`loadgen ... | head -1`): the program stops writing and
+    /// ends quietly (128 + SIGPIPE, as shells report a command killed by SIGPIPE).
+    case brokenPipe = 141
 }
