@@ -161,6 +161,16 @@ final class FakeLauncher: TargetLauncher, Sendable {
         #expect(written.contains("\"passed\": true"))
     }
 
+    @Test("--json - keeps stdout for the JSON: the summary goes to stderr")
+    func jsonToStdoutSendsTheSummaryToStderr() async throws {
+        let harness = try Harness()
+        defer { harness.directory.cleanup() }
+        #expect(await harness.run(["run", "quick.json", "--json", "-"]) == 0)
+        #expect(harness.out.text.isEmpty)
+        #expect(harness.err.text.contains("all 3 thresholds passed"))
+        #expect(harness.files.text.hasPrefix("-\n{"))
+    }
+
     @Test func thresholdFailureExitsOne() async throws {
         let harness = try Harness(engine: FakeEngine(failEvery: 10))
         defer { harness.directory.cleanup() }
@@ -254,7 +264,8 @@ final class FakeLauncher: TargetLauncher, Sendable {
         #expect(await harness.run(["call", "http://x/p", "-d", "{}"]) == 3)
         #expect(harness.files.text == "serve --port 8000 --helpcall http://x/p -d {}")
         let exitCodes = LoadgenExitCode.allCases.map(\.rawValue)
-        #expect(exitCodes == [0, 1, 2, 3, 4, 130])
+        #expect(exitCodes == [0, 1, 2, 3, 4, 130, 141])
+        #expect(harness.out.text.contains("141  standard output is a pipe that closed early"))
     }
 
     @Test func defaultEnvironmentHasNoEngineYet() async throws {

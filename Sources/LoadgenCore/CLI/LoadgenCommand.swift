@@ -314,7 +314,9 @@ public enum LoadgenCommand {
             if interrupted, !outcomes.isEmpty {
                 summary += "(interrupted: the thresholds above describe the partial run and do not decide the exit code)\n"
             }
-            environment.standardOutput(summary)
+            // When stdout carries the JSON (`--json -`), everything for people goes to stderr.
+            let human = parsed.string("json") == "-" ? environment.standardError : environment.standardOutput
+            human(summary)
         } else {
             if let note { environment.standardError(note + "\n") }
             // Quiet runs still say why they failed, so a CI log shows which threshold broke.
