@@ -44,7 +44,7 @@ import Testing
 
     @Test func reportJSONParsesBackWithEndpointSpec() throws {
         let report = Report.json(RunResult(), outcomes: [])
-        #expect(report.hasPrefix("{\n  \"scenario\": "))
+        #expect(report.hasPrefix("{\n  \"kind\": \"run\",\n  \"scenario\": "))
         #expect(report.hasSuffix("\n}\n"))
         guard case .object(let root) = try JSON.parse(Array(report.utf8)) else {
             Issue.record("not an object")
@@ -52,5 +52,6 @@ import Testing
         }
         #expect(root["calls"] == .number("0"))
         #expect(root["passed"] == .bool(true))
+        #expect(root["offered_rps"] == .null)
     }
 }

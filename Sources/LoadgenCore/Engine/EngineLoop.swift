@@ -326,6 +326,7 @@ final class EngineLoop: @unchecked Sendable {
         started = true
         measureStart = origin &+ settings.warmupLength
         loadEnd = measureStart &+ settings.loadLength
+        result.timeline.origin = Int64(measureStart)
         let now = EventLoop.now()
         drainDeadline = loadEnd &+ settings.drainNanoseconds
         drainTimer = loop.schedule(after: Self.delay(until: drainDeadline, now: now)) { [self] in expire() }

@@ -188,6 +188,11 @@ public struct NetworkLoadEngine: LoadEngine {
             window = min(window, max(0, point))
         }
         result.elapsedNanoseconds = max(window, measuredTail)
+        result.plannedNanoseconds = window
+        result.timeline.origin = Int64(measureStart)
+        if case .open(let schedule) = plan.load, schedule.length > 0 {
+            result.offeredRate = Double(schedule.count) / (Double(schedule.length) / 1e9)
+        }
         return result
     }
 

@@ -73,10 +73,13 @@ public enum Report {
     /// `Histogram.serialized()` form, for merging shards).
     public static func json(_ result: RunResult, outcomes: [ThresholdOutcome]) -> String {
         var root = JSONObject()
+        root["kind"] = .string("run")
         root["scenario"] = .string(result.scenarioName)
         root["load"] = .string(result.loadDescription)
         root["target"] = .string(result.target)
         root["duration_s"] = .double(result.elapsedSeconds, digits: 3)
+        root["planned_duration_s"] = .double(Double(result.plannedNanoseconds) / 1e9, digits: 3)
+        root["offered_rps"] = result.offeredRate.map { .double($0, digits: 3) } ?? .null
         root["calls"] = .int(Int(result.calls))
         root["ok"] = .int(Int(result.ok))
         root["failed"] = .int(Int(result.failed))
@@ -112,12 +115,47 @@ public enum Report {
             })
         root["passed"] = .bool(outcomes.allSatisfy(\.pass))
         root["accounting_ok"] = .bool(result.accountingProblems().isEmpty)
+        root["timeseries"] = timeSeriesJSON(result.timeline)
         var histograms = JSONObject()
         histograms["latency"] = result.latency.jsonValue
         histograms["service_time"] = result.serviceTime.jsonValue
         histograms["attempt_latency"] = result.attemptLatency.jsonValue
         root["histograms"] = .object(histograms)
         return LoadgenJSON.serialize(.object(root), indent: 2) + "\n"
+    }
+
+    /// `{"interval_s": 1, "points": [{"t", "offered", "attempts", "retries", "ok", "failed", "not_sent",
+    /// "status_503", "latency_ms": {"p50", "p90", "p99", "max", "count"}}, ...]}`: one point per interval,
+    /// `t` in seconds from the start of the measurement; latencies of the calls that completed in the interval.
+    static func timeSeriesJSON(_ timeline: Timeline) -> JSONValue {
+        let template = Histogram.latency()
+        var points: [JSONValue] = []
+        for (index, interval) in timeline.intervals.enumerated() {
+            var point = JSONObject()
+            point["t"] = .double(Double(Int64(index) * timeline.intervalNanoseconds) / 1e9, digits: 3)
+            point["offered"] = .int(Int(interval.offered))
+            point["attempts"] = .int(Int(interval.attempts))
+            point["retries"] = .int(Int(interval.retries))
+            point["ok"] = .int(Int(interval.ok))
+            point["failed"] = .int(Int(interval.failed))
+            point["not_sent"] = .int(Int(interval.notSent))
+            point["status_503"] = .int(Int(interval.status503))
+            let latency = interval.latency.unpacked(like: template)
+            var object = JSONObject()
+            let empty = latency.totalCount == 0
+            func ms(_ microseconds: Int64) -> JSONValue { empty ? .null : .double(Double(microseconds) / 1000, digits: 3) }
+            object["p50"] = ms(latency.value(atPercentile: 50))
+            object["p90"] = ms(latency.value(atPercentile: 90))
+            object["p99"] = ms(latency.value(atPercentile: 99))
+            object["max"] = ms(latency.maxValue ?? 0)
+            object["count"] = .int(Int(latency.totalCount))
+            point["latency_ms"] = .object(object)
+            points.append(.object(point))
+        }
+        var series = JSONObject()
+        series["interval_s"] = .double(Double(timeline.intervalNanoseconds) / 1e9, digits: 3)
+        series["points"] = .array(points)
+        return .object(series)
     }
 
     static func latencyJSON(_ histogram: Histogram) -> JSONValue {

@@ -188,6 +188,13 @@ public struct RunResult: Sendable, Equatable {
     public var warmupCalls: Int64 = 0
     /// Retries the retry budget refused.
     public var budgetDenials: Int64 = 0
+    /// The run interval by interval (1 s): counters and latencies over time.
+    public var timeline = Timeline()
+    /// Length of the load as planned, in nanoseconds (cut short by an interruption); 0 when unknown. Unlike
+    /// `elapsedNanoseconds` it excludes the drain after the last arrival.
+    public var plannedNanoseconds: Int64 = 0
+    /// The open loop's planned arrival rate over the planned window (calls/s); `nil` for a closed loop.
+    public var offeredRate: Double?
 
     /// Creates an empty result.
     public init(scenarioName: String = "", loadDescription: String = "", target: String = "") {
@@ -198,6 +205,7 @@ public struct RunResult: Sendable, Equatable {
 
     /// Records one call. Sent calls add their attempts; the call is ok when its last attempt succeeded.
     public mutating func record(_ call: CallRecord) {
+        timeline.record(call)
         calls += 1
         if call.retryDeniedByBudget { budgetDenials += 1 }
         if let reason = call.notSentReason {
@@ -239,6 +247,9 @@ public struct RunResult: Sendable, Equatable {
         attemptLatency.merge(other.attemptLatency)
         warmupCalls += other.warmupCalls
         budgetDenials += other.budgetDenials
+        timeline.merge(other.timeline)
+        plannedNanoseconds = max(plannedNanoseconds, other.plannedNanoseconds)
+        if offeredRate == nil { offeredRate = other.offeredRate }
     }
 
     /// Calls never sent, all reasons.
@@ -279,6 +290,18 @@ public struct RunResult: Sendable, Equatable {
         }
         if attemptErrors.total > attempts {
             problems.append("failed attempts (\(attemptErrors.total)) > attempts (\(attempts))")
+        }
+        let intervals = timeline.intervals
+        if !intervals.isEmpty {
+            func sum(_ field: (Timeline.Interval) -> Int64) -> Int64 { intervals.reduce(0) { $0 + field($1) } }
+            let totals = [
+                ("offered", sum(\.offered), calls), ("ok", sum(\.ok), ok), ("failed", sum(\.failed), failed),
+                ("not sent", sum(\.notSent), notSentTotal), ("attempts", sum(\.attempts), attempts),
+                ("latencies", sum(\.latency.totalCount), latency.totalCount),
+            ]
+            for (name, overTime, total) in totals where overTime != total {
+                problems.append("time series \(name) (\(overTime)) != total (\(total))")
+            }
         }
         return problems
     }
