@@ -145,3 +145,81 @@ import Testing
         #expect(latency["max"] == .number("200"))
     }
 }
+
+/// `METRIC[WINDOW]` thresholds judge every window of the time series.
+@Suite struct WindowedThresholdTests {
+    /// 30 s at 100 calls/s: 10 ms each, except the last 2 s at 300 ms.
+    static func tailResult() -> RunResult {
+        var result = RunResult()
+        let origin = TimelineTests.origin
+        result.timeline.origin = origin
+        result.plannedNanoseconds = 30 * TimelineTests.second
+        for index in 0..<3_000 {
+            let due = Double(index) / 100
+            let service = due >= 28 ? 0.3 : 0.01
+            result.record(TimelineTests.call(Int64(index), due: due, [(due, due + service, 200)]))
+        }
+        return result
+    }
+
+    @Test("a bad tail passes the whole-run p99 but fails p99[5s]")
+    func tailIsNotDiluted() throws {
+        let result = Self.tailResult()
+        let whole = try Threshold(parsing: "p90 < 100ms").evaluate(result)
+        #expect(whole.pass)
+        let windowed = try Threshold(parsing: "p90[5s] < 100ms").evaluate(result)
+        #expect(!windowed.pass)
+        #expect(windowed.observed == 300)
+        // The first window with a tenth of its calls slow: [24 s, 29 s) holds the calls due from 28 s to 28.7 s.
+        #expect(windowed.worstWindowStart == 24)
+        #expect(windowed.observedText == "300ms in the worst 5s window, from 24s")
+        #expect(try Threshold(parsing: "p99[5s] < 400ms").evaluate(result).pass)
+    }
+
+    @Test("rates and error rate per window; the worst window is the lowest rate")
+    func ratesPerWindow() throws {
+        // Three seconds without any completion: goodput per 2 s window drops to half at best.
+        var result = RunResult()
+        result.timeline.origin = TimelineTests.origin
+        result.plannedNanoseconds = 10 * TimelineTests.second
+        for index in 0..<1_000 {
+            let due = Double(index) / 100
+            let ok = !(due >= 4 && due < 7)
+            result.record(TimelineTests.call(Int64(index), due: due, [(due, due + 0.001, ok ? 200 : 503)]))
+        }
+        let goodput = try Threshold(parsing: "goodput[2s] > 50/s").evaluate(result)
+        #expect(!goodput.pass)
+        #expect(goodput.observed == 0)
+        #expect(goodput.worstWindowStart == 4)
+        let errors = try Threshold(parsing: "error_rate[3s] < 50%").evaluate(result)
+        #expect(!errors.pass)
+        #expect(errors.observed == 1)
+        #expect(try Threshold(parsing: "error_rate < 50%").evaluate(result).pass)
+        #expect(try Threshold(parsing: "throughput[1s] >= 100").evaluate(result).pass)
+    }
+
+    @Test("a run shorter than the window is one window; no data fails")
+    func shortRunAndNoData() throws {
+        var result = RunResult()
+        result.timeline.origin = TimelineTests.origin
+        result.record(TimelineTests.call(0, due: 0.1, [(0.1, 0.15, 200)]))
+        let outcome = try Threshold(parsing: "p99[10s] < 100ms").evaluate(result)
+        #expect(outcome.pass)
+        #expect(outcome.observed == 50)
+        #expect(try !Threshold(parsing: "p99[10s] < 100ms").evaluate(RunResult()).pass)
+    }
+
+    @Test("window syntax errors say what is expected", arguments: [
+        ("p99[10s < 1s", "missing \"]\""),
+        ("p99[500ms] < 1s", "whole number of seconds"),
+        ("p99[abc] < 1s", "got \"[abc]\""),
+        ("[10s] < 1s", "unknown metric"),
+    ])
+    func syntaxErrors(text: String, message: String) {
+        #expect {
+            try Threshold(parsing: text)
+        } throws: { error in
+            "\(error)".contains(message)
+        }
+    }
+}

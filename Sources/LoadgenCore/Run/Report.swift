@@ -110,6 +110,10 @@ public enum Report {
                 item["metric"] = .string(outcome.threshold.metric.description)
                 item["limit"] = .double(outcome.threshold.limit, digits: 6)
                 item["observed"] = outcome.observed.map { .double($0, digits: 6) } ?? .null
+                if let window = outcome.threshold.window {
+                    item["window_s"] = .double(window.seconds, digits: 3)
+                    item["worst_window_start_s"] = outcome.worstWindowStart.map { .double($0, digits: 3) } ?? .null
+                }
                 item["pass"] = .bool(outcome.pass)
                 return .object(item)
             })

@@ -72,6 +72,10 @@ public enum ThresholdComparison: String, Sendable, CaseIterable {
 /// A pass/fail condition on a run's result, written `METRIC OP LIMIT`:
 /// `p99 < 250ms`, `p99.9<1s`, `max <= 2s`, `mean < 50ms`, `error_rate < 1%` (or `0.01`), `goodput > 150/s`,
 /// `throughput >= 100`, `amplification < 1.2`. `p999` and `p9999` mean p99.9 and p99.99.
+///
+/// `METRIC[WINDOW] OP LIMIT` (`p99[10s] < 100ms`) judges every window of that length, sliding by the time
+/// series' interval, instead of the whole run: it fails when any window fails, so a bad tail is not diluted by
+/// a good start. The observed value is the worst window's.
 public struct Threshold: Sendable, Hashable, CustomStringConvertible {
     /// The text as written.
     public var expression: String
@@ -82,6 +86,8 @@ public struct Threshold: Sendable, Hashable, CustomStringConvertible {
     /// The limit in the metric's unit: milliseconds for latencies, a fraction for error_rate, per second for
     /// rates, a ratio for amplification.
     public var limit: Double
+    /// The window length for `METRIC[WINDOW]`; `nil` judges the whole run.
+    public var window: DurationValue?
 
     /// The expression as written.
     public var description: String { expression }
@@ -110,7 +116,22 @@ public struct Threshold: Sendable, Hashable, CustomStringConvertible {
         }
         self.comparison = comparison
         guard !name.isEmpty else { throw ThresholdError("missing metric before \"\(symbol)\" in \"\(text)\"") }
-        let metric = try Self.metric(named: name)
+        var metricName = name
+        if let open = name.firstIndex(of: "[") {
+            guard name.hasSuffix("]") else {
+                throw ThresholdError("expected a window like \"p99[10s]\" in \"\(text)\" (missing \"]\")")
+            }
+            let inside = name[name.index(after: open)..<name.index(before: name.endIndex)].trimmingWhitespace()
+            guard let window = DurationValue(parsing: inside), window.nanoseconds >= 1_000_000_000,
+                window.nanoseconds % 1_000_000_000 == 0
+            else {
+                throw ThresholdError(
+                    "the window in \"\(text)\" must be a whole number of seconds like [10s] or [1m], got \"[\(inside)]\"")
+            }
+            self.window = window
+            metricName = name[..<open].trimmingWhitespace()
+        }
+        let metric = try Self.metric(named: metricName)
         self.metric = metric
         let limitText = rest.trimmingWhitespace()
         guard !limitText.isEmpty else { throw ThresholdError("missing limit after \"\(symbol)\" in \"\(text)\"") }
@@ -194,8 +215,13 @@ public struct Threshold: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// Evaluates against `result`. An undefined metric fails.
+    /// Evaluates against `result` (every window of it, for a windowed threshold). An undefined metric fails.
     public func evaluate(_ result: RunResult) -> ThresholdOutcome {
+        if let window {
+            let worst = worstWindow(of: result, length: window)
+            let pass = worst.map { comparison.holds($0.value, limit) } ?? false
+            return ThresholdOutcome(threshold: self, observed: worst?.value, pass: pass, worstWindowStart: worst?.start)
+        }
         let observed = observe(result)
         let pass = observed.map { comparison.holds($0, limit) } ?? false
         return ThresholdOutcome(threshold: self, observed: observed, pass: pass)
@@ -210,9 +236,25 @@ public struct ThresholdOutcome: Sendable, Hashable {
     public var observed: Double?
     /// Whether the threshold held.
     public var pass: Bool
+    /// For a windowed threshold: where the worst window starts, in seconds from the start of the measurement.
+    public var worstWindowStart: Double?
 
-    /// The observed value formatted for people (`4.2ms`, `0.5%`, `no data`).
-    public var observedText: String { observed.map { threshold.metric.format($0) } ?? "no data" }
+    /// Creates an outcome.
+    public init(threshold: Threshold, observed: Double?, pass: Bool, worstWindowStart: Double? = nil) {
+        self.threshold = threshold
+        self.observed = observed
+        self.pass = pass
+        self.worstWindowStart = worstWindowStart
+    }
+
+    /// The observed value formatted for people (`4.2ms`, `0.5%`, `no data`; for a windowed threshold
+    /// `120ms in the worst 10s window, from 20s`).
+    public var observedText: String {
+        guard let observed else { return "no data" }
+        let text = threshold.metric.format(observed)
+        guard let window = threshold.window, let start = worstWindowStart else { return text }
+        return "\(text) in the worst \(window) window, from \(formatNumber(start, digits: 3))s"
+    }
 }
 
 /// A malformed threshold expression.
