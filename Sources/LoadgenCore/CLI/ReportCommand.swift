@@ -47,7 +47,11 @@ enum ReportCommand {
             }
         }
         let page = HTMLReport.render(inputs)
-        let absolute = output == "-" || output.hasPrefix("/") ? output : environment.currentDirectory + "/" + output
+        if output == "-" {
+            environment.standardOutput(page)
+            return .success
+        }
+        let absolute = output.hasPrefix("/") ? output : environment.currentDirectory + "/" + output
         do {
             try environment.writeFile(absolute, page)
         } catch {
