@@ -78,13 +78,21 @@ public struct ReportInput: Sendable, Equatable {
 
 /// Latency figures in milliseconds; each is `nil` when absent or `null` (no calls).
 public struct LatencyFigures: Sendable, Equatable {
+    /// The median.
     public var p50: Double?
+    /// The 90th percentile.
     public var p90: Double?
+    /// The 99th percentile.
     public var p99: Double?
+    /// The 99.9th percentile.
     public var p999: Double?
+    /// The largest value.
     public var max: Double?
+    /// The mean.
     public var mean: Double?
+    /// The smallest value.
     public var min: Double?
+    /// How many values the figures describe.
     public var count: Double?
 
     init(_ fields: JSONFields?) throws(ReportInputError) {
@@ -115,10 +123,15 @@ public struct LatencyFigures: Sendable, Equatable {
 
 /// One threshold of a run, as the run judged it.
 public struct ThresholdRow: Sendable, Equatable {
+    /// The threshold as written, like `p99 < 250ms`.
     public var expression: String
+    /// The metric name, like `p99` or `error_rate`.
     public var metric: String
+    /// The limit (milliseconds for latency, a fraction for error_rate).
     public var limit: Double?
+    /// The observed value (`nil` without data).
     public var observed: Double?
+    /// Whether the run met the threshold.
     public var pass: Bool?
 }
 
@@ -126,12 +139,19 @@ public struct ThresholdRow: Sendable, Equatable {
 public struct TimeseriesPoint: Sendable, Equatable {
     /// Seconds since the measurement start, at the start of the interval.
     public var t: Double
+    /// Calls whose intended start falls in the interval (`nil` for a closed loop).
     public var offered: Double?
+    /// Attempts sent in the interval.
     public var attempts: Double?
+    /// How many of those attempts were retries.
     public var retries: Double?
+    /// Calls that completed successfully in the interval.
     public var ok: Double?
+    /// Calls that failed in the interval.
     public var failed: Double?
+    /// Calls due in the interval that were not sent.
     public var notSent: Double?
+    /// Attempts answered 503 in the interval.
     public var status503: Double?
     /// Latency of the calls completed in the interval (`nil` figures when none completed).
     public var latency: LatencyFigures
@@ -141,33 +161,55 @@ public struct TimeseriesPoint: Sendable, Equatable {
 public struct Timeseries: Sendable, Equatable {
     /// The interval length in seconds.
     public var interval: Double
+    /// The intervals in time order.
     public var points: [TimeseriesPoint]
 }
 
 /// The figures of a `loadgen run --json` result that the report shows.
 public struct RunReportData: Sendable, Equatable {
+    /// The scenario name (empty when absent).
     public var scenario: String
+    /// The load description, like `constant-rate 200/s for 10s`.
     public var load: String?
+    /// The endpoint URL.
     public var target: String?
+    /// The measured duration.
     public var durationSeconds: Double?
+    /// The planned duration.
     public var plannedDurationSeconds: Double?
+    /// The planned arrival rate (`nil` for a closed loop).
     public var offeredRate: Double?
+    /// Calls scheduled.
     public var calls: Double?
+    /// Calls that succeeded.
     public var ok: Double?
+    /// Calls that failed.
     public var failed: Double?
+    /// Calls not sent (`not_sent.total`).
     public var notSent: Double?
+    /// Attempts sent.
     public var attempts: Double?
+    /// Retries among them.
     public var retries: Double?
+    /// Attempts per second.
     public var throughput: Double?
+    /// Successful calls per second.
     public var goodput: Double?
+    /// Attempts per call.
     public var amplification: Double?
+    /// Failed calls as a fraction of calls.
     public var errorRate: Double?
+    /// Call latency from the intended start.
     public var latency: LatencyFigures
+    /// Call latency from the actual send.
     public var serviceTime: LatencyFigures
+    /// The thresholds as judged by the run.
     public var thresholds: [ThresholdRow]
+    /// Whether every threshold passed.
     public var passed: Bool?
     /// `histograms.latency.counts` as `(microseconds, count)` pairs, or `nil` when absent.
     public var latencyCounts: [HistogramCount]?
+    /// Per-interval figures (`nil` in results written before `timeseries` existed).
     public var timeseries: Timeseries?
     /// Fields found wrong but not needed to draw the rest (shown as notes).
     public var notes: [String]
@@ -253,26 +295,41 @@ public struct HistogramCount: Sendable, Equatable {
 public struct CapacityStep: Sendable, Equatable {
     /// The offered rate of the step (calls/s).
     public var rate: Double
+    /// `probe`, `double`, `bisect` or `confirm`.
     public var phase: String
+    /// The achieved rate (calls/s).
     public var achieved: Double?
+    /// How long the step ran.
     public var durationSeconds: Double?
+    /// Calls made in the step.
     public var calls: Double?
+    /// The step's latency figures.
     public var latency: LatencyFigures
+    /// Failed calls as a fraction of calls.
     public var errorRate: Double?
+    /// `pass`, `fail`, `inconclusive` or `generator-limited`.
     public var verdict: String
+    /// Why the step did not pass (may be empty).
     public var reason: String
 }
 
 /// The figures of a `loadgen capacity --json` result.
 public struct CapacityReportData: Sendable, Equatable {
+    /// The scenario name (empty when absent).
     public var scenario: String
+    /// The endpoint URL.
     public var target: String?
     /// The SLA expressions, like `p99 < 100ms`.
     public var sla: [String]
+    /// The highest rate that met the SLA.
     public var lastPass: Double?
+    /// The lowest rate that missed it.
     public var firstFail: Double?
+    /// Whether the last passing rate passed again when confirmed.
     public var confirmed: Bool?
+    /// What limited the capacity, like `endpoint`.
     public var limitedBy: String?
+    /// The measured steps in the order they ran.
     public var steps: [CapacityStep]
 
     init(_ root: JSONFields) throws(ReportInputError) {

@@ -6,7 +6,9 @@ import Foundation
 public struct SVGChart: Sendable, Equatable {
     /// Which y axis a series or reference line belongs to.
     public enum Side: Sendable, Equatable {
+        /// The left axis (`y`).
         case left
+        /// The right axis (`y2`).
         case right
     }
 
