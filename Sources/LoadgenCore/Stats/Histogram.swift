@@ -117,9 +117,11 @@ public struct Histogram: Sendable, Equatable {
         return Int64(subBucket) << Int64(bucket + unitMagnitude)
     }
 
-    /// The largest value recorded in the same count as `value`.
+    /// The largest value recorded in the same count as `value` (at most `Int64.max`: the top bucket of a
+    /// layout reaching `Int64.max` would otherwise end past it).
     public func highestEquivalentValue(_ value: Int64) -> Int64 {
-        lowestEquivalentValue(value) + sizeOfEquivalentRange(value) - 1
+        let (highest, overflow) = lowestEquivalentValue(value).addingReportingOverflow(sizeOfEquivalentRange(value) - 1)
+        return overflow ? Int64.max : highest
     }
 
     /// The middle of the range of values recorded in the same count as `value`.
