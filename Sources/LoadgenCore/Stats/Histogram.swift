@@ -260,12 +260,15 @@ public enum HistogramError: Error, Sendable, Equatable, CustomStringConvertible 
     case invalidLayout(String)
     /// The serialized text is not a histogram.
     case invalidSerialization(String)
+    /// The bytes are not a histogram in HdrHistogram's V2 encoding we can read (see `init(hdrEncoded:)`).
+    case invalidHdrEncoding(HdrDecodingError)
 
     /// A human-readable message.
     public var description: String {
         switch self {
         case .invalidLayout(let message): return "invalid histogram layout: \(message)"
         case .invalidSerialization(let message): return "invalid serialized histogram: \(message)"
+        case .invalidHdrEncoding(let error): return "invalid HdrHistogram encoding: \(error)"
         }
     }
 }
