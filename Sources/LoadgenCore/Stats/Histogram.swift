@@ -117,9 +117,11 @@ public struct Histogram: Sendable, Equatable {
         return Int64(subBucket) << Int64(bucket + unitMagnitude)
     }
 
-    /// The largest value recorded in the same count as `value`.
+    /// The largest value recorded in the same count as `value` (at most `Int64.max`: the top bucket of a
+    /// layout reaching `Int64.max` would otherwise end past it).
     public func highestEquivalentValue(_ value: Int64) -> Int64 {
-        lowestEquivalentValue(value) + sizeOfEquivalentRange(value) - 1
+        let (highest, overflow) = lowestEquivalentValue(value).addingReportingOverflow(sizeOfEquivalentRange(value) - 1)
+        return overflow ? Int64.max : highest
     }
 
     /// The middle of the range of values recorded in the same count as `value`.
@@ -258,12 +260,15 @@ public enum HistogramError: Error, Sendable, Equatable, CustomStringConvertible 
     case invalidLayout(String)
     /// The serialized text is not a histogram.
     case invalidSerialization(String)
+    /// The bytes are not a histogram in HdrHistogram's V2 encoding we can read (see `init(hdrEncoded:)`).
+    case invalidHdrEncoding(HdrDecodingError)
 
     /// A human-readable message.
     public var description: String {
         switch self {
         case .invalidLayout(let message): return "invalid histogram layout: \(message)"
         case .invalidSerialization(let message): return "invalid serialized histogram: \(message)"
+        case .invalidHdrEncoding(let error): return "invalid HdrHistogram encoding: \(error)"
         }
     }
 }
