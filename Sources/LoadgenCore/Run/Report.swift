@@ -129,8 +129,10 @@ public enum Report {
     }
 
     /// `{"interval_s": 1, "points": [{"t", "offered", "attempts", "retries", "ok", "failed", "not_sent",
-    /// "status_503", "latency_ms": {"p50", "p90", "p99", "max", "count"}}, ...]}`: one point per interval,
-    /// `t` in seconds from the start of the measurement; latencies of the calls that completed in the interval.
+    /// "status_503", "latency_ms": {"p50", "p90", "p99", "max", "count"}, "hdr"}, ...]}`: one point per interval,
+    /// `t` in seconds from the start of the measurement; latencies of the calls that completed in the interval,
+    /// also whole as `hdr` (the HdrHistogram V2 compressed encoding in base64, values in µs), so that windows
+    /// can be merged exactly by `compare` and other tools.
     static func timeSeriesJSON(_ timeline: Timeline) -> JSONValue {
         let template = Histogram.latency()
         var points: [JSONValue] = []
@@ -154,6 +156,7 @@ public enum Report {
             object["max"] = ms(latency.maxValue ?? 0)
             object["count"] = .int(Int(latency.totalCount))
             point["latency_ms"] = .object(object)
+            point["hdr"] = .string(latency.hdrBase64)
             points.append(.object(point))
         }
         var series = JSONObject()
