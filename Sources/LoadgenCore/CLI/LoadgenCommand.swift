@@ -62,6 +62,7 @@ public enum LoadgenCommand {
             CommandSpec(
                 name: "call", abstract: "Call an endpoint with ResilientClient's retries (see 'loadgen call --help').",
                 passthrough: true),
+            CapacityCommand.spec,
             ReportCommand.spec,
         ])
 
@@ -87,6 +88,7 @@ public enum LoadgenCommand {
             case "run": return await run(parsed, environment: environment).rawValue
             case "serve": return await environment.serve(parsed.positionals)
             case "call": return await environment.call(parsed.positionals)
+            case "capacity": return await CapacityCommand.run(parsed, environment: environment).rawValue
             case "report": return ReportCommand.run(parsed, environment: environment).rawValue
             default:
                 environment.standardError("error: unknown command '\(parsed.command)'\n")
@@ -262,31 +264,12 @@ public enum LoadgenCommand {
                     + "finish); interrupt again to exit now\n")
         }
         defer { interruption.remove(noticeToken) }
-        var running: (any RunningTarget)?
-        let url: TargetURL
-        switch scenario.target {
-        case .url(let target): url = target
-        case .embedded(let embedded):
-            do {
-                let started = try await launcher.start(embedded)
-                running = started
-                url = started.url
-            } catch {
-                if interruption.isInterrupted {
-                    environment.standardError("interrupted before the load started\n")
-                    return .interrupted
-                }
-                environment.standardError("error: \(describe(error))\n")
-                return .targetUnreachable
-            }
+        let session: TargetSession
+        switch await TargetSession.open(scenario.target, launcher: launcher, environment: environment) {
+        case .opened(let opened): session = opened
+        case .failed(let code): return code
         }
-        if interruption.isInterrupted {
-            await running?.stop()
-            environment.standardError("interrupted before the load started\n")
-            return .interrupted
-        }
-        // A second interruption exits the process at once (`main`); the embedded endpoint is told to stop first.
-        let abortToken = running.map { target in interruption.onAbort { terminateNow(target) } }
+        let url = session.url
         let plan = RunPlan(scenario: scenario, target: url)
         var result: RunResult
         do {
@@ -295,15 +278,13 @@ public enum LoadgenCommand {
             }
         } catch {
             printer.finish()
-            if let abortToken { interruption.remove(abortToken) }
-            await running?.stop()
-            environment.standardError("error: \(describe(error))\n")
+            await session.close()
+            environment.standardError("error: \(TargetSession.describe(error))\n")
             if let runError = error as? LoadgenRunError, case .targetUnreachable = runError { return .targetUnreachable }
             return .runtimeError
         }
         printer.finish()
-        if let abortToken { interruption.remove(abortToken) }
-        await running?.stop()
+        await session.close()
         if result.scenarioName.isEmpty { result.scenarioName = scenario.name }
         if result.loadDescription.isEmpty { result.loadDescription = scenario.load.summary }
         if result.target.isEmpty { result.target = url.description }
@@ -385,13 +366,4 @@ public enum LoadgenCommand {
         return LoadgenJSON.serialize(.object(root), indent: 2) + "\n"
     }
 
-    /// Tells an embedded endpoint to stop without waiting (the process is about to exit).
-    private static func terminateNow(_ target: any RunningTarget) {
-        if let embedded = target as? RunningEmbeddedTarget { kill(embedded.pid, SIGTERM) }
-    }
-
-    private static func describe(_ error: any Error) -> String {
-        if let error = error as? LoadgenRunError { return error.description }
-        return "\(error)"
-    }
 }

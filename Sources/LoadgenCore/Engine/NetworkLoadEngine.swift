@@ -1,3 +1,4 @@
+import Foundation
 import HTTP1
 import NetIO
 import Synchronization
@@ -164,6 +165,7 @@ public struct NetworkLoadEngine: LoadEngine {
             stop.close()  // before the group shuts down (defers run last first)
         }
         let measureStart = origin &+ settings.warmupLength
+        let startTime = Date().timeIntervalSince1970 + (Double(measureStart) - Double(EventLoop.now())) / 1e9
         let reporter = ProgressSampler(
             workers: workers, interval: plan.progressInterval, measureStart: measureStart,
             total: DurationValue(nanoseconds: Int64(settings.loadLength)), progress: progress)
@@ -189,6 +191,7 @@ public struct NetworkLoadEngine: LoadEngine {
         }
         result.elapsedNanoseconds = max(window, measuredTail)
         result.plannedNanoseconds = window
+        result.startTime = startTime
         result.timeline.origin = Int64(measureStart)
         if case .open(let schedule) = plan.load, schedule.length > 0 {
             result.offeredRate = Double(schedule.count) / (Double(schedule.length) / 1e9)

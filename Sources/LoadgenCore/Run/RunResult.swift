@@ -195,6 +195,8 @@ public struct RunResult: Sendable, Equatable {
     public var plannedNanoseconds: Int64 = 0
     /// The open loop's planned arrival rate over the planned window (calls/s); `nil` for a closed loop.
     public var offeredRate: Double?
+    /// Wall-clock time of the measurement's start (seconds since 1970), for logs; `nil` when unknown.
+    public var startTime: Double?
 
     /// Creates an empty result.
     public init(scenarioName: String = "", loadDescription: String = "", target: String = "") {
@@ -250,6 +252,7 @@ public struct RunResult: Sendable, Equatable {
         timeline.merge(other.timeline)
         plannedNanoseconds = max(plannedNanoseconds, other.plannedNanoseconds)
         if offeredRate == nil { offeredRate = other.offeredRate }
+        if startTime == nil { startTime = other.startTime }
     }
 
     /// Calls never sent, all reasons.
