@@ -146,3 +146,41 @@ struct ScenarioRunTests {
         #expect(run.stderr.contains("predict"), "\(run.stderr)")
     }
 }
+
+/// `loadgen capacity` against the real endpoint (one worker, 10 ms per call: a little under 100 calls/s),
+/// with a p90 SLA so that a step needs only 44 calls and the whole search fits in CI's time. The full-size
+/// search (p99, 20 ms, 20 s confirmation) is `Benchmarks/capacity-search.sh`.
+@Suite(.serialized) struct CapacityEndToEndTests {
+    @Test("brackets the capacity of a 10 ms worker and confirms it")
+    func bracketsARealEndpoint() async throws {
+        let directory = try TempDir()
+        defer { directory.cleanup() }
+        var text = try String(
+            contentsOf: ScenarioRunTests.repository.appendingPathComponent("scenarios/capacity.json"), encoding: .utf8)
+        text = text.replacingOccurrences(of: "../examples/echo", with: ScenarioRunTests.repository.path + "/examples/echo")
+            .replacingOccurrences(of: "\"delay\": \"20ms\"", with: "\"delay\": \"10ms\"")
+            .replacingOccurrences(of: "\"warmup\": \"1s\"", with: "\"warmup\": \"300ms\"")
+        let path = try directory.write("capacity.json", text)
+        let json = directory.path + "/capacity-out.json"
+        let run = try await ScenarioRunTests.loadgen(
+            [
+                "capacity", path, "--sla", "p90 < 80ms, error_rate < 5%", "--precision", "10%", "--step-duration", "1s",
+                "--confirm-duration", "2s", "--json", json,
+            ], json: json)
+        #expect(run.code == LoadgenExitCode.success.rawValue, "\(run.stdout)\n\(run.stderr)")
+        let report = try #require(run.report)
+        guard case .object(let capacity)? = report["capacity"], case .array(let steps)? = report["steps"] else {
+            Issue.record("no capacity or steps: \(run.stdout)")
+            return
+        }
+        let pass = try #require(ScenarioRunTests.number(capacity["last_pass_rps"]))
+        let fail = try #require(ScenarioRunTests.number(capacity["first_fail_rps"]))
+        #expect(capacity["confirmed"] == .bool(true))
+        #expect(capacity["limited_by"] == .string("endpoint"))
+        // 10 ms per call bounds the capacity by 100/s; the worker's own overhead keeps it above 60/s.
+        #expect(pass >= 60 && pass <= 100, "\(run.stdout)")
+        #expect(fail > pass && fail / pass <= 1.1 + 1e-6)
+        #expect(steps.count >= 4)
+        #expect(run.stdout.contains("capacity: "))
+    }
+}

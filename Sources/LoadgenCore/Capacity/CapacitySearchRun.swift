@@ -14,7 +14,9 @@ struct CapacitySearchRun {
     static let probeUsers = 4
     /// Length of the probe.
     static let probeDuration = DurationValue.seconds(2)
-    /// Pause between steps, after the engine's own drain, so that the endpoint's queue is empty.
+    /// Pause after a step in which calls timed out. The engine's drain waits for every call it sent, so the
+    /// endpoint is idle after a step, except for calls the client abandoned at its timeout: those may still
+    /// be queued or running there, and would slow the next step down.
     static let cooldown = Duration.seconds(1)
 
     private(set) var steps: [CapacityStepResult] = []
@@ -82,7 +84,8 @@ struct CapacitySearchRun {
             steps.append(step)
             if !options.quiet { human(CapacityReport.row(steps.count, step)) }
             next = search.record(step.verdict)
-            if case .step = next { try? await Task.sleep(for: Self.cooldown) }
+            let abandoned = step.result.attemptErrors.byKind[.timeout, default: 0] > 0
+            if case .step = next, abandoned { try? await Task.sleep(for: Self.cooldown) }
         }
         guard case .done(let conclusion) = next else { return .interrupted }
         return .concluded(conclusion)
