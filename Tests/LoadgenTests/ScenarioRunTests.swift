@@ -33,6 +33,7 @@ struct ScenarioRunTests {
         var stdout: String
         var stderr: String
         var report: JSONObject?
+        var files: [String: String] = [:]
     }
 
     /// Runs `loadgen ARGS` in-process with the real engine and launcher; `--json` output is parsed.
@@ -53,7 +54,9 @@ struct ScenarioRunTests {
         if let json, let text = files.withLock({ $0[json] }) {
             if case .object(let object) = try JSON.parse(Array(text.utf8)) { report = object }
         }
-        return Run(code: code, stdout: out.withLock { $0 }, stderr: err.withLock { $0 }, report: report)
+        return Run(
+            code: code, stdout: out.withLock { $0 }, stderr: err.withLock { $0 }, report: report,
+            files: files.withLock { $0 })
     }
 
     static func number(_ value: JSONValue?) -> Double? {
@@ -182,5 +185,59 @@ struct ScenarioRunTests {
         #expect(fail > pass && fail / pass <= 1.1 + 1e-6)
         #expect(steps.count >= 4)
         #expect(run.stdout.contains("capacity: "))
+    }
+}
+
+/// `run --hdr-log`: HdrHistogram's own Python implementation reads the log, and finds the JSON's figures.
+@Suite(.serialized) struct HdrLogEndToEndTests {
+    @Test("Python's hdrhistogram decodes the log: same count and p99 as the JSON")
+    func pythonReadsTheRunLog() async throws {
+        let directory = try TempDir()
+        defer { directory.cleanup() }
+        let json = directory.path + "/run.json"
+        let logPath = directory.path + "/run.hlog"
+        // 200/s for 2 s: 400 calls, so that 99% of them is a whole number and Python's rank rule agrees with ours.
+        let run = try await ScenarioRunTests.loadgen(
+            ["run", "scenarios/quickstart.json", "--duration", "2s", "-q", "--json", json, "--hdr-log", logPath],
+            json: json)
+        #expect(run.code == LoadgenExitCode.success.rawValue, "\(run.stderr)")
+        // The test's environment writes files into memory: put the log on disk for Python.
+        let report = try #require(run.report)
+        guard case .object(let latency)? = report["latency_ms"] else {
+            Issue.record("no latency_ms")
+            return
+        }
+        let count = try #require(ScenarioRunTests.number(latency["count"]))
+        let p99 = try #require(ScenarioRunTests.number(latency["p99"]))
+        #expect(count == 400)
+        let logText = try #require(run.files[logPath])
+        try logText.write(toFile: logPath, atomically: true, encoding: .utf8)
+        let script = """
+            import sys
+            from hdrh.histogram import HdrHistogram
+            from hdrh.log import HistogramLogReader
+            reader = HistogramLogReader(sys.argv[1], HdrHistogram(1, 3600000000, 3))
+            total = HdrHistogram(1, 3600000000, 3)
+            intervals = 0
+            while True:
+                h = reader.get_next_interval_histogram()
+                if h is None:
+                    break
+                intervals += 1
+                total.add(h)
+            print(intervals, total.get_total_count(), total.get_value_at_percentile(99))
+            """
+        let python = try HdrEncodingTests.runPython(["-c", script, logPath])
+        #expect(python.status == 0, "\(python.stderr)")
+        let fields = String(decoding: python.stdout, as: UTF8.self).split(separator: " ").compactMap {
+            Double($0.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        try #require(fields.count == 3, "python printed \(String(decoding: python.stdout, as: UTF8.self))")
+        #expect(fields[0] >= 2)  // one line per second of the run (plus the drain)
+        #expect(fields[1] == count)
+        // Python reports the top of p99's bucket; the JSON the same bucket's value (capped at the maximum): both
+        // within the histogram's 0.1% precision.
+        let pythonP99 = fields[2] / 1000
+        #expect(abs(pythonP99 - p99) <= p99 * 0.001 + 0.001, "python p99 \(pythonP99) ms, JSON p99 \(p99) ms")
     }
 }

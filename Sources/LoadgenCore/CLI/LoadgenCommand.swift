@@ -1,4 +1,5 @@
 import CommandLine
+import Foundation
 import EndpointSpec
 import Glibc
 
@@ -49,6 +50,9 @@ public enum LoadgenCommand {
                     .value(
                         "endpoint-log", valueName: "FILE",
                         help: "Append the embedded endpoint's log (requests, model output, tracebacks) to FILE."),
+                    .value(
+                        "hdr-log", valueName: "FILE",
+                        help: "Write the latencies per second as an HdrHistogram interval log (for HdrHistogram's tools)."),
                 ],
                 positionals: [PositionalSpec("SCENARIO", help: "path to the scenario JSON file")]),
             CommandSpec(
@@ -319,6 +323,19 @@ public enum LoadgenCommand {
                 try environment.writeFile(absolute, document)
             } catch {
                 environment.standardError("error: cannot write --json file '\(path)': \(error)\n")
+                return .runtimeError
+            }
+        }
+        if let path = parsed.string("hdr-log") {
+            let absolute = path.hasPrefix("/") ? path : environment.currentDirectory + "/" + path
+            var log = HdrIntervalLog(
+                startTime: result.startTime ?? Date().timeIntervalSince1970,
+                comments: ["loadgen run: \(result.scenarioName), \(result.loadDescription), latency from the intended start in µs"])
+            log.append(result.timeline, offset: 0)
+            do {
+                try environment.writeFile(absolute, log.text)
+            } catch {
+                environment.standardError("error: cannot write --hdr-log file '\(path)': \(error)\n")
                 return .runtimeError
             }
         }
