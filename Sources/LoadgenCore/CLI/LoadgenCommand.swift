@@ -2,7 +2,7 @@ import CommandLine
 import EndpointSpec
 import Glibc
 
-/// The `loadgen` command line: `run`, `validate`, `serve`, `call`, `report`.
+/// The `loadgen` command line: `run`, `validate`, `serve`, `call`, `report`, `compare`.
 public enum LoadgenCommand {
     /// The version printed by `--version`.
     public static let version = "loadgen 0.1.0"
@@ -63,6 +63,7 @@ public enum LoadgenCommand {
                 name: "call", abstract: "Call an endpoint with ResilientClient's retries (see 'loadgen call --help').",
                 passthrough: true),
             ReportCommand.spec,
+            CompareCommand.spec,
         ])
 
     /// Runs the command line `arguments` (without the executable name); returns the exit code.
@@ -88,6 +89,7 @@ public enum LoadgenCommand {
             case "serve": return await environment.serve(parsed.positionals)
             case "call": return await environment.call(parsed.positionals)
             case "report": return ReportCommand.run(parsed, environment: environment).rawValue
+            case "compare": return CompareCommand.run(parsed, environment: environment).rawValue
             default:
                 environment.standardError("error: unknown command '\(parsed.command)'\n")
                 return LoadgenExitCode.usageError.rawValue
