@@ -10,9 +10,11 @@ enum CompareCommand {
             or 5 s each; intervals starting after planned_duration_s, the drain, are skipped). A side's value is
             computed over all its windows pooled (histograms merged exactly: p99 is the p99 of every call).
             The change is new/base - 1 in percent (error_rate: new - base in percentage points). Its 95%
-            confidence interval: a bootstrap over windows (2000 resamples, fixed seed, so the output is
-            deterministic) gives the standard error of the change (of the log ratio), times Student's t at
-            min(windows per side) - 1 degrees of freedom. Several runs per side (comma-separated) add windows;
+            confidence interval: a bootstrap over windows (2000 resamples per side, fixed seed, so the output is
+            deterministic) gives each side's variance (of the log value); a run-level term of n/runs times it is
+            added (a run may be off as a whole by as much as one window, which one run's windows cannot show),
+            and the half-width is Student's t at min(windows per side) - 1 degrees of freedom times the
+            standard error. Several runs per side (comma-separated) add windows;
             with at least 4 runs per side a two-sided Mann-Whitney U test across runs (p < 0.05, as benchstat)
             decides significance instead of the interval.
             Verdict: 'worse' when the change is worse than the tolerance AND significant; 'better'

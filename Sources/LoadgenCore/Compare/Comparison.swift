@@ -13,9 +13,11 @@ import Foundation
 /// **Interval.** The change is `new / base − 1` in percent (for the error rate, `new − base` in percentage
 /// points). Its 95% confidence interval comes from a bootstrap over windows with a fixed seed (deterministic):
 /// each of `resamples` rounds draws, with replacement, as many windows as each side has, pools them and
-/// recomputes the change (on the log of the ratio). The interval is the change ± t × the bootstrap standard
-/// error, with Student's t at `min(windows of a side) − 1` degrees of freedom: a bootstrap over a handful of
-/// windows underestimates the spread, and t widens it accordingly. A side with a single window has no interval
+/// recomputes each side's value (its log for relative metrics). Each side's variance is the bootstrap variance
+/// `σ²/n` plus a run-level term `σ²/runs` (`sideVariance`): a whole run can be shifted by the machine's state,
+/// which resampling one run's windows cannot see, and the term assumes a run may be off by as much as one
+/// window. The interval is the change ± t × √(sum of both sides' variances), with Student's t at
+/// `min(windows of a side) − 1` degrees of freedom. A side with a single window has no interval
 /// (every verdict is `~`). Several runs per side add their windows, which narrows the interval.
 ///
 /// **Verdict.** `worse` when the change is worse than the tolerance (relative, `--tolerance`, default 5%; for
@@ -59,16 +61,18 @@ public enum Comparison {
     {
         let baseValues = base.values(of: metrics, over: base.allWindows)
         let newValues = new.values(of: metrics, over: new.allWindows)
-        // Bootstrap: the same resamples serve every metric.
+        // Bootstrap: the same resamples serve every metric; each side is resampled on its own.
         var rng = SplitMix64(seed: options.seed)
-        var draws = [[Double?]](repeating: [], count: metrics.count)
+        var baseDraws = [[Double]](repeating: [], count: metrics.count)
+        var newDraws = [[Double]](repeating: [], count: metrics.count)
         let canResample = base.windows.count >= 2 && new.windows.count >= 2
         if canResample {
             for _ in 0..<options.resamples {
                 let baseDraw = base.values(of: metrics, over: resample(base.windows.count, &rng))
                 let newDraw = new.values(of: metrics, over: resample(new.windows.count, &rng))
                 for index in metrics.indices {
-                    draws[index].append(scaledChange(metrics[index], base: baseDraw[index], new: newDraw[index]))
+                    if let value = scaled(metrics[index], baseDraw[index]) { baseDraws[index].append(value) }
+                    if let value = scaled(metrics[index], newDraw[index]) { newDraws[index].append(value) }
                 }
             }
         }
@@ -90,9 +94,17 @@ public enum Comparison {
                 continue
             }
             row.change = unscale(metric, point)
-            let samples = draws[index].compactMap { $0 }
-            if let t = StudentT.quantile975(degrees: degrees), samples.count * 2 >= options.resamples {
-                let halfWidth = t * standardDeviation(samples)
+            let enough = baseDraws[index].count * 2 >= options.resamples && newDraws[index].count * 2 >= options.resamples
+            if point == 0, baseValue == newValue, standardDeviation(baseDraws[index]) == 0,
+                standardDeviation(newDraws[index]) == 0
+            {
+                row.ciLow = 0
+                row.ciHigh = 0
+            } else if let t = StudentT.quantile975(degrees: degrees), enough {
+                let variance =
+                    sideVariance(baseDraws[index], windows: base.windows.count, runs: base.runs.count)
+                    + sideVariance(newDraws[index], windows: new.windows.count, runs: new.runs.count)
+                let halfWidth = t * variance.squareRoot()
                 row.ciLow = unscale(metric, point - halfWidth)
                 row.ciHigh = unscale(metric, point + halfWidth)
             } else {
@@ -110,6 +122,22 @@ public enum Comparison {
             rows.append(row)
         }
         return rows
+    }
+
+    /// The variance of one side's value: the bootstrap variance over its windows (`σ²/n` for `n` windows of
+    /// spread `σ`) plus a run-level term `σ²/runs`. A run's level may be off as a whole (another process on the
+    /// machine, a colder cache), which no resampling of one run's windows can see; the term assumes a run can
+    /// be off by as much as one window, so more runs per side shrink it.
+    static func sideVariance(_ draws: [Double], windows: Int, runs: Int) -> Double {
+        let bootstrap = standardDeviation(draws)
+        return bootstrap * bootstrap * (1 + Double(windows) / Double(max(1, runs)))
+    }
+
+    /// A side's value in the scale the interval is built on (log for relative metrics); `nil` if undefined.
+    static func scaled(_ metric: CompareMetric, _ value: Double?) -> Double? {
+        guard let value else { return nil }
+        if metric.changeIsAbsolute { return value }
+        return value > 0 ? log(value) : nil
     }
 
     /// The change in the scale the interval is built on: the log of the ratio for relative metrics, the
