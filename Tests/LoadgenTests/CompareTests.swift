@@ -139,6 +139,7 @@ import Testing
     func lowerIsBetter() async throws {
         var faster = Shape()
         faster.latencyMs = 1
+        faster.spreadMs = 1  // every latency about halved, tail included
         let rows = try Self.verdicts([Self.runJSON(seed: 1)], [Self.runJSON(seed: 2, faster)])
         #expect(rows["p50"]?.verdict == .better)
         #expect(rows["p99"]?.verdict == .better)
