@@ -3,7 +3,7 @@ import Foundation
 import EndpointSpec
 import Glibc
 
-/// The `loadgen` command line: `run`, `validate`, `serve`, `call`, `report`.
+/// The `loadgen` command line: `run`, `validate`, `serve`, `call`, `report`, `compare`.
 public enum LoadgenCommand {
     /// The version printed by `--version`.
     public static let version = "loadgen 0.1.0"
@@ -68,6 +68,7 @@ public enum LoadgenCommand {
                 passthrough: true),
             CapacityCommand.spec,
             ReportCommand.spec,
+            CompareCommand.spec,
         ])
 
     /// Runs the command line `arguments` (without the executable name); returns the exit code.
@@ -94,6 +95,7 @@ public enum LoadgenCommand {
             case "call": return await environment.call(parsed.positionals)
             case "capacity": return await CapacityCommand.run(parsed, environment: environment).rawValue
             case "report": return ReportCommand.run(parsed, environment: environment).rawValue
+            case "compare": return CompareCommand.run(parsed, environment: environment).rawValue
             default:
                 environment.standardError("error: unknown command '\(parsed.command)'\n")
                 return LoadgenExitCode.usageError.rawValue

@@ -155,6 +155,9 @@ public struct TimeseriesPoint: Sendable, Equatable {
     public var status503: Double?
     /// Latency of the calls completed in the interval (`nil` figures when none completed).
     public var latency: LatencyFigures
+    /// The interval's whole latency histogram (µs) in HdrHistogram V2 compressed base64 (`nil` in results
+    /// written before points carried it); `Histogram(hdrBase64:)` decodes it.
+    public var hdr: String? = nil
 }
 
 /// A run's per-interval figures.
@@ -276,7 +279,7 @@ public struct RunReportData: Sendable, Equatable {
                         retries: try point.number("retries"), ok: try point.number("ok"),
                         failed: try point.number("failed"), notSent: try point.number("not_sent", allowObject: true),
                         status503: try point.number("status_503"),
-                        latency: try LatencyFigures(point.object("latency_ms"))))
+                        latency: try LatencyFigures(point.object("latency_ms")), hdr: try point.string("hdr")))
             }
             timeseries = Timeseries(interval: interval, points: points.sorted { $0.t < $1.t })
         }
