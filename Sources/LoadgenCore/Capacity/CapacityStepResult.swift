@@ -25,8 +25,19 @@ public struct CapacityStepResult: Sendable {
         Double(result.plannedNanoseconds > 0 ? result.plannedNanoseconds : result.elapsedNanoseconds) / 1e9
     }
 
-    /// Successful calls per second over the planned window (the drain after it is not part of the window).
-    public var achievedRate: Double { durationSeconds > 0 ? Double(result.ok) / durationSeconds : 0 }
+    /// Successful calls per second that completed *during* the step: over the whole intervals of the time
+    /// series that lie inside the planned window. Calls that complete in the drain after an overloaded step
+    /// are not counted, so an endpoint that holds 48/s shows 48/s at an offered 96/s, not 96/s.
+    public var achievedRate: Double {
+        let timeline = result.timeline
+        let whole = Int(Double(result.plannedNanoseconds) / Double(timeline.intervalNanoseconds))
+        let intervals = timeline.intervals
+        guard whole > 0, intervals.count >= whole else {
+            return durationSeconds > 0 ? Double(result.ok) / durationSeconds : 0
+        }
+        let ok = intervals[0..<whole].reduce(Int64(0)) { $0 + $1.ok }
+        return Double(ok) / (Double(whole) * Double(timeline.intervalNanoseconds) / 1e9)
+    }
 
     /// End-to-end latency at `percentile`, in milliseconds; `nil` when no call completed.
     public func latencyMilliseconds(_ percentile: Double) -> Double? {
