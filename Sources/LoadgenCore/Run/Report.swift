@@ -129,7 +129,7 @@ public enum Report {
     }
 
     /// `{"interval_s": 1, "points": [{"t", "offered", "attempts", "retries", "ok", "failed", "not_sent",
-    /// "status_503", "latency_ms": {"p50", "p90", "p99", "max", "count"}, "hdr"}, ...]}`: one point per interval,
+    /// "status_503", "latency_ms" (as the run's), "hdr"}, ...]}`: one point per interval,
     /// `t` in seconds from the start of the measurement; latencies of the calls that completed in the interval,
     /// also whole as `hdr` (the HdrHistogram V2 compressed encoding in base64, values in µs), so that windows
     /// can be merged exactly by `compare` and other tools.
@@ -147,15 +147,7 @@ public enum Report {
             point["not_sent"] = .int(Int(interval.notSent))
             point["status_503"] = .int(Int(interval.status503))
             let latency = interval.latency.unpacked(like: template)
-            var object = JSONObject()
-            let empty = latency.totalCount == 0
-            func ms(_ microseconds: Int64) -> JSONValue { empty ? .null : .double(Double(microseconds) / 1000, digits: 3) }
-            object["p50"] = ms(latency.value(atPercentile: 50))
-            object["p90"] = ms(latency.value(atPercentile: 90))
-            object["p99"] = ms(latency.value(atPercentile: 99))
-            object["max"] = ms(latency.maxValue ?? 0)
-            object["count"] = .int(Int(latency.totalCount))
-            point["latency_ms"] = .object(object)
+            point["latency_ms"] = latencyJSON(latency)
             point["hdr"] = .string(latency.hdrBase64)
             points.append(.object(point))
         }
