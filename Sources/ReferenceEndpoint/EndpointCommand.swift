@@ -138,10 +138,12 @@ public enum EndpointCommand {
         sigaddset(&stopSignals, SIGTERM)
         pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
 
-        let server = ReferenceEndpointServer(configuration: config)
+        let log = EndpointLog()
+        let server = ReferenceEndpointServer(configuration: config, log: log)
         do {
             try server.start()
         } catch {
+            log.flush()
             writeAll(2, "error: \(error.message)\n")
             return ExitCode.startup
         }
@@ -155,15 +157,17 @@ public enum EndpointCommand {
                     if n < 0 && errno == EINTR { continue }
                     if n <= 0 { break }
                 }
-                EndpointLog().log("standard input closed (--exit-on-stdin-eof)")
+                log.log("standard input closed (--exit-on-stdin-eof)")
                 kill(getpid(), SIGTERM)
             }
             watcher.start()
         }
         var received: Int32 = 0
         sigwait(&stopSignals, &received)
-        EndpointLog().log("received \(received == SIGINT ? "SIGINT" : "SIGTERM"), shutting down")
+        log.log("received \(received == SIGINT ? "SIGINT" : "SIGTERM"), shutting down")
         server.shutdown()
+        // The last lines (worker exits, the shutdown) reach the log unless its reader is stuck.
+        log.flush(timeout: 2)
         return ExitCode.success
     }
 

@@ -19,6 +19,7 @@ public final class CapturedLog: Sendable {
     }
 
     deinit {
+        log.flush()
         close(fd)
         unlink(path)
     }
