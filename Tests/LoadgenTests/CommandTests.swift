@@ -171,6 +171,15 @@ final class FakeLauncher: TargetLauncher, Sendable {
         #expect(harness.files.text.hasPrefix("-\n{"))
     }
 
+    @Test("--rate beyond the maximum is a usage error that names the flag, not a trap")
+    func hugeRateIsRefused() async throws {
+        let harness = try Harness()
+        defer { harness.directory.cleanup() }
+        #expect(await harness.run(["run", "quick.json", "--rate", "1e19"]) == 2)
+        #expect(harness.err.text.contains("--rate"))
+        #expect(harness.err.text.contains("up to 10000000/s"))
+    }
+
     @Test func thresholdFailureExitsOne() async throws {
         let harness = try Harness(engine: FakeEngine(failEvery: 10))
         defer { harness.directory.cleanup() }
@@ -216,7 +225,7 @@ final class FakeLauncher: TargetLauncher, Sendable {
         let harness = try Harness()
         defer { harness.directory.cleanup() }
         #expect(await harness.run(["run", "quick.json", "--rate", "abc"]) == 2)
-        #expect(harness.err.text.contains("error: --rate expects a positive number (like 200 or 200/s), got 'abc'\n"))
+        #expect(harness.err.text.contains("error: --rate expects a positive rate up to 10000000/s (like 200 or 200/s), got 'abc'\n"))
         #expect(await harness.run(["run", "quick.json", "--duration", "5"]) == 2)
         #expect(harness.err.text.contains("error: --duration expects a duration greater than 0 like 30s, got '5'"))
         #expect(await harness.run(["run", "quick.json", "--url", "https://x"]) == 2)

@@ -127,6 +127,11 @@ import Testing
                 "load.rate: expected a rate greater than 0, got 0"),
             (load, "{\"type\": \"constant-rate\", \"rate\": \"fast\", \"duration\": \"10s\"}",
                 "load.rate: expected a rate like 200 or \"200/s\", got \"fast\""),
+            // 1e19/s used to trap (SIGILL) while counting the arrivals.
+            (load, "{\"type\": \"constant-rate\", \"rate\": 1e19, \"duration\": \"10s\"}",
+                "load.rate: expected a rate of at most 10000000/s (far beyond what one machine can send), got 1e19"),
+            (load, "{\"type\": \"ramping-rate\", \"stages\": [{\"target\": \"2e10/s\", \"duration\": \"1s\"}]}",
+                "load.stages[0].target: expected a rate of at most 10000000/s (far beyond what one machine can send), got \"2e10/s\""),
             (load, "{\"type\": \"constant-rate\", \"rat\": 5, \"duration\": \"10s\"}",
                 "load.rat: unknown field; did you mean \"rate\"?"),
             (load, "{\"type\": \"constant-rate\", \"duration\": \"10s\"}", "load.rate: required field is missing"),

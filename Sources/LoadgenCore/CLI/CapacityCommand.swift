@@ -89,7 +89,7 @@ enum CapacityCommand {
         }
         func rate(_ name: String) throws(CommandLineError) -> Double? {
             try parsed.value(name, expected: "a positive rate (like 50 or 50/s)") { text in
-                guard let rate = RateValue(parsing: text), rate.perSecond > 0, rate.perSecond <= 10_000_000 else {
+                guard let rate = RateValue(parsing: text), rate.perSecond > 0, rate.perSecond <= RateValue.maximum else {
                     return nil
                 }
                 return rate.perSecond

@@ -171,8 +171,10 @@ public enum LoadgenCommand {
             guard let duration = DurationValue(parsing: text), duration.nanoseconds > 0 else { return nil }
             return duration
         }
-        overrides.rate = try parsed.value("rate", expected: "a positive number (like 200 or 200/s)") { text in
-            guard let rate = RateValue(parsing: text), rate.perSecond > 0 else { return nil }
+        overrides.rate = try parsed.value("rate", expected: "a positive rate up to 10000000/s (like 200 or 200/s)") { text in
+            guard let rate = RateValue(parsing: text), rate.perSecond > 0, rate.perSecond <= RateValue.maximum else {
+                return nil
+            }
             return rate.perSecond
         }
         if let url = parsed.string("url") {

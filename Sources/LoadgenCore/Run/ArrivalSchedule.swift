@@ -48,7 +48,8 @@ public struct ArrivalSchedule: Sendable, Equatable {
         self.segments = segments
         self.length = time
         // Arrival i exists when Λ(i's time) = i < Λ(T); tolerate rounding so 200/s for 10s is 2000, not 2001.
-        self.count = cumulative <= 1e-9 ? 0 : Int64((cumulative - 1e-6).rounded(.up))
+        // Scenarios bound rates (RateValue.maximum) and durations; the clamp keeps a hand-built schedule from trapping.
+        self.count = cumulative <= 1e-9 ? 0 : Int64(min((cumulative - 1e-6).rounded(.up), 9e18))
     }
 
     /// A constant rate for `duration`.

@@ -103,6 +103,11 @@ struct Node {
         }
         guard let rate, rate.isFinite, rate >= 0 else { throw expected("a rate like 200 or \"200/s\"") }
         if !allowZero, rate == 0 { throw error("expected a rate greater than 0, got \(value.errorDescription)") }
+        guard rate <= RateValue.maximum else {
+            throw error(
+                "expected a rate of at most \(RateValue(perSecond: RateValue.maximum)) (far beyond what one machine can "
+                    + "send), got \(value.errorDescription)")
+        }
         return rate
     }
 }

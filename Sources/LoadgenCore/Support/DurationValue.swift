@@ -71,6 +71,10 @@ public struct RateValue: Sendable, Hashable, CustomStringConvertible {
     /// Requests per second.
     public var perSecond: Double
 
+    /// The largest rate a scenario or a flag may ask for: 10 million calls/s, far beyond what one machine can
+    /// send, and small enough that every count and time derived from it fits in 64 bits.
+    public static let maximum: Double = 10_000_000
+
     /// Creates a rate.
     public init(perSecond: Double) { self.perSecond = perSecond }
 
