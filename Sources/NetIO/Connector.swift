@@ -71,12 +71,27 @@ final class Connector: Selectable, @unchecked Sendable {
 }
 
 /// A listening socket on one loop; accepted fds go to `onAccept` on the loop thread.
+///
+/// Out of descriptors (EMFILE, ENFILE) or kernel memory, `accept` fails while the socket stays readable, so
+/// a level-triggered listener would spin at 100% CPU without accepting anything. The listener then leaves
+/// epoll for `acceptPause` and tries again; new clients wait in the backlog meanwhile, and connections
+/// already open are served as usual. `onAcceptLimit` hears of it at most once every `limitReportInterval`.
 final class ListenerSocket: Selectable, @unchecked Sendable {
     let onAccept: (Int32) -> Void
+    let onAcceptLimit: ((String) -> Void)?
     private(set) var isClosed = false
+    /// When `onAcceptLimit` was last told (monotonic nanoseconds; 0: never).
+    private var limitReportedAt: UInt64 = 0
 
-    init(fd: Int32, loop: EventLoop, onAccept: @escaping (Int32) -> Void) {
+    /// How often at most a pause is reported.
+    static let limitReportInterval: UInt64 = 10_000_000_000
+
+    /// How long accepting pauses after EMFILE, ENFILE, ENOBUFS or ENOMEM.
+    static let acceptPause: UInt64 = 100_000_000
+
+    init(fd: Int32, loop: EventLoop, onAccept: @escaping (Int32) -> Void, onAcceptLimit: ((String) -> Void)? = nil) {
         self.onAccept = onAccept
+        self.onAcceptLimit = onAcceptLimit
         super.init(fd: fd, loop: loop)
     }
 
@@ -87,11 +102,33 @@ final class ListenerSocket: Selectable, @unchecked Sendable {
             if client < 0 {
                 let code = clinux_errno()
                 if code == EINTR || code == ECONNABORTED { continue }
-                // EAGAIN, or EMFILE/ENFILE etc.: try again on the next readiness event.
+                if code == EMFILE || code == ENFILE || code == ENOBUFS || code == ENOMEM { pauseAccepting(code) }
+                // EAGAIN: nothing more to accept until the next readiness event.
                 return
             }
             accepted += 1
             onAccept(client)
+        }
+    }
+
+    private func pauseAccepting(_ code: Int32) {
+        let now = EventLoop.now()
+        if limitReportedAt == 0 || now &- limitReportedAt >= Self.limitReportInterval {
+            limitReportedAt = now
+            onAcceptLimit?(
+                "cannot accept connections: \(String(cString: strerror(code))); new clients wait in the backlog "
+                    + "(accepting pauses \(Self.acceptPause / 1_000_000) ms at a time until descriptors are free)")
+        }
+        loop.deregister(self)
+        _ = loop.schedule(after: Self.acceptPause) { [self] in resumeAccepting() }
+    }
+
+    private func resumeAccepting() {
+        guard !isClosed else { return }
+        do throws(NetError) {
+            try loop.register(self, events: CLINUX_EPOLLIN | CLINUX_EPOLLEXCLUSIVE)
+        } catch {
+            _ = loop.schedule(after: Self.acceptPause) { [self] in resumeAccepting() }
         }
     }
 
@@ -108,7 +145,7 @@ final class ListenerSocket: Selectable, @unchecked Sendable {
     /// EPOLLEXCLUSIVE so that a new connection wakes one loop, not all of them). A port already in use fails
     /// with `addressInUse`. `makeAcceptHandler` builds the per-loop accept callback.
     static func bind(
-        group: EventLoopGroup, host: String, port: Int, backlog: Int32,
+        group: EventLoopGroup, host: String, port: Int, backlog: Int32, onAcceptLimit: ((String) -> Void)? = nil,
         makeAcceptHandler: (EventLoop) -> (Int32) -> Void
     ) throws(NetError) -> (listeners: [ListenerSocket], port: Int) {
         let (socket, chosenPort) = try Socket.listen(host: host, port: port, backlog: backlog)
@@ -120,7 +157,8 @@ final class ListenerSocket: Selectable, @unchecked Sendable {
                 for listener in listeners { Glibc.close(listener.fd) }
                 throw error
             }
-            listeners.append(ListenerSocket(fd: fd, loop: loop, onAccept: makeAcceptHandler(loop)))
+            listeners.append(
+                ListenerSocket(fd: fd, loop: loop, onAccept: makeAcceptHandler(loop), onAcceptLimit: onAcceptLimit))
         }
         // Register on each loop's own thread (registration bookkeeping is loop-confined).
         let registered = Latch(count: listeners.count)

@@ -86,11 +86,12 @@ public final class HTTPServer: Sendable {
     private let isShutDown = Atomic<Bool>(false)
 
     /// Binds `host:port` (port 0 picks a free port) on every loop of `group` (nil: a new group with one loop per
-    /// core, owned and shut down by the server) and starts accepting.
+    /// core, owned and shut down by the server) and starts accepting. `onAcceptLimit` is told, on a loop thread,
+    /// when accepting pauses because the process is out of descriptors (and when it resumes).
     public init(
         group givenGroup: EventLoopGroup? = nil, host: String = "127.0.0.1", port: Int = 0,
         limits: HTTPLimits = .default, idleTimeout: Duration = .seconds(60), headerTimeout: Duration = .seconds(10),
-        backlog: Int32 = 1024, handler: any HTTPServerHandler
+        backlog: Int32 = 1024, onAcceptLimit: (@Sendable (String) -> Void)? = nil, handler: any HTTPServerHandler
     ) throws(NetError) {
         let ownsGroup = givenGroup == nil
         let group: EventLoopGroup
@@ -100,7 +101,9 @@ public final class HTTPServer: Sendable {
             handler: handler)
         var states: [ServerLoopState] = []
         do throws(NetError) {
-            let (listeners, bound) = try ListenerSocket.bind(group: group, host: host, port: port, backlog: backlog) { loop in
+            let (listeners, bound) = try ListenerSocket.bind(
+                group: group, host: host, port: port, backlog: backlog, onAcceptLimit: onAcceptLimit
+            ) { loop in
                 let state = ServerLoopState(loop: loop, configuration: configuration)
                 states.append(state)
                 return { [state] fd in state.accept(fd) }

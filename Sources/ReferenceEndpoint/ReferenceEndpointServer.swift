@@ -78,7 +78,8 @@ public final class ReferenceEndpointServer: Sendable {
             server = try HTTPServer(
                 group: group, host: config.host, port: config.port, limits: limits,
                 idleTimeout: .nanoseconds(Int64(config.idleTimeout * 1e9)),
-                headerTimeout: .nanoseconds(Int64(config.requestTimeout * 1e9)), handler: handler)
+                headerTimeout: .nanoseconds(Int64(config.requestTimeout * 1e9)),
+                onAcceptLimit: { [log] message in log.log(message) }, handler: handler)
         } catch {
             group.shutdown()
             pool.shutdown()

@@ -1,0 +1,57 @@
+import Foundation
+import Glibc
+import TestSupport
+import Testing
+
+@testable import ReferenceEndpoint
+
+/// At the open-file limit the endpoint pauses accepting instead of spinning, keeps serving the connections it
+/// has, and accepts again once descriptors are free.
+@Suite("Endpoint end to end: open-file limit", .dedicatedThreads)
+struct EndpointDescriptorLimitTests {
+    /// CPU seconds (user + system) the process has used so far.
+    static func cpuSeconds(_ pid: pid_t) throws -> Double {
+        let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
+        let fields = try #require(stat.split(separator: ")").last).split(separator: " ")
+        let ticks = (Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)
+        return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    @Test("EMFILE: no accept spin, open connections still served, new ones accepted once fds are free")
+    func acceptPausesAtTheLimit() throws {
+        let executable = try EndpointCLITests.executable()
+        // `ulimit -n 40`: the endpoint needs about a dozen descriptors of its own, so the 30th client or so finds
+        // the process out of descriptors.
+        let child = try ChildProcess(
+            "/bin/bash",
+            [
+                "-c", "ulimit -n 40 && exec \"$0\" \"$@\"", executable, "--model-dir", "examples/calculator",
+                "--routes-file", "examples/calculator/routes.json", "--port", "0", "--workers", "1",
+                "--loop-threads", "1",
+            ])
+        let line = try #require(child.readLine(seconds: 120), "no ready line; stderr: \(child.stderrText)")
+        let port = try #require(Int(line.split(separator: ":").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
+        var clients: [WireClient] = []
+        for _ in 0..<60 { clients.append(try WireClient(port: port)) }  // the kernel's backlog takes them all
+        usleep(300_000)
+        let pid = child.process.processIdentifier
+        let before = try Self.cpuSeconds(pid)
+        usleep(2_000_000)
+        let spent = try Self.cpuSeconds(pid) - before
+        // A listener spinning on EMFILE burns the whole 2 s; paused, it wakes ten times a second.
+        #expect(spent < 0.5, "the endpoint used \(spent) s of CPU in 2 s while out of descriptors")
+        // A connection it accepted is still served.
+        #expect(try clients[0].exchange("GET", "/ping").status == 200)
+        // Descriptors free up: the waiting clients, and new ones, are served.
+        let waiting = clients[59]  // still in the kernel's backlog
+        clients.removeSubrange(1...)
+        #expect(try waiting.exchange("GET", "/ping").status == 200)
+        let fresh = try WireClient(port: port)
+        #expect(try fresh.exchange("POST", "/add", json: #"{"a":1}"#).text == #"{"sum":2.5}"#)
+        kill(pid, SIGTERM)
+        #expect(child.waitForExit(seconds: 30) == 0)
+        let stderr = child.stderrText
+        let reports = stderr.components(separatedBy: "cannot accept connections: Too many open files").count - 1
+        #expect(reports == 1, "\(stderr.suffix(2_000))")
+    }
+}
