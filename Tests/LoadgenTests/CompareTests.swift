@@ -1,5 +1,6 @@
 import EndpointSpec
 import Foundation
+import Synchronization
 import Testing
 
 @testable import LoadgenCore
@@ -14,7 +15,7 @@ import Testing
     /// `(latencyMs + spreadMs × u) × f + shiftMs` with `u` uniform in [0, 1), 1% of calls `4 × spreadMs × u`
     /// slower, and `f` a per-second factor uniform in [1 − drift, 1 + drift]; `failureRate` of the calls fail
     /// with a 500.
-    struct Shape {
+    struct Shape: Hashable {
         var seconds = 20
         var rate = 200
         var latencyMs = 2.0
@@ -28,8 +29,24 @@ import Testing
 
     static func uniform(_ rng: inout SplitMix64) -> Double { Double(rng.next() >> 11) / Double(1 << 53) }
 
-    /// The `loadgen run --json` document of a synthetic run.
+    /// The documents built so far, by seed and shape: the tests compare the same few runs again and again,
+    /// and building one (recording 4,000 calls, writing the JSON) costs more than comparing it.
+    static let documents = Mutex<[Key: String]>([:])
+    struct Key: Hashable {
+        var seed: UInt64
+        var shape: Shape
+    }
+
+    /// The `loadgen run --json` document of a synthetic run (built once per seed and shape).
     static func runJSON(seed: UInt64, _ shape: Shape = Shape()) -> String {
+        let key = Key(seed: seed, shape: shape)
+        if let document = documents.withLock({ $0[key] }) { return document }
+        let document = buildRunJSON(seed: seed, shape)
+        documents.withLock { $0[key] = document }
+        return document
+    }
+
+    static func buildRunJSON(seed: UInt64, _ shape: Shape) -> String {
         var rng = SplitMix64(seed: seed)
         var result = RunResult(scenarioName: shape.scenario, loadDescription: shape.load, target: "http://127.0.0.1:1")
         result.timeline.origin = origin
@@ -57,8 +74,17 @@ import Testing
         try ReportInput.parse(Array(text.utf8), file: file)
     }
 
+    /// Options for comparisons made through the API: 500 bootstrap resamples instead of the shipped 2000 (the
+    /// interval's width is estimated to within a few percent either way; the bootstrap is most of a debug
+    /// build's time). The command tests below keep the shipped default.
+    static var testOptions: CompareOptions {
+        var options = CompareOptions()
+        options.resamples = 500
+        return options
+    }
+
     /// The verdicts of `new` against `base` (documents), by metric name.
-    static func verdicts(_ base: [String], _ new: [String], options: CompareOptions = CompareOptions()) throws
+    static func verdicts(_ base: [String], _ new: [String], options: CompareOptions = testOptions) throws
         -> [String: MetricComparison]
     {
         let rows = try Comparison.compareRuns(

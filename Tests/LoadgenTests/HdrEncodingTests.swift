@@ -37,11 +37,12 @@ import Testing
     @Test func zlibRoundTripsEmptySmallLargeAndRandom() throws {
         let text = Array("latency histograms, latency histograms, log-linear buckets ".utf8)
         var large: [UInt8] = []
-        for index in 0..<20_000 { large += Array("line \(index % 97): \(index * 7 % 1000) µs\n".utf8) }
+        // Over 32 KiB (matches across the whole window) and over 64 KiB (several stored blocks) where it matters.
+        for index in 0..<4_000 { large += Array("line \(index % 97): \(index * 7 % 1000) µs\n".utf8) }
         let inputs: [[UInt8]] = [
             [], [0], [1, 2, 3], text, [UInt8](repeating: 7, count: 100_000), large,
             Self.randomBytes(70_000, seed: 1), Self.randomBytes(5_000, seed: 2, alphabet: 4),
-            Self.randomBytes(200_000, seed: 3, alphabet: 16),
+            Self.randomBytes(80_000, seed: 3, alphabet: 16),
         ]
         for input in inputs {
             let compressed = Zlib.compress(input)
@@ -139,13 +140,15 @@ import Testing
             Array(sample.encodedV2Compressed().dropFirst(8)),
         ]
         var rng = TestRNG(state: 99)
+        // Every truncation point, and per stream 400 random corruptions (1 to 4 changes, bit flips and byte changes).
+        let rounds = 400
         var threw = 0
         for stream in streams {
             let original = try Zlib.decompress(stream, maxOutputSize: 1 << 20)
             for cut in 0..<stream.count {
                 #expect(throws: ZlibError.self) { try Zlib.decompress(Array(stream[0..<cut]), maxOutputSize: 1 << 20) }
             }
-            for round in 0..<1_500 {
+            for round in 0..<rounds {
                 var corrupt = stream
                 for _ in 0..<(1 + round % 4) {
                     let at = Int(rng.next() % UInt64(corrupt.count))
@@ -163,7 +166,7 @@ import Testing
                 }
             }
         }
-        #expect(threw > streams.count * 1_400)
+        #expect(threw > streams.count * rounds * 14 / 15)  // as 1,400 of 1,500
     }
 
     // MARK: Histogram V2
@@ -229,6 +232,9 @@ import Testing
     /// maximum is its bucket's highest equivalent value (capped at highestTrackableValue), the minimum its
     /// bucket's lowest, clampedCount 0.
     func expectRoundTrip(_ original: Histogram, _ label: String) throws {
+        // The original's figures, computed once for the three forms (a wide layout has millions of counts).
+        let expectedPercentiles = Self.percentiles.map { original.value(atPercentile: $0) }
+        let (mean, standardDeviation) = (original.mean, original.standardDeviation)
         for (form, decoded) in [
             ("V2", try Histogram(hdrEncoded: original.encodedV2())),
             ("compressed", try Histogram(hdrEncoded: original.encodedV2Compressed())),
@@ -243,9 +249,8 @@ import Testing
                 decoded.maxValue
                     == original.maxValue.map { min(original.highestEquivalentValue($0), original.highestTrackableValue) },
                 "\(label) \(form)")
-            #expect(decoded.mean == original.mean && decoded.standardDeviation == original.standardDeviation)
-            for percentile in Self.percentiles {
-                let expected = original.value(atPercentile: percentile)
+            #expect(decoded.mean == mean && decoded.standardDeviation == standardDeviation)
+            for (percentile, expected) in zip(Self.percentiles, expectedPercentiles) {
                 let actual = decoded.value(atPercentile: percentile)
                 if let max = original.maxValue, original.valuesAreEquivalent(expected, max), percentile > 0 {
                     #expect(actual == decoded.maxValue, "\(label) \(form) p\(percentile)")
@@ -369,7 +374,8 @@ import Testing
         var rng = TestRNG(state: 5)
         for encoded in [sample.encodedV2(), sample.encodedV2Compressed(), Self.bytes(base64: Self.pythonBase64)] {
             for cut in 0..<encoded.count { _ = try? Histogram(hdrEncoded: Array(encoded[0..<cut])) }
-            for _ in 0..<2_000 {
+            // Every truncation point, and 500 random byte changes.
+            for _ in 0..<500 {
                 var corrupt = encoded
                 let at = Int(rng.next() % UInt64(corrupt.count))
                 corrupt[at] = UInt8(truncatingIfNeeded: rng.next())

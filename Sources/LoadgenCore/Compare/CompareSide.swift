@@ -9,8 +9,12 @@ struct CompareSide: Sendable {
     /// The distinct latency buckets of the side, ascending: each bucket's highest equivalent value (µs), as
     /// `Histogram.value(atPercentile:)` reports it.
     private let bucketValues: [Int64]
-    /// Per window, its non-zero buckets as `(index in bucketValues, count)`.
-    private let windowBuckets: [[(bucket: Int, count: Int64)]]
+    /// The non-zero buckets of every window, one window after the other: entry `i` is `entryCounts[i]` calls
+    /// in bucket `entryBuckets[i]` (an index in `bucketValues`); window `w`'s entries are
+    /// `entryStarts[w]..<entryStarts[w + 1]`. Flat arrays, so pooling a resample touches only these.
+    private let entryBuckets: [Int]
+    private let entryCounts: [Int64]
+    private let entryStarts: [Int]
 
     /// Lays out the windows of `runs` (each run's windows in time order).
     init(runs windowsByRun: [[CompareWindow]]) {
@@ -22,23 +26,27 @@ struct CompareSide: Sendable {
         }
         windows = all
         self.runs = runs
-        var perWindow: [[(value: Int64, count: Int64)]] = []
-        var distinct = Set<Int64>()
+        // Each window's buckets as (value, count), read from its packed histogram.
+        var values: [Int64] = []
+        var counts: [Int64] = []
+        var starts = [0]
         for window in all {
-            guard let histogram = window.histogram else {
-                perWindow.append([])
-                continue
+            if let layout = window.layout, let maxValue = window.latency.maxValue {
+                for entry in window.latency.entries {
+                    // The exact maximum caps the top bucket, as `Histogram.value(atPercentile:)` does.
+                    let value = layout.highestEquivalentValue(layout.value(atIndex: Int(entry.index)))
+                    values.append(Swift.min(value, maxValue))
+                    counts.append(entry.count)
+                }
             }
-            let counts = histogram.nonZeroCounts().map { (histogram.highestEquivalentValue($0.value), $0.count) }
-            // The exact maximum caps the top bucket, as `Histogram.value(atPercentile:)` does.
-            let capped = counts.map { (value: Swift.min($0.0, histogram.maxValue ?? $0.0), count: $0.1) }
-            for entry in capped { distinct.insert(entry.value) }
-            perWindow.append(capped)
+            starts.append(values.count)
         }
-        bucketValues = distinct.sorted()
+        bucketValues = Array(Set(values)).sorted()
         var position: [Int64: Int] = [:]
         for (index, value) in bucketValues.enumerated() { position[value] = index }
-        windowBuckets = perWindow.map { entries in entries.compactMap { entry in position[entry.value].map { ($0, entry.count) } } }
+        entryBuckets = values.map { position[$0] ?? 0 }
+        entryCounts = counts
+        entryStarts = starts
     }
 
     /// The value of every metric in `metrics` over the windows `selection` (indices into `windows`, repeats
@@ -75,12 +83,25 @@ struct CompareSide: Sendable {
 
     /// The pooled latency percentiles (ms) of the windows `selection`, by percentile.
     private func percentileValues(_ percentiles: [Double], over selection: [Int]) -> [Double: Double] {
+        // A window drawn k times adds its counts k-fold, once.
+        var draws = [Int64](repeating: 0, count: windows.count)
+        for index in selection { draws[index] += 1 }
         var counts = [Int64](repeating: 0, count: bucketValues.count)
         var total: Int64 = 0
-        for index in selection {
-            for entry in windowBuckets[index] {
-                counts[entry.bucket] += entry.count
-                total += entry.count
+        // The bootstrap's inner loop: through buffer pointers, without a bounds check or reference count per
+        // entry (a resample pools thousands of entries, and there are thousands of resamples).
+        entryBuckets.withUnsafeBufferPointer { buckets in
+            entryCounts.withUnsafeBufferPointer { entryCounts in
+                counts.withUnsafeMutableBufferPointer { counts in
+                    for window in draws.indices where draws[window] > 0 {
+                        let times = draws[window]
+                        for entry in entryStarts[window]..<entryStarts[window + 1] {
+                            let count = times * entryCounts[entry]
+                            counts[buckets[entry]] += count
+                            total += count
+                        }
+                    }
+                }
             }
         }
         guard total > 0 else { return [:] }
@@ -89,13 +110,14 @@ struct CompareSide: Sendable {
         var result: [Double: Double] = [:]
         var next = 0
         var running: Int64 = 0
-        for (bucket, count) in counts.enumerated() where count > 0 {
-            running += count
+        var bucket = 0
+        while next < ranks.count {
+            running += counts[bucket]
             while next < ranks.count, running >= ranks[next].rank {
                 result[ranks[next].percentile] = Double(bucketValues[bucket]) / 1000
                 next += 1
             }
-            if next == ranks.count { break }
+            bucket += 1
         }
         return result
     }

@@ -220,15 +220,18 @@ public struct Histogram: Sendable, Equatable {
         guard totalCount > 0 else { return 0 }
         if percentile <= 0 { return lowestEquivalentValue(minValue ?? 0) }
         let target = Self.rank(percentile: percentile, count: totalCount)
-        var running: Int64 = 0
-        for index in counts.indices where counts[index] != 0 {
-            running += counts[index]
-            if running >= target {
-                let value = highestEquivalentValue(value(atIndex: index))
-                return min(value, maxValue ?? value)
+        // Through a buffer pointer: wide layouts have millions of counts.
+        let found: Int? = counts.withUnsafeBufferPointer { counts in
+            var running: Int64 = 0
+            for index in counts.indices where counts[index] != 0 {
+                running += counts[index]
+                if running >= target { return index }
             }
+            return nil
         }
-        return maxValue ?? 0
+        guard let found else { return maxValue ?? 0 }
+        let value = highestEquivalentValue(value(atIndex: found))
+        return min(value, maxValue ?? value)
     }
 
     /// The mean, computed from bucket midpoints as HdrHistogram does (0 when empty).

@@ -74,9 +74,10 @@ struct Inflater {
         return value
     }
 
-    /// Bytes are loaded only when needed, so fewer than 8 bits are ever buffered between reads: dropping
-    /// them moves to the next byte boundary.
+    /// Moves to the next byte boundary. Decoding a Huffman code may have loaded whole bytes ahead of the
+    /// bits it used (at most 15 bits of look-ahead); those bytes are given back to the input.
     private mutating func dropToByteBoundary() {
+        position -= bitCount / 8
         bitBuffer = 0
         bitCount = 0
     }
@@ -185,21 +186,26 @@ struct Inflater {
 
     // MARK: Huffman codes
 
-    /// A canonical Huffman code as counts per length and symbols in code order; decoded bit by bit.
+    /// A canonical Huffman code as a lookup table: the next `longest` bits of the input (least significant
+    /// first, as they arrive) index `table`, whose entry is the symbol and the length of its code, so a
+    /// symbol is decoded with one lookup rather than bit by bit.
     struct HuffmanCode {
-        /// `counts[n]`: how many symbols have an `n`-bit code (index 0 unused).
-        var counts = [Int](repeating: 0, count: 16)
-        /// Symbols ordered by code (by length, then by symbol).
-        var symbols: [Int] = []
+        /// The longest code length (0 for a code without symbols).
+        private(set) var longest = 0
+        /// `symbol << 4 | length` for every `longest`-bit pattern that starts with that symbol's code
+        /// (bit-reversed, as DEFLATE sends codes most significant bit first); 0 where no code matches (an
+        /// incomplete code).
+        private(set) var table: [UInt16] = [0]
 
         init(lengths: [Int], mustBeComplete: Bool) throws(ZlibError) {
+            // `counts[n]`: how many symbols have an `n`-bit code (index 0 unused).
+            var counts = [Int](repeating: 0, count: 16)
             for length in lengths {
                 guard (0...15).contains(length) else { throw .invalidData("code length \(length)") }
                 counts[length] += 1
             }
             counts[0] = 0
             var left = 1
-            var longest = 0
             for length in 1..<16 {
                 left <<= 1
                 left -= counts[length]
@@ -212,29 +218,46 @@ struct Inflater {
                 throw .invalidData("incomplete Huffman code")
             }
             if mustBeComplete && longest == 0 { throw .invalidData("empty code-length code") }
-            var offsets = [Int](repeating: 0, count: 16)
-            for length in 1..<15 { offsets[length + 1] = offsets[length] + counts[length] }
-            symbols = [Int](repeating: 0, count: offsets[15] + counts[15])
+            // Canonical codes (RFC 1951 section 3.2.2): by length, then by symbol.
+            var nextCode = [Int](repeating: 0, count: 16)
+            var code = 0
+            for length in 1..<16 {
+                code = (code + counts[length - 1]) << 1
+                nextCode[length] = code
+            }
+            table = [UInt16](repeating: 0, count: 1 << longest)
             for (symbol, length) in lengths.enumerated() where length > 0 {
-                symbols[offsets[length]] = symbol
-                offsets[length] += 1
+                let value = nextCode[length]
+                nextCode[length] += 1
+                var reversed = 0
+                for bit in 0..<length where value & (1 << bit) != 0 { reversed |= 1 << (length - 1 - bit) }
+                // Every pattern whose low `length` bits are the code, whatever the bits above them.
+                let entry = UInt16(symbol << 4 | length)
+                var index = reversed
+                while index < table.count {
+                    table[index] = entry
+                    index += 1 << length
+                }
             }
         }
     }
 
     private mutating func decode(_ code: HuffmanCode) throws(ZlibError) -> Int {
-        var value = 0  // the code read so far, most significant bit first
-        var first = 0  // the first code of the current length
-        var index = 0  // the index in `symbols` of the first code of the current length
-        for length in 1..<16 {
-            value |= try bits(1)
-            let count = code.counts[length]
-            if value - first < count { return code.symbols[index + value - first] }
-            index += count
-            first = (first + count) << 1
-            value <<= 1
+        // Look ahead `longest` bits; near the end of the input fewer may be left, enough for a shorter code.
+        while bitCount < code.longest && position < input.count {
+            bitBuffer |= UInt64(input[position]) << UInt64(bitCount)
+            position += 1
+            bitCount += 8
         }
-        throw .invalidData("invalid Huffman code")
+        let entry = Int(code.table[Int(bitBuffer & ((1 << UInt64(code.longest)) - 1))])
+        let length = entry & 15
+        guard length > 0 else {
+            throw bitCount < code.longest ? .truncated : .invalidData("invalid Huffman code")
+        }
+        guard length <= bitCount else { throw .truncated }
+        bitBuffer >>= UInt64(length)
+        bitCount -= length
+        return entry >> 4
     }
 
     private static let fixedLiteral: HuffmanCode = {
