@@ -83,22 +83,28 @@ public final class HTTPServer: Sendable {
     private let ownsGroup: Bool
     private let listeners: [ListenerSocket]
     private let states: [ServerLoopState]
+
+    /// The default bound on a connection's unread answers: 32 MiB.
+    public static let defaultMaxUnsentBytes = 32 << 20
     private let isShutDown = Atomic<Bool>(false)
 
     /// Binds `host:port` (port 0 picks a free port) on every loop of `group` (nil: a new group with one loop per
     /// core, owned and shut down by the server) and starts accepting. `onAcceptLimit` is told, on a loop thread,
-    /// when accepting pauses because the process is out of descriptors (and when it resumes).
+    /// when accepting pauses because the process is out of descriptors. A connection whose peer leaves more than
+    /// `maxUnsentBytes` of answers unread (pipelining without reading) is closed; one answer always goes out
+    /// whole, however large.
     public init(
         group givenGroup: EventLoopGroup? = nil, host: String = "127.0.0.1", port: Int = 0,
         limits: HTTPLimits = .default, idleTimeout: Duration = .seconds(60), headerTimeout: Duration = .seconds(10),
-        backlog: Int32 = 1024, onAcceptLimit: (@Sendable (String) -> Void)? = nil, handler: any HTTPServerHandler
+        backlog: Int32 = 1024, maxUnsentBytes: Int = HTTPServer.defaultMaxUnsentBytes,
+        onAcceptLimit: (@Sendable (String) -> Void)? = nil, handler: any HTTPServerHandler
     ) throws(NetError) {
         let ownsGroup = givenGroup == nil
         let group: EventLoopGroup
         if let givenGroup { group = givenGroup } else { group = try EventLoopGroup(name: "http") }
         let configuration = ServerConfiguration(
             limits: limits, idleTimeout: idleTimeout.nanoseconds, headerTimeout: headerTimeout.nanoseconds,
-            handler: handler)
+            maxUnsentBytes: max(maxUnsentBytes, 1), handler: handler)
         var states: [ServerLoopState] = []
         do throws(NetError) {
             let (listeners, bound) = try ListenerSocket.bind(

@@ -7,6 +7,8 @@ struct ServerConfiguration: Sendable {
     let limits: HTTPLimits
     let idleTimeout: UInt64
     let headerTimeout: UInt64
+    /// Unsent answer bytes past which a further answer closes the connection (see `HTTPServer.init`).
+    var maxUnsentBytes: Int = HTTPServer.defaultMaxUnsentBytes
     let handler: any HTTPServerHandler
 }
 
@@ -88,6 +90,18 @@ final class HTTPServerConnection: StreamChannel, @unchecked Sendable {
     /// then pushes back on it.
     static let maxPipelinedRequests = 64
 
+    /// Unsent answer bytes at which the connection stops reading and decoding requests until the peer reads
+    /// (4 MiB, or half the limit when that is lower).
+    private var outputPauseBytes: Int { min(4 << 20, configuration.maxUnsentBytes / 2) }
+    /// Unsent answer bytes (written or parked behind an earlier answer) past which a further answer closes the
+    /// connection: a peer that pipelines requests for large answers and never reads them cannot make the server
+    /// hold 64 answers of any size. A single answer is always sent, however large.
+    private var outputLimitBytes: Int { configuration.maxUnsentBytes }
+    /// Bytes of the answers in `parked`.
+    private var parkedBytes = 0
+    /// Answer bytes not yet taken by the kernel.
+    private var unsentBytes: Int { output.count - outputOffset + parkedBytes }
+
     struct RequestInfo {
         var keepAlive: Bool
         var version: HTTPVersion
@@ -120,6 +134,12 @@ final class HTTPServerConnection: StreamChannel, @unchecked Sendable {
         while !stopDecoding, !isClosed {
             if inFlightCount >= Self.maxPipelinedRequests {
                 pipelinePaused = true
+                updateReadInterest()
+                return
+            }
+            if unsentBytes >= outputPauseBytes {
+                // The peer does not read its answers: no more requests until the output drains.
+                readingPaused = true
                 updateReadInterest()
                 return
             }
@@ -161,7 +181,7 @@ final class HTTPServerConnection: StreamChannel, @unchecked Sendable {
         inReadBatch = false
         flushOutput()
         if isClosed { return }
-        if hasPendingOutput, output.count - outputOffset > 4 << 20, !readingPaused {
+        if unsentBytes >= outputPauseBytes, !readingPaused {
             // The peer does not read its answers: stop reading requests until the output drains.
             readingPaused = true
             updateReadInterest()
@@ -174,6 +194,7 @@ final class HTTPServerConnection: StreamChannel, @unchecked Sendable {
         if readingPaused, !isClosed, !readEOF {
             readingPaused = false
             updateReadInterest()
+            decodeBuffered()
         }
     }
 
@@ -192,6 +213,12 @@ final class HTTPServerConnection: StreamChannel, @unchecked Sendable {
         guard pipelinePaused, !decoding, !isClosed, inFlightCount < Self.maxPipelinedRequests else { return }
         pipelinePaused = false
         updateReadInterest()
+        decodeBuffered()
+    }
+
+    /// Decodes requests already received (they waited behind a limit).
+    private func decodeBuffered() {
+        guard !decoding, !isClosed else { return }
         let batch = inReadBatch
         inReadBatch = true  // flush once, below, rather than per synchronous answer
         decodeAvailable()
@@ -212,6 +239,7 @@ final class HTTPServerConnection: StreamChannel, @unchecked Sendable {
         if let timer { loop.cancel(timer) }
         timer = nil
         parked.removeAll()
+        parkedBytes = 0
         state.remove(self)
     }
 
@@ -222,18 +250,28 @@ final class HTTPServerConnection: StreamChannel, @unchecked Sendable {
         guard !isClosed, sequence >= nextToWrite, sequence < nextSequence, parked[sequence] == nil else { return }
         let info = inFlight[Int(sequence - nextToWrite)]
         let keepAlive = info.keepAlive && sequence != lastSequence
+        let backlog = unsentBytes
         if sequence == nextToWrite {
             compactOutputIfDrained()
             encode(info: info, keepAlive: keepAlive, status: status, headers: headers, body: body, into: &output)
             advance()
             while let bytes = parked.removeValue(forKey: nextToWrite) {
+                parkedBytes -= bytes.count
                 output.append(contentsOf: bytes)
                 advance()
             }
         } else {
             var bytes: [UInt8] = []
             encode(info: info, keepAlive: keepAlive, status: status, headers: headers, body: body, into: &bytes)
+            parkedBytes += bytes.count
             parked[sequence] = bytes
+            if backlog > 0 && unsentBytes > outputLimitBytes { close(error: nil) }
+            return
+        }
+        // One answer of any size goes out; answers piling up behind unread ones past the limit mean the peer
+        // pipelined more than it reads: drop the connection, not the server's memory.
+        if backlog > 0 && unsentBytes > outputLimitBytes {
+            close(error: nil)
             return
         }
         resumeDecodingIfPaused()

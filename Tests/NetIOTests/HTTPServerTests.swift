@@ -11,6 +11,11 @@ struct TestHandler: HTTPServerHandler {
     let other: EventLoop?
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
         let target = request.head.target
+        if target == "/big-later", let other {
+            // 256 KiB, answered from another thread (after the request was decoded).
+            other.execute { responder.respond(status: 200, body: [UInt8](repeating: 0x61, count: 256 << 10)) }
+            return
+        }
         if target.hasPrefix("/slow/"), let other, let delay = UInt64(target.dropFirst(6)) {
             other.execute {
                 other.schedule(after: delay * 1_000_000) {
@@ -35,12 +40,15 @@ final class ServerFixture {
     let helper: EventLoopGroup
     let server: HTTPServer
 
-    init(idleTimeout: Duration = .seconds(60), headerTimeout: Duration = .seconds(10), limits: HTTPLimits = .default) throws {
+    init(
+        idleTimeout: Duration = .seconds(60), headerTimeout: Duration = .seconds(10), limits: HTTPLimits = .default,
+        maxUnsentBytes: Int = HTTPServer.defaultMaxUnsentBytes
+    ) throws {
         group = try EventLoopGroup(threads: 2)
         helper = try EventLoopGroup(threads: 1)
         server = try HTTPServer(
             group: group, port: 0, limits: limits, idleTimeout: idleTimeout, headerTimeout: headerTimeout,
-            handler: TestHandler(other: helper.loops[0]))
+            maxUnsentBytes: maxUnsentBytes, handler: TestHandler(other: helper.loops[0]))
     }
 
     deinit {
@@ -53,6 +61,47 @@ final class ServerFixture {
 func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
 
 @Suite(.dedicatedThreads) struct HTTPServerTests {
+    @Test("a peer that pipelines requests for large answers and never reads them is dropped past the unsent limit")
+    func unreadPipelinedAnswersAreBounded() throws {
+        let fixture = try ServerFixture(maxUnsentBytes: 2 << 20)
+        let client = try RawClient(port: fixture.server.port)
+        // 64 × 256 KiB answers against a 2 MiB limit: the server used to hold them all (64 answers of any size)
+        // for as long as the peer kept the connection open.
+        client.send(String(repeating: "GET /big-later HTTP/1.1\r\nHost: x\r\n\r\n", count: 64))
+        usleep(1_000_000)
+        var received = 0
+        var closedByServer = false
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { Glibc.recv(client.fd, $0.baseAddress, $0.count, 0) }
+            if n == 0 { closedByServer = true }
+            if n <= 0 { break }
+            received += n
+        }
+        #expect(closedByServer, "the connection was still open after \(received) bytes")
+        #expect(received < 12 << 20, "received \(received) bytes")
+        // The server goes on serving others.
+        let other = try RawClient(port: fixture.server.port)
+        other.send("GET /ping HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(other.read(occurrences: 1, of: "pong").hasPrefix("HTTP/1.1 200 OK"))
+    }
+
+    @Test("one answer larger than the limit still goes out whole, and a reader gets big pipelined answers")
+    func largeAnswersToAReaderAreNotCut() throws {
+        let fixture = try ServerFixture(maxUnsentBytes: 2 << 20)
+        let client = try RawClient(port: fixture.server.port)
+        // 3 MiB in one answer (the echo route), above the 2 MiB limit, is sent whole.
+        let body = [UInt8](repeating: 0x62, count: 3 << 20)
+        client.send(Array("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.count)\r\n\r\n".utf8) + body)
+        let echoed = client.read(until: { $0.count >= body.count })
+        #expect(echoed.count >= body.count)
+        #expect(text(Array(echoed.prefix(15))) == "HTTP/1.1 200 OK")
+        // Big answers pipelined to a client that reads them: all 6 arrive (256 KiB each, 1.5 MiB in all).
+        client.send(String(repeating: "GET /big-later HTTP/1.1\r\nHost: x\r\n\r\n", count: 6))
+        let answers = client.read(until: { $0.count >= 6 * (256 << 10) })
+        #expect(answers.count >= 6 * (256 << 10))
+    }
+
     @Test func keepAliveServesSequentialRequestsOnOneConnection() throws {
         let fixture = try ServerFixture()
         let client = try RawClient(port: fixture.server.port)
