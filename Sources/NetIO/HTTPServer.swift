@@ -136,6 +136,20 @@ public final class HTTPServer: Sendable {
             headerTimeout: headerTimeout, handler: ClosureHandler(body: handler))
     }
 
+    /// Closes the listeners: new connections are refused, open ones are served as before. Waits until every
+    /// loop has closed its listener; must not be called on one of the group's loops. Idempotent.
+    public func stopAccepting() {
+        guard !isShutDown.load(ordering: .acquiring) else { return }
+        let done = Latch(count: listeners.count)
+        for listener in listeners {
+            listener.loop.execute { [listener] in
+                listener.close()
+                done.countDown()
+            }
+        }
+        done.wait()
+    }
+
     /// Closes the listeners and every open connection (in-flight requests are dropped; late `respond` calls become
     /// no-ops) and waits until each loop has done so. When the server created its group, the group's threads are
     /// stopped and joined too. Must not be called on one of the group's loops. Idempotent.

@@ -48,6 +48,10 @@ public enum EndpointCommand {
                 .value("retry-after", valueName: "SECONDS", help: "Retry-After value on 503 answers.", defaultDescription: "1"),
                 .value("loop-threads", valueName: "N", help: "HTTP event-loop threads.", defaultDescription: "number of cores"),
                 .value("max-body", valueName: "BYTES", help: "Largest request body (413 beyond).", defaultDescription: "8388608"),
+                .value(
+                    "drain-timeout", valueName: "SECONDS",
+                    help: "On SIGTERM/SIGINT, how long calls in flight may finish (new ones get 503) before the stop.",
+                    defaultDescription: "30"),
                 .flag("no-access-log", help: "Do not log one line per request."),
                 .flag(
                     "exit-on-stdin-eof",
@@ -99,6 +103,7 @@ public enum EndpointCommand {
         if let retryAfter = try args.int("retry-after", in: 0...86_400) { config.retryAfterSeconds = retryAfter }
         if let loops = try args.int("loop-threads", in: 1...256) { config.eventLoopThreads = loops }
         if let maxBody = try args.int("max-body", in: 1...Int.max) { config.maxBodyBytes = maxBody }
+        if let drain = try args.double("drain-timeout", in: 0...86_400) { config.drainTimeout = drain }
         if args.flag("no-access-log") { config.accessLog = false }
         return config
     }
@@ -164,7 +169,15 @@ public enum EndpointCommand {
         }
         var received: Int32 = 0
         sigwait(&stopSignals, &received)
-        log.log("received \(received == SIGINT ? "SIGINT" : "SIGTERM"), shutting down")
+        // A graceful stop: no new connections, 503 + Retry-After for /ping and new calls, calls in flight finish
+        // (up to --drain-timeout), then the workers stop.
+        let signalName = received == SIGINT ? "SIGINT" : "SIGTERM"
+        log.log("received \(signalName): draining (calls in flight may finish within \(config.drainTimeout) s)")
+        let cut = server.drain(timeout: config.drainTimeout)
+        log.log(
+            cut == 0
+                ? "drained: every call in flight finished; shutting down"
+                : "drain timeout: \(cut) call\(cut == 1 ? "" : "s") still running will be cut; shutting down")
         server.shutdown()
         // The last lines (worker exits, the shutdown) reach the log unless its reader is stuck.
         log.flush(timeout: 2)

@@ -31,6 +31,8 @@ public struct EndpointConfiguration: Sendable {
     public var requestTimeout: Double = 30
     /// Seconds an idle keep-alive connection stays open.
     public var idleTimeout: Double = 75
+    /// Seconds calls in flight may take to finish after SIGTERM or SIGINT (`ReferenceEndpointServer.drain`).
+    public var drainTimeout: Double = 30
 
     /// Creates a configuration with defaults for everything but the model folder and routes.
     public init(modelDirectory: String, routes: [RouteSpec]) {

@@ -23,6 +23,7 @@ final class EndpointHandler: HTTPServerHandler {
     static let methodNotAllowed = Array(#"{"detail":"Method Not Allowed"}"#.utf8)
     static let unavailable = Array(#"{"detail":"Service Unavailable"}"#.utf8)
     static let starting = Array(#"{"detail":"Service Unavailable: no Python worker is ready"}"#.utf8)
+    static let draining = Array(#"{"detail":"Service Unavailable: the endpoint is shutting down"}"#.utf8)
     static let crashed = Array(#"{"detail":"Internal Server Error: the Python worker crashed while running this call"}"#.utf8)
 
     init(
@@ -61,7 +62,9 @@ final class EndpointHandler: HTTPServerHandler {
 
         switch router.resolve(method: head.method, path: path) {
         case .ping:
-            if pool.aliveWorkers > 0 {
+            if pool.isDraining {
+                answer(503, Self.jsonHeaders + [("retry-after", retryAfter)], Self.draining)
+            } else if pool.aliveWorkers > 0 {
                 answer(200, Self.jsonHeaders, Self.pong)
             } else {
                 answer(503, Self.jsonHeaders + [("retry-after", retryAfter)], Self.starting)
@@ -89,6 +92,7 @@ final class EndpointHandler: HTTPServerHandler {
                 return
             }
             let timeout = callTimeout
+            let retryAfter = self.retryAfter
             let route = routes[index]
             let log = self.log
             let accepted = pool.submit(route: index, arguments: validated.argumentsJSON()) { result in
@@ -104,6 +108,8 @@ final class EndpointHandler: HTTPServerHandler {
                 case .crashed:
                     log.log("\(route.verb) \(route.path): worker crashed during the call")
                     answer(500, Self.jsonHeaders, Self.crashed)
+                case .rejected:
+                    answer(503, Self.jsonHeaders + [("retry-after", retryAfter)], Self.unavailable)
                 case .timedOut:
                     let detail = JSON.serialize(.object(JSONObject([
                         .init(key: "detail", value: .string("Gateway Timeout: the model call ran longer than \(timeout)s")),

@@ -106,6 +106,17 @@ public final class ReferenceEndpointServer: Sendable {
     /// Python workers currently ready.
     public var aliveWorkers: Int { state.withLock { $0?.pool.aliveWorkers ?? 0 } }
 
+    /// The first half of a graceful stop (SIGTERM): stops accepting connections; `/ping` and every route answer
+    /// 503 with `Retry-After` on the connections still open (health checkers and clients' gates see the
+    /// drain); calls waiting for a worker get 503 with `Retry-After` at once; calls already at a worker finish,
+    /// for at most `timeout` seconds. Returns how many were still running then; `shutdown()` ends them.
+    @discardableResult
+    public func drain(timeout: Double) -> Int {
+        guard let running = state.withLock({ $0 }) else { return 0 }
+        running.server.stopAccepting()
+        return running.pool.drain(timeout: timeout)
+    }
+
     /// Stops accepting, closes connections, stops the workers. Safe to call more than once.
     public func shutdown() {
         let running = state.withLock { value -> Running? in

@@ -127,7 +127,8 @@ struct EndpointCLITests {
         #expect(child.remainingStdout == line)
         let stderr = child.stderrText
         #expect(stderr.contains("GET /ping 200"))
-        #expect(stderr.contains("received SIGTERM, shutting down"))
+        #expect(stderr.contains("received SIGTERM: draining"))
+        #expect(stderr.contains("drained: every call in flight finished; shutting down"))
         // The port is closed.
         #expect(throws: WireError.self) { _ = try WireClient(port: port) }
     }

@@ -55,3 +55,51 @@ struct EndpointDescriptorLimitTests {
         #expect(reports == 1, "\(stderr.suffix(2_000))")
     }
 }
+
+/// SIGTERM with calls in flight: they finish, everything else is told to come back later, nothing is left behind.
+@Suite("Endpoint end to end: graceful drain", .dedicatedThreads)
+struct EndpointDrainTests {
+    @Test("five 1 s calls in flight at SIGTERM all answer 200; /ping and a queued call get 503 + Retry-After; exit 0")
+    func sigtermDrainsCallsInFlight() throws {
+        let child = try ChildProcess(
+            try EndpointCLITests.executable(),
+            [
+                "--model-dir", "examples/calculator", "--routes-file", "examples/calculator/routes.json",
+                "--port", "0", "--workers", "1", "--threads", "5", "--loop-threads", "1", "--retry-after", "3",
+            ])
+        let line = try #require(child.readLine(seconds: 120), "no ready line; stderr: \(child.stderrText)")
+        let port = try #require(Int(line.split(separator: ":").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""))
+        // The route's cost is measured first, so that a sixth slow call waits in the queue instead of being
+        // pipelined to the busy worker.
+        let warm = try WireClient(port: port)
+        #expect(try warm.exchange("POST", "/sleep", json: #"{"seconds":0.2}"#).status == 200)
+        let calls = try (0..<5).map { _ in try WireClient(port: port) }
+        for client in calls { try client.send(client.request("POST", "/sleep", json: #"{"seconds":1}"#)) }
+        let queued = try WireClient(port: port)
+        let ping = try WireClient(port: port)
+        usleep(300_000)  // the five are at the worker (1 s each), the next call will wait behind them
+        try queued.send(queued.request("POST", "/sleep", json: #"{"seconds":1}"#))
+        usleep(100_000)
+        #expect(kill(child.process.processIdentifier, SIGTERM) == 0)
+        usleep(200_000)
+        // During the drain: /ping says so, the queued call is turned away, new connections are refused.
+        let health = try ping.exchange("GET", "/ping")
+        #expect(health.status == 503)
+        #expect(health.header("retry-after") == "3")
+        #expect(health.text.contains("shutting down"))
+        let turnedAway = try queued.readResponse()
+        #expect(turnedAway.status == 503)
+        #expect(turnedAway.header("retry-after") == "3")
+        #expect(throws: (any Error).self) { _ = try WireClient(port: port) }
+        // The five calls in flight finish.
+        for client in calls {
+            let response = try client.readResponse()
+            #expect(response.status == 200, "\(response.text)")
+        }
+        #expect(child.waitForExit(seconds: 30) == 0)
+        let stderr = child.stderrText
+        #expect(stderr.contains("received SIGTERM: draining"))
+        #expect(stderr.contains("drained: every call in flight finished"))
+        #expect(!stderr.contains("worker crashed"))
+    }
+}

@@ -56,6 +56,17 @@ public final class WorkerPool: Sendable {
     /// Calls waiting for a worker.
     public var waitingCalls: Int { core.state.withLock { $0.queue.count } }
 
+    /// Whether `drain` was called: the pool takes no more calls.
+    public var isDraining: Bool { core.state.withLock { $0.draining } }
+
+    /// Begins a graceful stop: calls waiting for a worker complete at once with `.rejected`, later `submit`s
+    /// are refused, and calls already at a worker go on. Returns once none is in flight, or after `timeout`
+    /// seconds, with the number still in flight then (`shutdown` ends those). The workers keep running.
+    @discardableResult
+    public func drain(timeout: Double) -> Int {
+        core.drain(timeout: timeout)
+    }
+
     /// Stops the workers (SIGTERM, then SIGKILL after `shutdownGrace`), reaps them and closes their pipes.
     /// Calls still waiting or in flight complete with `.crashed`. Safe to call more than once. Returns once
     /// every worker is reaped, except when called from a completion (the supervisor thread), where it only
@@ -165,6 +176,8 @@ struct PoolState {
     var routeMeasured: [Bool]
     var spawned: [pid_t] = []
     var nextGeneration = 0
+    /// `drain` was called: no call is taken or dispatched any more.
+    var draining = false
     /// The next call id: one counter for the pool's life, so that an id is never reused (a late or forged
     /// result can never complete another call).
     var nextCallID: UInt64 = 1
@@ -173,7 +186,7 @@ struct PoolState {
     /// beyond that it takes more (up to `maxInFlight`) only while the estimated work in flight stays within
     /// `budget`: fast calls are pipelined 32 deep, slow ones wait here, where admission control sees them.
     mutating func assign(now: UInt64, threads: Int, maxInFlight: Int, budget: UInt64) {
-        guard phase == .running else { return }
+        guard phase == .running, !draining else { return }
         while let route = queue.firstRoute {
             let cost = routeCost[route]
             var best = -1
@@ -296,7 +309,9 @@ final class WorkerPoolCore: Sendable {
         let maxQueue = configuration.maxQueue
         let routes = configuration.routes.count
         let becameDispatcher = state.withLock { s -> Bool? in
-            guard s.phase == .running, route >= 0, route < routes, s.queue.count < maxQueue else { return nil }
+            guard s.phase == .running, !s.draining, route >= 0, route < routes, s.queue.count < maxQueue else {
+                return nil
+            }
             s.queue.append(WaitingCall(route: route, arguments: arguments, completion: completion))
             if s.flushing || s.dispatchPending { return false }
             s.flushing = true
@@ -391,6 +406,20 @@ final class WorkerPoolCore: Sendable {
     func wakeSupervisor() {
         var byte: UInt8 = 1
         _ = write(wakeWrite, &byte, 1)
+    }
+
+    func drain(timeout: Double) -> Int {
+        let waiting = state.withLock { s -> [WaitingCall] in
+            s.draining = true
+            return s.queue.removeAll()
+        }
+        for call in waiting { call.completion(.rejected) }
+        let deadline = workerClock() &+ UInt64(max(0, timeout) * 1e9)
+        while true {
+            let inFlight = state.withLock { s in s.workers.reduce(0) { $0 + ($1?.inFlight ?? 0) } }
+            if inFlight == 0 || workerClock() >= deadline { return inFlight }
+            usleep(10_000)
+        }
     }
 
     func shutdown() {

@@ -47,6 +47,9 @@ public enum WorkerResult: Sendable, Equatable {
     case crashed
     /// The call stayed in flight longer than `callTimeout`; its worker was killed and replaced.
     case timedOut
+    /// The call was still waiting for a worker when the pool began to drain (`WorkerPool.drain`): it never
+    /// ran, and may be retried elsewhere.
+    case rejected
 }
 
 /// Why the endpoint could not start: one clear sentence, e.g.
