@@ -187,7 +187,12 @@ public enum CallCommand {
                 return .runtimeError
             }
         } else {
-            inner = SecureTransports.make(caFile: options.caFile)
+            do {
+                inner = try SecureTransports.make(caFile: options.caFile)
+            } catch {
+                standardError("error: cannot start the HTTPS client: \(error)\n")
+                return .runtimeError
+            }
         }
         defer { ownedLoop?.shutdown() }
         let transport = CallTransport(inner, method: options.method, path: options.path, body: options.body)
@@ -238,6 +243,9 @@ public enum CallCommand {
             standardError("error: the endpoint answered 422: \(problem)\n")
         } else {
             standardError("error: \(failure)\n")
+            if "\(failure)".contains("SSL certificate problem") {
+                standardError("hint: the server's certificate is not signed by a trusted authority; trust its CA with --ca-file PEM\n")
+            }
         }
         return code
     }
