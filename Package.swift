@@ -31,7 +31,7 @@ let package = Package(
         .executableTarget(name: "reference-endpoint", dependencies: ["ReferenceEndpoint"], swiftSettings: strict),
         .target(
             name: "LoadgenCore",
-            dependencies: ["EndpointSpec", "HTTP1", "NetIO", "ResilientClient", "ReferenceEndpoint", "CommandLine"],
+            dependencies: ["EndpointSpec", "HTTP1", "NetIO", "ResilientClient", "ReferenceEndpoint", "CommandLine", "CLinux"],
             swiftSettings: strict),
         .executableTarget(name: "loadgen", dependencies: ["LoadgenCore", "ReferenceEndpoint"], swiftSettings: strict),
 

@@ -90,7 +90,7 @@ enum CallFixtures {
         defer { server.shutdown() }
         let body = #"{"txt": "hello"}"#
         let (code, out, err) = await CallFixtures.call([server.url + "/predict", "--body", body])
-        #expect(code == 1)
+        #expect(code == 6)
         let expected = #"{"detail":[{"type":"missing","loc":["body","text"],"msg":"Field required","input":{"txt":"hello"}}]}"#
         #expect(out == expected + "\n")
         #expect(err.contains("attempt 1: HTTP 422"))
@@ -106,7 +106,7 @@ enum CallFixtures {
             try directory.write("route.json", CallFixtures.echoJSON)
             let (specCode, specOut, specErr) = await CallFixtures.call(
                 [server.url, "--route-spec", spec, "--body", body], directory: directory.path)
-            #expect(specCode == 1)
+            #expect(specCode == 6)
             #expect(specOut == out)
             #expect(specErr.contains("does not match --route-spec POST /predict; the endpoint would answer 422 (nothing was sent)"))
             #expect(!specErr.contains("attempt"))
@@ -116,7 +116,7 @@ enum CallFixtures {
         let (rawCode, rawOut, _) = await CallFixtures.call([server.url + "/predict", "--body", broken])
         let (specCode, specOut, _) = await CallFixtures.call(
             [server.url + "/predict", "--route-spec", CallFixtures.echoJSON, "--body", broken])
-        #expect(rawCode == 1 && specCode == 1 && rawOut == specOut && rawOut.contains("json_invalid"))
+        #expect(rawCode == 6 && specCode == 6 && rawOut == specOut && rawOut.contains("json_invalid"))
         #expect(server.stats.requests == 2)
 
         // A valid body passes the spec and is sent.
@@ -177,7 +177,7 @@ enum CallFixtures {
         defer { server.shutdown() }
         let (code, out, err) = await CallFixtures.call(
             [server.url + "/predict", "-d", #"{"text": "x"}"#, "--retries", "2", "--jitter", "none"] + fast)
-        #expect(code == 1)
+        #expect(code == 8)
         #expect(out == #"{"detail":"Service Unavailable"}"# + "\n")
         let attempts = err.split(separator: "\n").filter { $0.hasPrefix("attempt ") }
         #expect(attempts.count == 3)
@@ -197,7 +197,7 @@ enum CallFixtures {
 
         // The method is honoured: GET on a POST route is 405, and that is an HTTP error.
         let (getCode, getOut, getErr) = await CallFixtures.call([server.url + "/predict", "-X", "get"])
-        #expect(getCode == 1 && getOut == #"{"detail":"Method Not Allowed"}"# + "\n")
+        #expect(getCode == 6 && getOut == #"{"detail":"Method Not Allowed"}"# + "\n")
         #expect(getErr.contains("attempt 1: HTTP 405"))
 
         // A Content-Type header replaces the JSON default: the endpoint then rejects the body as not JSON.
@@ -206,7 +206,7 @@ enum CallFixtures {
         let (specCode, specOut, _) = await CallFixtures.call(
             [server.url + "/predict", "-d", #"{"text": "x"}"#, "-H", "Content-Type: text/plain",
              "--route-spec", CallFixtures.echoJSON])
-        #expect(typeCode == 1 && specCode == 1 && typeOut == specOut && typeOut.contains("\"detail\""))
+        #expect(typeCode == 6 && specCode == 6 && typeOut == specOut && typeOut.contains("\"detail\""))
     }
 
     @Test func noIdempotentStopsAfterA504() async throws {
@@ -217,15 +217,134 @@ enum CallFixtures {
         defer { server.shutdown() }
         let url = server.url + "/sleep"
         let (code, out, err) = await CallFixtures.call([url, "-d", #"{"seconds": 30}"#, "--retries", "1"] + fast)
-        #expect(code == 1 && out.contains("Gateway Timeout"))
+        #expect(code == 7 && out.contains("Gateway Timeout"))
         #expect(err.split(separator: "\n").filter { $0.hasPrefix("attempt ") }.count == 2)
 
         let (onceCode, onceOut, onceErr) = await CallFixtures.call(
             [url, "-d", #"{"seconds": 30}"#, "--retries", "1", "--no-idempotent"] + fast)
-        #expect(onceCode == 1 && onceOut.contains("Gateway Timeout"))
+        #expect(onceCode == 7 && onceOut.contains("Gateway Timeout"))
         let attempts = onceErr.split(separator: "\n").filter { $0.hasPrefix("attempt ") }
         #expect(attempts.count == 1 && attempts.first?.hasPrefix("attempt 1: HTTP 504") == true)
         #expect(onceErr.contains("error: HTTP 504 after 1 attempt(s)"))
+    }
+
+    @Test func aURLWithoutSchemeIsHTTP() async throws {
+        let server = try CallFixtures.start()
+        defer { server.shutdown() }
+        let bare = String(server.url.dropFirst("http://".count))  // 127.0.0.1:PORT
+        #expect(bare.hasPrefix("127.0.0.1:"))
+        let port = bare.dropFirst("127.0.0.1:".count)
+        for url in [bare + "/predict", "localhost:\(port)/predict"] {
+            let (code, out, _) = await CallFixtures.call([url, "-q", "-d", #"{"text": "ab"}"#])
+            #expect(code == 0, "\(url)")
+            #expect(out == #"{"text":"ab","length":2}"# + "\n", "\(url)")
+        }
+    }
+
+    @Test func writeOutPrintsTheFinalStatusAttemptsAndTime() async throws {
+        let server = try CallFixtures.start()
+        defer { server.shutdown() }
+        let format = "code=%{http_code} attempts=%{attempts} time=%{time_total} exit=%{exitcode} 100%%\\n"
+        let (code, out, _) = await CallFixtures.call([server.url + "/ping", "-q", "-w", format])
+        #expect(code == 0)
+        let lines = out.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines.count == 3 && lines[0] == #"{"message":"pong"}"# && lines[2].isEmpty)
+        let fields = lines[1].split(separator: " ")
+        #expect(fields.count == 5 && fields[0] == "code=200" && fields[1] == "attempts=1" && fields[3] == "exit=0")
+        #expect(fields[4] == "100%")
+        let seconds = Double(fields[2].dropFirst("time=".count)) ?? -1
+        #expect(seconds > 0 && seconds < 5 && fields[2].split(separator: ".").last?.count == 6)
+
+        // A 4xx: its status, and the body before the write-out.
+        let (missingCode, missingOut, _) = await CallFixtures.call(
+            [server.url + "/nowhere", "-q", "-w", "%{http_code}"])
+        #expect(missingCode == 6 && missingOut.hasSuffix("}\n404"))
+
+        // No answer at all: 000, and every attempt counted.
+        let port = try CallFixtures.closedPort()
+        let (refusedCode, refusedOut, _) = await CallFixtures.call(
+            ["127.0.0.1:\(port)/predict", "-q", "--retries", "2", "-w", "%{http_code} %{attempts} %{exitcode}"] + fast)
+        #expect(refusedCode == 3 && refusedOut == "000 3 3")
+    }
+
+    @Test func overloadedAfterEveryRetryIsEightAndTheWriteOutShowsThe503() async throws {
+        let server = try CallFixtures.start { configuration in
+            configuration.failRate = 1
+            configuration.retryAfterSeconds = 0
+        }
+        defer { server.shutdown() }
+        let (code, out, err) = await CallFixtures.call(
+            [server.url + "/predict", "-d", #"{"text": "x"}"#, "--retries", "3", "-w", "%{http_code} %{attempts}"] + fast)
+        #expect(code == 8)
+        #expect(out == #"{"detail":"Service Unavailable"}"# + "\n503 4")
+        #expect(err.contains("error: endpoint overloaded: HTTP 503 after 4 attempt(s)"))
+    }
+
+    @Test func aPythonErrorIsFiveHundredAndExitsSeven() async throws {
+        let server = try CallFixtures.start("calculator", routes: [Repository.calculatorRoute("/fail")])
+        defer { server.shutdown() }
+        let (code, out, err) = await CallFixtures.call(
+            [server.url + "/fail", "-d", #"{"message": "boom"}"#, "-w", "\\n%{http_code}"] + fast)
+        #expect(code == 7)
+        #expect(out.hasSuffix("\n500") && out.contains("boom"))
+        #expect(err.contains("attempt 1: HTTP 500"))
+    }
+
+    @Test func aSlowAnswerIsATimeoutNotAnUnreachableTarget() async throws {
+        let server = try CallFixtures.start("calculator", routes: [CallFixtures.sleep]) { configuration in
+            configuration.workers = 2
+        }
+        defer { server.shutdown() }
+        let url = server.url + "/sleep"
+        // The attempt timeout passes while the endpoint works: exit 5, reported as a response timeout.
+        let (code, out, err) = await CallFixtures.call(
+            [url, "-d", #"{"seconds": 2}"#, "--attempt-timeout", "200ms", "--retries", "0", "-w", "%{http_code}"])
+        #expect(code == 5)
+        #expect(out == "000")
+        #expect(err.contains("attempt 1: response timeout in "))
+        // The overall deadline passes across retries: exit 5 as well.
+        let (deadlineCode, _, deadlineErr) = await CallFixtures.call(
+            [url, "-d", #"{"seconds": 2}"#, "--attempt-timeout", "150ms", "--deadline", "400ms", "--retries", "9"] + fast)
+        #expect(deadlineCode == 5)
+        #expect(deadlineErr.contains("error: deadline exceeded"))
+    }
+
+    /// A listener whose accept queue is full: the kernel drops new SYNs, so a connect hangs until the
+    /// attempt timeout, before any byte of the request is sent.
+    @Test func aTimeoutBeforeAnyByteWasSentIsAConnectTimeoutAndIsRetriedEvenWithNoIdempotent() async throws {
+        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(listener >= 0)
+        defer { close(listener) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, length) == 0 && getsockname(listener, $0, &length) == 0 && listen(listener, 0) == 0
+            }
+        }
+        try #require(bound)
+        // Fill the accept queue (backlog 0 holds one) with connections nobody accepts.
+        var fillers: [Int32] = []
+        defer { for fd in fillers { close(fd) } }
+        for _ in 0..<4 {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+            try #require(fd >= 0)
+            fillers.append(fd)
+            _ = withUnsafeMutablePointer(to: &address) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, length) }
+            }
+        }
+        usleep(100_000)
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        let (code, out, err) = await CallFixtures.call(
+            ["127.0.0.1:\(port)/predict", "-d", "{}", "--attempt-timeout", "200ms", "--retries", "1",
+             "--no-idempotent", "-w", "%{http_code} %{attempts}"] + fast)
+        let attempts = err.split(separator: "\n").filter { $0.hasPrefix("attempt ") }
+        #expect(attempts.count == 2, "\(err)")
+        #expect(attempts.allSatisfy { $0.contains(": connect timeout in ") }, "\(err)")
+        #expect(code == 3 && out == "000 2")
     }
 }
 
@@ -245,8 +364,12 @@ enum CallFixtures {
         ] {
             #expect(out.contains(flag), "help lacks \(flag)")
         }
-        for exit in ["0  the endpoint answered 2xx", "1  the endpoint answered an error status", "2  usage error",
-                     "3  could not reach the target", "4  other runtime error"] {
+        for flag in ["--write-out", "%{http_code}", "%{attempts}", "%{time_total}", "--ca-file"] {
+            #expect(out.contains(flag), "help lacks \(flag)")
+        }
+        for exit in ["0  the endpoint answered 2xx", "1  the endpoint answered another status", "2  usage error",
+                     "3  could not reach the target", "4  other runtime error", "5  timed out",
+                     "6  the endpoint answered 4xx", "7  the endpoint answered 5xx", "8  the endpoint answered 503"] {
             #expect(out.contains(exit))
         }
     }
@@ -255,8 +378,13 @@ enum CallFixtures {
         let url = "http://127.0.0.1:9/predict"
         let cases: [([String], String)] = [
             ([], "missing argument <URL>"),
-            (["not a url"], "<URL> expects an absolute http:// or https:// URL"),
-            (["ftp://host/x"], "<URL> expects an absolute http:// or https:// URL"),
+            (["not a url"], "<URL> expects an http:// or https:// URL"),
+            (["ftp://host/x"], "<URL> expects an http:// or https:// URL"),
+            ([url, "--write-out", "%{nope}"], "--write-out: unknown variable %{nope} (known: %{http_code}, %{attempts}"),
+            ([url, "-w", "%{http_code"], "--write-out: unterminated %{"),
+            ([url, "--ca-file", "/etc/hostname"], "--ca-file is for https:// URLs"),
+            (["https://h/p", "--ca-file", "/nonexistent/ca.pem"], "--ca-file: cannot read '/nonexistent/ca.pem'"),
+            (["https://h/p", "--ca-file", "/etc/hostname"], "--ca-file: '/etc/hostname' holds no PEM certificate"),
             ([url, "--body", "{}", "--body-file", "b.json"], "--body and --body-file cannot be used together"),
             ([url, "--body-file", "/nonexistent/body.json"], "--body-file: cannot read '/nonexistent/body.json'"),
             ([url, "--route-spec", "{"], "--route-spec is not a valid route"),
@@ -323,16 +451,25 @@ enum CallFixtures {
         typealias Code = CallCommand.ExitCode
         let cases: [(ResilientClientError, Code)] = [
             (.decoding(message: "not JSON", body: []), .success),
-            (.validation(ValidationProblem(details: [])), .httpError),
-            (.httpStatus(status: 500, body: [], attempts: 1), .httpError),
-            (.overloaded(attempts: 5, lastStatus: 503), .httpError),
-            (.deadlineExceeded(attempts: 2, last: .status(503)), .httpError),
-            (.deadlineExceeded(attempts: 2, last: .transport(.responseTimeout)), .unreachable),
-            (.deadlineExceeded(attempts: 0, last: nil), .unreachable),
-            (.budgetExhausted(attempts: 2, last: .status(503)), .httpError),
+            (.validation(ValidationProblem(details: [])), .clientError),
+            (.httpStatus(status: 404, body: [], attempts: 1), .clientError),
+            (.httpStatus(status: 500, body: [], attempts: 1), .serverError),
+            (.httpStatus(status: 504, body: [], attempts: 1), .serverError),
+            (.httpStatus(status: 503, body: [], attempts: 1), .overloaded),
+            (.httpStatus(status: 302, body: [], attempts: 1), .otherStatus),
+            (.overloaded(attempts: 5, lastStatus: 503), .overloaded),
+            (.overloaded(attempts: 5, lastStatus: 502), .serverError),
+            (.deadlineExceeded(attempts: 2, last: .status(503)), .overloaded),
+            (.deadlineExceeded(attempts: 2, last: .status(500)), .serverError),
+            (.deadlineExceeded(attempts: 2, last: .transport(.responseTimeout)), .timedOut),
+            (.deadlineExceeded(attempts: 0, last: nil), .timedOut),
+            (.deadlineExceeded(attempts: 3, last: .transport(.connectionRefused)), .unreachable),
+            (.deadlineExceeded(attempts: 3, last: .transport(.connectTimeout)), .unreachable),
+            (.budgetExhausted(attempts: 2, last: .status(503)), .overloaded),
             (.budgetExhausted(attempts: 2, last: .transport(.connectionRefused)), .unreachable),
             (.transport(TransportError(.connectionRefused), attempts: 1), .unreachable),
             (.transport(TransportError(.connectTimeout), attempts: 1), .unreachable),
+            (.transport(TransportError(.responseTimeout), attempts: 1), .timedOut),
             (.transport(TransportError(.connectionClosed(requestSent: true)), attempts: 1), .unreachable),
             (.transport(TransportError(.other, "TLS"), attempts: 1), .unreachable),
             (.transport(TransportError(.protocolError), attempts: 1), .runtimeError),
@@ -344,7 +481,7 @@ enum CallFixtures {
         for (error, code) in cases {
             #expect(CallCommand.exitCode(for: error) == code, "\(error)")
         }
-        #expect(Code.allCases.map(\.rawValue) == [0, 1, 2, 3, 4])
+        #expect(Code.allCases.map(\.rawValue) == [0, 1, 2, 3, 4, 5, 6, 7, 8])
         #expect(Code.usageError.rawValue == LoadgenExitCode.usageError.rawValue)
         #expect(Code.unreachable.rawValue == LoadgenExitCode.targetUnreachable.rawValue)
     }

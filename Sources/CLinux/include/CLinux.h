@@ -213,4 +213,18 @@ static inline uint64_t clinux_now_ns(void) {
 
 static inline int clinux_errno(void) { return errno; }
 
+// MARK: libcurl through dlsym
+
+/// libcurl's `curl_easy_setopt` and `curl_easy_getinfo` are variadic, which Swift cannot call; these call
+/// the function pointer found with dlsym with one argument of the right type. Each returns the CURLcode.
+static inline int clinux_curl_setopt_pointer(void *setopt, void *handle, int option, const void *value) {
+    return ((int (*)(void *, int, ...))setopt)(handle, option, value);
+}
+static inline int clinux_curl_setopt_long(void *setopt, void *handle, int option, long value) {
+    return ((int (*)(void *, int, ...))setopt)(handle, option, value);
+}
+static inline int clinux_curl_getinfo_long(void *getinfo, void *handle, int info, long *value) {
+    return ((int (*)(void *, int, ...))getinfo)(handle, info, value);
+}
+
 #endif

@@ -14,32 +14,48 @@ import ResilientClient
 /// {"text":"hi","length":2}
 /// ```
 public enum CallCommand {
-    /// `loadgen call`'s exit codes (the same numbers as the rest of `loadgen`).
+    /// `loadgen call`'s exit codes. 2, 3 and 4 mean what they mean for every `loadgen` command (usage
+    /// error, target unreachable, runtime error); the others say how the endpoint answered, one class
+    /// each, as httpie's `--check-status` does (whose own numbers clash with loadgen's 2 to 4).
     public enum ExitCode: Int32, Sendable, CaseIterable {
         /// The endpoint answered 2xx.
         case success = 0
-        /// The endpoint answered an error status after every retry allowed, or the body does not match
-        /// `--route-spec` (then nothing was sent).
-        case httpError = 1
-        /// Bad flags or values, unreadable `--body-file`, invalid `--route-spec`.
+        /// The endpoint's final answer was neither 2xx nor an error (1xx, 3xx: redirects are not followed).
+        case otherStatus = 1
+        /// Bad flags or values, unreadable `--body-file` or `--ca-file`, invalid `--route-spec`.
         case usageError = 2
-        /// The target could not be reached: refused, timed out, connection lost, the deadline passed
-        /// without any answer, or `--wait-healthy` timed out.
+        /// The target could not be reached: connection refused, host not found, connect timeout, TLS
+        /// handshake or certificate failure, connection lost without an answer; `--wait-healthy` timed
+        /// out; the health gate stayed closed.
         case unreachable = 3
         /// Anything else: a malformed HTTP response, cancellation.
         case runtimeError = 4
+        /// The endpoint was reached but did not answer in time: `--attempt-timeout` or `--deadline` passed
+        /// while waiting for the response.
+        case timedOut = 5
+        /// The endpoint answered 4xx, or the body does not match `--route-spec` (then nothing was sent:
+        /// the endpoint would answer 422).
+        case clientError = 6
+        /// The endpoint answered 5xx (500, 502, 504, ...), other than a 503 after every retry.
+        case serverError = 7
+        /// The endpoint answered 503 to every attempt allowed: overloaded.
+        case overloaded = 8
     }
 
     static let exitCodes = """
         EXIT CODES:
           0  the endpoint answered 2xx (its body is printed on stdout)
-          1  the endpoint answered an error status after every retry allowed (4xx, 500, 503 still
-             overloaded, 504, ...; its body is printed on stdout), or the body does not match
-             --route-spec (the 422 body the endpoint would send is printed; nothing is sent)
-          2  usage error (bad flag or value, unreadable --body-file, invalid --route-spec)
-          3  could not reach the target (refused, timed out, connection lost, deadline passed with
-             no answer, retry budget exhausted on connection errors, --wait-healthy timed out)
+          1  the endpoint answered another status (1xx, 3xx; redirects are not followed)
+          2  usage error (bad flag or value, unreadable --body-file or --ca-file, invalid --route-spec)
+          3  could not reach the target (connection refused, host not found, connect timeout, TLS
+             certificate not trusted, connection lost without an answer, --wait-healthy timed out)
           4  other runtime error (malformed HTTP response, cancelled)
+          5  timed out: the target was reached but no answer came within --attempt-timeout or --deadline
+          6  the endpoint answered 4xx, or the body does not match --route-spec (the 422 body the endpoint
+             would send is printed; nothing is sent)
+          7  the endpoint answered 5xx (500, 502, 504, ...) after every retry allowed
+          8  the endpoint answered 503 (overloaded) to every attempt allowed
+          With an answer (1, 6, 7, 8) its body is printed on stdout, as with 0.
         """
 
     /// The command's flags.
@@ -54,7 +70,12 @@ public enum CallCommand {
             --route-spec takes one route in the seed's JSON form (or @FILE); the body is then checked with
             the endpoint's own validator before anything is sent, and a URL without a path calls the
             route's path. Each attempt is reported on stderr: number, status or error, latency, and the
-            delay slept before the next attempt and why (backoff or Retry-After).
+            delay slept before the next attempt and why (backoff or Retry-After). A timeout before any
+            byte of the request was sent (connect timeout) is retried even with --no-idempotent.
+
+            https:// URLs go through URLSession (libcurl on Linux) and trust the system's certificate
+            authorities; --ca-file PEM trusts the authorities in PEM instead (e.g. a local CA that signed
+            a development certificate).
 
             \(exitCodes)
             """,
@@ -76,8 +97,18 @@ public enum CallCommand {
             .value("wait-healthy", valueName: "D", help: "First poll GET /ping until it answers 200, for at most D."),
             .value("route-spec", valueName: "JSON", help: "Validate the body against this route before sending."),
             .flag("quiet", short: "q", help: "No attempt lines on stderr (errors are still printed)."),
+            .value(
+                "write-out", short: "w", valueName: "FORMAT",
+                help: "After the body, print FORMAT on stdout: %{http_code} (000: no answer), %{attempts}, "
+                    + "%{time_total} (seconds), %{exitcode}; \\n is a newline, %% a %."),
+            .value("ca-file", valueName: "PEM", help: "Trust the certificate authorities in PEM (https:// only) instead of the system's."),
         ],
-        positionals: [PositionalSpec("URL", help: "the endpoint URL with the route's path, e.g. http://127.0.0.1:8080/predict")])
+        positionals: [
+            PositionalSpec(
+                "URL",
+                help: "the endpoint URL with the route's path, e.g. http://127.0.0.1:8080/predict; without a "
+                    + "scheme (127.0.0.1:8080/predict) http:// is assumed")
+        ])
 
     /// Runs `loadgen call` with `arguments` (those after `call`); returns the exit code.
     ///
@@ -112,6 +143,26 @@ public enum CallCommand {
         _ options: CallOptions, standardOutput: @escaping @Sendable (String) -> Void,
         standardError: @escaping @Sendable (String) -> Void
     ) async -> ExitCode {
+        let started = ContinuousClock.now
+        var transport: CallTransport?
+        let code = await perform(
+            options, standardOutput: standardOutput, standardError: standardError, started: { transport = $0 })
+        if let writeOut = options.writeOut {
+            let elapsed = ContinuousClock.now - started
+            standardOutput(
+                writeOut.render(
+                    .init(
+                        status: transport?.lastResponse?.status, attempts: transport?.attempts ?? 0,
+                        seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
+                        exitCode: code.rawValue)))
+        }
+        return code
+    }
+
+    private static func perform(
+        _ options: CallOptions, standardOutput: @escaping @Sendable (String) -> Void,
+        standardError: @escaping @Sendable (String) -> Void, started: (CallTransport) -> Void
+    ) async -> ExitCode {
         // The endpoint's own validator, on the very bytes and Content-Type that would be sent.
         if let route = options.routeSpec,
             case .failure(let failure) = BodyTemplate(route.body).validate(
@@ -121,7 +172,7 @@ public enum CallCommand {
             standardError(
                 "error: the body does not match --route-spec \(route.verb) \(route.path); the endpoint would "
                     + "answer \(failure.status) (nothing was sent)\n")
-            return .httpError
+            return .clientError
         }
 
         let inner: any HTTPTransport
@@ -136,10 +187,16 @@ public enum CallCommand {
                 return .runtimeError
             }
         } else {
-            inner = URLSessionTransport()
+            do {
+                inner = try SecureTransports.make(caFile: options.caFile)
+            } catch {
+                standardError("error: cannot start the HTTPS client: \(error)\n")
+                return .runtimeError
+            }
         }
         defer { ownedLoop?.shutdown() }
         let transport = CallTransport(inner, method: options.method, path: options.path, body: options.body)
+        started(transport)
         let printer = AttemptPrinter(write: standardError)
 
         var configuration = ResilientClientConfiguration(baseURL: options.baseURL)
@@ -179,38 +236,54 @@ public enum CallCommand {
         if let response = transport.lastResponse, failure.map(printsBody) ?? true {
             standardOutput(text(response.body))
         }
-        guard let failure else { return .success }
+        guard let failure else { return statusCode(transport.lastResponse?.status ?? 200) }
         let code = exitCode(for: failure)
         if code == .success { return .success }
         if case .validation(let problem) = failure {
             standardError("error: the endpoint answered 422: \(problem)\n")
         } else {
             standardError("error: \(failure)\n")
+            if "\(failure)".contains("SSL certificate problem") {
+                standardError("hint: the server's certificate is not signed by a trusted authority; trust its CA with --ca-file PEM\n")
+            }
         }
         return code
     }
 
-    /// The exit code of a failed call.
+    /// The exit code of a failed call: by the class of the last answer when there was one, else by
+    /// how the last attempt failed.
     static func exitCode(for error: ResilientClientError) -> ExitCode {
         switch error {
         case .decoding: return .success  // a 2xx whose body is not JSON: still a success for a curl
-        case .validation, .httpStatus, .overloaded: return .httpError
+        case .validation: return .clientError
+        case .httpStatus(let status, _, _): return statusCode(status)
+        case .overloaded(_, let status): return status == 503 ? .overloaded : statusCode(status)
         case .deadlineExceeded(_, let last):
-            if case .status? = last { return .httpError }
-            return .unreachable
-        case .budgetExhausted(_, let last):
-            if case .status = last { return .httpError }
-            return transportCode(last)
-        case .transport(let transport, _): return transportCode(.transport(transport.kind))
+            guard let last else { return .timedOut }
+            return outcomeCode(last)
+        case .budgetExhausted(_, let last): return outcomeCode(last)
+        case .transport(let transport, _): return outcomeCode(.transport(transport.kind))
         case .gateClosed: return .unreachable
         case .invalidRequest: return .usageError
         case .cancelled: return .runtimeError
         }
     }
 
-    private static func transportCode(_ outcome: AttemptOutcome) -> ExitCode {
+    /// The exit code of a final status.
+    static func statusCode(_ status: Int) -> ExitCode {
+        switch status {
+        case 200..<300: return .success
+        case 400..<500: return .clientError
+        case 503: return .overloaded
+        case 500..<600: return .serverError
+        default: return .otherStatus
+        }
+    }
+
+    private static func outcomeCode(_ outcome: AttemptOutcome) -> ExitCode {
         switch outcome {
-        case .status: return .httpError
+        case .status(let status): return statusCode(status)
+        case .transport(.responseTimeout): return .timedOut
         case .transport(.protocolError), .transport(.cancelled): return .runtimeError
         case .transport: return .unreachable
         }

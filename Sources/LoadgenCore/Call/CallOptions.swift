@@ -29,6 +29,11 @@ public struct CallOptions: Sendable {
     public var routeSpec: RouteSpec?
     /// `--quiet`: no attempt lines.
     public var quiet: Bool
+    /// `--write-out`: printed on stdout after the body (see `CallWriteOut`).
+    var writeOut: CallWriteOut?
+    /// `--ca-file`: a PEM file of certificate authorities trusted for an `https://` URL (instead of the
+    /// system's), as an absolute path.
+    public var caFile: String?
 
     /// The `Content-Type` the request will carry: the user's header, else JSON when there is a body.
     public var contentType: String? {
@@ -57,12 +62,15 @@ public struct CallOptions: Sendable {
             return Array(data)
         }
 
-        // The URL.
-        let text = parsed.positional("URL") ?? ""
+        // The URL; without a scheme (`127.0.0.1:8080/predict`, `localhost:8080`) it is http, as for curl.
+        let given = parsed.positional("URL") ?? ""
+        let text = Self.withScheme(given)
         guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
             let host = url.host, !host.isEmpty
         else {
-            throw fail("<URL> expects an absolute http:// or https:// URL like http://127.0.0.1:8080/predict, got '\(text)'")
+            throw fail(
+                "<URL> expects an http:// or https:// URL like http://127.0.0.1:8080/predict (or 127.0.0.1:8080/predict), "
+                    + "got '\(given)'")
         }
         var origin = "\(scheme)://\(host.contains(":") ? "[\(host)]" : host)"
         if let port = url.port { origin += ":\(port)" }
@@ -146,5 +154,31 @@ public struct CallOptions: Sendable {
             return parsed.duration
         }
         quiet = parsed.flag("quiet")
+        if let format = parsed.string("write-out") {
+            do {
+                writeOut = try CallWriteOut(parsing: format)
+            } catch {
+                throw fail("--write-out: \(error)")
+            }
+        } else {
+            writeOut = nil
+        }
+        if let file = parsed.string("ca-file") {
+            guard baseURL.scheme == "https" else { throw fail("--ca-file is for https:// URLs, got '\(given)'") }
+            let absolute = file.hasPrefix("/") ? file : currentDirectory + "/" + file
+            let pem = String(decoding: try read(file, flag: "--ca-file"), as: UTF8.self)
+            guard pem.contains("-----BEGIN CERTIFICATE-----") else {
+                throw fail("--ca-file: '\(file)' holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
+            }
+            caFile = absolute
+        } else {
+            caFile = nil
+        }
+    }
+
+    /// `text` with `http://` in front when it names no scheme (`host:port/path`, `host/path`, `host`).
+    static func withScheme(_ text: String) -> String {
+        if text.contains("://") || text.isEmpty || text.hasPrefix("/") { return text }
+        return "http://" + text
     }
 }

@@ -14,6 +14,7 @@ final class CallTransport: HTTPTransport {
     private let path: String
     private let body: [UInt8]?
     private let last = Mutex<TransportResponse?>(nil)
+    private let sent = Atomic<Int>(0)
 
     /// - Parameters:
     ///   - inner: the real transport.
@@ -29,6 +30,14 @@ final class CallTransport: HTTPTransport {
     /// The last response to the call's own request, if any arrived.
     var lastResponse: TransportResponse? { last.withLock { $0 } }
 
+    /// The inner transport's: when it enforces the attempt timeout itself it can tell a timeout before
+    /// any byte was sent (a connect timeout, always safe to retry) from one after; the client's own
+    /// timer cannot, and would report every timeout as a response timeout.
+    var enforcesTimeout: Bool { inner.enforcesTimeout }
+
+    /// How many attempts of the call itself were handed to the transport.
+    var attempts: Int { sent.load(ordering: .relaxed) }
+
     func send(_ request: TransportRequest, timeout: Duration?) async throws(TransportError) -> TransportResponse {
         guard request.method == method, Self.target(of: request) == path else {
             return try await inner.send(request, timeout: timeout)
@@ -42,6 +51,7 @@ final class CallTransport: HTTPTransport {
             defer { seenContentType = true }
             return !seenContentType && body != nil
         }
+        sent.add(1, ordering: .relaxed)
         let response = try await inner.send(exact, timeout: timeout)
         last.withLock { $0 = response }
         return response
