@@ -9,7 +9,7 @@ import Testing
 
 /// Issue 15, "one vocabulary": a scenario says what the library's policy says, with the library's defaults, and
 /// the scenario, `loadgen validate` and `reference-endpoint` apply the same checks.
-@Suite struct OneVocabularyTests {
+@Suite(.dedicatedThreads) struct OneVocabularyTests {
     static let minimal = """
         {"target": {"url": "http://127.0.0.1:8080"}, "requests": [{"route": "/p"}],
          "load": {"type": "constant-rate", "rate": 10, "duration": "1s"}CLIENT}

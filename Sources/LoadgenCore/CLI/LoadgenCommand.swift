@@ -104,7 +104,13 @@ public enum LoadgenCommand {
             return LoadgenExitCode.success.rawValue
         case .run(let parsed):
             switch parsed.command {
-            case "validate": return validate(parsed, environment: environment).rawValue
+            case "validate":
+                // The model check waits for a Python worker to start: on a thread of its own, not one of the
+                // few threads that run every task of the process.
+                return await withCheckedContinuation { continuation in
+                    Thread { continuation.resume(returning: validate(parsed, environment: environment).rawValue) }
+                        .start()
+                }
             case "run": return await run(parsed, environment: environment).rawValue
             case "serve": return await environment.serve(parsed.positionals)
             case "call": return await environment.call(parsed.positionals)
