@@ -5,7 +5,7 @@
 # Usage: Benchmarks/compare-calibration.sh        (environment: TRIALS=20 RATE=200 DURATION=5s)
 #
 # Builds release, starts two reference endpoints on 127.0.0.1 serving examples/calculator (the second with
-# --delay 5), then:
+# --delay 5ms), then:
 #   same-vs-same  TRIALS x (base run, new run) against the first endpoint; counts trials where every metric is '~'
 #   +5 ms         TRIALS x (base run against the first, new run against the delayed one); counts trials where
 #                 p50 and p99 are both 'worse'
@@ -51,9 +51,9 @@ start_endpoint() {
 
 start_endpoint plain
 PLAIN=$URL
-start_endpoint delayed --delay 5
+start_endpoint delayed --delay 5ms
 DELAYED=$URL
-echo "endpoints: $PLAIN (plain), $DELAYED (--delay 5)"
+echo "endpoints: $PLAIN (plain), $DELAYED (--delay 5ms)"
 
 cat >"$WORK/scenario.json" <<JSON
 {
@@ -99,7 +99,7 @@ for i in $(seq 1 "$TRIALS"); do
 done
 
 echo
-echo "+5 ms (new side against --delay 5, $TRIALS trials):"
+echo "+5 ms (new side against --delay 5ms, $TRIALS trials):"
 detected=0
 for i in $(seq 1 "$TRIALS"); do
   result=$(trial "$DELAYED")

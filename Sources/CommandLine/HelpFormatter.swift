@@ -17,7 +17,8 @@ public enum HelpFormatter {
             if let valueName = option.valueName { left += " <\(valueName)>" }
             var help = option.help
             if let value = option.defaultDescription { help += " (default: \(value))" }
-            if option.repeatable, option.takesValue { help += " (repeatable)" }
+            // Said once: a help text that already mentions it (e.g. "(repeatable): p50, p99") keeps its own.
+            if option.repeatable, option.takesValue, !help.contains("(repeatable)") { help += " (repeatable)" }
             text += row(left, help)
         }
         text += row("-h, --help", "Show help information.")

@@ -33,17 +33,23 @@ public enum EndpointCommand {
                 """,
             options: [
                 .value("model-dir", valueName: "DIR", help: "Folder holding the model's Python files."),
-                .value("route", valueName: "JSON", help: "One route as JSON (repeatable).", repeatable: true),
+                .value("route", valueName: "JSON", help: "One route as JSON.", repeatable: true),
                 .value("routes-file", valueName: "FILE", help: "JSON file with {\"routes\": [...]}."),
                 .value("host", valueName: "HOST", help: "Address to bind.", defaultDescription: "127.0.0.1"),
                 .value("port", valueName: "PORT", help: "Port to bind; 0 picks a free one.", defaultDescription: "8080"),
                 .value("workers", valueName: "N", help: "Python worker processes.", defaultDescription: "number of cores"),
                 .value("threads", valueName: "N", help: "Concurrent calls per worker (for code that releases the GIL).", defaultDescription: "1"),
                 .value("max-queue", valueName: "N", help: "Calls allowed to wait for a worker before 503.", defaultDescription: "256"),
-                .value("timeout", valueName: "SECONDS", help: "A call running longer is answered 504 and its worker replaced.", defaultDescription: "60"),
+                .value(
+                    "timeout", valueName: "DURATION",
+                    help: "A call running longer is answered 504 and its worker replaced (e.g. 30s; a bare number is seconds).",
+                    defaultDescription: "60s"),
                 .value("python", valueName: "PATH", help: "Python interpreter.", defaultDescription: "python3"),
                 .value("fail-rate", valueName: "P", help: "Testing: answer this fraction of route calls 503 before running them.", defaultDescription: "0"),
-                .value("delay", valueName: "MS", help: "Testing: each call sleeps this long in its worker first.", defaultDescription: "0"),
+                .value(
+                    "delay", valueName: "DURATION",
+                    help: "Testing: each call sleeps this long in its worker first (e.g. 10ms; a bare number is milliseconds).",
+                    defaultDescription: "0ms"),
                 .value("seed", valueName: "N", help: "Seed for --fail-rate draws.", defaultDescription: "24301"),
                 .value("retry-after", valueName: "SECONDS", help: "Retry-After value on 503 answers.", defaultDescription: "1"),
                 .value("loop-threads", valueName: "N", help: "HTTP event-loop threads.", defaultDescription: "number of cores"),
@@ -67,7 +73,7 @@ public enum EndpointCommand {
         var routes: [RouteSpec] = []
         for (index, text) in args.strings("route").enumerated() {
             do {
-                routes.append(try RouteSpec.decode(json: Array(text.utf8)))
+                routes.append(try RouteKeyCheck.decode(json: Array(text.utf8)))
             } catch {
                 throw fail("--route #\(index + 1) is not a valid route: \(error)")
             }
@@ -78,6 +84,7 @@ public enum EndpointCommand {
             }
             do {
                 let bytes = Array(data)
+                try RouteKeyCheck.checkRoutesFile(json: bytes)
                 let trimmed = bytes.first { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }
                 if trimmed == UInt8(ascii: "[") {
                     routes += try RouteSpec.decodeList(json: bytes)
@@ -95,10 +102,14 @@ public enum EndpointCommand {
         if let workers = try args.int("workers", in: 1...256) { config.workers = workers }
         if let threads = try args.int("threads", in: 1...1_024) { config.threads = threads }
         if let maxQueue = try args.int("max-queue", in: 0...Int.max) { config.maxQueue = maxQueue }
-        if let timeout = try args.double("timeout", positive: true) { config.callTimeout = timeout }
+        if let timeout = try args.duration("timeout", bareUnit: .seconds, positive: true) {
+            config.callTimeout = Double(timeout) / 1e9
+        }
         if let python = args.string("python") { config.pythonPath = python }
         if let rate = try args.double("fail-rate", in: 0...1) { config.failRate = rate }
-        if let delay = try args.double("delay", in: 0...3_600_000) { config.delayMilliseconds = delay }
+        if let delay = try args.duration("delay", bareUnit: .milliseconds, maximum: 3_600 * 1_000_000_000) {
+            config.delayMilliseconds = Double(delay) / 1e6
+        }
         if let seed = try args.value("seed", expected: "an unsigned integer", { UInt64($0) }) { config.seed = seed }
         if let retryAfter = try args.int("retry-after", in: 0...86_400) { config.retryAfterSeconds = retryAfter }
         if let loops = try args.int("loop-threads", in: 1...256) { config.eventLoopThreads = loops }

@@ -88,6 +88,8 @@ final class FakeLauncher: TargetLauncher, Sendable {
             self.engine = engine
             self.launcher = launcher
             try FileManager.default.createDirectory(atPath: directory.path + "/model", withIntermediateDirectories: true)
+            // `validate` imports the embedded target's model as the endpoint would, so the model must exist.
+            try directory.write("model/predict.py", "def predict(text):\n    return {\"text\": text}\n")
             try directory.write("quick.json", ScenarioTests.quickstart)
             try directory.write("closed.json", """
                 {"target": {"url": "http://127.0.0.1:9"}, "requests": [{"route": "/p"}],
@@ -132,7 +134,7 @@ final class FakeLauncher: TargetLauncher, Sendable {
         #expect(harness.out.text.hasPrefix("ok: quickstart\n"))
         #expect(harness.out.text.contains("constant-rate 200/s for 10s (2000 calls)"))
         #expect(harness.out.text.contains("threshold  p99 < 250ms"))
-        #expect(harness.out.text.contains("4 attempts (backoff 50ms..2s, jitter full), health gate /ping"))
+        #expect(harness.out.text.contains("4 attempts (backoff 50ms..2s, jitter full), retry budget, health gate /ping"))
         #expect(await harness.run(["validate", "bad.json"]) == 2)
         #expect(harness.err.text.contains("error: bad.json: load.rate: expected a rate like 200 or \"200/s\", got -1\n"))
         #expect(await harness.run(["validate", "missing.json"]) == 2)
@@ -229,7 +231,7 @@ final class FakeLauncher: TargetLauncher, Sendable {
         #expect(await harness.run(["run", "quick.json", "--duration", "5"]) == 2)
         #expect(harness.err.text.contains("error: --duration expects a duration greater than 0 like 30s, got '5'"))
         #expect(await harness.run(["run", "quick.json", "--url", "https://x"]) == 2)
-        #expect(harness.err.text.contains("--url expects a URL like http://127.0.0.1:8000, got 'https://x'"))
+        #expect(harness.err.text.contains("--url expects a URL like http://127.0.0.1:8080, got 'https://x'"))
         #expect(await harness.run(["run", "quick.json", "--seed", "-1"]) == 2)
         #expect(await harness.run(["run", "quick.json", "--duraton", "1s"]) == 2)
         #expect(harness.err.text.contains("did you mean --duration?"))

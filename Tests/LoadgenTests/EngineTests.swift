@@ -59,9 +59,11 @@ import Testing
             number % 3 == 2 ? .status(503, headers: [("Retry-After", "0")]) : .status(200)
         }
         defer { target.shutdown() }
+        // No retry budget: every 503 is retried (the default budget would refuse some in a short, dense run).
         let client = ClientSpec(
             connections: 1,
-            retry: RetrySpec(maxAttempts: 3, baseDelay: .milliseconds(1), maxDelay: .milliseconds(5), jitter: .none))
+            retry: RetrySpec(maxAttempts: 3, baseDelay: .milliseconds(1), maxDelay: .milliseconds(5), jitter: .none),
+            budget: nil)
         let plan = enginePlan(
             port: target.port, load: .closed(users: 1, duration: .milliseconds(400), thinkTime: .milliseconds(0)),
             client: client)

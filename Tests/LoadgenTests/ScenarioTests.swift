@@ -202,7 +202,8 @@ import Testing
             ("\"maxAttempts\": 4", "\"maxAttempts\": 0", "client.retry.maxAttempts: expected an integer from 1 to 100, got 0"),
             ("\"maxDelay\": \"2s\"", "\"maxDelay\": \"10ms\"",
                 "client.retry.maxDelay: maxDelay (10ms) must not be less than baseDelay (50ms)"),
-            ("\"jitter\": \"full\"", "\"jitter\": \"some\"", "client.retry.jitter: expected \"none\", \"full\" or \"equal\", got \"some\""),
+            ("\"jitter\": \"full\"", "\"jitter\": \"some\"",
+                "client.retry.jitter: expected one of \"none\", \"full\", \"equal\", \"decorrelated\", got \"some\""),
             ("\"healthGate\": true", "\"healthGate\": \"yes\"", "client.healthGate: expected true, false or an object, got \"yes\""),
             ("\"healthGate\": true", "\"healthGate\": {\"path\": \"ping\"}",
                 "client.healthGate.path: expected a path starting with \"/\", got \"ping\""),
@@ -228,7 +229,7 @@ import Testing
         #expect(start != nil)
         let cases: [(String, String)] = [
             ("{\"url\": \"https://x\"}", "target.url: https is not supported (the engine speaks plain HTTP/1.1); got \"https://x\""),
-            ("{\"url\": \"ftp://x\"}", "target.url: expected a URL like \"http://127.0.0.1:8000\", got \"ftp://x\""),
+            ("{\"url\": \"ftp://x\"}", "target.url: expected a URL like \"http://127.0.0.1:8080\", got \"ftp://x\""),
             ("{\"url\": \"http://x:99999\"}", "target.url: port must be 1...65535, got \"99999\" in \"http://x:99999\""),
             ("{\"url\": \"http://:80\"}", "target.url: missing host in \"http://:80\""),
             ("{}", "target: expected exactly one of \"url\" or \"embedded\""),

@@ -124,7 +124,7 @@ enum CapacityCommand {
                 options.url = try TargetURL(parsing: url)
             } catch {
                 throw CommandLineError(
-                    "--url expects a URL like http://127.0.0.1:8000, got '\(url)' (\(error.message))",
+                    "--url expects a URL like http://127.0.0.1:8080, got '\(url)' (\(error.message))",
                     commandPath: parsed.commandPath)
             }
         }

@@ -2,6 +2,7 @@ import CommandLine
 import Foundation
 import EndpointSpec
 import Glibc
+import ReferenceEndpoint
 
 /// The `loadgen` command line: `run`, `validate`, `serve`, `call`, `report`, `compare`.
 public enum LoadgenCommand {
@@ -18,6 +19,14 @@ public enum LoadgenCommand {
           130  run interrupted (Ctrl-C or SIGTERM): the summary covers the time run; thresholds are shown but
                not judged; a second Ctrl-C exits at once without a summary
           141  standard output is a pipe that closed early (e.g. '| head -1'): loadgen stops quietly
+        """
+
+    /// `validate`'s own exit codes (it neither runs load nor judges thresholds).
+    static let validateExitCodes = """
+        EXIT CODES:
+            0  the scenario is valid (and an embedded target's model would start)
+            2  usage error, invalid scenario, or an embedded target's model file, function or default_value
+               that the endpoint would reject at start
         """
 
     /// The command tree.
@@ -57,7 +66,13 @@ public enum LoadgenCommand {
                 positionals: [PositionalSpec("SCENARIO", help: "path to the scenario JSON file")]),
             CommandSpec(
                 name: "validate", abstract: "Check a scenario file and print what it would run.",
-                discussion: exitCodes,
+                discussion: """
+                    Checks the file as 'run' reads it; for an embedded target also what the endpoint checks at
+                    start: one Python worker imports every route's file from modelDir, finds every function and
+                    evaluates every default_value.
+
+                    \(validateExitCodes)
+                    """,
                 positionals: [PositionalSpec("SCENARIO", help: "path to the scenario JSON file")]),
             CommandSpec(
                 name: "serve",
@@ -89,7 +104,13 @@ public enum LoadgenCommand {
             return LoadgenExitCode.success.rawValue
         case .run(let parsed):
             switch parsed.command {
-            case "validate": return validate(parsed, environment: environment).rawValue
+            case "validate":
+                // The model check waits for a Python worker to start: on a thread of its own, not one of the
+                // few threads that run every task of the process.
+                return await withCheckedContinuation { continuation in
+                    Thread { continuation.resume(returning: validate(parsed, environment: environment).rawValue) }
+                        .start()
+                }
             case "run": return await run(parsed, environment: environment).rawValue
             case "serve": return await environment.serve(parsed.positionals)
             case "call": return await environment.call(parsed.positionals)
@@ -118,6 +139,17 @@ public enum LoadgenCommand {
     /// `loadgen validate SCENARIO`.
     static func validate(_ parsed: ParsedArguments, environment: LoadgenEnvironment) -> LoadgenExitCode {
         guard let scenario = loadScenario(parsed, environment: environment) else { return .usageError }
+        if case .embedded(let embedded) = scenario.target {
+            do {
+                try ModelCheck.check(
+                    modelDirectory: embedded.modelDirectory, routes: embedded.routes, python: embedded.python)
+            } catch {
+                let path = parsed.positional("SCENARIO") ?? ""
+                environment.standardError(
+                    "error: \(path): target.embedded: the endpoint would not start: \(error.message)\n")
+                return .usageError
+            }
+        }
         environment.standardOutput(describe(scenario))
         return .success
     }
@@ -182,7 +214,7 @@ public enum LoadgenCommand {
                 overrides.url = try TargetURL(parsing: url)
             } catch {
                 throw CommandLineError(
-                    "--url expects a URL like http://127.0.0.1:8000, got '\(url)' (\(error.message))",
+                    "--url expects a URL like http://127.0.0.1:8080, got '\(url)' (\(error.message))",
                     commandPath: parsed.commandPath)
             }
         }

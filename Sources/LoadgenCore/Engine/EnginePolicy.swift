@@ -7,8 +7,9 @@ import ResilientClient
 ///
 /// - `retry.retryOnStatus` becomes the classifier's statuses: 502 and 504 are retried for idempotent requests
 ///   only (as in the library), every other listed status (503, 429, …) always.
-/// - `retry.baseDelay`/`maxDelay`/`jitter` become a ``Backoff`` (multiplier 2); `maxDelay` also caps
-///   `Retry-After`, which is honoured.
+/// - `retry.baseDelay`/`maxDelay`/`jitter` become the library's ``Backoff`` (multiplier 2; `decorrelated`
+///   included, the planner feeding it the previous delay); `maxDelay` also caps `Retry-After`, which is
+///   honoured unless `retry.honourRetryAfter` is false.
 /// - `budget` becomes a ``RetryBudget`` per event loop: the ratio applies to each loop's own calls and the
 ///   `minRetriesPerSecond` allowance is split between the loops, so the run as a whole gets the scenario's
 ///   budget without a lock on the hot path. No budget: unlimited retries within `maxAttempts`.
@@ -39,7 +40,9 @@ struct EnginePolicy: Sendable {
         let classifier = RetryClassifier(
             alwaysRetryableStatuses: spec.retryOnStatus.subtracting(EnginePolicy.idempotentOnlyStatuses),
             idempotentRetryableStatuses: spec.retryOnStatus.intersection(EnginePolicy.idempotentOnlyStatuses))
-        retry = RetryPolicy(maxAttempts: spec.maxAttempts, backoff: backoff, classifier: classifier, honourRetryAfter: true)
+        retry = RetryPolicy(
+            maxAttempts: spec.maxAttempts, backoff: backoff, classifier: classifier,
+            honourRetryAfter: spec.honourRetryAfter)
         retryTransportErrors = spec.retryOnTransportErrors
         let count = max(1, loops)
         if let budget = client.budget {
@@ -75,6 +78,7 @@ struct EnginePolicy: Sendable {
         case .none: return Backoff(base: base, multiplier: 2, cap: cap, jitter: .none)
         case .full: return Backoff(base: base, multiplier: 2, cap: cap, jitter: .full)
         case .equal: return Backoff(base: base, multiplier: 2, cap: cap, jitter: .equal)
+        case .decorrelated: return Backoff(base: base, multiplier: 2, cap: cap, jitter: .decorrelated)
         }
     }
 }

@@ -49,6 +49,13 @@ public struct ProcessTargetLauncher: TargetLauncher {
         self.stopGracePeriod = stopGracePeriod
     }
 
+    /// How errors name the child: `the embedded endpoint (loadgen serve)` for this very executable (whose path,
+    /// `/proc/self/exe`, means nothing to a user), the program's path otherwise.
+    public var displayName: String {
+        guard executable == "/proc/self/exe" else { return executable }
+        return "the embedded endpoint (" + (["loadgen"] + leadingArguments).joined(separator: " ") + ")"
+    }
+
     /// The endpoint's flags for `target` (`EmbeddedTarget.commandLineArguments`), plus `--exit-on-stdin-eof`
     /// (its stdin is a pipe only this process holds, so the endpoint stops if loadgen dies), plus `--no-access-log`
     /// when the log is discarded.
@@ -66,7 +73,7 @@ public struct ProcessTargetLauncher: TargetLauncher {
     /// Starts `executable` with `arguments` and waits for the ready line (also used by tests with any program).
     func startProcess(arguments: [String]) async throws -> RunningEmbeddedTarget {
         let process = try EmbeddedEndpointProcess.spawn(
-            executable: executable, arguments: arguments, log: log, grace: stopGracePeriod)
+            executable: executable, displayName: displayName, arguments: arguments, log: log, grace: stopGracePeriod)
         let state = process.startup
         let timeout = UInt64(max(1, startupTimeout.nanoseconds))
         let timer = Task {
@@ -81,11 +88,11 @@ public struct ProcessTargetLauncher: TargetLauncher {
         case .exited:
             let status = await process.reap()
             throw LoadgenRunError.embeddedTargetFailed(
-                "\(executable) exited (\(status)) before it was ready" + process.stderrTail())
+                "\(displayName) exited (\(status)) before it was ready" + process.stderrTail())
         case .timedOut:
             await process.terminate()
             throw LoadgenRunError.embeddedTargetFailed(
-                "\(executable) did not print '\(Self.readyPrefix)URL' within \(startupTimeout)" + process.stderrTail())
+                "\(displayName) did not print '\(Self.readyPrefix)URL' within \(startupTimeout)" + process.stderrTail())
         case .badURL(let line):
             await process.terminate()
             throw LoadgenRunError.embeddedTargetFailed("cannot read the endpoint's URL from \"\(line)\"")
@@ -166,7 +173,8 @@ final class EmbeddedEndpointProcess: Sendable {
     /// this process holds (so the endpoint sees end of file and stops if loadgen dies, even by SIGKILL) and
     /// stdout/stderr on pipes, and starts the readers.
     static func spawn(
-        executable: String, arguments: [String], log: EndpointLogDestination, grace: DurationValue
+        executable: String, displayName: String, arguments: [String], log: EndpointLogDestination,
+        grace: DurationValue
     ) throws -> EmbeddedEndpointProcess {
         var logFD: Int32 = -1
         var closeLog = false
@@ -232,7 +240,7 @@ final class EmbeddedEndpointProcess: Sendable {
             close(out[0])
             close(err[0])
             if closeLog { close(logFD) }
-            throw LoadgenRunError.embeddedTargetFailed("cannot start \(executable): \(String(cString: strerror(code)))")
+            throw LoadgenRunError.embeddedTargetFailed("cannot start \(displayName): \(String(cString: strerror(code)))")
         }
         let process = EmbeddedEndpointProcess(
             pid: pid, logFD: logFD, closeLog: closeLog, grace: grace, lifeline: lifeline[1])

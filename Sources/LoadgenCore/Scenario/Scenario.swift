@@ -1,4 +1,5 @@
 import EndpointSpec
+import ResilientClient
 
 /// A load test described by a scenario file (see docs/scenarios.md for the JSON schema).
 public struct Scenario: Sendable, Equatable {
@@ -85,7 +86,7 @@ public struct TargetURL: Sendable, Hashable, CustomStringConvertible {
             if text.lowercased().hasPrefix("https://") {
                 throw TargetURLError("https is not supported (the engine speaks plain HTTP/1.1); got \"\(text)\"")
             }
-            throw TargetURLError("expected a URL like \"http://127.0.0.1:8000\", got \"\(text)\"")
+            throw TargetURLError("expected a URL like \"http://127.0.0.1:8080\", got \"\(text)\"")
         }
         let rest = text.dropFirst(7)
         let slash = rest.firstIndex(of: "/") ?? rest.endIndex
@@ -296,25 +297,28 @@ public struct RampStage: Sendable, Hashable {
     }
 }
 
-/// Connection, timeout and resilience settings, with ResilientClient's semantics.
+/// Connection, timeout and resilience settings, with ResilientClient's semantics. The defaults are the
+/// library's (`ResilientClientConfiguration`): 10 s per attempt, its retry policy and its retry budget; the
+/// health gate is the one deliberate difference (off, so a load test sees the endpoint's failures instead of
+/// calls held back).
 public struct ClientSpec: Sendable, Equatable {
     /// Maximum concurrent connections (and so calls in flight) (default 32).
     public var connections: Int
-    /// Per-attempt timeout (default 5s).
+    /// Per-attempt timeout (default 10s, the library's `attemptTimeout`).
     public var timeout: DurationValue
     /// Connect timeout (`nil`: same as `timeout`).
     public var connectTimeout: DurationValue?
-    /// Retry policy (default: a single attempt).
+    /// Retry policy (default: the library's `RetryPolicy()`, see ``RetrySpec``).
     public var retry: RetrySpec
-    /// Retry budget (`nil`: unlimited retries within `retry.maxAttempts`).
+    /// Retry budget (default: the library's; `nil`: unlimited retries within `retry.maxAttempts`).
     public var budget: RetryBudgetSpec?
     /// Health gate (`nil`: off).
     public var healthGate: HealthGateSpec?
 
     /// Creates client settings.
     public init(
-        connections: Int = 32, timeout: DurationValue = .seconds(5), connectTimeout: DurationValue? = nil,
-        retry: RetrySpec = RetrySpec(), budget: RetryBudgetSpec? = nil, healthGate: HealthGateSpec? = nil
+        connections: Int = 32, timeout: DurationValue = .seconds(10), connectTimeout: DurationValue? = nil,
+        retry: RetrySpec = RetrySpec(), budget: RetryBudgetSpec? = RetryBudgetSpec(), healthGate: HealthGateSpec? = nil
     ) {
         self.connections = connections
         self.timeout = timeout
@@ -333,27 +337,43 @@ public enum JitterMode: String, Sendable, CaseIterable {
     case full
     /// Half fixed, half uniform: `that/2 + uniform(0, that/2)`.
     case equal
+    /// Uniform in `[baseDelay, 3 × the previous delay]`, capped at `maxDelay` (the library's `.decorrelated`).
+    case decorrelated
 }
 
-/// Retry policy: which failures are retried and how long to wait between attempts.
+/// Retry policy: which failures are retried and how long to wait between attempts. Every default is the
+/// library's `RetryPolicy()` (read from it, so the two cannot drift): 5 attempts, 100 ms doubling up to 5 s
+/// with full jitter, 503/502/504 retried, `Retry-After` honoured.
 public struct RetrySpec: Sendable, Equatable {
-    /// Attempts per call including the first (1 = no retries).
+    /// The library's default policy, the source of every default below.
+    public static let library = RetryPolicy()
+
+    /// Attempts per call including the first (1 = no retries). Default 5.
     public var maxAttempts: Int
-    /// Backoff before the first retry.
+    /// Backoff before the first retry. Default 100 ms.
     public var baseDelay: DurationValue
-    /// Cap on any single backoff.
+    /// Cap on any single backoff, and on a honoured `Retry-After`. Default 5 s.
     public var maxDelay: DurationValue
-    /// Jitter mode.
+    /// Jitter mode. Default full.
     public var jitter: JitterMode
-    /// Statuses that are retried (default 429, 502, 503, 504).
+    /// Statuses that are retried (default 502, 503, 504, as the library: 503 for every request, 502 and 504
+    /// for idempotent ones, which every scenario request is). 429 is not retried unless listed.
     public var retryOnStatus: Set<Int>
     /// Whether transport errors (timeout, refused, reset) are retried (default true).
     public var retryOnTransportErrors: Bool
+    /// Whether a `Retry-After` header on a retried response is honoured (up to `maxDelay`). Default true.
+    public var honourRetryAfter: Bool
 
-    /// Creates a policy.
+    /// Creates a policy; omitted values are the library's defaults.
     public init(
-        maxAttempts: Int = 1, baseDelay: DurationValue = .milliseconds(50), maxDelay: DurationValue = .seconds(2),
-        jitter: JitterMode = .full, retryOnStatus: Set<Int> = [429, 502, 503, 504], retryOnTransportErrors: Bool = true
+        maxAttempts: Int = RetrySpec.library.maxAttempts,
+        baseDelay: DurationValue = DurationValue(RetrySpec.library.backoff.base),
+        maxDelay: DurationValue = DurationValue(RetrySpec.library.backoff.cap),
+        jitter: JitterMode = JitterMode(rawValue: RetrySpec.library.backoff.jitter.rawValue) ?? .full,
+        retryOnStatus: Set<Int> = RetrySpec.library.classifier.alwaysRetryableStatuses
+            .union(RetrySpec.library.classifier.idempotentRetryableStatuses),
+        retryOnTransportErrors: Bool = true,
+        honourRetryAfter: Bool = RetrySpec.library.honourRetryAfter
     ) {
         self.maxAttempts = maxAttempts
         self.baseDelay = baseDelay
@@ -361,6 +381,7 @@ public struct RetrySpec: Sendable, Equatable {
         self.jitter = jitter
         self.retryOnStatus = retryOnStatus
         self.retryOnTransportErrors = retryOnTransportErrors
+        self.honourRetryAfter = honourRetryAfter
     }
 }
 
@@ -373,8 +394,15 @@ public struct RetryBudgetSpec: Sendable, Equatable {
     public var minRetriesPerSecond: Double
     /// The sliding window (default 10s).
     public var window: DurationValue
-    /// Creates a budget.
-    public init(ratio: Double = 0.2, minRetriesPerSecond: Double = 10, window: DurationValue = .seconds(10)) {
+    /// The library's default budget, the source of the defaults.
+    public static let library = RetryBudget.Configuration()
+
+    /// Creates a budget; omitted values are the library's defaults (20 %, 10 retries/s, 10 s).
+    public init(
+        ratio: Double = RetryBudgetSpec.library.retryRatio,
+        minRetriesPerSecond: Double = Double(RetryBudgetSpec.library.minRetriesPerSecond),
+        window: DurationValue = DurationValue(RetryBudgetSpec.library.window)
+    ) {
         self.ratio = ratio
         self.minRetriesPerSecond = minRetriesPerSecond
         self.window = window

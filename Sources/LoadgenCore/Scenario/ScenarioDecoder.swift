@@ -1,5 +1,6 @@
 import EndpointSpec
 import Foundation
+import ReferenceEndpoint
 
 extension Scenario {
     /// Reads and validates the scenario file at `path`. Relative paths inside (model folders, body files) are
@@ -144,11 +145,15 @@ struct ScenarioDecoder {
     }
 
     /// Where a relative path in the scenario may be: beside the scenario file, then in the current directory.
+    /// Each place is listed once: when the scenario file sits in the current directory, both are the same path.
     func candidates(_ path: String) -> [String] {
-        path.hasPrefix("/")
-            ? [path]
-            : [(baseDirectory as NSString).appendingPathComponent(path),
-                (currentDirectory as NSString).appendingPathComponent(path)]
+        guard !path.hasPrefix("/") else { return [path] }
+        var result: [String] = []
+        for directory in [baseDirectory, currentDirectory] {
+            let candidate = ((directory as NSString).appendingPathComponent(path) as NSString).standardizingPath
+            if !result.contains(candidate) { result.append(candidate) }
+        }
+        return result
     }
 
     /// The first candidate that is an existing directory (`directory`) or readable file, or an error listing them.
@@ -178,22 +183,11 @@ struct ScenarioDecoder {
         return Array(data)
     }
 
-    static let routeKeys = ["verb", "path", "file", "function", "positional", "body"]
-    static let bodyParamKeys = ["name", "type", "optional", "default_value"]
-
-    /// Decodes one route in the seed's JSON form with EndpointSpec's `RouteSpec.decode` (the server's own rules
-    /// and messages). The seed format ignores unknown keys; a scenario rejects them first, as it does everywhere,
-    /// so a typo such as `"optinal"` is reported instead of silently ignored.
+    /// Decodes one route in the seed's JSON form with the endpoint's own strict reading (`RouteKeyCheck`: unknown
+    /// keys rejected with a suggestion, then EndpointSpec's `RouteSpec.decode`), so a typo such as `"optinal"` is
+    /// reported here exactly as `reference-endpoint --route` reports it.
     func route(_ node: Node) throws(ScenarioError) -> RouteSpec {
-        if case .object = node.value {
-            let object = try node.object(allowed: Self.routeKeys)
-            if let body = object.present("body"), case .array = body.value {
-                for param in try body.array() where param.value.isObject {
-                    _ = try param.object(allowed: Self.bodyParamKeys)
-                }
-            }
-        }
-        return try RouteSpec.decode(value: node.value, path: node.path)
+        try RouteKeyCheck.decode(node.value, path: node.path)
     }
 
     // MARK: Requests
@@ -399,7 +393,7 @@ struct ScenarioDecoder {
         client.connectTimeout = try object.present("connectTimeout")?.duration()
         if let retryNode = object.present("retry") {
             let retry = try retryNode.object(allowed: [
-                "maxAttempts", "baseDelay", "maxDelay", "jitter", "retryOn", "retryOnErrors",
+                "maxAttempts", "baseDelay", "maxDelay", "jitter", "retryOn", "retryOnErrors", "honourRetryAfter",
             ])
             var spec = RetrySpec()
             spec.maxAttempts = try retry.present("maxAttempts")?.int(min: 1, max: 100) ?? spec.maxAttempts
@@ -414,7 +408,12 @@ struct ScenarioDecoder {
             if let jitterNode = retry.present("jitter") {
                 let name = try jitterNode.string()
                 guard let jitter = JitterMode(rawValue: name) else {
-                    throw jitterNode.error("expected \"none\", \"full\" or \"equal\", got \"\(name)\"")
+                    let names = JitterMode.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
+                    var message = "expected one of \(names), got \"\(name)\""
+                    if let suggestion = closestName(name, JitterMode.allCases.map(\.rawValue)) {
+                        message += "; did you mean \"\(suggestion)\"?"
+                    }
+                    throw jitterNode.error(message)
                 }
                 spec.jitter = jitter
             }
@@ -424,9 +423,12 @@ struct ScenarioDecoder {
                 spec.retryOnStatus = statuses
             }
             spec.retryOnTransportErrors = try retry.present("retryOnErrors")?.bool() ?? spec.retryOnTransportErrors
+            spec.honourRetryAfter = try retry.present("honourRetryAfter")?.bool() ?? spec.honourRetryAfter
             client.retry = spec
         }
-        if let budgetNode = object.present("budget") {
+        if let budgetNode = object.present("budget"), case .bool(let enabled) = budgetNode.value {
+            client.budget = enabled ? RetryBudgetSpec() : nil
+        } else if let budgetNode = object.present("budget") {
             let budget = try budgetNode.object(allowed: ["ratio", "minRetriesPerSecond", "window"])
             var spec = RetryBudgetSpec()
             if let ratio = budget.present("ratio") {

@@ -1,3 +1,5 @@
+import CommandLine
+
 /// A non-negative length of time with nanosecond resolution, written as a number and a unit:
 /// `250ns`, `100us` (or `µs`), `500ms`, `10s`, `1.5s`, `2m`, `1h`; compound forms like `1m30s` are accepted.
 public struct DurationValue: Sendable, Hashable, Comparable, CustomStringConvertible {
@@ -9,6 +11,13 @@ public struct DurationValue: Sendable, Hashable, Comparable, CustomStringConvert
 
     /// Creates a duration from (possibly fractional) seconds.
     public init(seconds: Double) { self.nanoseconds = Int64((seconds * 1e9).rounded()) }
+
+    /// Creates a duration from a `Swift.Duration` (negative values become zero, huge ones saturate).
+    public init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        let total = Double(seconds) * 1e9 + Double(attoseconds) / 1e9
+        self.nanoseconds = total <= 0 ? 0 : total >= 9.2e18 ? Int64.max : Int64(total.rounded())
+    }
 
     /// Milliseconds.
     public static func milliseconds(_ value: Int64) -> DurationValue { DurationValue(nanoseconds: value * 1_000_000) }
@@ -28,29 +37,12 @@ public struct DurationValue: Sendable, Hashable, Comparable, CustomStringConvert
     /// Orders by length.
     public static func < (lhs: DurationValue, rhs: DurationValue) -> Bool { lhs.nanoseconds < rhs.nanoseconds }
 
-    /// Units by suffix, longest suffix first so `ms` wins over `m` and `s`.
-    private static let units: [(String, Double)] = [
-        ("ns", 1), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9),
-    ]
-
-    /// Parses `text` (see the type's documentation). Returns `nil` for anything else, including bare numbers,
-    /// negative values and values longer than about 292 years.
+    /// Parses `text` (see the type's documentation) with the command lines' own parser (`DurationText`).
+    /// Returns `nil` for anything else, including bare numbers, negative values and values longer than about
+    /// 292 years.
     public init?(parsing text: String) {
-        var rest = Substring(text.trimmingWhitespace())
-        guard !rest.isEmpty else { return nil }
-        var total = 0.0
-        while !rest.isEmpty {
-            let numberEnd = rest.firstIndex { !($0.isASCII && ($0.isNumber || $0 == ".")) } ?? rest.endIndex
-            guard numberEnd != rest.startIndex, let number = Double(rest[..<numberEnd]) else { return nil }
-            rest = rest[numberEnd...]
-            let unitEnd = rest.firstIndex { $0.isASCII && ($0.isNumber || $0 == ".") } ?? rest.endIndex
-            let unit = String(rest[..<unitEnd]).trimmingWhitespace()
-            guard let scale = Self.units.first(where: { $0.0 == unit })?.1 else { return nil }
-            total += number * scale
-            rest = rest[unitEnd...]
-        }
-        guard total.isFinite, total < 9.2e18 else { return nil }
-        self.nanoseconds = Int64(total.rounded())
+        guard let nanoseconds = DurationText.nanoseconds(parsing: text) else { return nil }
+        self.nanoseconds = nanoseconds
     }
 
     /// The shortest exact-ish form: `500ms`, `10s`, `1.5s`, `2m`, `1h`, `250us`, `0s`.
