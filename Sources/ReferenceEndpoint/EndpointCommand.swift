@@ -55,9 +55,10 @@ public enum EndpointCommand {
                 .value("loop-threads", valueName: "N", help: "HTTP event-loop threads.", defaultDescription: "number of cores"),
                 .value("max-body", valueName: "BYTES", help: "Largest request body (413 beyond).", defaultDescription: "8388608"),
                 .value(
-                    "drain-timeout", valueName: "SECONDS",
-                    help: "On SIGTERM/SIGINT, how long calls in flight may finish (new ones get 503) before the stop.",
-                    defaultDescription: "30"),
+                    "drain-timeout", valueName: "DURATION",
+                    help: "On SIGTERM/SIGINT, how long calls in flight may finish (new ones get 503) before the stop "
+                        + "(e.g. 10s; a bare number is seconds).",
+                    defaultDescription: "30s"),
                 .flag("no-access-log", help: "Do not log one line per request."),
                 .flag(
                     "exit-on-stdin-eof",
@@ -114,7 +115,9 @@ public enum EndpointCommand {
         if let retryAfter = try args.int("retry-after", in: 0...86_400) { config.retryAfterSeconds = retryAfter }
         if let loops = try args.int("loop-threads", in: 1...256) { config.eventLoopThreads = loops }
         if let maxBody = try args.int("max-body", in: 1...Int.max) { config.maxBodyBytes = maxBody }
-        if let drain = try args.double("drain-timeout", in: 0...86_400) { config.drainTimeout = drain }
+        if let drain = try args.duration("drain-timeout", bareUnit: .seconds, maximum: 86_400 * 1_000_000_000) {
+            config.drainTimeout = Double(drain) / 1e9
+        }
         if args.flag("no-access-log") { config.accessLog = false }
         return config
     }
