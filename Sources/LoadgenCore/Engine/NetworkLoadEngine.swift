@@ -241,7 +241,7 @@ public struct NetworkLoadEngine: LoadEngine {
     /// An `https` transport failure for people, with a hint when the certificate is not trusted.
     static func describe(_ error: TransportError, secure: SecureSender) -> String {
         var message = "\(secure.origin): \(error.message.isEmpty ? "\(error.kind)" : error.message)"
-        if error.message.contains("certificate") {
+        if TransportFailure.isTLS(error) {
             message += " (hint: the server's certificate is not signed by a trusted authority; trust its CA with "
                 + "client.tls.caFile)"
         }
