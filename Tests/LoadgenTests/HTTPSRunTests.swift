@@ -59,8 +59,8 @@ struct HTTPSRunTests {
         #expect(run.stderr.contains("calls go through URLSession"), "\(run.stderr)")
     }
 
-    /// The engine records TLS failures per call when told to go ahead (`failIfUnreachable: false`, as
-    /// `capacity` does not): accounting stays exact and the kind is `tls`.
+    /// When the engine is told to go ahead anyway (`failIfUnreachable: false`), every call fails with kind
+    /// `tls` and the accounting stays exact.
     @Test func untrustedCertificateFailsEveryCallWithKindTLS_whenTheRunGoesAhead() async throws {
         let server = try HTTPSCallTests.TLSServer()
         let directory = server.directory

@@ -12,6 +12,13 @@ import Synchronization
 /// `Connection: close`, timeout) is dropped; the next attempt on its slot reconnects, and the connect time counts
 /// in that attempt (a refused connect fails the attempt with kind `refused`).
 ///
+/// **https.** The loops speak no TLS: for an `https://` target each attempt, probe and health check goes
+/// through a ``SecureSender`` (URLSession, or libcurl trusting `client.tls.caFile`) on a task, and its answer
+/// is handed back to the loop, where it is handled like any other (retries, gate, accounting, latency from the
+/// intended start). Connections are not opened ahead; instead one `GET` of the health path must get an HTTP
+/// answer before the run (else `targetUnreachable`, naming the TLS error). `client.connections` still bounds
+/// the attempts in flight. The transport may open a connection and TLS handshake per attempt: slower.
+///
 /// **Open loop** (constant-rate, ramping-rate). Arrival `i` is due at `schedule.intendedTime(of: i)` after the
 /// start of measurement; arrivals are dealt round robin to the loops (`i mod loops`). Each loop keeps one timer
 /// armed for its next due arrival and, when it fires, dispatches every arrival that is due. A dispatched call
