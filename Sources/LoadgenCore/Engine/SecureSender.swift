@@ -63,9 +63,12 @@ struct SecureSender: Sendable {
 
     /// The stderr notice `loadgen run` and `capacity` print once for an `https://` target.
     static func notice(for target: TargetURL, caFile: String?) -> String {
-        let transport = caFile == nil ? "URLSession" : "libcurl (client.tls.caFile)"
-        return "note: \(target) is https: calls go through \(transport), a connection and TLS handshake per "
-            + "attempt, not the event loop's own keep-alive connections; expect a lower ceiling than plain http\n"
+        let transport =
+            caFile == nil
+            ? "URLSession (which may open a connection and TLS handshake per attempt)"
+            : "libcurl (client.tls.caFile), a new connection and TLS handshake per attempt"
+        return "note: \(target) is https: calls go through \(transport), not the event loop's own keep-alive "
+            + "connections; expect a lower ceiling than plain http\n"
     }
 }
 
