@@ -228,8 +228,7 @@ import Testing
         let start = base.range(of: "\"target\": ")
         #expect(start != nil)
         let cases: [(String, String)] = [
-            ("{\"url\": \"https://x\"}", "target.url: https is not supported (the engine speaks plain HTTP/1.1); got \"https://x\""),
-            ("{\"url\": \"ftp://x\"}", "target.url: expected a URL like \"http://127.0.0.1:8080\", got \"ftp://x\""),
+            ("{\"url\": \"ftp://x\"}", "target.url: expected a URL like \"http://127.0.0.1:8080\" or \"https://host\", got \"ftp://x\""),
             ("{\"url\": \"http://x:99999\"}", "target.url: port must be 1...65535, got \"99999\" in \"http://x:99999\""),
             ("{\"url\": \"http://:80\"}", "target.url: missing host in \"http://:80\""),
             ("{}", "target: expected exactly one of \"url\" or \"embedded\""),
@@ -285,6 +284,10 @@ import Testing
 
     @Test func targetURLs() throws {
         #expect(try TargetURL(parsing: "http://localhost") == TargetURL(host: "localhost", port: 80))
+        #expect(try TargetURL(parsing: "https://localhost") == TargetURL(host: "localhost", port: 443, scheme: .https))
+        #expect(try TargetURL(parsing: "HTTPS://127.0.0.1:8443/v1/").description == "https://127.0.0.1:8443/v1")
+        #expect(try TargetURL(parsing: "https://127.0.0.1:8443").isSecure)
+        #expect(try !TargetURL(parsing: "http://127.0.0.1:8443").isSecure)
         #expect(try TargetURL(parsing: "HTTP://[::1]:9000/api/?x") == TargetURL(host: "::1", port: 9000, basePath: "/api"))
         #expect(try TargetURL(parsing: "http://[::1]:9000").description == "http://[::1]:9000")
         #expect(throws: TargetURLError.self) { try TargetURL(parsing: "http://[::1") }

@@ -124,7 +124,7 @@ enum CapacityCommand {
                 options.url = try TargetURL(parsing: url)
             } catch {
                 throw CommandLineError(
-                    "--url expects a URL like http://127.0.0.1:8080, got '\(url)' (\(error.message))",
+                    "--url expects a URL like http://127.0.0.1:8080 or https://host, got '\(url)' (\(error.message))",
                     commandPath: parsed.commandPath)
             }
         }
@@ -166,6 +166,9 @@ enum CapacityCommand {
         switch await TargetSession.open(scenario.target, launcher: launcher, environment: environment) {
         case .opened(let opened): session = opened
         case .failed(let code): return code
+        }
+        if session.url.isSecure {
+            environment.standardError(SecureSender.notice(for: session.url, caFile: scenario.client.tls.caFile))
         }
         var search = CapacitySearchRun(
             scenario: scenario, url: session.url, sla: sla, options: options, engine: engine, environment: environment)

@@ -214,7 +214,7 @@ public enum LoadgenCommand {
                 overrides.url = try TargetURL(parsing: url)
             } catch {
                 throw CommandLineError(
-                    "--url expects a URL like http://127.0.0.1:8080, got '\(url)' (\(error.message))",
+                    "--url expects a URL like http://127.0.0.1:8080 or https://host, got '\(url)' (\(error.message))",
                     commandPath: parsed.commandPath)
             }
         }
@@ -310,6 +310,7 @@ public enum LoadgenCommand {
         case .failed(let code): return code
         }
         let url = session.url
+        if url.isSecure { environment.standardError(SecureSender.notice(for: url, caFile: scenario.client.tls.caFile)) }
         let plan = RunPlan(scenario: scenario, target: url)
         var result: RunResult
         do {

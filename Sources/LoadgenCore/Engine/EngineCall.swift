@@ -46,8 +46,10 @@ final class EngineCall: @unchecked Sendable {
     var slot = -1
     /// When the current attempt started (connect included).
     var attemptSent: UInt64 = 0
-    /// The backoff timer.
+    /// The backoff timer, or an `https` attempt's timeout.
     var timer: TimerID?
+    /// An `https` attempt's task (`SecureSender`), cancelled when the run's drain period ends.
+    var task: Task<Void, Never>?
 
     init(index: Int64, intendedStart: UInt64, warmup: Bool, user: Int, request: PreparedRequest, planner: RetryPlanner) {
         self.index = index

@@ -28,6 +28,9 @@ final class EngineStop: Sendable {
     /// The run is over: later requests do nothing.
     func close() { closed.withLock { $0 = true } }
 
+    /// Whether the run is over (its loops may be shut down: an `https` answer arriving now is dropped).
+    var isClosed: Bool { closed.withLock { $0 } }
+
     /// The cut, or `nil` while the run has not been stopped.
     var at: UInt64? {
         let value = cut.load(ordering: .acquiring)
@@ -60,6 +63,8 @@ struct EngineRunSettings: Sendable {
     let warmup: LoadShape?
     /// Set when the run is interrupted.
     let stop: EngineStop
+    /// For an `https://` target: the transport attempts go through instead of the loop's connections.
+    var secure: SecureSender? = nil
 
     /// Length of a load shape in nanoseconds.
     static func length(_ shape: LoadShape) -> UInt64 {
@@ -476,6 +481,11 @@ final class EngineLoop: @unchecked Sendable {
                 stale.close()
                 slots[slot].connection = nil
             }
+            // https: no connection of the loop's own (slots only bound the attempts in flight).
+            if let secure = settings.secure {
+                sendSecure(call, slot: slot, via: secure)
+                return
+            }
             call.phase = .connecting
             HTTPClientConnection.connect(
                 host: settings.host, port: settings.port, on: loop, timeout: settings.policy.connectTimeout
@@ -522,14 +532,8 @@ final class EngineLoop: @unchecked Sendable {
         var retryAfter: RetryAfter?
         switch result {
         case .success(let response):
-            let status = response.head.status
-            succeeded = settings.requests.isSuccess(status, requestIndex: call.request.requestIndex)
-            record = .response(sent: Int64(call.attemptSent), ended: Int64(now), status: status, succeeded: succeeded)
-            outcome = .status(status)
-            if !succeeded, let value = response.head.headers["Retry-After"] {
-                retryAfter = RetryAfter(headerValue: value, nowSecondsSince1970: Self.wallClock())
-            }
-            if status == 503, !call.warmup { progress.status503 += 1 }
+            (record, outcome, succeeded, retryAfter) = answered(
+                call, status: response.head.status, retryAfter: response.head.headers["Retry-After"], now: now)
             if let connection = slots[slot].connection, !connection.isReusable {
                 connection.close()
                 slots[slot].connection = nil
@@ -544,11 +548,101 @@ final class EngineLoop: @unchecked Sendable {
                 slots[slot].connection = nil
             }
         }
+        attemptRecorded(call, slot: slot, record: record, outcome: outcome, succeeded: succeeded, retryAfter: retryAfter, now: now)
+    }
+
+    /// What an answer with `status` means for the call (record, outcome for the planner and the gate, success,
+    /// `Retry-After`); counts a measured 503.
+    @inline(__always)
+    private func answered(
+        _ call: EngineCall, status: Int, retryAfter header: @autoclosure () -> String?, now: UInt64
+    ) -> (AttemptRecord, AttemptOutcome, Bool, RetryAfter?) {
+        let succeeded = settings.requests.isSuccess(status, requestIndex: call.request.requestIndex)
+        let record = AttemptRecord.response(
+            sent: Int64(call.attemptSent), ended: Int64(now), status: status, succeeded: succeeded)
+        var retryAfter: RetryAfter?
+        if !succeeded, let value = header() {
+            retryAfter = RetryAfter(headerValue: value, nowSecondsSince1970: Self.wallClock())
+        }
+        if status == 503, !call.warmup { progress.status503 += 1 }
+        return (record, .status(status), succeeded, retryAfter)
+    }
+
+    /// The attempt is recorded: free its slot, then retry, finish or give up (`conclude`), and start what waits.
+    @inline(__always)
+    private func attemptRecorded(
+        _ call: EngineCall, slot: Int, record: AttemptRecord, outcome: AttemptOutcome, succeeded: Bool,
+        retryAfter: RetryAfter?, now: UInt64
+    ) {
         progress.attempts += 1
         call.append(record)
         if !expired { idle.append(slot) }
         conclude(call, outcome: outcome, succeeded: succeeded, retryAfter: retryAfter, now: now)
         pump()
+    }
+
+    // MARK: - https attempts
+
+    /// Sends the call's attempt through the `https` transport on a task; the answer comes back to this loop
+    /// (`secureAttemptEnded`). When the transport does not bound the attempt itself, a loop timer does.
+    private func sendSecure(_ call: EngineCall, slot: Int, via secure: SecureSender) {
+        call.phase = .inFlight
+        let sent = call.attemptSent
+        guard let request = secure.request(call.request) else {
+            secureAttemptEnded(call, slot: slot, sent: sent, result: .failure(TransportError(.other, "unreadable request")))
+            return
+        }
+        let timeout = Self.duration(settings.policy.attemptTimeout)
+        let stop = settings.stop
+        call.task = Task { [self, loop] in
+            let result: Result<TransportResponse, TransportError>
+            do throws(TransportError) {
+                result = .success(try await secure.transport.send(request, timeout: timeout))
+            } catch {
+                result = .failure(error)
+            }
+            guard !stop.isClosed else { return }
+            loop.execute { [self] in secureAttemptEnded(call, slot: slot, sent: sent, result: result) }
+        }
+        if !secure.transport.enforcesTimeout {
+            call.timer = loop.schedule(after: settings.policy.attemptTimeout) { [self] in
+                call.timer = nil
+                guard call.phase == .inFlight, call.attemptSent == sent else { return }
+                call.task?.cancel()
+                secureAttemptEnded(
+                    call, slot: slot, sent: sent, result: .failure(TransportError(.responseTimeout, "timed out")))
+            }
+        }
+    }
+
+    /// An `https` attempt ended (loop thread): recorded like an answer on the loop's own connections. A late
+    /// answer (the attempt already timed out, or the run expired) is dropped.
+    private func secureAttemptEnded(
+        _ call: EngineCall, slot: Int, sent: UInt64, result: Result<TransportResponse, TransportError>
+    ) {
+        guard call.phase == .inFlight, call.attemptSent == sent else { return }
+        if let timer = call.timer {
+            loop.cancel(timer)
+            call.timer = nil
+        }
+        call.task = nil
+        let now = EventLoop.now()
+        slots[slot].call = nil
+        switch result {
+        case .success(let response):
+            let (record, outcome, succeeded, retryAfter) = answered(
+                call, status: response.status,
+                retryAfter: response.headers.first { $0.name.lowercased() == "retry-after" }?.value, now: now)
+            attemptRecorded(
+                call, slot: slot, record: record, outcome: outcome, succeeded: succeeded, retryAfter: retryAfter,
+                now: now)
+        case .failure(let error):
+            let failure = TransportFailure(error, expired: expired)
+            attemptRecorded(
+                call, slot: slot,
+                record: .failure(sent: Int64(call.attemptSent), ended: Int64(now), error: failure.kind),
+                outcome: failure.outcome, succeeded: false, retryAfter: nil, now: now)
+        }
     }
 
     /// After an attempt: tell the gate, then succeed, give up or sleep before the next attempt.
@@ -673,6 +767,10 @@ final class EngineLoop: @unchecked Sendable {
             gate.endProbing()
             return
         }
+        if let secure = settings.secure {
+            secureProbe(secure)
+            return
+        }
         let deadline = EventLoop.now() &+ settings.policy.attemptTimeout
         HTTPClientConnection.connect(
             host: settings.host, port: settings.port, on: loop, timeout: settings.policy.connectTimeout
@@ -696,6 +794,21 @@ final class EngineLoop: @unchecked Sendable {
                     }
                 }
             }
+        }
+    }
+
+    /// `GET` the health path through the `https` transport; the answer comes back to this loop.
+    private func secureProbe(_ secure: SecureSender) {
+        guard let request = secure.get(settings.pingPath) else {
+            probeEnded(healthy: false)
+            return
+        }
+        let timeout = Self.duration(settings.policy.attemptTimeout)
+        let stop = settings.stop
+        Task { [self, loop] in
+            let healthy = (try? await secure.transport.send(request, timeout: timeout))?.status == 200
+            guard !stop.isClosed else { return }
+            loop.execute { [self] in probeEnded(healthy: healthy) }
         }
     }
 
@@ -758,6 +871,8 @@ final class EngineLoop: @unchecked Sendable {
         // Closing a connection fails its in-flight attempt (reported as a timeout while expired).
         closeConnections()
         for call in live where call.phase == .connecting || call.phase == .inFlight {
+            call.task?.cancel()
+            call.task = nil
             call.append(.failure(sent: Int64(call.attemptSent), ended: Int64(now), error: .timeout))
             progress.attempts += 1
             finishSent(call, now: now)

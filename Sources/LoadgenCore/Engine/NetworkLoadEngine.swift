@@ -1,6 +1,7 @@
 import Foundation
 import HTTP1
 import NetIO
+import ResilientClient
 import Synchronization
 
 /// The real load engine: keep-alive HTTP/1.1 connections on NetIO event loops, measured like wrk2 and k6.
@@ -10,6 +11,13 @@ import Synchronization
 /// pipelined: one call in flight per connection, like wrk. A connection that breaks (reset, closed by the peer,
 /// `Connection: close`, timeout) is dropped; the next attempt on its slot reconnects, and the connect time counts
 /// in that attempt (a refused connect fails the attempt with kind `refused`).
+///
+/// **https.** The loops speak no TLS: for an `https://` target each attempt, probe and health check goes
+/// through a ``SecureSender`` (URLSession, or libcurl trusting `client.tls.caFile`) on a task, and its answer
+/// is handed back to the loop, where it is handled like any other (retries, gate, accounting, latency from the
+/// intended start). Connections are not opened ahead; instead one `GET` of the health path must get an HTTP
+/// answer before the run (else `targetUnreachable`, naming the TLS error). `client.connections` still bounds
+/// the attempts in flight. The transport may open a connection and TLS handshake per attempt: slower.
 ///
 /// **Open loop** (constant-rate, ramping-rate). Arrival `i` is due at `schedule.intendedTime(of: i)` after the
 /// start of measurement; arrivals are dealt round robin to the loops (`i mod loops`). Each loop keeps one timer
@@ -114,12 +122,21 @@ public struct NetworkLoadEngine: LoadEngine {
         defer { group.shutdown() }
 
         let policy = EnginePolicy(plan.client, loops: loopCount)
-        let settings = EngineRunSettings(
+        var secure: SecureSender?
+        if plan.target.isSecure {
+            do {
+                secure = try SecureSender(target: plan.target, caFile: plan.client.tls.caFile)
+            } catch {
+                throw LoadgenRunError.engineUnavailable("https target \(plan.target): \(error.message)")
+            }
+        }
+        var settings = EngineRunSettings(
             host: plan.target.host, port: plan.target.port, requests: RequestFactory(plan.requests, host: plan.target.host, port: plan.target.port), policy: policy,
             pingPath: plan.target.basePath + (plan.client.healthGate?.path ?? "/ping"), seed: plan.scenario.seed,
             loopCount: loopCount, drainNanoseconds: UInt64(max(0, plan.drainTimeout.nanoseconds)),
             queueLimit: max(0, configuration.maxQueuedCalls / loopCount), load: plan.load, warmup: plan.warmup,
             stop: EngineStop())
+        settings.secure = secure
 
         if let gate = plan.client.healthGate {
             try await waitUntilHealthy(
@@ -134,20 +151,19 @@ public struct NetworkLoadEngine: LoadEngine {
                 settings: settings, onDone: { collector.finished(index, $0) })
         }
 
-        var opened = 0
-        var firstError: HTTPClientError?
-        for worker in workers {
-            let (count, error) = await withCheckedContinuation {
-                (continuation: CheckedContinuation<(Int, HTTPClientError?), Never>) in
-                worker.loop.execute { worker.preconnect { continuation.resume(returning: ($0, $1)) } }
+        if let secure {
+            // No connection to open ahead (the transport opens its own): one request proves that the target
+            // answers and trusts its certificate, as opening the connections does for plain http.
+            if plan.client.healthGate == nil, configuration.failIfUnreachable {
+                do {
+                    try await Self.checkSecureTarget(secure, settings: settings)
+                } catch {
+                    for worker in workers { worker.loop.execute { worker.abandon() } }
+                    throw error
+                }
             }
-            opened += count
-            if firstError == nil { firstError = error }
-        }
-        if opened == 0, configuration.failIfUnreachable {
-            for worker in workers { worker.loop.execute { worker.abandon() } }
-            let reason = firstError.map { "\($0)" } ?? "no connection could be opened"
-            throw LoadgenRunError.targetUnreachable("\(plan.target): \(reason)")
+        } else {
+            try await preconnect(workers, plan: plan)
         }
 
         let origin = EventLoop.now() &+ 2_000_000
@@ -199,6 +215,46 @@ public struct NetworkLoadEngine: LoadEngine {
         return result
     }
 
+    /// Opens every loop's connections; throws `targetUnreachable` when none opens (and the configuration says so).
+    private func preconnect(_ workers: [EngineLoop], plan: RunPlan) async throws {
+        var opened = 0
+        var firstError: HTTPClientError?
+        for worker in workers {
+            let (count, error) = await withCheckedContinuation {
+                (continuation: CheckedContinuation<(Int, HTTPClientError?), Never>) in
+                worker.loop.execute { worker.preconnect { continuation.resume(returning: ($0, $1)) } }
+            }
+            opened += count
+            if firstError == nil { firstError = error }
+        }
+        if opened == 0, configuration.failIfUnreachable {
+            for worker in workers { worker.loop.execute { worker.abandon() } }
+            let reason = firstError.map { "\($0)" } ?? "no connection could be opened"
+            throw LoadgenRunError.targetUnreachable("\(plan.target): \(reason)")
+        }
+    }
+
+    /// `https`: `GET` the health path once through the transport. Any HTTP answer will do; a transport failure
+    /// (refused, untrusted certificate, …) is `targetUnreachable`, with a hint when the certificate is refused.
+    private static func checkSecureTarget(_ secure: SecureSender, settings: EngineRunSettings) async throws {
+        guard let request = secure.get(settings.pingPath) else { return }
+        do {
+            _ = try await secure.transport.send(request, timeout: EngineLoop.duration(settings.policy.attemptTimeout))
+        } catch {
+            throw LoadgenRunError.targetUnreachable(describe(error, secure: secure))
+        }
+    }
+
+    /// An `https` transport failure for people, with a hint when the certificate is not trusted.
+    static func describe(_ error: TransportError, secure: SecureSender) -> String {
+        var message = "\(secure.origin): \(error.message.isEmpty ? "\(error.kind)" : error.message)"
+        if TransportFailure.isTLS(error) {
+            message += " (hint: the server's certificate is not signed by a trusted authority; trust its CA with "
+                + "client.tls.caFile)"
+        }
+        return message
+    }
+
     /// Polls `GET path` until it answers 200 (backoff from 50ms up to the probe interval) within
     /// `configuration.startupTimeout`; gives up quietly when the run is interrupted (nothing will be sent).
     private func waitUntilHealthy(
@@ -215,17 +271,27 @@ public struct NetworkLoadEngine: LoadEngine {
             let now = EventLoop.now()
             let left = deadline > now ? deadline - now : 0
             let attempt = min(left, settings.policy.attemptTimeout)
-            do {
-                let connection = try await HTTPClientConnection.connect(
-                    host: settings.host, port: settings.port, on: loop,
-                    timeout: .nanoseconds(Int64(min(attempt, UInt64(Int64.max)))))
-                defer { connection.closeFromAnyThread() }
-                let response = try await connection.send(
-                    method: "GET", target: settings.pingPath, deadline: EventLoop.now() &+ attempt)
-                if response.head.status == 200 { return }
-                last = "GET \(settings.pingPath) answered \(response.head.status)"
-            } catch {
-                last = "\(error)"
+            if let secure = settings.secure, let request = secure.get(settings.pingPath) {
+                do {
+                    let response = try await secure.transport.send(request, timeout: EngineLoop.duration(attempt))
+                    if response.status == 200 { return }
+                    last = "GET \(settings.pingPath) answered \(response.status)"
+                } catch {
+                    last = Self.describe(error, secure: secure)
+                }
+            } else {
+                do {
+                    let connection = try await HTTPClientConnection.connect(
+                        host: settings.host, port: settings.port, on: loop,
+                        timeout: .nanoseconds(Int64(min(attempt, UInt64(Int64.max)))))
+                    defer { connection.closeFromAnyThread() }
+                    let response = try await connection.send(
+                        method: "GET", target: settings.pingPath, deadline: EventLoop.now() &+ attempt)
+                    if response.head.status == 200 { return }
+                    last = "GET \(settings.pingPath) answered \(response.head.status)"
+                } catch {
+                    last = "\(error)"
+                }
             }
             if EventLoop.now() &+ delay >= deadline {
                 throw LoadgenRunError.targetUnreachable(

@@ -64,31 +64,49 @@ public enum TargetSpec: Sendable, Equatable {
     case embedded(EmbeddedTarget)
 }
 
-/// An `http://host[:port][/base]` URL (plain HTTP/1.1 only).
+/// An `http://host[:port][/base]` or `https://host[:port][/base]` URL. Plain HTTP runs on the engine's own
+/// keep-alive connections; `https` goes through a slower transport (see `NetworkLoadEngine`).
 public struct TargetURL: Sendable, Hashable, CustomStringConvertible {
+    /// The URL scheme.
+    public enum Scheme: String, Sendable, Hashable {
+        /// Plain HTTP/1.1 (default port 80).
+        case http
+        /// HTTP over TLS (default port 443).
+        case https
+    }
+
+    /// `http` or `https`.
+    public var scheme: Scheme
     /// Host name or address (IPv6 without brackets).
     public var host: String
-    /// TCP port (default 80).
+    /// TCP port (default 80, or 443 for https).
     public var port: Int
     /// Path prefix added before every request's route, without a trailing `/` (often empty).
     public var basePath: String
 
     /// Creates a URL.
-    public init(host: String, port: Int, basePath: String = "") {
+    public init(host: String, port: Int, basePath: String = "", scheme: Scheme = .http) {
+        self.scheme = scheme
         self.host = host
         self.port = port
         self.basePath = basePath
     }
 
-    /// Parses `http://host[:port][/base]`; the error says what is wrong.
+    /// Whether the target speaks TLS (`https://`).
+    public var isSecure: Bool { scheme == .https }
+
+    /// Parses `http(s)://host[:port][/base]`; the error says what is wrong.
     public init(parsing text: String) throws(TargetURLError) {
-        guard text.lowercased().hasPrefix("http://") else {
-            if text.lowercased().hasPrefix("https://") {
-                throw TargetURLError("https is not supported (the engine speaks plain HTTP/1.1); got \"\(text)\"")
-            }
-            throw TargetURLError("expected a URL like \"http://127.0.0.1:8080\", got \"\(text)\"")
+        let lowered = text.lowercased()
+        let scheme: Scheme
+        if lowered.hasPrefix("http://") {
+            scheme = .http
+        } else if lowered.hasPrefix("https://") {
+            scheme = .https
+        } else {
+            throw TargetURLError("expected a URL like \"http://127.0.0.1:8080\" or \"https://host\", got \"\(text)\"")
         }
-        let rest = text.dropFirst(7)
+        let rest = text.dropFirst(scheme == .http ? 7 : 8)
         let slash = rest.firstIndex(of: "/") ?? rest.endIndex
         let authority = rest[..<slash]
         var base = String(rest[slash...])
@@ -113,22 +131,23 @@ public struct TargetURL: Sendable, Hashable, CustomStringConvertible {
         }
         guard !host.isEmpty else { throw TargetURLError("missing host in \"\(text)\"") }
         guard !host.contains("@") else { throw TargetURLError("user information is not supported in \"\(text)\"") }
-        var port = 80
+        var port = scheme == .https ? 443 : 80
         if let portText {
             guard let number = Int(portText), (1...65535).contains(number) else {
                 throw TargetURLError("port must be 1...65535, got \"\(portText)\" in \"\(text)\"")
             }
             port = number
         }
+        self.scheme = scheme
         self.host = String(host)
         self.port = port
         self.basePath = base
     }
 
-    /// `http://host:port/base`.
+    /// `http://host:port/base` (or `https://…`).
     public var description: String {
         let shownHost = host.contains(":") ? "[\(host)]" : host
-        return "http://\(shownHost):\(port)\(basePath)"
+        return "\(scheme.rawValue)://\(shownHost):\(port)\(basePath)"
     }
 }
 
@@ -314,18 +333,34 @@ public struct ClientSpec: Sendable, Equatable {
     public var budget: RetryBudgetSpec?
     /// Health gate (`nil`: off).
     public var healthGate: HealthGateSpec?
+    /// TLS settings for `https://` targets.
+    public var tls: TLSSpec
 
     /// Creates client settings.
     public init(
         connections: Int = 32, timeout: DurationValue = .seconds(10), connectTimeout: DurationValue? = nil,
-        retry: RetrySpec = RetrySpec(), budget: RetryBudgetSpec? = RetryBudgetSpec(), healthGate: HealthGateSpec? = nil
+        retry: RetrySpec = RetrySpec(), budget: RetryBudgetSpec? = RetryBudgetSpec(), healthGate: HealthGateSpec? = nil,
+        tls: TLSSpec = TLSSpec()
     ) {
+        self.tls = tls
         self.connections = connections
         self.timeout = timeout
         self.connectTimeout = connectTimeout
         self.retry = retry
         self.budget = budget
         self.healthGate = healthGate
+    }
+}
+
+/// TLS settings for `https://` targets (`client.tls`).
+public struct TLSSpec: Sendable, Equatable {
+    /// A PEM file of certificate authorities to trust instead of the system's (`client.tls.caFile`), resolved
+    /// to an existing file when the scenario is decoded; `nil`: the system's authorities.
+    public var caFile: String?
+
+    /// Creates TLS settings.
+    public init(caFile: String? = nil) {
+        self.caFile = caFile
     }
 }
 

@@ -385,7 +385,7 @@ struct ScenarioDecoder {
 
     func client(_ node: Node) throws(ScenarioError) -> ClientSpec {
         let object = try node.object(allowed: [
-            "connections", "timeout", "connectTimeout", "retry", "budget", "healthGate",
+            "connections", "timeout", "connectTimeout", "retry", "budget", "healthGate", "tls",
         ])
         var client = ClientSpec()
         client.connections = try object.present("connections")?.int(min: 1, max: 100_000) ?? client.connections
@@ -459,6 +459,18 @@ struct ScenarioDecoder {
                 client.healthGate = spec
             } else {
                 throw gateNode.expected("true, false or an object")
+            }
+        }
+        if let tlsNode = object.present("tls") {
+            let tls = try tlsNode.object(allowed: ["caFile"])
+            if let caNode = tls.present("caFile") {
+                let path = try caNode.nonEmptyString()
+                let file = try locate(path, directory: false, node: caNode)
+                let pem = String(decoding: try resolveFile(path, node: caNode), as: UTF8.self)
+                guard pem.contains("-----BEGIN CERTIFICATE-----") else {
+                    throw caNode.error("file \"\(path)\" holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
+                }
+                client.tls.caFile = (file as NSString).standardizingPath
             }
         }
         return client
