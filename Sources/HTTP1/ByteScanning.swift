@@ -96,11 +96,14 @@ struct FieldSummary {
     var connectionKeepAlive = false
     var hostCount = 0
     var expectContinue = false
+    /// The first expectation other than `100-continue` (RFC 9110 §10.1.1: answered with 417).
+    var unsupportedExpectation: String? = nil
 }
 
 /// Parses field lines from `start` up to (excluding) the empty line that ends `p`.
 /// With `store` the fields are appended to `headers`; with `interpret` the framing fields go to `summary`.
 ///
+/// Line endings must be CRLF (RFC 9112 §2.2, as llhttp's strict mode): a bare LF or a lone CR is a 400.
 /// `p` must end with LF (the end of the empty line), which lets every loop run without end checks: an LF is
 /// neither a token byte nor a value byte, so each scan stops at the latest on it.
 func parseFieldLines(
@@ -118,7 +121,8 @@ func parseFieldLines(
         let stop = p[colon]
         if stop != UInt8(ascii: ":") || colon == lineStart {
             if colon == lineStart {
-                if stop == lf || (stop == cr && p[colon + 1] == lf) { return }  // the empty line
+                if stop == cr && p[colon + 1] == lf { return }  // the empty line
+                if stop == lf { throw .badRequest("bare LF (without CR) ending the header section") }
                 if isOWS(stop) {
                     throw .badRequest(
                         lineStart == start ? "whitespace before the first header field" : "obsolete line folding in header field")
@@ -145,11 +149,13 @@ func parseFieldLines(
                 valueEnd = i
             } else if b == sp || b == htab {
                 i += 1
-            } else if b == lf {
-                break
             } else if b == cr && p[i + 1] == lf {
                 i += 1
                 break
+            } else if b == lf {
+                throw .badRequest("bare LF (without CR) ending header field \(quoted(p, lineStart, colon))")
+            } else if b == cr {
+                throw .badRequest("CR not followed by LF in value of header field \(quoted(p, lineStart, colon))")
             } else {
                 throw .badRequest("invalid character in value of header field \(quoted(p, lineStart, colon))")
             }
@@ -201,8 +207,15 @@ func interpretField(
         if bytesEqualLowercased(p, nameStart, nameEnd, "host") { summary.hostCount += 1 }
     case 6:
         if bytesEqualLowercased(p, nameStart, nameEnd, "expect") {
-            // Other expectations are ignored (RFC 9110 §10.1.1 allows answering 417, but does not require it).
-            if bytesEqualLowercased(p, valueStart, valueEnd, "100-continue") { summary.expectContinue = true }
+            // RFC 9110 §10.1.1: a server that does not support an expectation may answer 417; we do, so that a
+            // client never believes an expectation was honoured. Empty list elements are skipped.
+            forEachListElementNonThrowing(p, valueStart, valueEnd) { s, e in
+                if bytesEqualLowercased(p, s, e, "100-continue") {
+                    summary.expectContinue = true
+                } else if summary.unsupportedExpectation == nil {
+                    summary.unsupportedExpectation = makeString(p, s, e)
+                }
+            }
         }
     case 10:
         if bytesEqualLowercased(p, nameStart, nameEnd, "connection") {
@@ -227,39 +240,38 @@ func interpretField(
     }
 }
 
-/// Content-Length = 1*DIGIT; a list of identical values ("5, 5") and repeated identical fields are accepted
-/// (RFC 9112 §6.3 item 5), anything else is an error.
+/// Content-Length = 1*DIGIT, at most once. RFC 9112 §6.3 item 5 lets a recipient either reject or collapse a
+/// list of identical values ("5, 5") and repeated identical fields; like llhttp we reject both, since two
+/// parsers that collapse differently are how request smuggling starts. A value above `Int.max` is a 400
+/// (it cannot be represented), a large representable one is checked against the body limit later (413).
 func interpretContentLength(
     _ p: UnsafeBufferPointer<UInt8>, _ valueStart: Int, _ valueEnd: Int, _ summary: inout FieldSummary
 ) throws(HTTPParseError) {
-    func invalid() -> HTTPParseError {
-        .badRequest("invalid Content-Length value \(quoted(p, valueStart, valueEnd))")
-    }
-    var sawElement = false
-    var s = valueStart
-    while s <= valueEnd {
-        var e = s
-        while e < valueEnd && p[e] != UInt8(ascii: ",") { e += 1 }
-        let (ts, te) = trimOWS(p, s, e)
-        guard te > ts else { throw invalid() }
-        var value = 0
-        var i = ts
-        while i < te {
-            let digit = p[i] &- UInt8(ascii: "0")
-            guard digit < 10 else { throw invalid() }
-            // Saturate: anything above 10^17 is far over any body limit; keep it as Int.max.
-            if value < 100_000_000_000_000_000 { value = value * 10 + Int(digit) } else { value = Int.max }
-            i += 1
+    var value = 0
+    var i = valueStart
+    while i < valueEnd {
+        let digit = p[i] &- UInt8(ascii: "0")
+        guard digit < 10 else {
+            if p[i] == UInt8(ascii: ",") {
+                throw .badRequest("Content-Length must be a single number, not the list \(quoted(p, valueStart, valueEnd))")
+            }
+            throw .badRequest("invalid Content-Length value \(quoted(p, valueStart, valueEnd))")
         }
-        if let previous = summary.contentLength, previous != value {
-            throw .badRequest("conflicting Content-Length values \(previous) and \(quoted(p, ts, te))")
-        }
-        summary.contentLength = value
-        summary.contentLengthSeen = true
-        sawElement = true
-        s = e + 1
+        let (times10, o1) = value.multipliedReportingOverflow(by: 10)
+        let (sum, o2) = times10.addingReportingOverflow(Int(digit))
+        if o1 || o2 { throw .badRequest("Content-Length value \(quoted(p, valueStart, valueEnd)) overflows") }
+        value = sum
+        i += 1
     }
-    if !sawElement { throw invalid() }
+    guard valueEnd > valueStart else { throw .badRequest("invalid Content-Length value \"\"") }
+    if let previous = summary.contentLength {
+        if previous != value {
+            throw .badRequest("conflicting Content-Length values \(previous) and \(quoted(p, valueStart, valueEnd))")
+        }
+        throw .badRequest("repeated Content-Length header field")
+    }
+    summary.contentLength = value
+    summary.contentLengthSeen = true
 }
 
 func interpretTransferEncoding(
@@ -274,8 +286,15 @@ func interpretTransferEncoding(
         guard nameEnd > s else {
             throw .badRequest("invalid Transfer-Encoding value \(quoted(p, valueStart, valueEnd))")
         }
+        // transfer-coding = token *( OWS ";" OWS transfer-parameter ); chunked takes no parameters.
+        if nameEnd < e && p[nameEnd] != UInt8(ascii: ";") && !isOWS(p[nameEnd]) {
+            throw .badRequest("invalid Transfer-Encoding value \(quoted(p, valueStart, valueEnd))")
+        }
         summary.codingCount += 1
         if bytesEqualLowercased(p, s, nameEnd, "chunked") {
+            if nameEnd < e {
+                throw .badRequest("parameters on the chunked transfer coding in \(quoted(p, valueStart, valueEnd))")
+            }
             summary.chunkedCount += 1
             summary.lastCodingIsChunked = true
         } else {
@@ -345,11 +364,18 @@ struct ByteQueue {
 
     /// Searches, from where the previous call stopped, for the empty line that ends a header (or trailer)
     /// section starting at `readIndex`. Returns the section length through that line's LF, or nil.
-    mutating func findSectionEnd() -> Int? {
+    ///
+    /// Strict line endings (RFC 9112 §2.2): every LF must follow a CR, checked once per line, so a bare LF is a
+    /// 400 as soon as it arrives. A CR is only allowed right before LF; the per-byte check for a lone CR runs
+    /// only over bytes of an incomplete section (a complete one is checked by the field parser), so a client
+    /// ending lines with CR alone is answered at once instead of at the header timeout.
+    mutating func findSectionEnd() throws(HTTPParseError) -> Int? {
         let base = readIndex
         let end = storage.count
-        var i = base + scanned
+        let resumeAt = base + scanned
+        var i = resumeAt
         var ls = base + lineStart
+        var bareLF = -1
         let found: Int? = storage.withUnsafeBufferPointer { p in
             guard let raw = p.baseAddress else { return nil }
             while true {
@@ -367,29 +393,81 @@ struct ByteQueue {
                 while i < end && p[i] != lf { i += 1 }
                 if i == end { return nil }
                 // p[i] is an LF ending the line that started at ls.
-                if i == ls || (i == ls + 1 && p[ls] == cr) { return i + 1 - base }
+                if i == ls || p[i - 1] != cr {
+                    bareLF = ls
+                    return nil
+                }
+                if i == ls + 1 { return i + 1 - base }
                 i += 1
                 ls = i
             }
+        }
+        if bareLF >= 0 {
+            let lineEnd = i
+            throw storage.withUnsafeBufferPointer { p in
+                HTTPParseError.badRequest("bare LF (without CR) ending the line \(quoted(p, bareLF, lineEnd))")
+            }
+        }
+        if found == nil {
+            try checkNoLoneCR(from: max(base, resumeAt - 1))
         }
         scanned = i - base
         lineStart = ls - base
         return found
     }
 
-    /// Searches, from where the previous call stopped, for the LF ending the line at `readIndex`.
-    /// Returns the line length through the LF, or nil.
-    mutating func findLineEnd() -> Int? {
+    /// Throws when a CR in storage[from...] is followed by a byte other than LF.
+    private func checkNoLoneCR(from: Int) throws(HTTPParseError) {
+        let end = storage.count
+        let lone: Int? = storage.withUnsafeBufferPointer { p in
+            var j = from
+            while j + 1 < end {
+                if p[j] == cr && p[j + 1] != lf { return j }
+                j += 1
+            }
+            return nil
+        }
+        if let lone {
+            throw storage.withUnsafeBufferPointer { p in
+                HTTPParseError.badRequest("CR not followed by LF in \(quoted(p, max(readIndex, lone - 32), lone + 2))")
+            }
+        }
+    }
+
+    /// Searches, from where the previous call stopped, for the CRLF ending the line at `readIndex`.
+    /// Returns the line length through the LF, or nil. A bare LF or a CR not followed by LF is a 400.
+    mutating func findLineEnd() throws(HTTPParseError) -> Int? {
         let base = readIndex
         let end = storage.count
         var i = base + scanned
+        var bad = false
         let found: Int? = storage.withUnsafeBufferPointer { p in
             while i < end {
-                if p[i] == lf { return i + 1 - base }
+                let b = p[i]
+                if b == lf {
+                    if i == base || p[i - 1] != cr {
+                        bad = true
+                        return nil
+                    }
+                    return i + 1 - base
+                }
+                if b == cr && i + 1 < end && p[i + 1] != lf {
+                    bad = true
+                    return nil
+                }
                 i += 1
             }
             return nil
         }
+        if bad {
+            let stop = i
+            throw storage.withUnsafeBufferPointer { p in
+                HTTPParseError.badRequest(
+                    "chunk size line \(quoted(p, base, stop + 1)) not ended by CRLF (bare LF or lone CR)")
+            }
+        }
+        // A CR as the last byte received is looked at again with the byte after it.
+        if found == nil && i > base && storage[i - 1] == cr { i -= 1 }
         scanned = i - base
         return found
     }
@@ -430,7 +508,7 @@ struct ByteQueue {
                 }
                 return false
             case .chunkSize:
-                guard let length = findLineEnd() else {
+                guard let length = try findLineEnd() else {
                     if scanned > limits.maxHeaderBytes { throw .badRequest("chunk size line too long") }
                     return false
                 }
@@ -457,18 +535,18 @@ struct ByteQueue {
             case .chunkDataEnd:
                 guard readable > 0 else { return false }
                 let b = storage[readIndex]
-                if b == lf {
-                    consume(1)
-                } else if b == cr {
+                if b == cr {
                     guard readable > 1 else { return false }
                     guard storage[readIndex + 1] == lf else { throw .badRequest("missing CRLF after chunk data") }
                     consume(2)
+                } else if b == lf {
+                    throw .badRequest("bare LF (without CR) after chunk data")
                 } else {
                     throw .badRequest("missing CRLF after chunk data")
                 }
                 state = .chunkSize
             case .trailers:
-                guard let length = findSectionEnd() else {
+                guard let length = try findSectionEnd() else {
                     if scanned > limits.maxHeaderBytes {
                         throw HTTPParseError(
                             status: 431, reason: "trailer section larger than \(limits.maxHeaderBytes) bytes")
@@ -495,38 +573,94 @@ struct ByteQueue {
     }
 }
 
-/// chunk-size [ BWS ";" chunk-ext ] CRLF. Extensions are checked for control characters and ignored.
+@inline(__always)
+private func hexDigit(_ b: UInt8) -> Int {
+    switch b {
+    case UInt8(ascii: "0")...UInt8(ascii: "9"): return Int(b - UInt8(ascii: "0"))
+    case UInt8(ascii: "a")...UInt8(ascii: "f"): return Int(b - UInt8(ascii: "a")) + 10
+    case UInt8(ascii: "A")...UInt8(ascii: "F"): return Int(b - UInt8(ascii: "A")) + 10
+    default: return -1
+    }
+}
+
+/// RFC 9110 `qdtext`: HTAB, SP, "!", "#"-"[", "]"-"~", obs-text.
+@inline(__always)
+private func isQdtext(_ b: UInt8) -> Bool {
+    b == htab || b == sp || b == 0x21 || (b >= 0x23 && b <= 0x5B) || (b >= 0x5D && b <= 0x7E) || b >= 0x80
+}
+
+/// Parses a chunk size line (RFC 9112 §7.1.1), `p[start..<lfEnd]` ending with CRLF (checked by `findLineEnd`):
+///
+///     chunk-size [ chunk-ext ] CRLF
+///     chunk-ext      = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
+///     chunk-ext-name = token
+///     chunk-ext-val  = token / quoted-string
+///
+/// So whitespace is allowed before ";" and around "=", but not between the size (or an extension) and CRLF.
+/// Extensions are validated and ignored. A size that does not fit in `Int` is a 400 (it cannot be represented);
+/// a large one that fits is checked against the body limit by the caller (413).
 func parseChunkSizeLine(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ lfEnd: Int) throws(HTTPParseError) -> Int {
-    var end = lfEnd - 1  // at the LF
-    if end > start && p[end - 1] == cr { end -= 1 }
+    let end = lfEnd - 2  // at the CR
     var size = 0
     var i = start
     while i < end {
-        let b = p[i]
-        let digit: Int
-        switch b {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = Int(b - UInt8(ascii: "0"))
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = Int(b - UInt8(ascii: "a")) + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = Int(b - UInt8(ascii: "A")) + 10
-        default: digit = -1
-        }
+        let digit = hexDigit(p[i])
         if digit < 0 { break }
-        if size > (Int.max >> 5) {
-            throw HTTPParseError(status: 413, reason: "chunk size \(quoted(p, start, end)) too large")
-        }
+        if size > (Int.max >> 4) { throw .badRequest("chunk size \(quoted(p, start, end)) overflows") }
         size = size << 4 | digit
         i += 1
     }
-    if i == start { throw .badRequest("invalid chunk size line \(quoted(p, start, end))") }
-    while i < end && isOWS(p[i]) { i += 1 }
-    if i < end {
-        guard p[i] == UInt8(ascii: ";") else { throw .badRequest("invalid chunk size line \(quoted(p, start, end))") }
-        while i < end {
-            guard isFieldValueByte(p[i]) else {
-                throw .badRequest("invalid character in chunk extension \(quoted(p, start, end))")
-            }
-            i += 1
+    if i == start { throw .badRequest("invalid chunk size line \(quoted(p, start, end)): no hex digits") }
+    func invalid(_ what: String) -> HTTPParseError {
+        .badRequest("invalid chunk size line \(quoted(p, start, end)): \(what)")
+    }
+    var afterSize = true
+    while i < end {
+        var j = i
+        while j < end && isOWS(p[j]) { j += 1 }
+        if j == end { throw invalid("whitespace before CRLF") }
+        guard p[j] == UInt8(ascii: ";") else {
+            throw invalid(
+                i == j && afterSize ? "non-hex character in chunk size" : "expected \";\" before a chunk extension")
         }
+        j += 1
+        while j < end && isOWS(p[j]) { j += 1 }
+        let nameStart = j
+        while j < end && isTokenByte(p[j]) { j += 1 }
+        if j == nameStart { throw invalid("chunk extension without a name") }
+        var k = j
+        while k < end && isOWS(p[k]) { k += 1 }
+        if k < end && p[k] == UInt8(ascii: "=") {
+            k += 1
+            while k < end && isOWS(p[k]) { k += 1 }
+            if k < end && p[k] == UInt8(ascii: "\"") {
+                k += 1
+                while true {
+                    guard k < end else { throw invalid("unterminated quoted string in chunk extension") }
+                    let b = p[k]
+                    if b == UInt8(ascii: "\"") {
+                        k += 1
+                        break
+                    }
+                    if b == UInt8(ascii: "\\") {
+                        guard k + 1 < end, isFieldValueByte(p[k + 1]) else {
+                            throw invalid("invalid quoted-pair in chunk extension")
+                        }
+                        k += 2
+                    } else {
+                        guard isQdtext(b) else { throw invalid("invalid character in quoted chunk extension value") }
+                        k += 1
+                    }
+                }
+            } else {
+                let valueStart = k
+                while k < end && isTokenByte(p[k]) { k += 1 }
+                if k == valueStart { throw invalid("chunk extension without a value after \"=\"") }
+            }
+            j = k
+        }
+        i = j
+        afterSize = false
     }
     return size
 }

@@ -9,7 +9,12 @@
 /// `HTTPEncoder.continueResponse` and keeps reading. Limits on the declared body size are checked when the head
 /// is read, so a request that is too large fails with 413 before any `100 Continue` is due.
 ///
-/// Errors are thrown as `HTTPParseError` with the status the server should answer (400, 413, 431, 501, 505).
+/// Errors are thrown as `HTTPParseError` with the status the server should answer (400, 413, 417, 431, 501, 505).
+///
+/// The decoder is strict where leniency enables request smuggling (RFC 9112 §2.2, §6.1, §6.3, §7.1.1; llhttp's
+/// strict mode): CRLF line endings only, no obs-fold, no Content-Length with Transfer-Encoding, a single
+/// Content-Length, chunked as the final coding, grammatical chunk extensions, only HTTP/1.0 and HTTP/1.1, and
+/// `Expect` only `100-continue` (417 otherwise). docs/http-parser.md lists every rule with its status.
 /// After an error the decoder stays failed: every later `next()` throws the same error.
 public struct HTTPRequestDecoder: Sendable {
     /// The limits this decoder enforces.
@@ -97,6 +102,7 @@ public struct HTTPRequestDecoder: Sendable {
 
         // method SP request-target SP HTTP-version
         var i = 0
+        // The scanner has checked that every line ends with CRLF.
         while i < lineEnd && isTokenByte(p[i]) { i += 1 }
         let methodEnd = i
         guard methodEnd > 0 else { throw .badRequest("invalid request line \(quoted(p, 0, lineEnd))") }
@@ -130,7 +136,10 @@ public struct HTTPRequestDecoder: Sendable {
         if summary.transferEncodingSeen && version.minor == 0 {
             throw .badRequest("Transfer-Encoding in an HTTP/1.0 request")
         }
-        let framing = try declaredFraming(summary, limits: limits)
+        let framing = try declaredFraming(summary, limits: limits, isRequest: true)
+        if let expectation = summary.unsupportedExpectation {
+            throw HTTPParseError(status: 417, reason: "unsupported expectation \"\(expectation)\" (only 100-continue)")
+        }
 
         let keepAlive =
             version.minor == 1 ? !summary.connectionClose : (summary.connectionKeepAlive && !summary.connectionClose)
@@ -146,6 +155,8 @@ public struct HTTPRequestDecoder: Sendable {
         -> HTTPVersion
     {
         guard let version = parseVersionBytes(p, start, end) else {
+            // A non-HTTP protocol (RTSP/1.0, ICE/1.0) or a malformed version is not a version we could support:
+            // 400, as llhttp (HPE_INVALID_VERSION / HPE_INVALID_CONSTANT). 505 is for a well-formed HTTP version.
             throw .badRequest("invalid HTTP version \(quoted(p, start, end))")
         }
         guard version.major == 1, version.minor <= 1 else {

@@ -109,7 +109,7 @@ public struct HTTPResponseDecoder: Sendable {
     {
         if requestMethod == "HEAD" || status < 200 || status == 204 || status == 304 { return .done }
         if requestMethod == "CONNECT" && status < 300 { return .done }
-        return try declaredFraming(summary, limits: limits) ?? .untilClose
+        return try declaredFraming(summary, limits: limits, isRequest: false) ?? .untilClose
     }
 
     /// HTTP-version SP 3DIGIT SP reason-phrase (the SP before an empty reason may be missing).

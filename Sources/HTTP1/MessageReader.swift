@@ -75,7 +75,7 @@ struct MessageReader<Head: Sendable>: Sendable {
         _ parse: (UnsafeBufferPointer<UInt8>, HTTPLimits) throws(HTTPParseError) -> Parsed
     ) throws(HTTPParseError) -> Parsed? {
         var sectionLength: Int? = nil
-        while let length = queue.findSectionEnd() {
+        while let length = try queue.findSectionEnd() {
             if length > 2 {
                 sectionLength = length
                 break
@@ -123,9 +123,18 @@ struct MessageReader<Head: Sendable>: Sendable {
 /// The framing the header fields declare (RFC 9112 §6.3): `.chunkSize` for a chunked Transfer-Encoding,
 /// `.fixed` for a Content-Length, `nil` for neither. Throws 400 when both are present or chunked is applied
 /// twice, 501 for another transfer coding, and 413 for a Content-Length above the body limit.
-func declaredFraming(_ summary: FieldSummary, limits: HTTPLimits) throws(HTTPParseError) -> BodyState? {
+///
+/// For a request (`isRequest`), a Transfer-Encoding whose final coding is not chunked is a 400 (RFC 9112 §6.3
+/// item 4: the length cannot be determined), checked before the 501 for a coding we do not implement
+/// (RFC 9112 §6.1 "SHOULD respond with 501"), so `gzip` alone is a 400 and `gzip, chunked` a 501.
+func declaredFraming(_ summary: FieldSummary, limits: HTTPLimits, isRequest: Bool) throws(HTTPParseError)
+    -> BodyState?
+{
     if summary.transferEncodingSeen {
         if summary.contentLengthSeen { throw .badRequest("both Transfer-Encoding and Content-Length present") }
+        if isRequest && !summary.lastCodingIsChunked {
+            throw .badRequest("Transfer-Encoding in a request whose final coding is not chunked")
+        }
         if let unknown = summary.unknownCoding {
             throw HTTPParseError(status: 501, reason: "unsupported transfer coding \"\(unknown)\"")
         }

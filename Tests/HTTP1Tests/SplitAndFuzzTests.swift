@@ -11,7 +11,7 @@ let validRequestInputs: [String] = [
         + "POST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello"
         + "PUT /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
         + "GET /d HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
-        + "POST /e HTTP/1.1\nHost: h\nContent-Length: 2\n\nok"
+        + "POST /e HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nok"
         + "GET /f HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n",
 ]
 
