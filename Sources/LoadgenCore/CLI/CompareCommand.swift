@@ -12,8 +12,9 @@ enum CompareCommand {
             The change is new/base - 1 in percent (error_rate: new - base in percentage points). Its 95%
             confidence interval: a bootstrap over windows (2000 resamples per side, fixed seed, so the output is
             deterministic) gives each side's variance (of the log value); a run-level term of n/runs times it is
-            added (a run may be off as a whole by as much as one window, which one run's windows cannot show),
-            and the half-width is Student's t at min(windows per side) - 1 degrees of freedom times the
+            added (a run may be off as a whole by as much as one window, which one run's windows cannot show;
+            for p99 and p99.9 the window spread of p50 sets that term, as a tail's spread is mostly the
+            sampling noise of its few calls), and the half-width is Student's t at min(windows per side) - 1 degrees of freedom times the
             standard error. Several runs per side (comma-separated) add windows;
             with at least 4 runs per side a two-sided Mann-Whitney U test across runs (p < 0.05, as benchstat)
             decides significance instead of the interval.

@@ -16,7 +16,8 @@ import Foundation
 /// recomputes each side's value (its log for relative metrics). Each side's variance is the bootstrap variance
 /// `σ²/n` plus a run-level term `σ²/runs` (`sideVariance`): a whole run can be shifted by the machine's state,
 /// which resampling one run's windows cannot see, and the term assumes a run may be off by as much as one
-/// window. The interval is the change ± t × √(sum of both sides' variances), with Student's t at
+/// window. For p99 and p99.9 that term uses p50's spread: a tail's window-to-window spread is mostly the
+/// sampling noise of its few calls, already in the bootstrap term, not a shift of the run. The interval is the change ± t × √(sum of both sides' variances), with Student's t at
 /// `min(windows of a side) − 1` degrees of freedom. A side with a single window has no interval
 /// (every verdict is `~`). Several runs per side add their windows, which narrows the interval.
 ///
@@ -61,21 +62,24 @@ public enum Comparison {
     {
         let baseValues = base.values(of: metrics, over: base.allWindows)
         let newValues = new.values(of: metrics, over: new.allWindows)
-        // Bootstrap: the same resamples serve every metric; each side is resampled on its own.
+        // Bootstrap: the same resamples serve every metric; each side is resampled on its own. p50 is always
+        // drawn: it measures the run level of every latency percentile (see `sideVariance`).
+        let drawn = metrics.contains(.p50) ? metrics : metrics + [.p50]
         var rng = SplitMix64(seed: options.seed)
-        var baseDraws = [[Double]](repeating: [], count: metrics.count)
-        var newDraws = [[Double]](repeating: [], count: metrics.count)
+        var baseDraws = [[Double]](repeating: [], count: drawn.count)
+        var newDraws = [[Double]](repeating: [], count: drawn.count)
         let canResample = base.windows.count >= 2 && new.windows.count >= 2
         if canResample {
             for _ in 0..<options.resamples {
-                let baseDraw = base.values(of: metrics, over: resample(base.windows.count, &rng))
-                let newDraw = new.values(of: metrics, over: resample(new.windows.count, &rng))
-                for index in metrics.indices {
-                    if let value = scaled(metrics[index], baseDraw[index]) { baseDraws[index].append(value) }
-                    if let value = scaled(metrics[index], newDraw[index]) { newDraws[index].append(value) }
+                let baseDraw = base.values(of: drawn, over: resample(base.windows.count, &rng))
+                let newDraw = new.values(of: drawn, over: resample(new.windows.count, &rng))
+                for index in drawn.indices {
+                    if let value = scaled(drawn[index], baseDraw[index]) { baseDraws[index].append(value) }
+                    if let value = scaled(drawn[index], newDraw[index]) { newDraws[index].append(value) }
                 }
             }
         }
+        let p50Index = drawn.firstIndex(of: .p50) ?? 0
         let degrees = min(base.windows.count, new.windows.count) - 1
         let useRuns = base.runs.count >= options.mannWhitneyMinimumRuns && new.runs.count >= options.mannWhitneyMinimumRuns
         var rows: [MetricComparison] = []
@@ -101,9 +105,15 @@ public enum Comparison {
                 row.ciLow = 0
                 row.ciHigh = 0
             } else if let t = StudentT.quantile975(degrees: degrees), enough {
+                // The run level of a tail percentile is p50's: a run shifted as a whole moves its median as much as
+                // its tail, while a tail's window-to-window spread is mostly the sampling noise of a few calls
+                // (which the bootstrap term already holds).
+                let level = metric == .p99 || metric == .p999 ? p50Index : index
                 let variance =
-                    sideVariance(baseDraws[index], windows: base.windows.count, runs: base.runs.count)
-                    + sideVariance(newDraws[index], windows: new.windows.count, runs: new.runs.count)
+                    sideVariance(
+                        baseDraws[index], level: baseDraws[level], windows: base.windows.count, runs: base.runs.count)
+                    + sideVariance(
+                        newDraws[index], level: newDraws[level], windows: new.windows.count, runs: new.runs.count)
                 let halfWidth = t * variance.squareRoot()
                 row.ciLow = unscale(metric, point - halfWidth)
                 row.ciHigh = unscale(metric, point + halfWidth)
@@ -125,12 +135,14 @@ public enum Comparison {
     }
 
     /// The variance of one side's value: the bootstrap variance over its windows (`σ²/n` for `n` windows of
-    /// spread `σ`) plus a run-level term `σ²/runs`. A run's level may be off as a whole (another process on the
-    /// machine, a colder cache), which no resampling of one run's windows can see; the term assumes a run can
-    /// be off by as much as one window, so more runs per side shrink it.
-    static func sideVariance(_ draws: [Double], windows: Int, runs: Int) -> Double {
+    /// spread `σ`) plus a run-level term `σ_level²/runs`. A run's level may be off as a whole (another process on
+    /// the machine, a colder cache), which no resampling of one run's windows can see; the term assumes a run
+    /// can be off by as much as one window of the `level` metric (the metric itself, or p50 for p99 and p99.9),
+    /// so more runs per side shrink it.
+    static func sideVariance(_ draws: [Double], level: [Double], windows: Int, runs: Int) -> Double {
         let bootstrap = standardDeviation(draws)
-        return bootstrap * bootstrap * (1 + Double(windows) / Double(max(1, runs)))
+        let levelSpread = standardDeviation(level)
+        return bootstrap * bootstrap + levelSpread * levelSpread * Double(windows) / Double(max(1, runs))
     }
 
     /// A side's value in the scale the interval is built on (log for relative metrics); `nil` if undefined.
