@@ -108,6 +108,42 @@ struct ScenarioRunTests {
         #expect(first["pass"] == .bool(false))
     }
 
+    /// An embedded endpoint whose every call fails fast (`failRate` 1: 503 at once), no retries.
+    static func failingScenario(in directory: TempDir, thresholds: [String], name: String = "failing") throws -> String {
+        let list = thresholds.map { "\"\($0)\"" }.joined(separator: ", ")
+        return try directory.write("\(name).json", """
+            {"name": "\(name)",
+             "target": {"embedded": {"modelDir": "\(repository.path)/examples/echo", "failRate": 1,
+               "routes": [{"path": "/predict", "verb": "POST", "file": "predict", "function": "predict",
+                           "body": [{"name": "text", "type": "str"}]}]}},
+             "requests": [{"route": "/predict", "body": {"text": "x"}}],
+             "client": {"retry": {"maxAttempts": 1}},
+             "load": {"type": "constant-rate", "rate": 100, "duration": "1s"},
+             "thresholds": [\(list)]}
+            """)
+    }
+
+    @Test("every call failing fast fails a latency threshold ('no successful call'); {status:any} judges them all")
+    func failingCallsFailLatencyThresholds() async throws {
+        let directory = try TempDir()
+        defer { directory.cleanup() }
+        let path = try Self.failingScenario(in: directory, thresholds: ["p99 < 100ms", "p99{status:any} < 1s"])
+        let json = directory.path + "/out.json"
+        let run = try await Self.loadgen(["run", path, "--json", json], json: json)
+        #expect(run.code == LoadgenExitCode.thresholdsFailed.rawValue, "\(run.stdout)\n\(run.stderr)")
+        #expect(run.stdout.contains("FAIL  p99 < 100ms"), "\(run.stdout)")
+        #expect(run.stdout.contains("no successful call"), "\(run.stdout)")
+        #expect(run.stdout.contains("PASS  p99{status:any} < 1s"), "\(run.stdout)")
+        #expect(run.stdout.contains("latency thresholds judge successful calls"), "\(run.stdout)")
+        let report = try #require(run.report)
+        guard case .object(let ok)? = report["latency_ok_ms"], case .object(let all)? = report["latency_ms"] else {
+            Issue.record("no latency_ok_ms or latency_ms")
+            return
+        }
+        #expect(Self.number(ok["count"]) == 0)
+        #expect(Self.number(all["count"]) == 100)
+    }
+
     @Test func unreachableTargetExitsThree() async throws {
         let directory = try TempDir()
         defer { directory.cleanup() }

@@ -23,6 +23,7 @@ public enum Report {
         text += "\n" + pad("", 22) + ["p50", "p90", "p99", "p99.9", "max", "mean"].map { pad($0, 10, right: true) }
             .joined() + "\n"
         text += latencyRow("latency (intended)", result.latency)
+        if result.failed > 0 { text += latencyRow("  successful calls", result.latencyOk) }
         text += latencyRow("service time (sent)", result.serviceTime)
         text += latencyRow("per attempt", result.attemptLatency)
         if result.attemptErrors.total > 0 || result.callFailures.total > 0 {
@@ -37,6 +38,9 @@ public enum Report {
             text += "\nthresholds:\n"
             for outcome in outcomes {
                 text += "  \(outcome.pass ? "PASS" : "FAIL")  \(pad(outcome.threshold.expression, 24)) observed \(outcome.observedText)\n"
+            }
+            if outcomes.contains(where: { $0.threshold.metric.isLatency && $0.threshold.calls == .successful }) {
+                text += "  (latency thresholds judge successful calls; METRIC{status:any} judges every call)\n"
             }
             let failed = outcomes.filter { !$0.pass }.count
             text += failed == 0 ? "all \(outcomes.count) thresholds passed\n" : "\(failed) of \(outcomes.count) thresholds failed\n"
@@ -66,11 +70,13 @@ public enum Report {
 
     /// The `--json` document. Keys (snake_case): `scenario`, `load`, `target`, `duration_s`, `calls`, `ok`,
     /// `failed`, `not_sent` (`total`, `by_reason`), `attempts`, `retries`, `budget_denials`, `warmup_calls`,
-    /// `throughput_rps`, `goodput_rps`, `amplification`, `error_rate`, `latency_ms`, `service_time_ms`,
+    /// `throughput_rps`, `goodput_rps`, `amplification`, `error_rate`, `latency_ms` (every sent call),
+    /// `latency_ok_ms` (successful calls: what latency thresholds judge), `service_time_ms`,
     /// `attempt_latency_ms` (each `p50`, `p90`, `p99`, `p999`, `max`, `mean`, `min`, `count`), `errors`
     /// (`attempts` and `calls`, each `by_status` and `by_kind`), `thresholds` (`expression`, `metric`,
-    /// `limit`, `observed`, `pass`), `passed`, `accounting_ok`, and `histograms` (the three histograms in
-    /// `Histogram.serialized()` form, for merging shards).
+    /// `calls` for latencies (`ok` or `any`), `limit`, `observed`, `pass`), `passed`, `accounting_ok`, and
+    /// `histograms` (`latency`, `service_time`, `attempt_latency`, `latency_ok` in `Histogram.serialized()`
+    /// form, for merging shards).
     public static func json(_ result: RunResult, outcomes: [ThresholdOutcome]) -> String {
         var root = JSONObject()
         root["kind"] = .string("run")
@@ -97,6 +103,7 @@ public enum Report {
         root["amplification"] = .double(result.amplification, digits: 4)
         root["error_rate"] = .double(result.errorRate, digits: 6)
         root["latency_ms"] = latencyJSON(result.latency)
+        root["latency_ok_ms"] = latencyJSON(result.latencyOk)
         root["service_time_ms"] = latencyJSON(result.serviceTime)
         root["attempt_latency_ms"] = latencyJSON(result.attemptLatency)
         var errors = JSONObject()
@@ -108,6 +115,7 @@ public enum Report {
                 var item = JSONObject()
                 item["expression"] = .string(outcome.threshold.expression)
                 item["metric"] = .string(outcome.threshold.metric.description)
+                if outcome.threshold.metric.isLatency { item["calls"] = .string(outcome.threshold.calls.rawValue) }
                 item["limit"] = .double(outcome.threshold.limit, digits: 6)
                 item["observed"] = outcome.observed.map { .double($0, digits: 6) } ?? .null
                 if let window = outcome.threshold.window {
@@ -124,6 +132,7 @@ public enum Report {
         histograms["latency"] = result.latency.jsonValue
         histograms["service_time"] = result.serviceTime.jsonValue
         histograms["attempt_latency"] = result.attemptLatency.jsonValue
+        histograms["latency_ok"] = result.latencyOk.jsonValue
         root["histograms"] = .object(histograms)
         return LoadgenJSON.serialize(.object(root), indent: 2) + "\n"
     }

@@ -146,14 +146,16 @@ public struct CallRecord: Sendable, Equatable {
 /// The measured outcome of a run, with exact accounting:
 /// `calls == ok + failed + notSentTotal`, `failed == callFailures.total`, `attempts == attemptLatency.totalCount`,
 /// `attempts >= ok + failed` (the difference is `retries`), and
-/// `latency.totalCount == serviceTime.totalCount == ok + failed`.
+/// `latency.totalCount == serviceTime.totalCount == ok + failed`, `latencyOk.totalCount == serviceTimeOk.totalCount == ok`.
 /// `record(_:)` keeps these invariants by construction; `accountingProblems()` checks them (for merged or
 /// hand-built results).
 ///
 /// Latency histograms are in microseconds. `latency` is end to end per sent call (ok or failed), from the
 /// intended start (open loop: the schedule's time, so queueing in the client is counted — coordinated
 /// omission), including retries and backoff; `serviceTime` is from the first attempt's actual send;
-/// `attemptLatency` is per attempt.
+/// `attemptLatency` is per attempt. `latencyOk` and `serviceTimeOk` hold the same values for the successful calls
+/// only: latency thresholds judge them by default, so that fast failures (a wrong route answering 404 in 1 ms)
+/// cannot make a latency SLA pass.
 public struct RunResult: Sendable, Equatable {
     /// Scenario name.
     public var scenarioName: String = ""
@@ -184,6 +186,10 @@ public struct RunResult: Sendable, Equatable {
     public var serviceTime = Histogram.latency()
     /// Per attempt, from send to completion (µs).
     public var attemptLatency = Histogram.latency()
+    /// Per successful call, from intended start to completion (µs): what latency thresholds judge by default.
+    public var latencyOk = Histogram.latency()
+    /// Per successful call, from the first attempt's send to completion (µs).
+    public var serviceTimeOk = Histogram.latency()
     /// Calls made during warmup (not included in any other figure).
     public var warmupCalls: Int64 = 0
     /// Retries the retry budget refused.
@@ -224,13 +230,17 @@ public struct RunResult: Sendable, Equatable {
             attemptLatency.recordNanoseconds(attempt.ended - attempt.sent)
             if let cause = attempt.cause { attemptErrors.add(cause) }
         }
-        latency.recordNanoseconds(last.ended - call.intendedStart)
-        serviceTime.recordNanoseconds(last.ended - first.sent)
+        let endToEnd = last.ended - call.intendedStart
+        let service = last.ended - first.sent
+        latency.recordNanoseconds(endToEnd)
+        serviceTime.recordNanoseconds(service)
         if let cause = last.cause {
             failed += 1
             callFailures.add(cause)
         } else {
             ok += 1
+            latencyOk.recordNanoseconds(endToEnd)
+            serviceTimeOk.recordNanoseconds(service)
         }
     }
 
@@ -247,6 +257,8 @@ public struct RunResult: Sendable, Equatable {
         latency.merge(other.latency)
         serviceTime.merge(other.serviceTime)
         attemptLatency.merge(other.attemptLatency)
+        latencyOk.merge(other.latencyOk)
+        serviceTimeOk.merge(other.serviceTimeOk)
         warmupCalls += other.warmupCalls
         budgetDenials += other.budgetDenials
         timeline.merge(other.timeline)
@@ -291,6 +303,12 @@ public struct RunResult: Sendable, Equatable {
         if serviceTime.totalCount != sent {
             problems.append("service-time histogram count (\(serviceTime.totalCount)) != calls sent (\(sent))")
         }
+        if latencyOk.totalCount != ok {
+            problems.append("successful-call latency histogram count (\(latencyOk.totalCount)) != ok (\(ok))")
+        }
+        if serviceTimeOk.totalCount != ok {
+            problems.append("successful-call service-time histogram count (\(serviceTimeOk.totalCount)) != ok (\(ok))")
+        }
         if attemptErrors.total > attempts {
             problems.append("failed attempts (\(attemptErrors.total)) > attempts (\(attempts))")
         }
@@ -301,6 +319,7 @@ public struct RunResult: Sendable, Equatable {
                 ("offered", sum(\.offered), calls), ("ok", sum(\.ok), ok), ("failed", sum(\.failed), failed),
                 ("not sent", sum(\.notSent), notSentTotal), ("attempts", sum(\.attempts), attempts),
                 ("latencies", sum(\.latency.totalCount), latency.totalCount),
+                ("successful latencies", sum(\.latencyOk.totalCount), latencyOk.totalCount),
             ]
             for (name, overTime, total) in totals where overTime != total {
                 problems.append("time series \(name) (\(overTime)) != total (\(total))")

@@ -2,8 +2,9 @@ extension Threshold {
     /// The worst value of the metric over every window of `length` that lies inside the planned load, sliding
     /// by one interval of the run's time series; `nil` when no window has data for the metric. A run shorter
     /// than the window is one window. Calls that completed during the drain after the load are judged by the
-    /// whole-run thresholds only.
-    func worstWindow(of result: RunResult, length: DurationValue) -> (start: Double, value: Double)? {
+    /// whole-run thresholds only. A window whose completed calls all failed is the worst a latency threshold
+    /// on successful calls can see: it is returned at once, with a `nil` value.
+    func worstWindow(of result: RunResult, length: DurationValue) -> (start: Double, value: Double?)? {
         let intervals = result.timeline.intervals
         guard !intervals.isEmpty else { return nil }
         let step = result.timeline.intervalNanoseconds
@@ -14,12 +15,21 @@ extension Threshold {
         for start in 0...max(0, span - width) {
             let window = intervals[start..<min(start + width, span)]
             let seconds = Double(window.count) * Double(step) / 1e9
-            guard let value = value(over: window, seconds: seconds) else { continue }
+            guard let value = value(over: window, seconds: seconds) else {
+                if onlyFailures(window) { return (Double(start) * Double(step) / 1e9, nil) }
+                continue
+            }
             let worse = comparison == .less || comparison == .lessOrEqual ? value > (worst?.value ?? -.infinity)
                 : value < (worst?.value ?? .infinity)
             if worse { worst = (Double(start) * Double(step) / 1e9, value) }
         }
-        return worst
+        return worst.map { (start: $0.start, value: Optional($0.value)) }
+    }
+
+    /// Whether a latency threshold on successful calls sees, in `window`, completed calls but no success.
+    private func onlyFailures(_ window: ArraySlice<Timeline.Interval>) -> Bool {
+        guard metric.isLatency, calls == .successful else { return false }
+        return window.contains { $0.failed > 0 } && !window.contains { $0.ok > 0 }
     }
 
     /// The metric over the intervals of one window, `nil` when undefined there.
@@ -28,7 +38,7 @@ extension Threshold {
         switch metric {
         case .latencyPercentile, .latencyMax, .latencyMean:
             var merged = PackedHistogram()
-            for interval in window { merged.merge(interval.latency) }
+            for interval in window { merged.merge(calls == .all ? interval.latency : interval.latencyOk) }
             guard !merged.isEmpty else { return nil }
             let latency = merged.unpacked(like: Timeline.layout)
             switch metric {
