@@ -144,6 +144,37 @@ struct ScenarioRunTests {
         #expect(Self.number(all["count"]) == 100)
     }
 
+    @Test("the engine records each call's request: per-name results in the summary and in by_name")
+    func perNameResults() async throws {
+        let directory = try TempDir()
+        defer { directory.cleanup() }
+        let path = try directory.write("named.json", """
+            {"name": "named",
+             "target": {"embedded": {"modelDir": "\(Self.repository.path)/examples/echo",
+               "routes": [{"path": "/predict", "verb": "POST", "file": "predict", "function": "predict",
+                           "body": [{"name": "text", "type": "str"}]}]}},
+             "requests": [{"name": "greeting", "route": "/predict", "body": {"text": "hello"}, "weight": 1},
+                          {"name": "farewell", "route": "/predict", "body": {"text": "bye"}, "weight": 1}],
+             "load": {"type": "constant-rate", "rate": 100, "duration": "1s"}}
+            """)
+        let json = directory.path + "/out.json"
+        let run = try await Self.loadgen(["run", path, "--json", json], json: json)
+        #expect(run.code == LoadgenExitCode.success.rawValue, "\(run.stdout)\n\(run.stderr)")
+        #expect(run.stdout.contains("  greeting "), "\(run.stdout)")
+        #expect(run.stdout.contains("  farewell "), "\(run.stdout)")
+        guard case .object(let byName)? = run.report?["by_name"], case .object(let greeting)? = byName["greeting"],
+            case .object(let farewell)? = byName["farewell"]
+        else {
+            Issue.record("no by_name.greeting and by_name.farewell")
+            return
+        }
+        let first = try #require(Self.number(greeting["calls"]))
+        let second = try #require(Self.number(farewell["calls"]))
+        #expect(first > 20 && second > 20)
+        #expect(first + second == 100)
+        #expect(Self.number(greeting["ok"]) == first)
+    }
+
     @Test func unreachableTargetExitsThree() async throws {
         let directory = try TempDir()
         defer { directory.cleanup() }

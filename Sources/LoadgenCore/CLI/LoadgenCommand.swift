@@ -294,6 +294,7 @@ public enum LoadgenCommand {
         if result.scenarioName.isEmpty { result.scenarioName = scenario.name }
         if result.loadDescription.isEmpty { result.loadDescription = scenario.load.summary }
         if result.target.isEmpty { result.target = url.description }
+        if result.requestLabels.isEmpty { result.requestLabels = scenario.requests.map(\.label) }
         let outcomes = scenario.thresholds.map { $0.evaluate(result) }
         let interrupted = interruption.isInterrupted
         let note = interrupted ? interruptionNote(interruption, load: scenario.load) : nil

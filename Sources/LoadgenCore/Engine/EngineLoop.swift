@@ -613,7 +613,7 @@ final class EngineLoop: @unchecked Sendable {
             result.record(
                 .sent(
                     index: call.index, intendedStart: Int64(call.intendedStart), attempts: scratchAttempts,
-                    retryDeniedByBudget: call.budgetDenied))
+                    retryDeniedByBudget: call.budgetDenied, requestIndex: call.request.requestIndex))
         }
         if call.user >= 0 { userCallEnded(call.user, gateRefused: false) }
         checkDone()
@@ -625,7 +625,10 @@ final class EngineLoop: @unchecked Sendable {
         if call.warmup {
             result.warmupCalls += 1
         } else {
-            result.record(.notSent(index: call.index, intendedStart: Int64(call.intendedStart), reason: reason))
+            result.record(
+                .notSent(
+                    index: call.index, intendedStart: Int64(call.intendedStart), reason: reason,
+                    requestIndex: call.request.requestIndex))
         }
         if call.user >= 0 { userCallEnded(call.user, gateRefused: reason == .healthGate) }
         checkDone()
@@ -725,7 +728,10 @@ final class EngineLoop: @unchecked Sendable {
             while index < stream.schedule.count {
                 let due = stream.base &+ UInt64(stream.schedule.intendedTime(of: index))
                 if due > cut { break }
-                result.record(.notSent(index: index, intendedStart: Int64(due), reason: .interrupted))
+                result.record(
+                    .notSent(
+                        index: index, intendedStart: Int64(due), reason: .interrupted,
+                        requestIndex: settings.requests.requestIndex(at: index)))
                 index += step
             }
         }

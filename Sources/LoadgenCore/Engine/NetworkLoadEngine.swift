@@ -192,6 +192,7 @@ public struct NetworkLoadEngine: LoadEngine {
         result.elapsedNanoseconds = max(window, measuredTail)
         result.plannedNanoseconds = window
         result.startTime = startTime
+        result.requestLabels = plan.scenario.requests.map(\.label)
         result.timeline.origin = Int64(measureStart)
         if case .open(let schedule) = plan.load, schedule.length > 0 {
             result.offeredRate = Double(schedule.count) / (Double(schedule.length) / 1e9)
