@@ -79,6 +79,8 @@ struct EngineRunSettings: Sendable {
 struct LoopProgress: Sendable {
     /// Attempts that ended (warmup included).
     var attempts: Int64 = 0
+    /// Calls that came due (warmup included).
+    var offered: Int64 = 0
     /// Measured calls that succeeded.
     var ok: Int64 = 0
     /// Measured calls that failed.
@@ -89,6 +91,8 @@ struct LoopProgress: Sendable {
     var live = 0
     /// End-to-end latency of the measured calls so far.
     var latency: Histogram?
+    /// The loop's time series so far, when asked for.
+    var timeline: Timeline?
 }
 
 /// What a loop hands back at the end.
@@ -419,6 +423,7 @@ final class EngineLoop: @unchecked Sendable {
 
     private func dispatch(index: Int64, intendedStart: UInt64, warmup: Bool, user: Int) {
         let request = settings.requests.request(at: index)
+        progress.offered += 1
         let call = EngineCall(
             index: index, intendedStart: intendedStart, warmup: warmup, user: user, request: request,
             planner: RetryPlanner(
@@ -801,10 +806,11 @@ final class EngineLoop: @unchecked Sendable {
     // MARK: - Progress
 
     /// The loop's counters now (loop thread).
-    func progressSnapshot() -> LoopProgress {
+    func progressSnapshot(timeline: Bool) -> LoopProgress {
         var snapshot = progress
         snapshot.live = live.count
         snapshot.latency = result.latency
+        if timeline { snapshot.timeline = result.timeline.sealed() }
         return snapshot
     }
 

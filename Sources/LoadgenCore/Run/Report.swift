@@ -247,11 +247,15 @@ public enum Report {
     }
 
     /// One progress line (no newline):
-    /// `[  3s/10s]     200 req/s  ok 199.5/s  p99 4.21ms  errors 0  503s 0  in flight 3`.
+    /// `[  3s/10s]  offered 200/s  achieved 199.8 req/s  ok 199.5/s  p99 4.21ms  errors 0  503s 0  in flight 3`
+    /// (a closed loop has no offered rate).
     public static func progressLine(_ snapshot: ProgressSnapshot) -> String {
         let elapsed = Int(snapshot.elapsed.seconds.rounded(.down))
         let total = Int(snapshot.total.seconds.rounded(.up))
         var line = snapshot.warmingUp ? "[warmup \(elapsed)s]" : "[\(pad("\(elapsed)s", 4, right: true))/\(total)s]"
+        if let offered = snapshot.offeredRate {
+            line += "  offered \(pad(formatNumber(offered, digits: 1), 5, right: true))/s  achieved"
+        }
         line += " \(pad(formatNumber(snapshot.attemptRate, digits: 1), 7, right: true)) req/s"
         line += "  ok \(formatNumber(snapshot.goodputRate, digits: 1))/s"
         line += "  p99 " + (snapshot.p99Microseconds.map { formatMilliseconds(Double($0) / 1000) } ?? "-")
