@@ -175,6 +175,34 @@ struct ScenarioRunTests {
         #expect(Self.number(greeting["ok"]) == first)
     }
 
+    @Test("--abort-on-fail stops a 10s run once a window fails: exit 1, the summary and JSON say by which threshold")
+    func abortOnFailStopsEarly() async throws {
+        let directory = try TempDir()
+        defer { directory.cleanup() }
+        let path = try Self.failingScenario(in: directory, thresholds: ["p99[1s] < 100ms"], name: "abort")
+        var text = try String(contentsOfFile: path, encoding: .utf8)
+        text = text.replacingOccurrences(of: "\"duration\": \"1s\"", with: "\"duration\": \"10s\"")
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let json = directory.path + "/out.json"
+        let clock = ContinuousClock()
+        let started = clock.now
+        let run = try await Self.loadgen(["run", path, "--abort-on-fail", "--json", json], json: json)
+        let took = clock.now - started
+        #expect(run.code == LoadgenExitCode.thresholdsFailed.rawValue, "\(run.stdout)\n\(run.stderr)")
+        #expect(took < .seconds(8), "\(took)")
+        #expect(run.stdout.contains("stopped early at 1s by --abort-on-fail: p99[1s] < 100ms failed"), "\(run.stdout)")
+        #expect(!run.stdout.contains("interrupted"), "\(run.stdout)")
+        let report = try #require(run.report)
+        let calls = try #require(Self.number(report["calls"]))
+        #expect(calls >= 100 && calls < 500, "\(calls)")
+        guard case .object(let stopped)? = report["stopped_early"] else {
+            Issue.record("no stopped_early")
+            return
+        }
+        #expect(stopped["threshold"] == .string("p99[1s] < 100ms"))
+        #expect(Self.number(stopped["at_s"]) == 1)
+    }
+
     @Test func unreachableTargetExitsThree() async throws {
         let directory = try TempDir()
         defer { directory.cleanup() }

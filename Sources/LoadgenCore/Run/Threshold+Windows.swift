@@ -27,13 +27,13 @@ extension Threshold {
     }
 
     /// Whether a latency threshold on successful calls sees, in `window`, completed calls but no success.
-    private func onlyFailures(_ window: ArraySlice<Timeline.Interval>) -> Bool {
+    func onlyFailures(_ window: ArraySlice<Timeline.Interval>) -> Bool {
         guard metric.isLatency, calls == .successful else { return false }
         return window.contains { $0.failed > 0 } && !window.contains { $0.ok > 0 }
     }
 
     /// The metric over the intervals of one window, `nil` when undefined there.
-    private func value(over window: ArraySlice<Timeline.Interval>, seconds: Double) -> Double? {
+    func value(over window: ArraySlice<Timeline.Interval>, seconds: Double) -> Double? {
         func sum(_ field: (Timeline.Interval) -> Int64) -> Int64 { window.reduce(0) { $0 + field($1) } }
         switch metric {
         case .latencyPercentile, .latencyMax, .latencyMean:
@@ -55,5 +55,28 @@ extension Threshold {
             let first = sum(\.attempts) - sum(\.retries)
             return first > 0 ? Double(sum(\.attempts)) / Double(first) : nil
         }
+    }
+}
+
+extension Threshold {
+    /// For `--abort-on-fail`: the outcome of the one window that ends with interval `end` (exclusive) of
+    /// `timeline`, judged during the run; `nil` when the window is not complete yet, has no data for the metric,
+    /// or the threshold has no window.
+    func latestWindow(of timeline: Timeline, endingAt end: Int) -> ThresholdOutcome? {
+        guard let length = window else { return nil }
+        let step = timeline.intervalNanoseconds
+        let width = max(1, Int(length.nanoseconds / step))
+        let intervals = timeline.intervals
+        guard end >= width, end <= intervals.count else { return nil }
+        let slice = intervals[(end - width)..<end]
+        let start = Double(end - width) * Double(step) / 1e9
+        guard let value = value(over: slice, seconds: Double(width) * Double(step) / 1e9) else {
+            if onlyFailures(slice) {
+                return ThresholdOutcome(threshold: self, observed: nil, pass: false, worstWindowStart: start)
+            }
+            return nil
+        }
+        return ThresholdOutcome(
+            threshold: self, observed: value, pass: comparison.holds(value, limit), worstWindowStart: start)
     }
 }
