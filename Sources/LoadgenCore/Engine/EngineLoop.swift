@@ -91,8 +91,6 @@ struct LoopProgress: Sendable {
     var live = 0
     /// End-to-end latency of the measured calls so far.
     var latency: Histogram?
-    /// The loop's time series so far, when asked for.
-    var timeline: Timeline?
 }
 
 /// What a loop hands back at the end.
@@ -806,12 +804,17 @@ final class EngineLoop: @unchecked Sendable {
     // MARK: - Progress
 
     /// The loop's counters now (loop thread).
-    func progressSnapshot(timeline: Bool) -> LoopProgress {
+    func progressSnapshot() -> LoopProgress {
         var snapshot = progress
         snapshot.live = live.count
         snapshot.latency = result.latency
-        if timeline { snapshot.timeline = result.timeline.sealed() }
         return snapshot
+    }
+
+    /// The loop's time series so far, every interval packed (loop thread).
+    func timelineSnapshot() -> Timeline {
+        let timeline = hot.pointee.result.timeline
+        return timeline.sealed()
     }
 
     /// Whether measurement has started (loop thread).

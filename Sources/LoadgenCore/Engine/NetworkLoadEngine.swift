@@ -343,6 +343,7 @@ final class ProgressSampler: @unchecked Sendable {
     private var timer: TimerID?
     private var stopped = false
     private var parts: [LoopProgress?] = []
+    private var timelines: [Timeline?] = []
     private var missing = 0
     private var previousTime: UInt64 = 0
     private var previousAttempts: Int64 = 0
@@ -398,27 +399,28 @@ final class ProgressSampler: @unchecked Sendable {
     private func sample() {
         guard !stopped else { return }
         parts = Array(repeating: nil, count: workers.count)
+        timelines = Array(repeating: nil, count: workers.count)
         missing = workers.count
-        let timeline = wantsTimeline
+        let wantsTimeline = self.wantsTimeline
         for (index, worker) in workers.enumerated() {
             worker.loop.execute { [home] in
-                let part = worker.progressSnapshot(timeline: timeline)
-                home.execute { self.collect(index, part) }
+                let part = worker.progressSnapshot()
+                let timeline = wantsTimeline ? worker.timelineSnapshot() : nil
+                home.execute { self.collect(index, part, timeline) }
             }
         }
     }
 
-    private func collect(_ index: Int, _ part: LoopProgress) {
+    private func collect(_ index: Int, _ part: LoopProgress, _ timeline: Timeline?) {
         guard !stopped, parts.indices.contains(index), parts[index] == nil else { return }
         parts[index] = part
+        timelines[index] = timeline
         missing -= 1
         guard missing == 0 else { return }
         let now = EventLoop.now()
-        let due = ticks.due(at: now)
-        guard !due.isEmpty else {
-            armTimer()  // woke before the deadline
-            return
-        }
+        // The timer fired for the next deadline: a wake-up a little early (timers have millisecond resolution)
+        // still reports that interval, rather than re-arming in a tight loop.
+        let due = ticks.due(at: max(now, ticks.nextDeadline))
         var sum = LoopProgress()
         var latency: Histogram?
         var timeline: Timeline?
@@ -432,9 +434,9 @@ final class ProgressSampler: @unchecked Sendable {
             if let histogram = part.latency {
                 if latency == nil { latency = histogram } else { latency?.merge(histogram) }
             }
-            if let theirs = part.timeline {
-                if timeline == nil { timeline = theirs } else { timeline?.merge(theirs) }
-            }
+        }
+        for case let theirs? in timelines {
+            if timeline == nil { timeline = theirs } else { timeline?.merge(theirs) }
         }
         let seconds = max(1e-9, Double(now &- previousTime) / 1e9)
         let p99 = latency.flatMap { $0.totalCount > 0 ? $0.value(atPercentile: 99) : nil }
