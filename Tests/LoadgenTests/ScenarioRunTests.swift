@@ -108,6 +108,101 @@ struct ScenarioRunTests {
         #expect(first["pass"] == .bool(false))
     }
 
+    /// An embedded endpoint whose every call fails fast (`failRate` 1: 503 at once), no retries.
+    static func failingScenario(in directory: TempDir, thresholds: [String], name: String = "failing") throws -> String {
+        let list = thresholds.map { "\"\($0)\"" }.joined(separator: ", ")
+        return try directory.write("\(name).json", """
+            {"name": "\(name)",
+             "target": {"embedded": {"modelDir": "\(repository.path)/examples/echo", "failRate": 1,
+               "routes": [{"path": "/predict", "verb": "POST", "file": "predict", "function": "predict",
+                           "body": [{"name": "text", "type": "str"}]}]}},
+             "requests": [{"route": "/predict", "body": {"text": "x"}}],
+             "client": {"retry": {"maxAttempts": 1}},
+             "load": {"type": "constant-rate", "rate": 100, "duration": "1s"},
+             "thresholds": [\(list)]}
+            """)
+    }
+
+    @Test("every call failing fast fails a latency threshold ('no successful call'); {status:any} judges them all")
+    func failingCallsFailLatencyThresholds() async throws {
+        let directory = try TempDir()
+        defer { directory.cleanup() }
+        let path = try Self.failingScenario(in: directory, thresholds: ["p99 < 100ms", "p99{status:any} < 1s"])
+        let json = directory.path + "/out.json"
+        let run = try await Self.loadgen(["run", path, "--json", json], json: json)
+        #expect(run.code == LoadgenExitCode.thresholdsFailed.rawValue, "\(run.stdout)\n\(run.stderr)")
+        #expect(run.stdout.contains("FAIL  p99 < 100ms"), "\(run.stdout)")
+        #expect(run.stdout.contains("no successful call"), "\(run.stdout)")
+        #expect(run.stdout.contains("PASS  p99{status:any} < 1s"), "\(run.stdout)")
+        #expect(run.stdout.contains("latency thresholds judge successful calls"), "\(run.stdout)")
+        let report = try #require(run.report)
+        guard case .object(let ok)? = report["latency_ok_ms"], case .object(let all)? = report["latency_ms"] else {
+            Issue.record("no latency_ok_ms or latency_ms")
+            return
+        }
+        #expect(Self.number(ok["count"]) == 0)
+        #expect(Self.number(all["count"]) == 100)
+    }
+
+    @Test("the engine records each call's request: per-name results in the summary and in by_name")
+    func perNameResults() async throws {
+        let directory = try TempDir()
+        defer { directory.cleanup() }
+        let path = try directory.write("named.json", """
+            {"name": "named",
+             "target": {"embedded": {"modelDir": "\(Self.repository.path)/examples/echo",
+               "routes": [{"path": "/predict", "verb": "POST", "file": "predict", "function": "predict",
+                           "body": [{"name": "text", "type": "str"}]}]}},
+             "requests": [{"name": "greeting", "route": "/predict", "body": {"text": "hello"}, "weight": 1},
+                          {"name": "farewell", "route": "/predict", "body": {"text": "bye"}, "weight": 1}],
+             "load": {"type": "constant-rate", "rate": 100, "duration": "1s"}}
+            """)
+        let json = directory.path + "/out.json"
+        let run = try await Self.loadgen(["run", path, "--json", json], json: json)
+        #expect(run.code == LoadgenExitCode.success.rawValue, "\(run.stdout)\n\(run.stderr)")
+        #expect(run.stdout.contains("  greeting "), "\(run.stdout)")
+        #expect(run.stdout.contains("  farewell "), "\(run.stdout)")
+        guard case .object(let byName)? = run.report?["by_name"], case .object(let greeting)? = byName["greeting"],
+            case .object(let farewell)? = byName["farewell"]
+        else {
+            Issue.record("no by_name.greeting and by_name.farewell")
+            return
+        }
+        let first = try #require(Self.number(greeting["calls"]))
+        let second = try #require(Self.number(farewell["calls"]))
+        #expect(first > 20 && second > 20)
+        #expect(first + second == 100)
+        #expect(Self.number(greeting["ok"]) == first)
+    }
+
+    @Test("--abort-on-fail stops a 10s run once a window fails: exit 1, the summary and JSON say by which threshold")
+    func abortOnFailStopsEarly() async throws {
+        let directory = try TempDir()
+        defer { directory.cleanup() }
+        let path = try Self.failingScenario(in: directory, thresholds: ["p99[1s] < 100ms"], name: "abort")
+        var text = try String(contentsOfFile: path, encoding: .utf8)
+        text = text.replacingOccurrences(of: "\"duration\": \"1s\"", with: "\"duration\": \"10s\"")
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let json = directory.path + "/out.json"
+        let clock = ContinuousClock()
+        let started = clock.now
+        let run = try await Self.loadgen(["run", path, "--abort-on-fail", "--json", json], json: json)
+        let took = clock.now - started
+        #expect(run.code == LoadgenExitCode.thresholdsFailed.rawValue, "\(run.stdout)\n\(run.stderr)")
+        #expect(took < .seconds(8), "\(took)")
+        #expect(run.stdout.contains("stopped early at 1s by --abort-on-fail: p99[1s] < 100ms failed"), "\(run.stdout)")
+        #expect(!run.stdout.contains("interrupted by"), "\(run.stdout)")
+        let report = try #require(run.report)
+        let calls = try #require(Self.number(report["calls"]))
+        #expect(calls >= 100 && calls < 500, "\(calls)")
+        guard case .object(let stopped)? = report["stopped_early"] else {
+            Issue.record("no stopped_early")
+            return
+        }
+        #expect(stopped["threshold"] == .string("p99[1s] < 100ms"))
+        #expect(Self.number(stopped["at_s"]) == 1)
+    }
+
     @Test func unreachableTargetExitsThree() async throws {
         let directory = try TempDir()
         defer { directory.cleanup() }

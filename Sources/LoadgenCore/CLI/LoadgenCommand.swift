@@ -12,7 +12,7 @@ public enum LoadgenCommand {
     static let exitCodes = """
         EXIT CODES:
             0  success (run: every threshold passed)
-            1  run completed but a threshold failed
+            1  run completed but a threshold failed (or --abort-on-fail stopped it)
             2  usage error or invalid scenario
             3  could not reach the target (or the embedded endpoint did not start)
             4  other runtime error (engine failure, cannot write the --json file)
@@ -45,6 +45,11 @@ public enum LoadgenCommand {
                     Ctrl-C (or SIGTERM) stops the load early: no call starts after it, calls in flight may finish
                     (within the drain timeout), calls due but not yet sent count as not sent (interrupted), calls due
                     later are not counted; the report covers the time run. Press Ctrl-C again to exit at once.
+                    Throughput and goodput are over the planned window (the drain after the load is reported apart).
+                    Latency thresholds judge successful calls; METRIC{status:any} (p99{status:any} < 100ms) judges
+                    every call. --threshold adds to the scenario's thresholds (an expression already there is not
+                    repeated). --abort-on-fail judges each window of the windowed thresholds as soon as it is
+                    complete and stops the run like Ctrl-C when one fails; the exit code is then 1.
 
                     \(exitCodes)
                     """,
@@ -62,6 +67,15 @@ public enum LoadgenCommand {
                     .value(
                         "hdr-log", valueName: "FILE",
                         help: "Write the latencies per second as an HdrHistogram interval log (for HdrHistogram's tools)."),
+                    .value(
+                        "junit", valueName: "FILE",
+                        help: "Write the thresholds as JUnit XML (one testcase per threshold) for CI test reports."),
+                    .value(
+                        "threshold", valueName: "EXPR",
+                        help: "Add a threshold (e.g. \"p99 < 100ms\") to the scenario's.", repeatable: true),
+                    .flag(
+                        "abort-on-fail",
+                        help: "Stop the run as soon as a windowed threshold (like p99[10s] < 100ms) fails a window; exit 1."),
                 ],
                 positionals: [PositionalSpec("SCENARIO", help: "path to the scenario JSON file")]),
             CommandSpec(
@@ -194,6 +208,7 @@ public enum LoadgenCommand {
         var rate: Double?
         var url: TargetURL?
         var seed: UInt64?
+        var thresholds: [Threshold] = []
     }
 
     /// Parses `--duration`, `--rate`, `--url` and `--seed`, with errors naming the flag and the value.
@@ -219,6 +234,13 @@ public enum LoadgenCommand {
             }
         }
         overrides.seed = try parsed.value("seed", expected: "a non-negative integer") { UInt64($0) }
+        for text in parsed.strings("threshold") {
+            do {
+                overrides.thresholds.append(try Threshold(parsing: text))
+            } catch {
+                throw CommandLineError("--threshold: \(error.message)", commandPath: parsed.commandPath)
+            }
+        }
         return overrides
     }
 
@@ -259,6 +281,10 @@ public enum LoadgenCommand {
         }
         if let url = overrides.url { scenario.target = .url(url) }
         if let seed = overrides.seed { scenario.seed = seed }
+        for threshold in overrides.thresholds
+        where !scenario.thresholds.contains(where: { $0.expression == threshold.expression }) {
+            scenario.thresholds.append(threshold)
+        }
     }
 
     /// `loadgen run SCENARIO [...]`.
@@ -278,6 +304,15 @@ public enum LoadgenCommand {
             return .usageError
         }
         let quiet = parsed.flag("quiet")
+        let watcher = parsed.flag("abort-on-fail") ? AbortWatcher(scenario.thresholds) : nil
+        if let watcher, watcher.isEmpty {
+            environment.standardError(
+                CommandLineError(
+                    "--abort-on-fail needs a threshold over a window, like \"p99[10s] < 100ms\" (scenario '\(scenario.name)' "
+                        + "has none; add one with --threshold)", commandPath: parsed.commandPath
+                ).report)
+            return .usageError
+        }
         var launcher = environment.launcher
         var engine = environment.engine
         do {
@@ -299,6 +334,10 @@ public enum LoadgenCommand {
         let printer = ProgressPrinter(terminal: environment.progressIsTerminal, write: environment.standardError)
         let noticeToken = interruption.onStop {
             printer.finish()
+            if let trip = watcher?.trip {
+                environment.standardError(trip.note + " (calls in flight may finish)\n")
+                return
+            }
             environment.standardError(
                 "interrupted by \(interruption.signal ?? "SIGINT"): stopping (no new calls; calls in flight may "
                     + "finish); interrupt again to exit now\n")
@@ -311,11 +350,16 @@ public enum LoadgenCommand {
         }
         let url = session.url
         if url.isSecure { environment.standardError(SecureSender.notice(for: url, caFile: scenario.client.tls.caFile)) }
-        let plan = RunPlan(scenario: scenario, target: url)
+        var plan = RunPlan(scenario: scenario, target: url)
+        plan.liveTimeline = watcher != nil
         var result: RunResult
         do {
             result = try await engine.run(plan, interruption: interruption) { snapshot in
                 if !quiet { printer.show(snapshot) }
+                // A threshold that trips after a Ctrl-C must not count as the second (exit-now) interruption.
+                if let watcher, watcher.check(snapshot) != nil, !interruption.isInterrupted {
+                    interruption.interrupt(signal: "abort-on-fail")
+                }
             }
         } catch {
             printer.finish()
@@ -329,9 +373,11 @@ public enum LoadgenCommand {
         if result.scenarioName.isEmpty { result.scenarioName = scenario.name }
         if result.loadDescription.isEmpty { result.loadDescription = scenario.load.summary }
         if result.target.isEmpty { result.target = url.description }
+        if result.requestLabels.isEmpty { result.requestLabels = scenario.requests.map(\.label) }
         let outcomes = scenario.thresholds.map { $0.evaluate(result) }
-        let interrupted = interruption.isInterrupted
-        let note = interrupted ? interruptionNote(interruption, load: scenario.load) : nil
+        let trip = watcher?.trip
+        let interrupted = interruption.isInterrupted && trip == nil
+        let note = trip?.note ?? (interrupted ? interruptionNote(interruption, load: scenario.load) : nil)
         if !quiet {
             var summary = Report.summary(result, outcomes: outcomes)
             if let note { summary = insert(note, into: summary) }
@@ -356,6 +402,7 @@ public enum LoadgenCommand {
             let absolute = path == "-" || path.hasPrefix("/") ? path : environment.currentDirectory + "/" + path
             var document = Report.json(result, outcomes: outcomes)
             if interrupted { document = addInterruption(to: document, interruption) }
+            if let trip { document = addEarlyStop(to: document, trip) }
             do {
                 try environment.writeFile(absolute, document)
             } catch {
@@ -376,8 +423,21 @@ public enum LoadgenCommand {
                 return .runtimeError
             }
         }
+        if let path = parsed.string("junit") {
+            let absolute = path.hasPrefix("/") ? path : environment.currentDirectory + "/" + path
+            let skipped = interrupted ? "run interrupted by \(interruption.signal ?? "SIGINT"): thresholds not judged" : nil
+            do {
+                try environment.writeFile(
+                    absolute, JUnitReport.xml(result, outcomes: outcomes, skipped: skipped, note: note))
+            } catch {
+                environment.standardError("error: cannot write --junit file '\(path)': \(error)\n")
+                return .runtimeError
+            }
+        }
         // A partial run neither passes nor fails its thresholds: the distinct code says it was cut short.
         if interrupted { return .interrupted }
+        // A run stopped by --abort-on-fail failed a threshold, whatever the partial run's final figures say.
+        if trip != nil { return .thresholdsFailed }
         return outcomes.allSatisfy(\.pass) ? .success : .thresholdsFailed
     }
 
@@ -394,6 +454,25 @@ public enum LoadgenCommand {
         }
         return "interrupted by \(signal) after \(at) of \(load.duration): no call started after that, calls due later "
             + "are not counted; the rates cover the \(at) run"
+    }
+
+    /// Adds `"stopped_early": {"by": "abort-on-fail", "threshold", "at_s", "window_start_s", "observed"}` after
+    /// `duration_s` in the `--json` document.
+    static func addEarlyStop(to document: String, _ trip: AbortWatcher.Trip) -> String {
+        guard case .object(var root)? = try? LoadgenJSON.parse(document) else { return document }
+        var item = JSONObject()
+        item["by"] = .string("abort-on-fail")
+        item["threshold"] = .string(trip.outcome.threshold.expression)
+        item["at_s"] = .double(trip.at, digits: 3)
+        item["window_start_s"] = trip.outcome.worstWindowStart.map { .double($0, digits: 3) } ?? .null
+        item["observed"] = trip.outcome.observed.map { .double($0, digits: 6) } ?? .null
+        let pair = JSONObject.Pair(key: "stopped_early", value: .object(item))
+        if let position = root.pairs.firstIndex(where: { $0.key == "duration_s" }) {
+            root.pairs.insert(pair, at: position + 1)
+        } else {
+            root.pairs.append(pair)
+        }
+        return LoadgenJSON.serialize(.object(root), indent: 2) + "\n"
     }
 
     /// Puts `note` after the summary's first (title) line.

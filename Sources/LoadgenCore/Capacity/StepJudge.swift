@@ -22,7 +22,8 @@ public enum StepVerdict: String, Sendable, Equatable {
 ///
 /// **Generator limits.** Latency is measured from each call's intended start, so a generator that falls
 /// behind its schedule makes the endpoint look slow. When a latency threshold fails but the same threshold
-/// holds on service time (from the actual send), and every other threshold holds, the delay was the
+/// holds on service time (from the actual send; of the same calls: the successful ones unless the threshold
+/// says `{status:any}`), and every other threshold holds, the delay was the
 /// generator's: the step is `generator-limited`, and the search never reports that rate as the endpoint's.
 public struct StepJudge: Sendable {
     /// The SLA (whole-step thresholds; a `[window]` is judged over the step's windows).
@@ -64,6 +65,7 @@ public struct StepJudge: Sendable {
         if failed.allSatisfy({ $0.threshold.metric.isLatency && $0.threshold.window == nil }) {
             var sent = result
             sent.latency = result.serviceTime
+            sent.latencyOk = result.serviceTimeOk
             if failed.allSatisfy({ $0.threshold.evaluate(sent).pass }) {
                 let service = failed.map { "service time \($0.threshold.metric) \($0.threshold.evaluate(sent).observedText)" }
                 return (

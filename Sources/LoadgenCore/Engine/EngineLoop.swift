@@ -84,6 +84,8 @@ struct EngineRunSettings: Sendable {
 struct LoopProgress: Sendable {
     /// Attempts that ended (warmup included).
     var attempts: Int64 = 0
+    /// Calls that came due (warmup included).
+    var offered: Int64 = 0
     /// Measured calls that succeeded.
     var ok: Int64 = 0
     /// Measured calls that failed.
@@ -424,6 +426,7 @@ final class EngineLoop: @unchecked Sendable {
 
     private func dispatch(index: Int64, intendedStart: UInt64, warmup: Bool, user: Int) {
         let request = settings.requests.request(at: index)
+        progress.offered += 1
         let call = EngineCall(
             index: index, intendedStart: intendedStart, warmup: warmup, user: user, request: request,
             planner: RetryPlanner(
@@ -707,7 +710,7 @@ final class EngineLoop: @unchecked Sendable {
             result.record(
                 .sent(
                     index: call.index, intendedStart: Int64(call.intendedStart), attempts: scratchAttempts,
-                    retryDeniedByBudget: call.budgetDenied))
+                    retryDeniedByBudget: call.budgetDenied, requestIndex: call.request.requestIndex))
         }
         if call.user >= 0 { userCallEnded(call.user, gateRefused: false) }
         checkDone()
@@ -719,7 +722,10 @@ final class EngineLoop: @unchecked Sendable {
         if call.warmup {
             result.warmupCalls += 1
         } else {
-            result.record(.notSent(index: call.index, intendedStart: Int64(call.intendedStart), reason: reason))
+            result.record(
+                .notSent(
+                    index: call.index, intendedStart: Int64(call.intendedStart), reason: reason,
+                    requestIndex: call.request.requestIndex))
         }
         if call.user >= 0 { userCallEnded(call.user, gateRefused: reason == .healthGate) }
         checkDone()
@@ -838,7 +844,10 @@ final class EngineLoop: @unchecked Sendable {
             while index < stream.schedule.count {
                 let due = stream.base &+ UInt64(stream.schedule.intendedTime(of: index))
                 if due > cut { break }
-                result.record(.notSent(index: index, intendedStart: Int64(due), reason: .interrupted))
+                result.record(
+                    .notSent(
+                        index: index, intendedStart: Int64(due), reason: .interrupted,
+                        requestIndex: settings.requests.requestIndex(at: index)))
                 index += step
             }
         }
@@ -915,6 +924,12 @@ final class EngineLoop: @unchecked Sendable {
         snapshot.live = live.count
         snapshot.latency = result.latency
         return snapshot
+    }
+
+    /// The loop's time series so far, every interval packed (loop thread).
+    func timelineSnapshot() -> Timeline {
+        let timeline = hot.pointee.result.timeline
+        return timeline.sealed()
     }
 
     /// Whether measurement has started (loop thread).

@@ -204,6 +204,11 @@ struct RequestFactory: Sendable {
         return status >= 200 && status < 300
     }
 
+    /// Which scenario request arrival `index` uses (without building it).
+    func requestIndex(at index: Int64) -> Int {
+        generator.requests.count > 1 ? generator.requestIndex(at: index) : 0
+    }
+
     /// The request for arrival `index`.
     func request(at index: Int64) -> PreparedRequest {
         let chosen = generator.requests.count > 1 ? generator.requestIndex(at: index) : 0

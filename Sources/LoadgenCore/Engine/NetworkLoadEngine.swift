@@ -182,9 +182,12 @@ public struct NetworkLoadEngine: LoadEngine {
         }
         let measureStart = origin &+ settings.warmupLength
         let startTime = Date().timeIntervalSince1970 + (Double(measureStart) - Double(EventLoop.now())) / 1e9
+        var openLoop = false
+        if case .open = plan.load { openLoop = true }
         let reporter = ProgressSampler(
-            workers: workers, interval: plan.progressInterval, measureStart: measureStart,
-            total: DurationValue(nanoseconds: Int64(settings.loadLength)), progress: progress)
+            workers: workers, interval: plan.progressInterval, origin: origin, measureStart: measureStart,
+            total: DurationValue(nanoseconds: Int64(settings.loadLength)), openLoop: openLoop,
+            timeline: plan.liveTimeline, progress: progress)
         reporter.start()
         let outcomes = await collector.wait()
         await reporter.stop()
@@ -208,6 +211,7 @@ public struct NetworkLoadEngine: LoadEngine {
         result.elapsedNanoseconds = max(window, measuredTail)
         result.plannedNanoseconds = window
         result.startTime = startTime
+        result.requestLabels = plan.scenario.requests.map(\.label)
         result.timeline.origin = Int64(measureStart)
         if case .open(let schedule) = plan.load, schedule.length > 0 {
             result.offeredRate = Double(schedule.count) / (Double(schedule.length) / 1e9)
@@ -344,41 +348,93 @@ final class OutcomeCollector: Sendable {
     }
 }
 
-/// Calls `progress` about every `interval` with the loops' summed counters, from a timer on the first loop.
-/// All state is confined to that loop's thread; each loop's counters are read on its own thread.
+/// Which progress reports are due: one per whole `period` of the run, counted from `origin` during the warmup
+/// and from `measureStart` after it, each labelled with its exact elapsed time. A sampler that wakes late gets
+/// every report it missed, so none is skipped or repeated. A pure value, tested without a clock.
+struct ProgressTicks: Sendable, Equatable {
+    /// One due report.
+    struct Tick: Sendable, Equatable {
+        /// Whole periods since the start of the warmup (while warming up) or of the measurement, in nanoseconds.
+        var elapsed: Int64
+        /// Whether the report is about the warmup.
+        var warmingUp: Bool
+    }
+
+    let origin: UInt64
+    let measureStart: UInt64
+    let period: UInt64
+    private var warmupCount: UInt64 = 1
+    private var measuredCount: UInt64 = 1
+
+    init(origin: UInt64, measureStart: UInt64, period: UInt64) {
+        self.origin = origin
+        self.measureStart = max(origin, measureStart)
+        self.period = max(1, period)
+    }
+
+    /// When the next report is due.
+    var nextDeadline: UInt64 {
+        let warm = origin &+ warmupCount &* period
+        return warm < measureStart ? warm : measureStart &+ measuredCount &* period
+    }
+
+    /// The reports due by `now`, in order (empty when the next is not due yet).
+    mutating func due(at now: UInt64) -> [Tick] {
+        var ticks: [Tick] = []
+        while nextDeadline <= now {
+            if origin &+ warmupCount &* period < measureStart {
+                ticks.append(Tick(elapsed: Int64(warmupCount &* period), warmingUp: true))
+                warmupCount += 1
+            } else {
+                ticks.append(Tick(elapsed: Int64(measuredCount &* period), warmingUp: false))
+                measuredCount += 1
+            }
+        }
+        return ticks
+    }
+}
+
+/// Calls `progress` once per `interval` of the run (see `ProgressTicks`) with the loops' summed counters, from
+/// a timer on the first loop armed for each report's deadline (not re-armed after the last report, which would
+/// drift). All state is confined to that loop's thread; each loop's counters are read on its own thread.
 final class ProgressSampler: @unchecked Sendable {
     private let home: EventLoop
     private let workers: [EngineLoop]
-    private let period: UInt64
-    private let measureStart: UInt64
     private let total: DurationValue
+    private let openLoop: Bool
+    private let wantsTimeline: Bool
     private let progress: @Sendable (ProgressSnapshot) -> Void
     // Loop-thread state.
+    private var ticks: ProgressTicks
     private var timer: TimerID?
     private var stopped = false
     private var parts: [LoopProgress?] = []
+    private var timelines: [Timeline?] = []
     private var missing = 0
     private var previousTime: UInt64 = 0
     private var previousAttempts: Int64 = 0
     private var previousOk: Int64 = 0
+    private var previousOffered: Int64 = 0
 
     init(
-        workers: [EngineLoop], interval: DurationValue, measureStart: UInt64, total: DurationValue,
-        progress: @escaping @Sendable (ProgressSnapshot) -> Void
+        workers: [EngineLoop], interval: DurationValue, origin: UInt64, measureStart: UInt64, total: DurationValue,
+        openLoop: Bool, timeline: Bool, progress: @escaping @Sendable (ProgressSnapshot) -> Void
     ) {
         precondition(!workers.isEmpty, "a run has at least one loop")
         self.home = workers[0].loop
         self.workers = workers
-        self.period = UInt64(max(10_000_000, interval.nanoseconds))
-        self.measureStart = measureStart
+        self.ticks = ProgressTicks(
+            origin: origin, measureStart: measureStart, period: UInt64(max(10_000_000, interval.nanoseconds)))
         self.total = total
+        self.openLoop = openLoop
+        self.wantsTimeline = timeline
         self.progress = progress
     }
 
     /// Arms the first sample (any thread).
     func start() {
         home.execute {
-            self.previousTime = EventLoop.now()
+            self.previousTime = max(EventLoop.now(), self.ticks.origin)
             self.armTimer()
         }
     }
@@ -397,7 +453,9 @@ final class ProgressSampler: @unchecked Sendable {
 
     private func armTimer() {
         guard !stopped else { return }
-        timer = home.schedule(after: period) { [self] in
+        let now = EventLoop.now()
+        let deadline = ticks.nextDeadline
+        timer = home.schedule(after: deadline > now ? deadline - now : 0) { [self] in
             timer = nil
             sample()
         }
@@ -407,24 +465,34 @@ final class ProgressSampler: @unchecked Sendable {
     private func sample() {
         guard !stopped else { return }
         parts = Array(repeating: nil, count: workers.count)
+        timelines = Array(repeating: nil, count: workers.count)
         missing = workers.count
+        let wantsTimeline = self.wantsTimeline
         for (index, worker) in workers.enumerated() {
             worker.loop.execute { [home] in
                 let part = worker.progressSnapshot()
-                home.execute { self.collect(index, part) }
+                let timeline = wantsTimeline ? worker.timelineSnapshot() : nil
+                home.execute { self.collect(index, part, timeline) }
             }
         }
     }
 
-    private func collect(_ index: Int, _ part: LoopProgress) {
+    private func collect(_ index: Int, _ part: LoopProgress, _ timeline: Timeline?) {
         guard !stopped, parts.indices.contains(index), parts[index] == nil else { return }
         parts[index] = part
+        timelines[index] = timeline
         missing -= 1
         guard missing == 0 else { return }
+        let now = EventLoop.now()
+        // The timer fired for the next deadline: a wake-up a little early (timers have millisecond resolution)
+        // still reports that interval, rather than re-arming in a tight loop.
+        let due = ticks.due(at: max(now, ticks.nextDeadline))
         var sum = LoopProgress()
         var latency: Histogram?
+        var timeline: Timeline?
         for part in parts.compactMap({ $0 }) {
             sum.attempts += part.attempts
+            sum.offered += part.offered
             sum.ok += part.ok
             sum.failed += part.failed
             sum.status503 += part.status503
@@ -433,19 +501,25 @@ final class ProgressSampler: @unchecked Sendable {
                 if latency == nil { latency = histogram } else { latency?.merge(histogram) }
             }
         }
-        let now = EventLoop.now()
+        for case let theirs? in timelines {
+            if timeline == nil { timeline = theirs } else { timeline?.merge(theirs) }
+        }
         let seconds = max(1e-9, Double(now &- previousTime) / 1e9)
         let p99 = latency.flatMap { $0.totalCount > 0 ? $0.value(atPercentile: 99) : nil }
-        progress(
-            ProgressSnapshot(
-                elapsed: DurationValue(nanoseconds: now > measureStart ? Int64(now - measureStart) : 0),
-                total: total, warmingUp: now < measureStart,
+        for tick in due {
+            var snapshot = ProgressSnapshot(
+                elapsed: DurationValue(nanoseconds: tick.elapsed), total: total, warmingUp: tick.warmingUp,
                 attemptRate: Double(sum.attempts - previousAttempts) / seconds,
                 goodputRate: Double(sum.ok - previousOk) / seconds, p99Microseconds: p99, errors: sum.failed,
-                status503: sum.status503, inFlight: sum.live))
+                status503: sum.status503, inFlight: sum.live,
+                offeredRate: openLoop ? Double(sum.offered - previousOffered) / seconds : nil)
+            snapshot.timeline = timeline
+            progress(snapshot)
+        }
         previousTime = now
         previousAttempts = sum.attempts
         previousOk = sum.ok
+        previousOffered = sum.offered
         armTimer()
     }
 }

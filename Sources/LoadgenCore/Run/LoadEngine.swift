@@ -40,6 +40,9 @@ public struct RunPlan: Sendable {
     public var drainTimeout: DurationValue
     /// How often to report progress (default 1s).
     public var progressInterval: DurationValue
+    /// Whether progress snapshots carry the time series so far (`ProgressSnapshot.timeline`), for thresholds
+    /// judged during the run (`--abort-on-fail`); off by default (it costs a copy per snapshot).
+    public var liveTimeline = false
 
     /// Resolves a plan from a scenario and its target URL.
     public init(scenario: Scenario, target: TargetURL) {
@@ -70,7 +73,10 @@ public struct RunPlan: Sendable {
     }
 }
 
-/// A progress report during a run (figures since the start of measurement unless noted).
+/// A progress report during a run (figures since the start of measurement unless noted). The engine reports
+/// once per `RunPlan.progressInterval` of the run: `elapsed` is exactly 1, 2, 3... intervals (from the start of
+/// the warmup while warming up, then from the start of measurement), none skipped or repeated even when the
+/// sampler wakes late (the late intervals are then reported together, with the rates of the whole gap).
 public struct ProgressSnapshot: Sendable, Equatable {
     /// Time since measurement started.
     public var elapsed: DurationValue
@@ -90,12 +96,19 @@ public struct ProgressSnapshot: Sendable, Equatable {
     public var status503: Int64
     /// Calls in flight or waiting for a connection now.
     public var inFlight: Int
+    /// Open loop: calls that came due per second over the last interval (the offered rate, beside the achieved
+    /// `attemptRate`); `nil` for a closed loop.
+    public var offeredRate: Double?
+    /// The run's time series so far (measured calls), when the plan asked for it (`RunPlan.liveTimeline`).
+    public var timeline: Timeline?
 
     /// Creates a snapshot.
     public init(
         elapsed: DurationValue, total: DurationValue, warmingUp: Bool = false, attemptRate: Double,
-        goodputRate: Double, p99Microseconds: Int64?, errors: Int64, status503: Int64, inFlight: Int
+        goodputRate: Double, p99Microseconds: Int64?, errors: Int64, status503: Int64, inFlight: Int,
+        offeredRate: Double? = nil
     ) {
+        self.offeredRate = offeredRate
         self.elapsed = elapsed
         self.total = total
         self.warmingUp = warmingUp

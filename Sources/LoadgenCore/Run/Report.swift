@@ -16,15 +16,27 @@ public enum Report {
             "attempts",
             "\(result.attempts)  (retries \(result.retries), amplification \(formatNumber(result.amplification, digits: 3))"
                 + (result.budgetDenials > 0 ? ", retries denied by budget \(result.budgetDenials)" : "") + ")")
-        text += row(
-            "rates",
-            "throughput \(formatNumber(result.throughput, digits: 1))/s, goodput \(formatNumber(result.goodput, digits: 1))/s, "
-                + "error rate \(formatNumber(result.errorRate * 100, digits: 3))% over \(DurationValue(nanoseconds: result.elapsedNanoseconds))")
+        text += row("rates", rates(result))
+        text += row("error rate", formatNumber(result.errorRate * 100, digits: 3) + "%")
         text += "\n" + pad("", 22) + ["p50", "p90", "p99", "p99.9", "max", "mean"].map { pad($0, 10, right: true) }
             .joined() + "\n"
         text += latencyRow("latency (intended)", result.latency)
+        if result.failed > 0 { text += latencyRow("  successful calls", result.latencyOk) }
         text += latencyRow("service time (sent)", result.serviceTime)
         text += latencyRow("per attempt", result.attemptLatency)
+        if !result.requestLabels.isEmpty, !result.byRequest.isEmpty {
+            text += "\n" + pad("  by name", 22)
+                + ["calls", "ok", "errors", "p50 ok", "p99 ok"].map { pad($0, 10, right: true) }.joined() + "\n"
+            for (name, stats) in result.byName {
+                var line = "  " + pad(name, 20)
+                line += [stats.calls, stats.ok, stats.errors].map { pad("\($0)", 10, right: true) }.joined()
+                for percentile in [50.0, 99] {
+                    let value = stats.latencyOk.flatMap { $0.totalCount > 0 ? $0.value(atPercentile: percentile) : nil }
+                    line += pad(value.map { formatMilliseconds(Double($0) / 1000) } ?? "-", 10, right: true)
+                }
+                text += line + "\n"
+            }
+        }
         if result.attemptErrors.total > 0 || result.callFailures.total > 0 {
             text += "\n"
             text += row("failed attempts", describe(result.attemptErrors))
@@ -38,8 +50,30 @@ public enum Report {
             for outcome in outcomes {
                 text += "  \(outcome.pass ? "PASS" : "FAIL")  \(pad(outcome.threshold.expression, 24)) observed \(outcome.observedText)\n"
             }
+            if outcomes.contains(where: { $0.threshold.metric.isLatency && $0.threshold.calls == .successful }) {
+                text += "  (latency thresholds judge successful calls; METRIC{status:any} judges every call)\n"
+            }
             let failed = outcomes.filter { !$0.pass }.count
             text += failed == 0 ? "all \(outcomes.count) thresholds passed\n" : "\(failed) of \(outcomes.count) thresholds failed\n"
+        }
+        return text
+    }
+
+    /// `offered 250/s over 5s (planned); achieved throughput 249.8/s, goodput 249.8/s; the drain after the load
+    /// took 1.9s`: rates are over the planned window, the drain is said apart.
+    static func rates(_ result: RunResult) -> String {
+        let window = DurationValue(nanoseconds: result.rateNanoseconds)
+        let achieved = "throughput \(formatNumber(result.throughput, digits: 1))/s, goodput \(formatNumber(result.goodput, digits: 1))/s"
+        var text: String
+        if result.plannedNanoseconds <= 0 {
+            text = achieved + " over \(window) (measured)"
+        } else if let offered = result.offeredRate {
+            text = "offered \(formatNumber(offered, digits: 1))/s over \(window) (planned); achieved " + achieved
+        } else {
+            text = achieved + " over \(window) (planned)"
+        }
+        if result.drainNanoseconds > 0 {
+            text += "; the drain after the load took \(DurationValue(nanoseconds: result.drainNanoseconds))"
         }
         return text
     }
@@ -64,13 +98,18 @@ public enum Report {
         return line + "\n"
     }
 
-    /// The `--json` document. Keys (snake_case): `scenario`, `load`, `target`, `duration_s`, `calls`, `ok`,
+    /// The `--json` document. Keys (snake_case): `scenario`, `load`, `target`, `duration_s` (the measurement
+    /// window, drain included), `planned_duration_s`, `offered_rps`, `drain_s`, `calls`, `ok`,
     /// `failed`, `not_sent` (`total`, `by_reason`), `attempts`, `retries`, `budget_denials`, `warmup_calls`,
-    /// `throughput_rps`, `goodput_rps`, `amplification`, `error_rate`, `latency_ms`, `service_time_ms`,
+    /// `throughput_rps` and `goodput_rps` (over `planned_duration_s`), `amplification`, `error_rate`,
+    /// `latency_ms` (every sent call),
+    /// `latency_ok_ms` (successful calls: what latency thresholds judge), `service_time_ms`,
     /// `attempt_latency_ms` (each `p50`, `p90`, `p99`, `p999`, `max`, `mean`, `min`, `count`), `errors`
-    /// (`attempts` and `calls`, each `by_status` and `by_kind`), `thresholds` (`expression`, `metric`,
-    /// `limit`, `observed`, `pass`), `passed`, `accounting_ok`, and `histograms` (the three histograms in
-    /// `Histogram.serialized()` form, for merging shards).
+    /// (`attempts` and `calls`, each `by_status` and `by_kind`), `by_name` (per request label: `calls`, `ok`,
+    /// `failed`, `not_sent`, `error_rate`, `latency_ok_ms`), `thresholds` (`expression`, `metric`,
+    /// `calls` for latencies (`ok` or `any`), `limit`, `observed`, `pass`), `passed`, `accounting_ok`, and
+    /// `histograms` (`latency`, `service_time`, `attempt_latency`, `latency_ok` in `Histogram.serialized()`
+    /// form, for merging shards).
     public static func json(_ result: RunResult, outcomes: [ThresholdOutcome]) -> String {
         var root = JSONObject()
         root["kind"] = .string("run")
@@ -80,6 +119,7 @@ public enum Report {
         root["duration_s"] = .double(result.elapsedSeconds, digits: 3)
         root["planned_duration_s"] = .double(Double(result.plannedNanoseconds) / 1e9, digits: 3)
         root["offered_rps"] = result.offeredRate.map { .double($0, digits: 3) } ?? .null
+        root["drain_s"] = .double(Double(result.drainNanoseconds) / 1e9, digits: 3)
         root["calls"] = .int(Int(result.calls))
         root["ok"] = .int(Int(result.ok))
         root["failed"] = .int(Int(result.failed))
@@ -97,17 +137,32 @@ public enum Report {
         root["amplification"] = .double(result.amplification, digits: 4)
         root["error_rate"] = .double(result.errorRate, digits: 6)
         root["latency_ms"] = latencyJSON(result.latency)
+        root["latency_ok_ms"] = latencyJSON(result.latencyOk)
         root["service_time_ms"] = latencyJSON(result.serviceTime)
         root["attempt_latency_ms"] = latencyJSON(result.attemptLatency)
         var errors = JSONObject()
         errors["attempts"] = errorsJSON(result.attemptErrors)
         errors["calls"] = errorsJSON(result.callFailures)
         root["errors"] = .object(errors)
+        root["by_name"] = .object(
+            JSONObject(
+                result.byName.map { group in
+                    var item = JSONObject()
+                    item["calls"] = .int(Int(group.stats.calls))
+                    item["ok"] = .int(Int(group.stats.ok))
+                    item["failed"] = .int(Int(group.stats.failed))
+                    item["not_sent"] = .int(Int(group.stats.notSent))
+                    let calls = group.stats.calls
+                    item["error_rate"] = .double(calls > 0 ? Double(group.stats.errors) / Double(calls) : 0, digits: 6)
+                    item["latency_ok_ms"] = latencyJSON(group.stats.latencyOk ?? Histogram.latency())
+                    return JSONObject.Pair(key: group.name, value: .object(item))
+                }))
         root["thresholds"] = .array(
             outcomes.map { outcome in
                 var item = JSONObject()
                 item["expression"] = .string(outcome.threshold.expression)
                 item["metric"] = .string(outcome.threshold.metric.description)
+                if outcome.threshold.metric.isLatency { item["calls"] = .string(outcome.threshold.calls.rawValue) }
                 item["limit"] = .double(outcome.threshold.limit, digits: 6)
                 item["observed"] = outcome.observed.map { .double($0, digits: 6) } ?? .null
                 if let window = outcome.threshold.window {
@@ -124,6 +179,7 @@ public enum Report {
         histograms["latency"] = result.latency.jsonValue
         histograms["service_time"] = result.serviceTime.jsonValue
         histograms["attempt_latency"] = result.attemptLatency.jsonValue
+        histograms["latency_ok"] = result.latencyOk.jsonValue
         root["histograms"] = .object(histograms)
         return LoadgenJSON.serialize(.object(root), indent: 2) + "\n"
     }
@@ -183,11 +239,15 @@ public enum Report {
     }
 
     /// One progress line (no newline):
-    /// `[  3s/10s]     200 req/s  ok 199.5/s  p99 4.21ms  errors 0  503s 0  in flight 3`.
+    /// `[  3s/10s]  offered 200/s  achieved 199.8 req/s  ok 199.5/s  p99 4.21ms  errors 0  503s 0  in flight 3`
+    /// (a closed loop has no offered rate).
     public static func progressLine(_ snapshot: ProgressSnapshot) -> String {
         let elapsed = Int(snapshot.elapsed.seconds.rounded(.down))
         let total = Int(snapshot.total.seconds.rounded(.up))
         var line = snapshot.warmingUp ? "[warmup \(elapsed)s]" : "[\(pad("\(elapsed)s", 4, right: true))/\(total)s]"
+        if let offered = snapshot.offeredRate {
+            line += "  offered \(pad(formatNumber(offered, digits: 1), 5, right: true))/s  achieved"
+        }
         line += " \(pad(formatNumber(snapshot.attemptRate, digits: 1), 7, right: true)) req/s"
         line += "  ok \(formatNumber(snapshot.goodputRate, digits: 1))/s"
         line += "  p99 " + (snapshot.p99Microseconds.map { formatMilliseconds(Double($0) / 1000) } ?? "-")

@@ -127,33 +127,72 @@ public struct CallRecord: Sendable, Equatable {
     public var notSentReason: NotSentReason?
     /// Whether the retry budget refused a retry the policy wanted (the call then ended with its last attempt).
     public var retryDeniedByBudget = false
+    /// Which of the scenario's requests the call used (index into `scenario.requests`), for the per-name report.
+    public var requestIndex = 0
 
     /// A call that was sent at least once. Its outcome is its last attempt's.
     public static func sent(
-        index: Int64, intendedStart: Int64, attempts: [AttemptRecord], retryDeniedByBudget: Bool = false
+        index: Int64, intendedStart: Int64, attempts: [AttemptRecord], retryDeniedByBudget: Bool = false,
+        requestIndex: Int = 0
     ) -> CallRecord {
         CallRecord(
             index: index, intendedStart: intendedStart, attempts: attempts, notSentReason: nil,
-            retryDeniedByBudget: retryDeniedByBudget)
+            retryDeniedByBudget: retryDeniedByBudget, requestIndex: requestIndex)
     }
 
     /// A call that was never sent.
-    public static func notSent(index: Int64, intendedStart: Int64, reason: NotSentReason) -> CallRecord {
-        CallRecord(index: index, intendedStart: intendedStart, attempts: [], notSentReason: reason)
+    public static func notSent(
+        index: Int64, intendedStart: Int64, reason: NotSentReason, requestIndex: Int = 0
+    ) -> CallRecord {
+        CallRecord(
+            index: index, intendedStart: intendedStart, attempts: [], notSentReason: reason, requestIndex: requestIndex)
+    }
+}
+
+/// One scenario request's share of a run (the per-name report, like k6's results per tag or Locust's per name).
+public struct RequestStats: Sendable, Equatable {
+    /// Calls scheduled with this request.
+    public var calls: Int64 = 0
+    /// Of them, calls that succeeded.
+    public var ok: Int64 = 0
+    /// Calls sent that did not succeed.
+    public var failed: Int64 = 0
+    /// Calls never sent.
+    public var notSent: Int64 = 0
+    /// End-to-end latency of the successful calls (µs), allocated at the first one.
+    public var latencyOk: Histogram?
+
+    /// Creates empty counts.
+    public init() {}
+
+    /// Calls that did not succeed (failed or not sent).
+    public var errors: Int64 { failed + notSent }
+
+    /// Adds `other`'s counts and latencies.
+    public mutating func merge(_ other: RequestStats) {
+        calls += other.calls
+        ok += other.ok
+        failed += other.failed
+        notSent += other.notSent
+        if let theirs = other.latencyOk {
+            if latencyOk == nil { latencyOk = theirs } else { latencyOk?.merge(theirs) }
+        }
     }
 }
 
 /// The measured outcome of a run, with exact accounting:
 /// `calls == ok + failed + notSentTotal`, `failed == callFailures.total`, `attempts == attemptLatency.totalCount`,
 /// `attempts >= ok + failed` (the difference is `retries`), and
-/// `latency.totalCount == serviceTime.totalCount == ok + failed`.
+/// `latency.totalCount == serviceTime.totalCount == ok + failed`, `latencyOk.totalCount == serviceTimeOk.totalCount == ok`.
 /// `record(_:)` keeps these invariants by construction; `accountingProblems()` checks them (for merged or
 /// hand-built results).
 ///
 /// Latency histograms are in microseconds. `latency` is end to end per sent call (ok or failed), from the
 /// intended start (open loop: the schedule's time, so queueing in the client is counted — coordinated
 /// omission), including retries and backoff; `serviceTime` is from the first attempt's actual send;
-/// `attemptLatency` is per attempt.
+/// `attemptLatency` is per attempt. `latencyOk` and `serviceTimeOk` hold the same values for the successful calls
+/// only: latency thresholds judge them by default, so that fast failures (a wrong route answering 404 in 1 ms)
+/// cannot make a latency SLA pass.
 public struct RunResult: Sendable, Equatable {
     /// Scenario name.
     public var scenarioName: String = ""
@@ -162,7 +201,7 @@ public struct RunResult: Sendable, Equatable {
     /// The target URL the run used.
     public var target: String = ""
     /// Length of the measurement window in nanoseconds (from the first intended start to the end of the last
-    /// call); rates are computed over it.
+    /// call, so the drain after the load included); rates are computed over `plannedNanoseconds` instead.
     public var elapsedNanoseconds: Int64 = 0
     /// Calls scheduled (each counted once as ok, failed or not sent).
     public var calls: Int64 = 0
@@ -184,6 +223,10 @@ public struct RunResult: Sendable, Equatable {
     public var serviceTime = Histogram.latency()
     /// Per attempt, from send to completion (µs).
     public var attemptLatency = Histogram.latency()
+    /// Per successful call, from intended start to completion (µs): what latency thresholds judge by default.
+    public var latencyOk = Histogram.latency()
+    /// Per successful call, from the first attempt's send to completion (µs).
+    public var serviceTimeOk = Histogram.latency()
     /// Calls made during warmup (not included in any other figure).
     public var warmupCalls: Int64 = 0
     /// Retries the retry budget refused.
@@ -197,6 +240,11 @@ public struct RunResult: Sendable, Equatable {
     public var offeredRate: Double?
     /// Wall-clock time of the measurement's start (seconds since 1970), for logs; `nil` when unknown.
     public var startTime: Double?
+    /// Per scenario request, by `CallRecord.requestIndex`.
+    public var byRequest: [RequestStats] = []
+    /// The report label of each scenario request (its `name`, or `METHOD route`), by index; set by the engine
+    /// or the command. Requests that share a name are reported together.
+    public var requestLabels: [String] = []
 
     /// Creates an empty result.
     public init(scenarioName: String = "", loadDescription: String = "", target: String = "") {
@@ -209,14 +257,21 @@ public struct RunResult: Sendable, Equatable {
     public mutating func record(_ call: CallRecord) {
         timeline.record(call)
         calls += 1
+        let request = max(0, call.requestIndex)
+        if request >= byRequest.count {
+            byRequest.append(contentsOf: repeatElement(RequestStats(), count: request + 1 - byRequest.count))
+        }
+        byRequest[request].calls += 1
         if call.retryDeniedByBudget { budgetDenials += 1 }
         if let reason = call.notSentReason {
             notSent[reason, default: 0] += 1
+            byRequest[request].notSent += 1
             return
         }
         guard let first = call.attempts.first, let last = call.attempts.last else {
             // A "sent" call without attempts is an engine bug; account it as not sent rather than lose it.
             notSent[NotSentReason(rawValue: "no_attempt"), default: 0] += 1
+            byRequest[request].notSent += 1
             return
         }
         for attempt in call.attempts {
@@ -224,13 +279,21 @@ public struct RunResult: Sendable, Equatable {
             attemptLatency.recordNanoseconds(attempt.ended - attempt.sent)
             if let cause = attempt.cause { attemptErrors.add(cause) }
         }
-        latency.recordNanoseconds(last.ended - call.intendedStart)
-        serviceTime.recordNanoseconds(last.ended - first.sent)
+        let endToEnd = last.ended - call.intendedStart
+        let service = last.ended - first.sent
+        latency.recordNanoseconds(endToEnd)
+        serviceTime.recordNanoseconds(service)
         if let cause = last.cause {
             failed += 1
             callFailures.add(cause)
+            byRequest[request].failed += 1
         } else {
             ok += 1
+            latencyOk.recordNanoseconds(endToEnd)
+            serviceTimeOk.recordNanoseconds(service)
+            byRequest[request].ok += 1
+            if byRequest[request].latencyOk == nil { byRequest[request].latencyOk = Histogram.latency() }
+            byRequest[request].latencyOk?.recordNanoseconds(endToEnd)
         }
     }
 
@@ -247,12 +310,34 @@ public struct RunResult: Sendable, Equatable {
         latency.merge(other.latency)
         serviceTime.merge(other.serviceTime)
         attemptLatency.merge(other.attemptLatency)
+        latencyOk.merge(other.latencyOk)
+        serviceTimeOk.merge(other.serviceTimeOk)
         warmupCalls += other.warmupCalls
         budgetDenials += other.budgetDenials
         timeline.merge(other.timeline)
         plannedNanoseconds = max(plannedNanoseconds, other.plannedNanoseconds)
         if offeredRate == nil { offeredRate = other.offeredRate }
         if startTime == nil { startTime = other.startTime }
+        if byRequest.count < other.byRequest.count {
+            byRequest.append(contentsOf: repeatElement(RequestStats(), count: other.byRequest.count - byRequest.count))
+        }
+        for (index, stats) in other.byRequest.enumerated() { byRequest[index].merge(stats) }
+        if requestLabels.isEmpty { requestLabels = other.requestLabels }
+    }
+
+    /// The per-request results grouped by label (requests that share a name add up), in the order the labels
+    /// first appear; a request without a label is `request N` (1-based).
+    public var byName: [(name: String, stats: RequestStats)] {
+        var groups: [(name: String, stats: RequestStats)] = []
+        for (index, stats) in byRequest.enumerated() {
+            let name = index < requestLabels.count ? requestLabels[index] : "request \(index + 1)"
+            if let position = groups.firstIndex(where: { $0.name == name }) {
+                groups[position].stats.merge(stats)
+            } else {
+                groups.append((name, stats))
+            }
+        }
+        return groups
     }
 
     /// Calls never sent, all reasons.
@@ -263,10 +348,16 @@ public struct RunResult: Sendable, Equatable {
     public var retries: Int64 { attempts - sent }
     /// Elapsed seconds of the measurement window.
     public var elapsedSeconds: Double { Double(elapsedNanoseconds) / 1e9 }
-    /// Attempts per second.
-    public var throughput: Double { elapsedNanoseconds > 0 ? Double(attempts) / elapsedSeconds : 0 }
-    /// Successful calls per second.
-    public var goodput: Double { elapsedNanoseconds > 0 ? Double(ok) / elapsedSeconds : 0 }
+    /// The window rates are divided by: the planned load (`plannedNanoseconds`), not the drain after it, so
+    /// that offering 250/s for 5 s and completing every call reads 250/s; the measurement window when the plan
+    /// is unknown (0).
+    public var rateNanoseconds: Int64 { plannedNanoseconds > 0 ? plannedNanoseconds : elapsedNanoseconds }
+    /// How long the calls in flight took to finish after the planned load (0 when none did, or unknown).
+    public var drainNanoseconds: Int64 { plannedNanoseconds > 0 ? max(0, elapsedNanoseconds - plannedNanoseconds) : 0 }
+    /// Attempts per second over the planned window (`rateNanoseconds`).
+    public var throughput: Double { rateNanoseconds > 0 ? Double(attempts) / (Double(rateNanoseconds) / 1e9) : 0 }
+    /// Successful calls per second over the planned window (`rateNanoseconds`).
+    public var goodput: Double { rateNanoseconds > 0 ? Double(ok) / (Double(rateNanoseconds) / 1e9) : 0 }
     /// Attempts per sent call (1.0 = no retries); 0 when nothing was sent.
     public var amplification: Double { sent > 0 ? Double(attempts) / Double(sent) : 0 }
     /// Share of scheduled calls that did not succeed (failed or not sent); 0 when nothing was scheduled.
@@ -291,6 +382,12 @@ public struct RunResult: Sendable, Equatable {
         if serviceTime.totalCount != sent {
             problems.append("service-time histogram count (\(serviceTime.totalCount)) != calls sent (\(sent))")
         }
+        if latencyOk.totalCount != ok {
+            problems.append("successful-call latency histogram count (\(latencyOk.totalCount)) != ok (\(ok))")
+        }
+        if serviceTimeOk.totalCount != ok {
+            problems.append("successful-call service-time histogram count (\(serviceTimeOk.totalCount)) != ok (\(ok))")
+        }
         if attemptErrors.total > attempts {
             problems.append("failed attempts (\(attemptErrors.total)) > attempts (\(attempts))")
         }
@@ -301,6 +398,7 @@ public struct RunResult: Sendable, Equatable {
                 ("offered", sum(\.offered), calls), ("ok", sum(\.ok), ok), ("failed", sum(\.failed), failed),
                 ("not sent", sum(\.notSent), notSentTotal), ("attempts", sum(\.attempts), attempts),
                 ("latencies", sum(\.latency.totalCount), latency.totalCount),
+                ("successful latencies", sum(\.latencyOk.totalCount), latencyOk.totalCount),
             ]
             for (name, overTime, total) in totals where overTime != total {
                 problems.append("time series \(name) (\(overTime)) != total (\(total))")

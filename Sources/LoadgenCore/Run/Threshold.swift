@@ -69,6 +69,15 @@ public enum ThresholdComparison: String, Sendable, CaseIterable {
     }
 }
 
+/// Which calls a latency threshold judges.
+public enum LatencyCalls: String, Sendable, Hashable {
+    /// Only the calls that succeeded (the default): a failing call is counted by `error_rate`, and fast
+    /// failures cannot make a latency limit pass.
+    case successful = "ok"
+    /// Every sent call, successful or not (`p99{status:any} < 100ms`).
+    case all = "any"
+}
+
 /// A pass/fail condition on a run's result, written `METRIC OP LIMIT`:
 /// `p99 < 250ms`, `p99.9<1s`, `max <= 2s`, `mean < 50ms`, `error_rate < 1%` (or `0.01`), `goodput > 150/s`,
 /// `throughput >= 100`, `amplification < 1.2`. `p999` and `p9999` mean p99.9 and p99.99.
@@ -76,6 +85,10 @@ public enum ThresholdComparison: String, Sendable, CaseIterable {
 /// `METRIC[WINDOW] OP LIMIT` (`p99[10s] < 100ms`) judges every window of that length, sliding by the time
 /// series' interval, instead of the whole run: it fails when any window fails, so a bad tail is not diluted by
 /// a good start. The observed value is the worst window's.
+///
+/// Latency metrics (`pN`, `max`, `mean`) judge the **successful** calls: a latency threshold with no
+/// successful call fails ("no successful call"), and so does a window whose completed calls all failed.
+/// `METRIC{status:any}` (`p99{status:any} < 100ms`, `p99{status:any}[10s] < 100ms`) judges every sent call.
 public struct Threshold: Sendable, Hashable, CustomStringConvertible {
     /// The text as written.
     public var expression: String
@@ -88,6 +101,8 @@ public struct Threshold: Sendable, Hashable, CustomStringConvertible {
     public var limit: Double
     /// The window length for `METRIC[WINDOW]`; `nil` judges the whole run.
     public var window: DurationValue?
+    /// Which calls a latency metric judges (successful ones unless `{status:any}` is written).
+    public var calls: LatencyCalls = .successful
 
     /// The expression as written.
     public var description: String { expression }
@@ -100,7 +115,7 @@ public struct Threshold: Sendable, Hashable, CustomStringConvertible {
             throw ThresholdError(
                 "expected METRIC OP LIMIT like \"p99 < 250ms\" (OP is <, <=, > or >=), got \"\(text)\"")
         }
-        let name = trimmed[..<operatorStart].trimmingWhitespace()
+        let written = trimmed[..<operatorStart].trimmingWhitespace()
         var rest = trimmed[operatorStart...]
         let symbol: String
         if rest.hasPrefix("<=") || rest.hasPrefix(">=") {
@@ -115,7 +130,24 @@ public struct Threshold: Sendable, Hashable, CustomStringConvertible {
             throw ThresholdError("unknown operator in \"\(text)\"; expected <, <=, > or >=")
         }
         self.comparison = comparison
-        guard !name.isEmpty else { throw ThresholdError("missing metric before \"\(symbol)\" in \"\(text)\"") }
+        guard !written.isEmpty else { throw ThresholdError("missing metric before \"\(symbol)\" in \"\(text)\"") }
+        var name = String(written)
+        var selector: LatencyCalls?
+        if let brace = name.firstIndex(of: "{") {
+            guard let close = name[brace...].firstIndex(of: "}") else {
+                throw ThresholdError("expected a selector like \"p99{status:any}\" in \"\(text)\" (missing \"}\")")
+            }
+            let inside = name[name.index(after: brace)..<close].filter { !$0.isWhitespace }.lowercased()
+            switch inside {
+            case "status:any": selector = .all
+            case "status:ok": selector = .successful
+            default:
+                throw ThresholdError(
+                    "unknown selector \"{\(inside)}\" in \"\(text)\"; expected {status:any} (every call) or {status:ok} "
+                        + "(successful calls, the default)")
+            }
+            name = (String(name[..<brace]) + String(name[name.index(after: close)...])).trimmingWhitespace()
+        }
         var metricName = name
         if let open = name.firstIndex(of: "[") {
             guard name.hasSuffix("]") else {
@@ -133,6 +165,13 @@ public struct Threshold: Sendable, Hashable, CustomStringConvertible {
         }
         let metric = try Self.metric(named: metricName)
         self.metric = metric
+        if let selector {
+            guard metric.isLatency else {
+                throw ThresholdError(
+                    "\"{status:...}\" in \"\(text)\" applies to latency metrics (pN, max, mean), not to \(metric)")
+            }
+            calls = selector
+        }
         let limitText = rest.trimmingWhitespace()
         guard !limitText.isEmpty else { throw ThresholdError("missing limit after \"\(symbol)\" in \"\(text)\"") }
         self.limit = try Self.limit(limitText, for: metric)
@@ -198,16 +237,18 @@ public struct Threshold: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// The metric's value in `result` (in the limit's unit), or `nil` when it is undefined (no calls sent
-    /// for latency metrics and amplification, nothing scheduled for error_rate).
+    /// The metric's value in `result` (in the limit's unit), or `nil` when it is undefined (no successful call
+    /// for latency metrics, no call sent for `{status:any}` latencies and amplification, nothing scheduled for
+    /// error_rate).
     public func observe(_ result: RunResult) -> Double? {
+        let latency = calls == .all ? result.latency : result.latencyOk
         switch metric {
         case .latencyPercentile(let p):
-            return result.latency.totalCount > 0 ? Double(result.latency.value(atPercentile: p)) / 1000 : nil
+            return latency.totalCount > 0 ? Double(latency.value(atPercentile: p)) / 1000 : nil
         case .latencyMax:
-            return result.latency.maxValue.map { Double($0) / 1000 }
+            return latency.maxValue.map { Double($0) / 1000 }
         case .latencyMean:
-            return result.latency.totalCount > 0 ? result.latency.mean / 1000 : nil
+            return latency.totalCount > 0 ? latency.mean / 1000 : nil
         case .errorRate: return result.calls > 0 ? result.errorRate : nil
         case .goodput: return result.goodput
         case .throughput: return result.throughput
@@ -219,7 +260,7 @@ public struct Threshold: Sendable, Hashable, CustomStringConvertible {
     public func evaluate(_ result: RunResult) -> ThresholdOutcome {
         if let window {
             let worst = worstWindow(of: result, length: window)
-            let pass = worst.map { comparison.holds($0.value, limit) } ?? false
+            let pass = worst?.value.map { comparison.holds($0, limit) } ?? false
             return ThresholdOutcome(threshold: self, observed: worst?.value, pass: pass, worstWindowStart: worst?.start)
         }
         let observed = observe(result)
@@ -247,12 +288,13 @@ public struct ThresholdOutcome: Sendable, Hashable {
         self.worstWindowStart = worstWindowStart
     }
 
-    /// The observed value formatted for people (`4.2ms`, `0.5%`, `no data`; for a windowed threshold
-    /// `120ms in the worst 10s window, from 20s`).
+    /// The observed value formatted for people (`4.2ms`, `0.5%`, `no data`, `no successful call`; for a
+    /// windowed threshold `120ms in the worst 10s window, from 20s`).
     public var observedText: String {
-        guard let observed else { return "no data" }
-        let text = threshold.metric.format(observed)
+        let judgesSuccessful = threshold.metric.isLatency && threshold.calls == .successful
+        let text = observed.map { threshold.metric.format($0) } ?? (judgesSuccessful ? "no successful call" : "no data")
         guard let window = threshold.window, let start = worstWindowStart else { return text }
+        if observed == nil { return "\(text) in the \(window) window from \(formatNumber(start, digits: 3))s" }
         return "\(text) in the worst \(window) window, from \(formatNumber(start, digits: 3))s"
     }
 }

@@ -27,6 +27,8 @@ public struct Timeline: Sendable, Equatable {
         public var status503: Int64 = 0
         /// End-to-end latency (µs) of the calls that completed in this interval (`ok + failed` values).
         public var latency = PackedHistogram()
+        /// End-to-end latency (µs) of the calls that completed successfully in this interval (`ok` values).
+        public var latencyOk = PackedHistogram()
 
         /// Creates an empty interval.
         public init() {}
@@ -43,6 +45,7 @@ public struct Timeline: Sendable, Equatable {
             notSent += other.notSent
             status503 += other.status503
             latency.merge(other.latency)
+            latencyOk.merge(other.latencyOk)
         }
     }
 
@@ -56,6 +59,8 @@ public struct Timeline: Sendable, Equatable {
     private var openIndex = -1
     /// Dense latencies of interval `openIndex`, allocated at the first recorded latency.
     private var open: Histogram?
+    /// Dense latencies of the successful calls of interval `openIndex`, allocated at the first one.
+    private var openOk: Histogram?
 
     /// The layout of every interval's histogram (that of `RunResult.latency`).
     static let layout = Histogram.latency()
@@ -93,7 +98,7 @@ public struct Timeline: Sendable, Equatable {
         guard let last = call.attempts.last else { return }
         let ended = index(of: last.ended)
         if last.succeeded { packed[ended].ok += 1 } else { packed[ended].failed += 1 }
-        recordLatency((last.ended - call.intendedStart) / 1000, in: ended)
+        recordLatency((last.ended - call.intendedStart) / 1000, ok: last.succeeded, in: ended)
     }
 
     /// The interval holding monotonic time `time`, creating intervals up to it.
@@ -106,11 +111,12 @@ public struct Timeline: Sendable, Equatable {
         return index
     }
 
-    private mutating func recordLatency(_ microseconds: Int64, in index: Int) {
+    private mutating func recordLatency(_ microseconds: Int64, ok: Bool, in index: Int) {
         if index != openIndex {
             if index < openIndex {
                 // A call that completed in an interval already packed (rare: calls are recorded as they end).
                 packed[index].latency.record(microseconds, layout: Self.layout)
+                if ok { packed[index].latencyOk.record(microseconds, layout: Self.layout) }
                 return
             }
             seal()
@@ -118,15 +124,24 @@ public struct Timeline: Sendable, Equatable {
         }
         if open == nil { open = Self.layout }
         open?.record(microseconds)
+        if ok {
+            if openOk == nil { openOk = Self.layout }
+            openOk?.record(microseconds)
+        }
     }
 
     /// Packs the interval being recorded.
     private mutating func seal() {
-        guard openIndex >= 0, var histogram = open else { return }
-        if histogram.totalCount > 0 {
+        guard openIndex >= 0 else { return }
+        if var histogram = open, histogram.totalCount > 0 {
             packed[openIndex].latency.merge(PackedHistogram(histogram))
             histogram.reset()
             open = histogram
+        }
+        if var histogram = openOk, histogram.totalCount > 0 {
+            packed[openIndex].latencyOk.merge(PackedHistogram(histogram))
+            histogram.reset()
+            openOk = histogram
         }
     }
 

@@ -221,6 +221,9 @@ public struct EmbeddedTarget: Sendable, Equatable {
 
 /// One entry of the weighted request mix.
 public struct RequestSpec: Sendable, Equatable {
+    /// The label reports use: `name`, or `METHOD route` when the request has none.
+    public var label: String { name ?? "\(method) \(route)" }
+
     /// Optional label for reports.
     public var name: String?
     /// The route path (starts with `/`), appended to the target's base path.
