@@ -50,7 +50,7 @@ import Testing
 
     @Test("JUnit escaping: markup and control characters in names survive a parser")
     func escaping() {
-        #expect(JUnitReport.escape("a<b & \"c\" 'd'>\u{1}") == "a&lt;b &amp; &quot;c&quot; &apos;d&apos;&gt;")
+        #expect(JUnitReport.escape("a<b & \"c\" 'd'>\u{1}") == "a&lt;b &amp; &quot;c&quot; &#39;d&#39;&gt;")
         var result = RunResult(scenarioName: "x</testsuite><y a=\"", loadDescription: "l", target: "t")
         result.elapsedNanoseconds = 1_000_000_000
         let xml = JUnitReport.xml(result, outcomes: [], skipped: nil, note: "a < b")

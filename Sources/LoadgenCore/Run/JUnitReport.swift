@@ -47,24 +47,6 @@ public enum JUnitReport {
         return xml
     }
 
-    /// Escapes text for an attribute or element: `& < > " '`, and drops the characters XML 1.0 forbids
-    /// (control characters other than tab, newline and carriage return; U+FFFE and U+FFFF).
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&apos;"
-            case "\t", "\n", "\r": out += "&#\(scalar.value);"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0xFFFE || scalar.value == 0xFFFF { continue }
-                out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
-    }
+    /// Escapes text for an attribute or element (`HTML.escape`: XML-safe, forbidden characters dropped).
+    static func escape(_ text: String) -> String { HTML.escape(text) }
 }
