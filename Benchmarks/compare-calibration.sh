@@ -2,7 +2,7 @@
 # Calibrates `loadgen compare`: how often two runs against the same endpoint come out '~' on every metric
 # (false alarms), and how often 5 ms more per call comes out 'worse' on p50 and p99 (detection).
 #
-# Usage: Benchmarks/compare-calibration.sh        (environment: TRIALS=20 RATE=200 DURATION=5s)
+# Usage: Benchmarks/compare-calibration.sh        (environment: TRIALS=20 RATE=200 DURATION=10s)
 #
 # Builds release, starts two reference endpoints on 127.0.0.1 serving examples/calculator (the second with
 # --delay 5ms), then:
@@ -18,7 +18,7 @@ require_tools --fail python3
 
 TRIALS=${TRIALS:-20}
 RATE=${RATE:-200}
-DURATION=${DURATION:-5s}
+DURATION=${DURATION:-10s}
 case "$TRIALS" in '' | *[!0-9]*) echo "error: TRIALS must be a number" >&2; exit 2 ;; esac
 [ "$TRIALS" -ge 1 ] && [ "$TRIALS" -le 1000 ] || { echo "error: TRIALS must be 1..1000" >&2; exit 2; }
 
