@@ -2,6 +2,7 @@ import CommandLine
 import EndpointSpec
 import Foundation
 import Glibc
+import NetIO
 
 /// The `reference-endpoint` command line (also `loadgen serve`): flags → `EndpointConfiguration`,
 /// start, print `Endpoint is running at: URL` once ready, serve until SIGINT or SIGTERM.
@@ -199,17 +200,5 @@ public enum EndpointCommand {
     }
 
     /// Writes all of `text` to `fd` (unbuffered, so the ready line reaches a pipe at once).
-    static func writeAll(_ fd: Int32, _ text: String) {
-        var bytes = Array(text.utf8)
-        bytes.withUnsafeMutableBytes { buffer in
-            guard let base = buffer.baseAddress else { return }
-            var offset = 0
-            while offset < buffer.count {
-                let n = write(fd, base + offset, buffer.count - offset)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { return }
-                offset += n
-            }
-        }
-    }
+    static func writeAll(_ fd: Int32, _ text: String) { BlockingWrite.all(Array(text.utf8), to: fd) }
 }

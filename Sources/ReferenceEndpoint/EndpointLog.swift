@@ -1,4 +1,5 @@
 import Foundation
+import NetIO
 import Synchronization
 
 /// Where the endpoint's log lines go: the request log, worker lifecycle and the model's own output.
@@ -133,18 +134,5 @@ final class LogQueue: Sendable {
         }
     }
 
-    private func write(_ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { buffer in
-            guard let base = buffer.baseAddress else { return }
-            var offset = 0
-            while offset < buffer.count {
-                let n = Glibc.write(fd, base + offset, buffer.count - offset)
-                if n <= 0 {
-                    if n < 0 && errno == EINTR { continue }
-                    return
-                }
-                offset += n
-            }
-        }
-    }
+    private func write(_ bytes: [UInt8]) { BlockingWrite.all(bytes, to: fd) }
 }

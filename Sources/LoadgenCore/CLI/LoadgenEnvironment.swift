@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import NetIO
 import Synchronization
 
 /// Where the command writes, and the parts the lead's engine and endpoint plug in.
@@ -67,23 +68,7 @@ public enum StandardStreams {
     @Sendable public static func writeError(_ text: String) { _ = write(text, to: STDERR_FILENO) }
 
     /// Writes all of `text` to `fd`; false when the reader went away (EPIPE) or the descriptor failed.
-    static func write(_ text: String, to fd: Int32) -> Bool {
-        let bytes = Array(text.utf8)
-        var offset = 0
-        return bytes.withUnsafeBytes { buffer in
-            while offset < buffer.count {
-                let n = Glibc.write(fd, buffer.baseAddress.map { $0 + offset }, buffer.count - offset)
-                if n > 0 {
-                    offset += n
-                } else if n < 0 && errno == EINTR {
-                    continue
-                } else {
-                    return false
-                }
-            }
-            return true
-        }
-    }
+    static func write(_ text: String, to fd: Int32) -> Bool { BlockingWrite.all(Array(text.utf8), to: fd) }
     /// Whether stderr is a terminal.
     public static var errorIsTerminal: Bool { isatty(2) == 1 }
     /// Writes a file atomically (`-` writes to stdout).
