@@ -3,6 +3,9 @@
 # (false alarms), and how often 5 ms more per call comes out 'worse' on p50 and p99 (detection).
 #
 # Usage: Benchmarks/compare-calibration.sh        (environment: TRIALS=20 RATE=200 DURATION=10s)
+#        KEEP=DIR Benchmarks/compare-calibration.sh  also keeps every run's JSON in DIR (same-N-base.json, …)
+#        RUNS=DIR Benchmarks/compare-calibration.sh  runs nothing: judges the runs kept in DIR again with the
+#                                                    current loadgen (to try a method on the same data)
 #
 # Builds release, starts two reference endpoints on 127.0.0.1 serving examples/calculator (the second with
 # --delay 5ms), then:
@@ -25,6 +28,14 @@ case "$TRIALS" in '' | *[!0-9]*) echo "error: TRIALS must be a number" >&2; exit
 echo "building release..."
 build_release "$ROOT"
 BIN="$ROOT/.build/release"
+RUNS=${RUNS:-}
+KEEP=${KEEP:-}
+if [ -n "$RUNS" ]; then
+  [ -d "$RUNS" ] || { echo "error: RUNS=$RUNS is not a folder" >&2; exit 2; }
+  TRIALS=$(find "$RUNS" -name 'same-*-base.json' | wc -l)
+  [ "$TRIALS" -ge 1 ] || { echo "error: no same-N-base.json in $RUNS" >&2; exit 2; }
+fi
+[ -z "$KEEP" ] || mkdir -p "$KEEP"
 
 # start_endpoint NAME [flags…]: starts a reference endpoint on a free port, adds it to PIDS, and sets URL from
 # its "Endpoint is running at" line (waits up to 60 s).
@@ -49,11 +60,16 @@ start_endpoint() {
   exit 1
 }
 
-start_endpoint plain
-PLAIN=$URL
-start_endpoint delayed --delay 5ms
-DELAYED=$URL
-echo "endpoints: $PLAIN (plain), $DELAYED (--delay 5ms)"
+if [ -z "$RUNS" ]; then
+  start_endpoint plain
+  PLAIN=$URL
+  start_endpoint delayed --delay 5ms
+  DELAYED=$URL
+  echo "endpoints: $PLAIN (plain), $DELAYED (--delay 5ms)"
+else
+  PLAIN=http://127.0.0.1:1 DELAYED=http://127.0.0.1:1
+  echo "judging the runs kept in $RUNS again"
+fi
 
 cat >"$WORK/scenario.json" <<JSON
 {
@@ -77,10 +93,17 @@ verdicts() {
 print(" ".join(m["name"] + "=" + m["verdict"] for m in json.load(open(sys.argv[1]))["metrics"]))' "$1"
 }
 
-# trial NEW_URL: prints the verdicts of one base run (plain endpoint) against one new run (NEW_URL).
+# trial NEW_URL NAME: prints the verdicts of one base run (plain endpoint) against one new run (NEW_URL); with
+# KEEP, keeps both runs as NAME-base.json and NAME-new.json; with RUNS, judges the kept pair NAME instead.
 trial() {
-  run "$PLAIN" "$WORK/base.json" || { echo "run-failed"; return; }
-  run "$1" "$WORK/new.json" || { echo "run-failed"; return; }
+  if [ -n "$RUNS" ]; then
+    cp "$RUNS/$2-base.json" "$WORK/base.json" 2>/dev/null || { echo "run-missing"; return; }
+    cp "$RUNS/$2-new.json" "$WORK/new.json" 2>/dev/null || { echo "run-missing"; return; }
+  else
+    run "$PLAIN" "$WORK/base.json" || { echo "run-failed"; return; }
+    run "$1" "$WORK/new.json" || { echo "run-failed"; return; }
+    if [ -n "$KEEP" ]; then cp "$WORK/base.json" "$KEEP/$2-base.json"; cp "$WORK/new.json" "$KEEP/$2-new.json"; fi
+  fi
   timeout 120 "$BIN/loadgen" compare "$WORK/base.json" "$WORK/new.json" --json "$WORK/verdict.json" \
     >"$WORK/compare.out" 2>&1 || true
   [ -s "$WORK/verdict.json" ] || { echo "compare-failed"; return; }
@@ -93,16 +116,16 @@ echo
 echo "same vs same ($TRIALS trials, $RATE/s for $DURATION):"
 quiet=0
 for i in $(seq 1 "$TRIALS"); do
-  result=$(trial "$PLAIN")
+  result=$(trial "$PLAIN" "same-$i")
   echo "  $i: $result"
-  if ! grep -qE 'better|worse|failed' <<<"$result"; then quiet=$((quiet + 1)); fi
+  if ! grep -qE 'better|worse|failed|missing' <<<"$result"; then quiet=$((quiet + 1)); fi
 done
 
 echo
 echo "+5 ms (new side against --delay 5ms, $TRIALS trials):"
 detected=0
 for i in $(seq 1 "$TRIALS"); do
-  result=$(trial "$DELAYED")
+  result=$(trial "$DELAYED" "delay-$i")
   echo "  $i: $result"
   if grep -q 'p50=worse' <<<"$result" && grep -q 'p99=worse' <<<"$result"; then detected=$((detected + 1)); fi
 done
