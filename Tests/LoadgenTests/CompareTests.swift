@@ -409,11 +409,19 @@ import Testing
         #expect(MannWhitney.test([1, 1, 1, 1], [1, 1, 1, 1]).pValue == 1)
         #expect(MannWhitney.exactUpperTail(0, 4, 4) == 1)
         #expect(abs(MannWhitney.exactUpperTail(16, 4, 4) - 1.0 / 70) < 1e-15)
-        #expect(StudentT.quantile975(degrees: 0) == nil)
-        #expect(StudentT.quantile975(degrees: 4) == 2.776)
-        // Beyond the table: 2.0211 at 40, 1.9840 at 100 degrees of freedom.
-        #expect(abs((StudentT.quantile975(degrees: 40) ?? 0) - 2.0211) < 0.001)
-        #expect(abs((StudentT.quantile975(degrees: 100) ?? 0) - 1.9840) < 0.001)
+        #expect(StudentT.quantile(0.975, degrees: 0) == nil)
+        #expect(StudentT.quantile(0.5, degrees: 4) == nil)
+        #expect(StudentT.quantile(1, degrees: 4) == nil)
+        // Published table values (p, degrees of freedom, t), including the heavy-tailed 1 degree of freedom.
+        let table: [(Double, Int, Double)] = [
+            (0.975, 1, 12.706), (0.975, 4, 2.776), (0.975, 30, 2.042), (0.975, 40, 2.021), (0.975, 100, 1.984),
+            (0.995, 1, 63.657), (0.995, 5, 4.032), (0.995, 20, 2.845), (0.999, 10, 4.144), (0.9995, 2, 31.599),
+        ]
+        for (p, degrees, t) in table {
+            let computed = StudentT.quantile(p, degrees: degrees) ?? 0
+            #expect(abs(computed - t) < 0.001 * t, "t(\(p), \(degrees)) = \(computed), table \(t)")
+        }
+        #expect(abs(Comparison.intervalLevel(metrics: 7, options: CompareOptions()) - (1 - 0.05 / 7)) < 1e-12)
     }
 
     @Test("windows: the drain is skipped, short intervals are grouped, a short tail joins the last window")

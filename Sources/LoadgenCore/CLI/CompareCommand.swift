@@ -9,15 +9,17 @@ enum CompareCommand {
             Each run's time series is cut into windows of consecutive 1 s intervals (at least 100 completed calls
             or 5 s each; intervals starting after planned_duration_s, the drain, are skipped). A side's value is
             computed over all its windows pooled (histograms merged exactly: p99 is the p99 of every call).
-            The change is new/base - 1 in percent (error_rate: new - base in percentage points). Its 95%
+            The change is new/base - 1 in percent (error_rate: new - base in percentage points). Its
             confidence interval: a bootstrap over windows (2000 resamples per side, fixed seed, so the output is
             deterministic) gives each side's variance (of the log value); a run-level term of n/runs times it is
             added (a run may be off as a whole by as much as one window, which one run's windows cannot show;
             for p99 and p99.9 the window spread of p50 sets that term, as a tail's spread is mostly the
-            sampling noise of its few calls), and the half-width is Student's t at min(windows per side) - 1 degrees of freedom times the
-            standard error. Several runs per side (comma-separated) add windows;
-            with at least 4 runs per side a two-sided Mann-Whitney U test across runs (p < 0.05, as benchstat)
-            decides significance instead of the interval.
+            sampling noise of its few calls), and the half-width is Student's t at min(windows per side) - 1
+            degrees of freedom times the standard error. The metrics are judged as a family: with m metrics
+            selected, each interval has level 1 - 0.05/m (99.3% for the 7 defaults; Bonferroni), so that a false
+            alarm on any of them stays under 5%. Several runs per side (comma-separated) add windows; with at
+            least 4 runs per side a two-sided Mann-Whitney U test across runs (p < 0.05 per metric, as
+            benchstat; with 4 runs its smallest p is 0.029) decides significance instead of the interval.
             Verdict: 'worse' when the change is worse than the tolerance AND significant; 'better'
             symmetrically; '~' otherwise. Lower is better for latencies, error_rate and amplification; higher
             for throughput and goodput. The error_rate tolerance is the larger of --error-tolerance and
@@ -241,11 +243,15 @@ enum CompareCommand {
         if let first = base.first, case .run(let run) = first.result, let load = run.load { text += ": \(load)" }
         text += "\n  base  \(describe(base))\n  new   \(describe(new))\n"
         let tolerance = formatNumber(options.tolerance * 100, digits: 2)
-        let significance = mannWhitney ? "Mann-Whitney U across runs, p < 0.05" : "95% CI excludes 0"
+        let level = formatNumber(Comparison.intervalLevel(metrics: rows.count, options: options) * 100, digits: 1) + "%"
+        let significance =
+            mannWhitney
+            ? "Mann-Whitney U across runs, p < \(formatNumber(options.alpha, digits: 3))"
+            : "\(level) CI excludes 0 (\(rows.count) metrics, 5% family-wise)"
         text += "  worse/better: change beyond \(tolerance)% and \(significance)\n\n"
         let header = [
             pad("metric", 14), pad("base", 11, right: true), pad("new", 11, right: true),
-            pad("change", 11, right: true), "  " + pad("95% CI", 24), pad("verdict", 7),
+            pad("change", 11, right: true), "  " + pad("\(level) CI", 24), pad("verdict", 7),
         ]
         text += "  " + header.joined() + (mannWhitney ? "  p" : "") + "\n"
         for row in rows {

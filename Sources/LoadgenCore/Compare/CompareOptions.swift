@@ -15,7 +15,9 @@ public struct CompareOptions: Sendable, Equatable {
     public var seed: UInt64 = 0x5EED_C0DE
     /// Each side needs at least this many runs for the Mann–Whitney test to decide significance.
     public var mannWhitneyMinimumRuns: Int = 4
-    /// Significance level of the Mann–Whitney test (two-sided).
+    /// The family-wise significance level: the chance that any of the metrics compared together is called
+    /// `better` or `worse` when nothing changed. Each of `m` metrics is judged at `alpha / m` (Bonferroni): its
+    /// interval has level `1 − alpha / m`. The Mann–Whitney test uses `alpha` per metric, as benchstat does.
     public var alpha: Double = 0.05
 
     /// The default options.

@@ -11,15 +11,23 @@ import Foundation
 /// of every call of the side, not an average of per-window p99s.
 ///
 /// **Interval.** The change is `new / base − 1` in percent (for the error rate, `new − base` in percentage
-/// points). Its 95% confidence interval comes from a bootstrap over windows with a fixed seed (deterministic):
+/// points). Its confidence interval comes from a bootstrap over windows with a fixed seed (deterministic):
 /// each of `resamples` rounds draws, with replacement, as many windows as each side has, pools them and
 /// recomputes each side's value (its log for relative metrics). Each side's variance is the bootstrap variance
 /// `σ²/n` plus a run-level term `σ²/runs` (`sideVariance`): a whole run can be shifted by the machine's state,
 /// which resampling one run's windows cannot see, and the term assumes a run may be off by as much as one
 /// window. For p99 and p99.9 that term uses p50's spread: a tail's window-to-window spread is mostly the
-/// sampling noise of its few calls, already in the bootstrap term, not a shift of the run. The interval is the change ± t × √(sum of both sides' variances), with Student's t at
-/// `min(windows of a side) − 1` degrees of freedom. A side with a single window has no interval
-/// (every verdict is `~`). Several runs per side add their windows, which narrows the interval.
+/// sampling noise of its few calls, already in the bootstrap term, not a shift of the run. The interval is the
+/// change ± t × √(sum of both sides' variances), with Student's t at `min(windows of a side) − 1` degrees of
+/// freedom. A side with a single window has no interval (every verdict is `~`). Several runs per side add their
+/// windows, which narrows the interval.
+///
+/// **Family-wise.** The metrics are judged together, so each of `m` metrics gets a `1 − alpha/m` interval
+/// (Bonferroni; `alpha` = 5%): the chance that any metric is called `better` or `worse` when nothing changed stays
+/// at 5%, where seven 95% intervals would raise one in up to three comparisons in ten. The interval
+/// printed is that interval (99.3% for the seven default metrics). The Mann–Whitney test below keeps benchstat's
+/// p < `alpha` per metric: with 4 runs a side its smallest p is 2/70 ≈ 0.029, so a corrected level could never
+/// be reached.
 ///
 /// **Verdict.** `worse` when the change is worse than the tolerance (relative, `--tolerance`, default 5%; for
 /// the error rate the larger of 0.1 percentage points and the tolerance × the baseline's error rate) and the
@@ -81,6 +89,7 @@ public enum Comparison {
         }
         let p50Index = drawn.firstIndex(of: .p50) ?? 0
         let degrees = min(base.windows.count, new.windows.count) - 1
+        let level = intervalLevel(metrics: metrics.count, options: options)
         let useRuns = base.runs.count >= options.mannWhitneyMinimumRuns && new.runs.count >= options.mannWhitneyMinimumRuns
         var rows: [MetricComparison] = []
         for (index, metric) in metrics.enumerated() {
@@ -104,7 +113,7 @@ public enum Comparison {
             {
                 row.ciLow = 0
                 row.ciHigh = 0
-            } else if let t = StudentT.quantile975(degrees: degrees), enough {
+            } else if let t = StudentT.quantile((1 + level) / 2, degrees: degrees), enough {
                 // The run level of a tail percentile is p50's: a run shifted as a whole moves its median as much as
                 // its tail, while a tail's window-to-window spread is mostly the sampling noise of a few calls
                 // (which the bootstrap term already holds).
@@ -132,6 +141,11 @@ public enum Comparison {
             rows.append(row)
         }
         return rows
+    }
+
+    /// The level of each metric's interval when `metrics` metrics are judged together: `1 − alpha/metrics`.
+    public static func intervalLevel(metrics: Int, options: CompareOptions) -> Double {
+        1 - options.alpha / Double(max(1, metrics))
     }
 
     /// The variance of one side's value: the bootstrap variance over its windows (`σ²/n` for `n` windows of

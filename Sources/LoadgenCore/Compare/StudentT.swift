@@ -1,20 +1,44 @@
-/// Quantiles of Student's t distribution, for the small-sample confidence intervals of `loadgen compare`.
-enum StudentT {
-    /// The 97.5th percentiles for 1...30 degrees of freedom.
-    private static let table975: [Double] = [
-        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
-        2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
-    ]
+import Foundation
 
-    /// The 97.5th percentile (the half-width factor of a two-sided 95% interval) for `degrees` of freedom;
-    /// `nil` below 1. Beyond 30 the Cornish–Fisher expansion around the normal quantile (error < 0.001).
-    static func quantile975(degrees: Int) -> Double? {
-        guard degrees >= 1 else { return nil }
-        if degrees <= table975.count { return table975[degrees - 1] }
-        let z = 1.959964
-        let n = Double(degrees)
-        let z3 = z * z * z
-        let z5 = z3 * z * z
-        return z + (z3 + z) / (4 * n) + (5 * z5 + 16 * z3 + 3 * z) / (96 * n * n)
+/// Quantiles of Student's t distribution, for the small-sample confidence intervals of `loadgen compare`.
+///
+/// Computed rather than tabled, because the level depends on how many metrics are judged together (see
+/// `Comparison`): the cumulative distribution is the integral of the density (Simpson's rule), inverted by
+/// bisection. Accurate to about 1e-4 for every level up to 0.9999 and every number of degrees of freedom.
+enum StudentT {
+    /// The quantile at `probability` (in (0.5, 1)) for `degrees` of freedom; `nil` below 1 degree or outside
+    /// that range. For a two-sided interval of level L, pass `(1 + L) / 2`.
+    static func quantile(_ probability: Double, degrees: Int) -> Double? {
+        guard degrees >= 1, probability > 0.5, probability < 1 else { return nil }
+        // Bisection on t: P(T ≤ t) − ½ rises from 0 at t = 0. For 1 degree of freedom and p = 0.9999 the quantile
+        // is about 3,183, so the bracket widens until it holds the target.
+        let target = probability - 0.5
+        var low = 0.0
+        var high = 8.0
+        while centralMass(upTo: high, degrees: degrees) < target && high < 1e7 { high *= 4 }
+        for _ in 0..<60 {
+            let middle = (low + high) / 2
+            if centralMass(upTo: middle, degrees: degrees) < target { low = middle } else { high = middle }
+        }
+        return (low + high) / 2
+    }
+
+    /// P(0 ≤ T ≤ t) for t ≥ 0, by Simpson's rule over the density. Substituting x = √ν·tan θ keeps the
+    /// integrand bounded and smooth over a finite range even for heavy tails: the mass from 0 to t is
+    /// c·√ν ∫₀^atan(t/√ν) cos^(ν−1) θ dθ, c the density's constant.
+    private static func centralMass(upTo t: Double, degrees: Int) -> Double {
+        let nu = Double(degrees)
+        let upper = atan(t / nu.squareRoot())
+        let steps = 2_000
+        let width = upper / Double(steps)
+        var sum = 0.0
+        for index in 0...steps {
+            let weight: Double = index == 0 || index == steps ? 1 : (index % 2 == 1 ? 4 : 2)
+            sum += weight * pow(cos(Double(index) * width), nu - 1)
+        }
+        let integral = sum * width / 3
+        // c·√ν = Γ((ν+1)/2) / (√π · Γ(ν/2)).
+        let constant = exp(lgamma((nu + 1) / 2) - lgamma(nu / 2)) / Double.pi.squareRoot()
+        return constant * integral
     }
 }
