@@ -169,19 +169,20 @@ enum CallFixtures {
         #expect(total503 > 0)
     }
 
-    @Test func persistentOverloadExitsOneWithTheCappedRetryAfterShown() async throws {
+    @Test func persistentOverloadExitsEightWithTheCappedRetryAfterShown() async throws {
         let server = try CallFixtures.start { configuration in
             configuration.failRate = 1
             configuration.retryAfterSeconds = 2
         }
         defer { server.shutdown() }
         let (code, out, err) = await CallFixtures.call(
-            [server.url + "/predict", "-d", #"{"text": "x"}"#, "--retries", "2", "--jitter", "none"] + fast)
+            [server.url + "/predict", "-d", #"{"text": "x"}"#, "--retries", "2", "--jitter", "none",
+             "--max-retry-after", "5ms"] + fast)
         #expect(code == 8)
         #expect(out == #"{"detail":"Service Unavailable"}"# + "\n")
         let attempts = err.split(separator: "\n").filter { $0.hasPrefix("attempt ") }
         #expect(attempts.count == 3)
-        #expect(attempts.dropLast().allSatisfy { $0.hasSuffix("(Retry-After 5ms, capped by --max-delay)") })
+        #expect(attempts.dropLast().allSatisfy { $0.hasSuffix("(Retry-After 5ms, capped by --max-retry-after)") })
         #expect(err.contains("error: endpoint overloaded: HTTP 503 after 3 attempt(s)"))
     }
 
@@ -519,6 +520,6 @@ enum CallFixtures {
         #expect(AttemptPrinter.describe(.transport(.connectionClosed(requestSent: false))) == "connection closed before sending")
         #expect(AttemptPrinter.describe(DelayReason(
             cause: .status(503), backoff: .milliseconds(1), retryAfter: .seconds(5), retryAfterCapped: true))
-            == "Retry-After 5s, capped by --max-delay")
+            == "Retry-After 5s, capped by --max-retry-after")
     }
 }

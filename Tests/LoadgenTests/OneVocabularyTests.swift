@@ -40,7 +40,7 @@ import Testing
         #expect(policy.budgets == [RetryBudget.Configuration()])
         let library = ResilientClientConfiguration(baseURL: URL(fileURLWithPath: "/"))
         #expect(scenario.client.timeout.duration == library.attemptTimeout)
-        #expect(!scenario.client.retry.retryOnStatus.contains(429))
+        #expect(scenario.client.retry.retryOnStatus == [429, 502, 503, 504])
         // The documented difference: the gate is off unless the scenario asks for it.
         #expect(scenario.client.healthGate == nil)
         #expect(!policy.gateEnabled)

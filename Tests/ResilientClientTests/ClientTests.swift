@@ -41,16 +41,39 @@ let catReply = #"{"label":"cat"}"#
         #expect(request.headers.contains { $0.name == "Content-Type" && $0.value == "application/json" })
     }
 
-    @Test func retryAfterIsHonouredUpToTheCap() async throws {
+    @Test func retryAfterIsHonouredAsSentUpToTheDeadline() async throws {
         let clock = TestClock()
         let transport = ScriptedTransport([
             .respond(503, headers: [("Retry-After", "2")]),
-            .respond(503, headers: [("retry-after", "3600")]),
+            .respond(503, headers: [("retry-after", "20")]),
             .respond(200, body: catReply),
         ])
         let client = makeClient(transport, clock: clock)
         _ = try await client.call(predict, cat)
-        #expect(clock.slept == [.seconds(2), .seconds(5)])
+        // 20 s is beyond the 5 s backoff cap but within the 30 s deadline: slept as sent.
+        #expect(clock.slept == [.seconds(2), .seconds(20)])
+    }
+
+    @Test func retryAfterBeyondTheDeadlineFailsAtOnceNamingTheWait() async throws {
+        let clock = TestClock()
+        let transport = ScriptedTransport([
+            .respond(503, headers: [("retry-after", "3600")]),
+            .respond(200, body: catReply),
+        ])
+        let client = makeClient(transport, clock: clock)
+        do {
+            _ = try await client.call(predict, cat)
+            Issue.record("expected a failure")
+        } catch {
+            guard case .retryAfterBeyondDeadline(let wait, let attempts, let last) = error else {
+                Issue.record("expected retryAfterBeyondDeadline, got \(error)")
+                return
+            }
+            #expect(wait == .seconds(3600) && attempts == 1 && last == .status(503))
+            #expect(error.description.contains("3600"))
+        }
+        #expect(clock.slept.isEmpty)
+        #expect(transport.requests.count == 1)
     }
 
     @Test func retryAfterHTTPDateUsesTheWallClock() async throws {

@@ -9,13 +9,15 @@ import Testing
         for code in [200, 201, 204, 299] {
             #expect(classifier.classify(.status(code), idempotent: false) == .success)
         }
-        #expect(classifier.classify(.status(503), idempotent: false) == .retry)
-        #expect(classifier.classify(.status(503), idempotent: true) == .retry)
+        for code in [429, 503] {
+            #expect(classifier.classify(.status(code), idempotent: false) == .retry)
+            #expect(classifier.classify(.status(code), idempotent: true) == .retry)
+        }
         for code in [502, 504] {
             #expect(classifier.classify(.status(code), idempotent: true) == .retry)
             #expect(classifier.classify(.status(code), idempotent: false) == .fail)
         }
-        for code in [100, 301, 400, 404, 422, 429, 500, 501] {
+        for code in [100, 301, 400, 404, 422, 500, 501] {
             #expect(classifier.classify(.status(code), idempotent: true) == .fail)
         }
     }
@@ -132,7 +134,7 @@ import Testing
         #expect(refused.decisions.last == .succeed)
     }
 
-    @Test func retryAfterRaisesTheDelayButNotBeyondTheCap() {
+    @Test func retryAfterIsHonouredAsSentBeyondTheBackoffCap() {
         var budget = RetryBudget(.unlimited)
         let asked = simulate([.status(503), .status(200)], policy: policy(), retryAfter: .seconds(0), budget: &budget)
         // Retry-After 0 does not shorten the backoff.
@@ -141,10 +143,42 @@ import Testing
         let longer = simulate([.status(503), .status(200)], policy: policy(), retryAfter: .seconds(1), budget: &budget)
         #expect(longer.decisions.first == .retry(after: .seconds(1), reason: DelayReason(
             cause: .status(503), backoff: .milliseconds(100), retryAfter: .seconds(1))))
-        let capped = simulate([.status(503), .status(200)], policy: policy(), retryAfter: .seconds(3600), budget: &budget)
-        #expect(capped.decisions.first == .retry(after: .seconds(1), reason: DelayReason(
-            cause: .status(503), backoff: .milliseconds(100), retryAfter: .seconds(1), retryAfterCapped: true)))
-        guard case .retry(_, let reason) = capped.decisions.first else { Issue.record("no retry"); return }
+        // The backoff cap (1 s here) does not cut the server's wait: without a deadline, an hour is an hour.
+        let hour = simulate([.status(503), .status(200)], policy: policy(), retryAfter: .seconds(3600), budget: &budget)
+        #expect(hour.decisions.first == .retry(after: .seconds(3600), reason: DelayReason(
+            cause: .status(503), backoff: .milliseconds(100), retryAfter: .seconds(3600))))
+    }
+
+    @Test func retryAfterBeyondTheDeadlineFailsAtOnceNamingTheWait() {
+        var budget = RetryBudget(.unlimited)
+        let run = simulate(
+            [.status(503), .status(200)], policy: policy(), deadline: .seconds(30), retryAfter: .seconds(60),
+            budget: &budget)
+        #expect(run.decisions == [.giveUp(.retryAfterBeyondDeadline(.seconds(60)))])
+        #expect(run.attempts == 1)
+        // Nothing was withdrawn from the budget for a retry that did not happen.
+        var limited = RetryBudget(.init(window: .seconds(10), minRetriesPerSecond: 1, retryRatio: 0))
+        let before = limited.available(now: .zero)
+        _ = simulate(
+            [.status(503), .status(200)], policy: policy(), deadline: .seconds(30), retryAfter: .seconds(60),
+            budget: &limited)
+        #expect(limited.available(now: .zero) == before)
+        // A wait that fits before the deadline is slept.
+        let fits = simulate(
+            [.status(503), .status(200)], policy: policy(), deadline: .seconds(30), retryAfter: .seconds(20),
+            budget: &budget)
+        #expect(fits.decisions.first == .retry(after: .seconds(20), reason: DelayReason(
+            cause: .status(503), backoff: .milliseconds(100), retryAfter: .seconds(20))))
+    }
+
+    @Test func retryAfterCapCutsLongWaits() {
+        var budget = RetryBudget(.unlimited)
+        var capped = policy()
+        capped.retryAfterCap = .seconds(2)
+        let run = simulate([.status(503), .status(200)], policy: capped, retryAfter: .seconds(3600), budget: &budget)
+        #expect(run.decisions.first == .retry(after: .seconds(2), reason: DelayReason(
+            cause: .status(503), backoff: .milliseconds(100), retryAfter: .seconds(2), retryAfterCapped: true)))
+        guard case .retry(_, let reason) = run.decisions.first else { Issue.record("no retry"); return }
         #expect(reason.description.contains("Retry-After"))
         #expect(reason.description.contains("capped"))
     }

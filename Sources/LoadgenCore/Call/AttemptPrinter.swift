@@ -90,7 +90,7 @@ final class AttemptPrinter: Sendable {
 
     static func describe(_ reason: DelayReason) -> String {
         guard let retryAfter = reason.retryAfter, retryAfter >= reason.backoff else { return "backoff" }
-        return "Retry-After \(format(retryAfter))" + (reason.retryAfterCapped ? ", capped by --max-delay" : "")
+        return "Retry-After \(format(retryAfter))" + (reason.retryAfterCapped ? ", capped by --max-retry-after" : "")
     }
 
     /// `1.2ms`, `61.3ms`, `2.5s`, as `DurationValue` writes them.

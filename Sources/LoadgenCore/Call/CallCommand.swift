@@ -63,7 +63,8 @@ public enum CallCommand {
         name: "loadgen call",
         abstract: "Call an endpoint once, with ResilientClient's retries, and print the response body.",
         discussion: """
-            Retried: 503 always (honouring Retry-After up to --max-delay); refused connections; and, unless
+            Retried: 429 and 503 always (honouring Retry-After as sent, up to --deadline and
+            --max-retry-after); refused connections; and, unless
             --no-idempotent, 502, 504, response timeouts and connections lost after sending. The method
             defaults to the --route-spec's verb, else POST with a body and GET without. The body is sent
             exactly as given, with Content-Type: application/json unless a --header sets another.
@@ -87,7 +88,10 @@ public enum CallCommand {
                 "header", short: "H", valueName: "NAME:VALUE", help: "Add a header field.", repeatable: true),
             .value("retries", valueName: "N", help: "Retries after the first attempt.", defaultDescription: "4"),
             .value("base-delay", valueName: "D", help: "Backoff before the first retry, doubling.", defaultDescription: "100ms"),
-            .value("max-delay", valueName: "D", help: "Longest backoff, and cap on Retry-After.", defaultDescription: "5s"),
+            .value("max-delay", valueName: "D", help: "Longest backoff.", defaultDescription: "5s"),
+            .value(
+                "max-retry-after", valueName: "D", help: "Cut a longer Retry-After to D instead of waiting it out.",
+                defaultDescription: "as sent, up to --deadline"),
             .value(
                 "jitter", valueName: "MODE", help: "Backoff jitter: none, full, equal or decorrelated.",
                 defaultDescription: "full"),
@@ -261,7 +265,7 @@ public enum CallCommand {
         case .deadlineExceeded(_, let last):
             guard let last else { return .timedOut }
             return outcomeCode(last)
-        case .budgetExhausted(_, let last): return outcomeCode(last)
+        case .budgetExhausted(_, let last), .retryAfterBeyondDeadline(_, _, let last): return outcomeCode(last)
         case .transport(let transport, _): return outcomeCode(.transport(transport.kind))
         case .gateClosed: return .unreachable
         case .invalidRequest: return .usageError
@@ -297,7 +301,7 @@ public enum CallCommand {
         case .deadlineExceeded(_, let last):
             if case .status? = last { return true }
             return false
-        case .budgetExhausted(_, let last):
+        case .budgetExhausted(_, let last), .retryAfterBeyondDeadline(_, _, let last):
             if case .status = last { return true }
             return false
         default: return false

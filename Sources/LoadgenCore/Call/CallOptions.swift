@@ -15,7 +15,7 @@ public struct CallOptions: Sendable {
     public var body: [UInt8]?
     /// Extra header fields, in order.
     public var headers: [(name: String, value: String)]
-    /// The client's retry policy (`--retries`, `--base-delay`, `--max-delay`, `--jitter`).
+    /// The client's retry policy (`--retries`, `--base-delay`, `--max-delay`, `--max-retry-after`, `--jitter`).
     public var retry: RetryPolicy
     /// `--deadline` (default 30 s).
     public var deadline: Duration
@@ -145,7 +145,9 @@ public struct CallOptions: Sendable {
         backoff.jitter = try parsed.value("jitter", expected: "one of none, full, equal, decorrelated") {
             type(of: backoff.jitter).init(rawValue: $0)
         } ?? .full
-        retry = RetryPolicy(maxAttempts: retries + 1, backoff: backoff)
+        let retryAfterCap: Duration? =
+            parsed.string("max-retry-after") == nil ? nil : try duration("max-retry-after", default: .zero)
+        retry = RetryPolicy(maxAttempts: retries + 1, backoff: backoff, retryAfterCap: retryAfterCap)
         deadline = try duration("deadline", default: .seconds(30))
         attemptTimeout = try duration("attempt-timeout", default: .seconds(10))
         idempotent = !parsed.flag("no-idempotent")

@@ -42,7 +42,7 @@ struct EnginePolicy: Sendable {
             idempotentRetryableStatuses: spec.retryOnStatus.intersection(EnginePolicy.idempotentOnlyStatuses))
         retry = RetryPolicy(
             maxAttempts: spec.maxAttempts, backoff: backoff, classifier: classifier,
-            honourRetryAfter: spec.honourRetryAfter)
+            honourRetryAfter: spec.honourRetryAfter, retryAfterCap: spec.maxRetryAfter?.duration)
         retryTransportErrors = spec.retryOnTransportErrors
         let count = max(1, loops)
         if let budget = client.budget {

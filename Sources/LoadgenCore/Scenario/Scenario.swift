@@ -381,7 +381,7 @@ public enum JitterMode: String, Sendable, CaseIterable {
 
 /// Retry policy: which failures are retried and how long to wait between attempts. Every default is the
 /// library's `RetryPolicy()` (read from it, so the two cannot drift): 5 attempts, 100 ms doubling up to 5 s
-/// with full jitter, 503/502/504 retried, `Retry-After` honoured.
+/// with full jitter, 429/503/502/504 retried, `Retry-After` honoured as sent.
 public struct RetrySpec: Sendable, Equatable {
     /// The library's default policy, the source of every default below.
     public static let library = RetryPolicy()
@@ -390,17 +390,20 @@ public struct RetrySpec: Sendable, Equatable {
     public var maxAttempts: Int
     /// Backoff before the first retry. Default 100 ms.
     public var baseDelay: DurationValue
-    /// Cap on any single backoff, and on a honoured `Retry-After`. Default 5 s.
+    /// Cap on any single backoff. Default 5 s.
     public var maxDelay: DurationValue
     /// Jitter mode. Default full.
     public var jitter: JitterMode
-    /// Statuses that are retried (default 502, 503, 504, as the library: 503 for every request, 502 and 504
-    /// for idempotent ones, which every scenario request is). 429 is not retried unless listed.
+    /// Statuses that are retried (default 429, 502, 503, 504, as the library: 429 and 503 for every request,
+    /// 502 and 504 for idempotent ones, which every scenario request is).
     public var retryOnStatus: Set<Int>
     /// Whether transport errors (timeout, refused, reset) are retried (default true).
     public var retryOnTransportErrors: Bool
-    /// Whether a `Retry-After` header on a retried response is honoured (up to `maxDelay`). Default true.
+    /// Whether a `Retry-After` header on a retried response is honoured. Default true.
     public var honourRetryAfter: Bool
+    /// A longer `Retry-After` is cut to this; `nil` (default): honoured as sent, and a wait past the call's
+    /// deadline ends the call at once (the library's ``RetryPolicy/retryAfterCap``).
+    public var maxRetryAfter: DurationValue?
 
     /// Creates a policy; omitted values are the library's defaults.
     public init(
@@ -411,7 +414,8 @@ public struct RetrySpec: Sendable, Equatable {
         retryOnStatus: Set<Int> = RetrySpec.library.classifier.alwaysRetryableStatuses
             .union(RetrySpec.library.classifier.idempotentRetryableStatuses),
         retryOnTransportErrors: Bool = true,
-        honourRetryAfter: Bool = RetrySpec.library.honourRetryAfter
+        honourRetryAfter: Bool = RetrySpec.library.honourRetryAfter,
+        maxRetryAfter: DurationValue? = nil
     ) {
         self.maxAttempts = maxAttempts
         self.baseDelay = baseDelay
@@ -420,6 +424,7 @@ public struct RetrySpec: Sendable, Equatable {
         self.retryOnStatus = retryOnStatus
         self.retryOnTransportErrors = retryOnTransportErrors
         self.honourRetryAfter = honourRetryAfter
+        self.maxRetryAfter = maxRetryAfter
     }
 }
 

@@ -394,6 +394,7 @@ struct ScenarioDecoder {
         if let retryNode = object.present("retry") {
             let retry = try retryNode.object(allowed: [
                 "maxAttempts", "baseDelay", "maxDelay", "jitter", "retryOn", "retryOnErrors", "honourRetryAfter",
+                "maxRetryAfter",
             ])
             var spec = RetrySpec()
             spec.maxAttempts = try retry.present("maxAttempts")?.int(min: 1, max: 100) ?? spec.maxAttempts
@@ -424,6 +425,7 @@ struct ScenarioDecoder {
             }
             spec.retryOnTransportErrors = try retry.present("retryOnErrors")?.bool() ?? spec.retryOnTransportErrors
             spec.honourRetryAfter = try retry.present("honourRetryAfter")?.bool() ?? spec.honourRetryAfter
+            spec.maxRetryAfter = try retry.present("maxRetryAfter")?.duration()
             client.retry = spec
         }
         if let budgetNode = object.present("budget"), case .bool(let enabled) = budgetNode.value {

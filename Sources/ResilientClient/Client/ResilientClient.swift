@@ -5,7 +5,7 @@ import Synchronization
 /// A client for one inference endpoint that makes transient overload invisible to its caller.
 ///
 /// - **Retries** 503 (and, for idempotent routes, timeouts, resets, 502 and 504) with jittered
-///   exponential backoff, honouring `Retry-After` up to the backoff cap (``RetryPolicy``).
+///   exponential backoff, honouring `Retry-After` as sent, up to the call's deadline (``RetryPolicy``).
 /// - **Never multiplies load**: a per-client ``RetryBudget`` lets retries add at most a fixed share of
 ///   extra traffic; when it is empty the call fails fast with ``ResilientClientError/budgetExhausted(attempts:last:)``.
 /// - **Holds traffic** while the endpoint is unhealthy: after a run of failures the ``HealthGate``
@@ -779,6 +779,8 @@ public final class ResilientClient: Sendable {
         switch reason {
         case .deadlineExceeded: return .deadlineExceeded(attempts: attempts, last: outcome)
         case .budgetExhausted: return .budgetExhausted(attempts: attempts, last: outcome)
+        case .retryAfterBeyondDeadline(let wait):
+            return .retryAfterBeyondDeadline(wait: wait, attempts: attempts, last: outcome)
         case .notRetryable, .attemptsExhausted:
             switch sent {
             case .failure(let error): return .transport(error, attempts: attempts)

@@ -74,6 +74,9 @@ public enum ResilientClientError: Error, Sendable, CustomStringConvertible {
     /// A retry was needed but the client's retry budget was empty: the endpoint is overloaded and the
     /// client refuses to add load.
     case budgetExhausted(attempts: Int, last: AttemptOutcome)
+    /// The endpoint asked, with `Retry-After`, to wait `wait` before a retry, and that wait would end after the
+    /// call's deadline: the call fails at once instead of sleeping towards a deadline it cannot meet.
+    case retryAfterBeyondDeadline(wait: Duration, attempts: Int, last: AttemptOutcome)
     /// The health gate is closed and the client is configured to fail fast instead of waiting.
     case gateClosed
     /// The transport failed (connection refused, reset, timeout, …) and the call was not, or no longer,
@@ -99,6 +102,9 @@ public enum ResilientClientError: Error, Sendable, CustomStringConvertible {
             return "deadline exceeded after \(attempts) attempt(s)" + (last.map { ", last: \($0)" } ?? "")
         case .budgetExhausted(let attempts, let last):
             return "retry budget exhausted after \(attempts) attempt(s) (last: \(last)); not adding load"
+        case .retryAfterBeyondDeadline(let wait, let attempts, let last):
+            return "the endpoint asked to retry after \(wait) (Retry-After, after \(attempts) attempt(s), last: \(last)), "
+                + "which ends after the call's deadline; not waiting"
         case .gateClosed: return "health gate closed: endpoint unhealthy, failing fast"
         case .transport(let error, let attempts): return "transport error after \(attempts) attempt(s): \(error)"
         case .decoding(let message, _): return "could not decode the reply: \(message)"

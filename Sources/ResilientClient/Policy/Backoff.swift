@@ -40,7 +40,8 @@ public struct Backoff: Sendable, Equatable, Hashable {
     public var base: Duration
     /// The growth factor per retry (values below 1 are treated as 1). Default 2.
     public var multiplier: Double
-    /// The largest delay ever returned, also the bound on a server's `Retry-After`. Default 5 s.
+    /// The largest delay ever returned. Default 5 s. (A server's `Retry-After` is honoured beyond it: see
+    /// ``RetryPolicy/retryAfterCap``.)
     public var cap: Duration
     /// How the delay is randomised. Default `.full`.
     public var jitter: JitterMode

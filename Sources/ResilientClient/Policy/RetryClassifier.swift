@@ -19,14 +19,15 @@ public enum AttemptOutcome: Sendable, Equatable, Hashable, CustomStringConvertib
 /// | outcome | retried |
 /// |---|---|
 /// | 2xx | never (success) |
-/// | `alwaysRetryableStatuses` (default: 503) | always |
+/// | `alwaysRetryableStatuses` (default: 429, 503) | always |
 /// | connection refused, connect timeout, closed before any byte was sent | always (nothing reached the server) |
 /// | `idempotentRetryableStatuses` (default: 502, 504) | only for idempotent routes |
 /// | response timeout, connection closed after the request was sent | only for idempotent routes |
 /// | anything else (4xx, 500, protocol errors, …) | never |
 ///
 /// A 503 from the endpoint means "not admitted" (the queue was full), so the request did no work and
-/// repeating it is safe even for a route with side effects. Inference routes are idempotent by default
+/// repeating it is safe even for a route with side effects; a 429 ("too many requests", RFC 6585) says the
+/// same of a rate limit in front of it. Inference routes are idempotent by default
 /// (``Route/idempotent``): calling `predict` twice gives the same answer and changes nothing.
 public struct RetryClassifier: Sendable, Equatable, Hashable {
     /// What to do with an outcome.
@@ -39,13 +40,13 @@ public struct RetryClassifier: Sendable, Equatable, Hashable {
         case fail
     }
 
-    /// Statuses retried for every route. Default `[503]`.
+    /// Statuses retried for every route. Default `[429, 503]`.
     public var alwaysRetryableStatuses: Set<Int>
     /// Statuses retried for idempotent routes only. Default `[502, 504]`.
     public var idempotentRetryableStatuses: Set<Int>
 
     /// Creates a classifier.
-    public init(alwaysRetryableStatuses: Set<Int> = [503], idempotentRetryableStatuses: Set<Int> = [502, 504]) {
+    public init(alwaysRetryableStatuses: Set<Int> = [429, 503], idempotentRetryableStatuses: Set<Int> = [502, 504]) {
         self.alwaysRetryableStatuses = alwaysRetryableStatuses
         self.idempotentRetryableStatuses = idempotentRetryableStatuses
     }

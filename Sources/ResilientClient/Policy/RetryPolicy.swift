@@ -1,27 +1,33 @@
 /// Everything that decides whether and when a call is retried.
 ///
 /// Defaults: at most 5 attempts, ``Backoff`` defaults (100 ms base, ×2, 5 s cap, full jitter),
-/// ``RetryClassifier`` defaults (503 always; 502, 504, response timeouts and resets after sending for
-/// idempotent routes only).
+/// ``RetryClassifier`` defaults (429 and 503 always; 502, 504, response timeouts and resets after sending for
+/// idempotent routes only), `Retry-After` honoured as the server sent it.
 public struct RetryPolicy: Sendable, Equatable, Hashable {
     /// Attempts per call including the first (1 = never retry). Default 5.
     public var maxAttempts: Int
-    /// The delay schedule; its `cap` also bounds `Retry-After`.
+    /// The delay schedule.
     public var backoff: Backoff
     /// Which outcomes are retried.
     public var classifier: RetryClassifier
     /// Whether a `Retry-After` header on a retryable response is honoured. Default `true`.
     public var honourRetryAfter: Bool
+    /// The longest `Retry-After` wait the client accepts; a longer one is cut to it (and the reason says
+    /// "capped"). `nil` (the default): honoured as the server sent it, up to the call's deadline. When the wait
+    /// would end after the deadline the call fails at once with ``GiveUpReason/retryAfterBeyondDeadline(_:)``,
+    /// naming the wait, instead of sleeping towards a deadline it cannot meet.
+    public var retryAfterCap: Duration?
 
-    /// Creates a policy (`maxAttempts` below 1 is raised to 1).
+    /// Creates a policy (`maxAttempts` below 1 is raised to 1; a negative `retryAfterCap` is zero).
     public init(
         maxAttempts: Int = 5, backoff: Backoff = Backoff(), classifier: RetryClassifier = RetryClassifier(),
-        honourRetryAfter: Bool = true
+        honourRetryAfter: Bool = true, retryAfterCap: Duration? = nil
     ) {
         self.maxAttempts = max(1, maxAttempts)
         self.backoff = backoff
         self.classifier = classifier
         self.honourRetryAfter = honourRetryAfter
+        self.retryAfterCap = retryAfterCap.map { max(.zero, $0) }
     }
 
     /// Never retry.
@@ -34,9 +40,10 @@ public struct DelayReason: Sendable, Equatable, Hashable, CustomStringConvertibl
     public var cause: AttemptOutcome
     /// The jittered backoff delay for this retry.
     public var backoff: Duration
-    /// The delay the server asked for with `Retry-After` (already bounded by the cap), if any.
+    /// The delay the server asked for with `Retry-After` (cut to ``RetryPolicy/retryAfterCap`` if one is set),
+    /// if any.
     public var retryAfter: Duration?
-    /// Whether `Retry-After` asked for more than the cap and was cut to it.
+    /// Whether `Retry-After` asked for more than ``RetryPolicy/retryAfterCap`` and was cut to it.
     public var retryAfterCapped: Bool
 
     /// Creates a reason.
@@ -66,6 +73,8 @@ public enum GiveUpReason: Sendable, Equatable, Hashable {
     case deadlineExceeded
     /// The retry budget refused the retry.
     case budgetExhausted
+    /// The server's `Retry-After` asked for this wait, and it would end after the call's deadline.
+    case retryAfterBeyondDeadline(Duration)
 }
 
 /// What to do after an attempt.
@@ -150,9 +159,10 @@ public struct RetryPlanner: Sendable, Equatable {
 
     /// Decides what follows an attempt's outcome.
     ///
-    /// Order of checks for a retryable outcome: attempts left → delay (backoff, raised to a capped
-    /// `Retry-After` if the server sent one) → the deadline must lie beyond the sleep → the budget
-    /// must allow a retry (checked last so that a retry that would not happen anyway spends nothing).
+    /// Order of checks for a retryable outcome: attempts left → delay (backoff, raised to the server's
+    /// `Retry-After` if it sent one, cut to ``RetryPolicy/retryAfterCap`` if set) → the deadline must lie beyond
+    /// the sleep → the budget must allow a retry (checked last so that a retry that would not happen anyway
+    /// spends nothing).
     ///
     /// - Parameters:
     ///   - outcome: what the attempt produced.
@@ -176,11 +186,12 @@ public struct RetryPlanner: Sendable, Equatable {
         var reason = DelayReason(cause: outcome, backoff: backoff)
         var delay = backoff
         if policy.honourRetryAfter, let retryAfter {
-            let cap = policy.backoff.cap
             let asked = retryAfter.delay(nowSecondsSince1970: wallClockSeconds, cap: .seconds(Int64.max / 2))
-            reason.retryAfter = min(asked, cap)
-            reason.retryAfterCapped = asked > cap
-            delay = max(delay, min(asked, cap))
+            let wait = policy.retryAfterCap.map { min(asked, $0) } ?? asked
+            reason.retryAfter = wait
+            reason.retryAfterCapped = wait < asked
+            if let deadline, wait > backoff, now + wait >= deadline { return .giveUp(.retryAfterBeyondDeadline(wait)) }
+            delay = max(delay, wait)
         }
         if let deadline, now + delay >= deadline { return .giveUp(.deadlineExceeded) }
         guard budget.tryWithdraw(now: now) else { return .giveUp(.budgetExhausted) }
