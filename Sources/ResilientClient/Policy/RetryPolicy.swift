@@ -6,8 +6,11 @@
 public struct RetryPolicy: Sendable, Equatable, Hashable {
     /// Attempts per call including the first (1 = never retry). Default 5.
     public var maxAttempts: Int
-    /// The delay schedule.
+    /// The delay schedule (unless ``strategy`` is set).
     public var backoff: Backoff
+    /// A composed or custom delay schedule that replaces ``backoff`` (see ``BackoffStrategy``); `nil` by
+    /// default. Each call starts from its own copy.
+    public var strategy: AnyBackoffStrategy?
     /// Which outcomes are retried.
     public var classifier: RetryClassifier
     /// Whether a `Retry-After` header on a retryable response is honoured. Default `true`.
@@ -28,6 +31,18 @@ public struct RetryPolicy: Sendable, Equatable, Hashable {
         self.classifier = classifier
         self.honourRetryAfter = honourRetryAfter
         self.retryAfterCap = retryAfterCap.map { max(.zero, $0) }
+    }
+
+    /// Creates a policy whose delays come from `strategy`, for example
+    /// `ExponentialBackoff(initial: .milliseconds(50), factor: 3).maximum(.seconds(2)).fullJitter()`.
+    public init(
+        maxAttempts: Int = 5, strategy: some BackoffStrategy & Hashable,
+        classifier: RetryClassifier = RetryClassifier(), honourRetryAfter: Bool = true, retryAfterCap: Duration? = nil
+    ) {
+        self.init(
+            maxAttempts: maxAttempts, classifier: classifier, honourRetryAfter: honourRetryAfter,
+            retryAfterCap: retryAfterCap)
+        self.strategy = AnyBackoffStrategy(strategy)
     }
 
     /// Never retry.
@@ -116,8 +131,10 @@ public struct RetryPlanner: Sendable, Equatable {
     public let deadline: Duration?
     /// Attempts recorded so far.
     public private(set) var attempts = 0
-    /// The previous backoff delay (for decorrelated jitter).
+    /// The previous backoff delay.
     public private(set) var previousDelay: Duration?
+    /// This call's copy of the delay schedule.
+    private var schedule: AnyBackoffStrategy
 
     /// Creates a planner for one call.
     ///
@@ -129,6 +146,7 @@ public struct RetryPlanner: Sendable, Equatable {
         self.policy = policy
         self.idempotent = idempotent
         self.deadline = deadline
+        schedule = policy.strategy ?? policy.backoff.strategy()
     }
 
     /// The timeout for the next attempt: the smaller of `perAttempt` and the time left before the
@@ -182,7 +200,7 @@ public struct RetryPlanner: Sendable, Equatable {
         }
         if deadlinePassed(now: now) { return .giveUp(.deadlineExceeded) }
         guard attempts < policy.maxAttempts else { return .giveUp(.attemptsExhausted) }
-        let backoff = policy.backoff.delay(forRetry: max(attempts, 1), previous: previousDelay, using: &rng)
+        let backoff = schedule.nextDelay(using: &rng)
         var reason = DelayReason(cause: outcome, backoff: backoff)
         var delay = backoff
         if policy.honourRetryAfter, let retryAfter {

@@ -59,9 +59,7 @@ public struct Backoff: Sendable, Equatable, Hashable {
 
     /// The un-jittered delay for retry `retry` (1-based): `min(cap, base × multiplier^(retry-1))`.
     public func exponentialDelay(forRetry retry: Int) -> Duration {
-        let exponent = Double(max(retry, 1) - 1)
-        let nanos = Double(base.clampedNanoseconds) * pow2(multiplier, exponent)
-        return min(cap, Duration.clampedNanoseconds(nanos))
+        min(cap, Self.exponential(base: base, multiplier: multiplier, retry: retry))
     }
 
     /// The delay to sleep before retry `retry` (1-based).
@@ -75,31 +73,55 @@ public struct Backoff: Sendable, Equatable, Hashable {
         forRetry retry: Int, previous: Duration?, using rng: inout some RandomNumberGenerator
     ) -> Duration {
         switch jitter {
-        case .none:
-            return exponentialDelay(forRetry: retry)
-        case .full:
-            let exp = Double(exponentialDelay(forRetry: retry).clampedNanoseconds)
-            return Duration.clampedNanoseconds(exp * unitInterval(&rng))
-        case .equal:
-            let half = Double(exponentialDelay(forRetry: retry).clampedNanoseconds) / 2
-            return Duration.clampedNanoseconds(half + half * unitInterval(&rng))
-        case .decorrelated:
-            let low = Double(base.clampedNanoseconds)
-            let high = max(low, Double((previous ?? base).clampedNanoseconds) * 3)
-            let value = low + (high - low) * unitInterval(&rng)
-            return min(cap, Duration.clampedNanoseconds(value))
+        case .none: return exponentialDelay(forRetry: retry)
+        case .full: return Self.fullJitter(exponentialDelay(forRetry: retry), using: &rng)
+        case .equal: return Self.equalJitter(exponentialDelay(forRetry: retry), using: &rng)
+        case .decorrelated: return Self.decorrelated(base: base, cap: cap, previous: previous, using: &rng)
         }
     }
 
-    /// `x^y` for `x ≥ 1`, `y ≥ 0` without Foundation, saturating to infinity.
-    private func pow2(_ x: Double, _ y: Double) -> Double {
-        var result = 1.0
-        var count = Int(min(y, 4096))
-        while count > 0 {
-            result *= x
-            if result > 1e30 { return .infinity }
-            count -= 1
+    /// This schedule as a composed ``BackoffStrategy``: exponential, then maximum, then the jitter (or
+    /// ``DecorrelatedJitterBackoff``). It gives the same delays, drawn the same way, as ``delay(forRetry:previous:using:)``.
+    public func strategy() -> AnyBackoffStrategy {
+        let curve = ExponentialBackoff(initial: base, factor: multiplier).maximum(cap)
+        switch jitter {
+        case .none: return AnyBackoffStrategy(curve)
+        case .full: return AnyBackoffStrategy(curve.fullJitter())
+        case .equal: return AnyBackoffStrategy(curve.equalJitter())
+        case .decorrelated: return AnyBackoffStrategy(DecorrelatedJitterBackoff(base: base, cap: cap))
         }
-        return result
+    }
+
+    // The curves and jitters, shared by `delay(forRetry:previous:using:)` and the composed strategies.
+
+    /// `base × multiplier^(retry-1)` for `retry ≥ 1` (below 1: `base`), saturating.
+    static func exponential(base: Duration, multiplier: Double, retry: Int) -> Duration {
+        let exponent = max(retry, 1) - 1
+        var factor = 1.0
+        for _ in 0..<min(exponent, 4096) {
+            factor *= multiplier
+            if factor > 1e30 { break }
+        }
+        return Duration.clampedNanoseconds(Double(base.clampedNanoseconds) * factor)
+    }
+
+    /// A uniform draw in `0 ... delay`.
+    static func fullJitter(_ delay: Duration, using rng: inout some RandomNumberGenerator) -> Duration {
+        Duration.clampedNanoseconds(Double(delay.clampedNanoseconds) * unitInterval(&rng))
+    }
+
+    /// `delay/2` plus a uniform draw in `0 ... delay/2`.
+    static func equalJitter(_ delay: Duration, using rng: inout some RandomNumberGenerator) -> Duration {
+        let half = Double(delay.clampedNanoseconds) / 2
+        return Duration.clampedNanoseconds(half + half * unitInterval(&rng))
+    }
+
+    /// A uniform draw in `base ... max(base, previous × 3)`, cut to `cap` (`previous` `nil`: `base`).
+    static func decorrelated(
+        base: Duration, cap: Duration, previous: Duration?, using rng: inout some RandomNumberGenerator
+    ) -> Duration {
+        let low = Double(base.clampedNanoseconds)
+        let high = max(low, Double((previous ?? base).clampedNanoseconds) * 3)
+        return min(cap, Duration.clampedNanoseconds(low + (high - low) * unitInterval(&rng)))
     }
 }
