@@ -42,7 +42,7 @@ let package = Package(
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"], swiftSettings: strict),
         .testTarget(name: "NetIOTests", dependencies: ["NetIO", "HTTP1", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ReferenceEndpointTests", dependencies: ["ReferenceEndpoint", "EndpointSpec", "CommandLine", "NetIO", "HTTP1", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "ResilientClientTests", dependencies: ["ResilientClient", "ReferenceEndpoint", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "ResilientClientTests", dependencies: ["ResilientClient", "HTTP1", "ReferenceEndpoint", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "LoadgenTests", dependencies: ["LoadgenCore", "CommandLine", "ReferenceEndpoint", "ResilientClient", "EndpointSpec", "NetIO", "HTTP1", "TestSupport"], swiftSettings: strict),
     ]
 )

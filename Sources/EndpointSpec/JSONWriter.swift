@@ -100,8 +100,9 @@ extension JSON {
     public static func pythonNumberText(_ literal: String) -> String { PythonNumber.reserialized(literal) }
 }
 
-/// Python's view of JSON number literals and of the numeric strings pydantic accepts.
-public enum PythonNumber {
+/// Python's view of JSON number literals and of the numeric strings pydantic accepts (package-internal: the
+/// validator's and the workers' business, not an application's).
+package enum PythonNumber {
     /// Whether a JSON number literal is an integer for Python (no fraction, no exponent, not NaN/Infinity).
     public static func isInteger(_ literal: String) -> Bool {
         // Through the contiguous bytes (a small string's too): the view's iterator costs more than the scan.

@@ -60,8 +60,9 @@ public struct RouteSpec: Sendable, Equatable, Hashable {
     }
 }
 
-/// The SDK's `endpoint` object: `{"routes": [...]}`.
-public struct EndpointConfig: Sendable, Equatable {
+/// The SDK's `endpoint` object: `{"routes": [...]}` (the endpoint's routes file; package-internal: an
+/// application describes routes with `RouteSpec` and `Route`).
+package struct EndpointConfig: Sendable, Equatable {
     /// The routes, in declaration order.
     public var routes: [RouteSpec]
     /// Creates a configuration.

@@ -1,6 +1,7 @@
 import EndpointSpec
 import Foundation
 import Synchronization
+import HTTP1
 import Testing
 
 @testable import ResilientClient
