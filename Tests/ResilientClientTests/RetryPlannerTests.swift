@@ -264,3 +264,48 @@ import Testing
         #expect(AttemptOutcome.transport(.connectionRefused).description == "connectionRefused")
     }
 }
+
+@Suite struct RetryPredicateTests {
+    func decide(_ outcome: AttemptOutcome, idempotent: Bool = true, policy: RetryPolicy) -> RetryDecision {
+        var planner = RetryPlanner(policy: policy, idempotent: idempotent, deadline: nil)
+        var budget = RetryBudget(.unlimited)
+        var rng = SplitMix64(seed: 1)
+        planner.recordAttempt()
+        return planner.decide(after: outcome, retryAfter: nil, now: .zero, wallClockSeconds: 0, budget: &budget, using: &rng)
+    }
+
+    @Test("the predicate is asked first: true retries, false stops, nil leaves it to the status sets")
+    func predicateOverridesTheClassifier() {
+        let predicate = RetryPredicate { outcome, idempotent in
+            switch outcome {
+            case .status(500): return idempotent
+            case .status(503): return false
+            default: return nil
+            }
+        }
+        let policy = RetryPolicy(retryPredicate: predicate)
+        func retried(_ decision: RetryDecision) -> Bool {
+            if case .retry = decision { return true }
+            return false
+        }
+        #expect(retried(decide(.status(500), policy: policy)))
+        #expect(decide(.status(500), idempotent: false, policy: policy) == .giveUp(.notRetryable))
+        #expect(decide(.status(503), policy: policy) == .giveUp(.notRetryable))
+        #expect(retried(decide(.status(429), policy: policy)))  // nil: the classifier's default retries 429
+        #expect(decide(.status(404), policy: policy) == .giveUp(.notRetryable))
+        // A 2xx is a success whatever the predicate says.
+        let always = RetryPolicy(retryPredicate: RetryPredicate { _, _ in true })
+        #expect(decide(.status(200), policy: always) == .succeed)
+        // Without a predicate, 500 is not retried.
+        #expect(decide(.status(500), policy: RetryPolicy()) == .giveUp(.notRetryable))
+    }
+
+    @Test("predicates compare by identity")
+    func identity() {
+        let a = RetryPredicate { _, _ in nil }
+        let b = RetryPredicate { _, _ in nil }
+        #expect(a == a && a != b)
+        #expect(RetryPolicy(retryPredicate: a) == RetryPolicy(retryPredicate: a))
+        #expect(RetryPolicy(retryPredicate: a) != RetryPolicy(retryPredicate: b))
+    }
+}

@@ -13,6 +13,9 @@ public struct RetryPolicy: Sendable, Equatable, Hashable {
     public var strategy: AnyBackoffStrategy?
     /// Which outcomes are retried.
     public var classifier: RetryClassifier
+    /// A rule of the caller's consulted before ``classifier`` for every outcome that is not a 2xx; `nil` by
+    /// default.
+    public var retryPredicate: RetryPredicate?
     /// Whether a `Retry-After` header on a retryable response is honoured. Default `true`.
     public var honourRetryAfter: Bool
     /// The longest `Retry-After` wait the client accepts; a longer one is cut to it (and the reason says
@@ -24,8 +27,9 @@ public struct RetryPolicy: Sendable, Equatable, Hashable {
     /// Creates a policy (`maxAttempts` below 1 is raised to 1; a negative `retryAfterCap` is zero).
     public init(
         maxAttempts: Int = 5, backoff: Backoff = Backoff(), classifier: RetryClassifier = RetryClassifier(),
-        honourRetryAfter: Bool = true, retryAfterCap: Duration? = nil
+        honourRetryAfter: Bool = true, retryAfterCap: Duration? = nil, retryPredicate: RetryPredicate? = nil
     ) {
+        self.retryPredicate = retryPredicate
         self.maxAttempts = max(1, maxAttempts)
         self.backoff = backoff
         self.classifier = classifier
@@ -193,7 +197,11 @@ public struct RetryPlanner: Sendable, Equatable {
         after outcome: AttemptOutcome, retryAfter: RetryAfter?, now: Duration, wallClockSeconds: Double,
         budget: inout RetryBudget, using rng: inout some RandomNumberGenerator
     ) -> RetryDecision {
-        switch policy.classifier.classify(outcome, idempotent: idempotent) {
+        var verdict = policy.classifier.classify(outcome, idempotent: idempotent)
+        if verdict != .success, let predicate = policy.retryPredicate, let retry = predicate(outcome, idempotent: idempotent) {
+            verdict = retry ? .retry : .fail
+        }
+        switch verdict {
         case .success: return .succeed
         case .fail: return .giveUp(.notRetryable)
         case .retry: break
