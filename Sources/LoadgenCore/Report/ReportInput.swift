@@ -405,6 +405,19 @@ struct JSONFields {
         }
     }
 
+    /// A whole number (exact, unlike `number`), at least 0 unless `allowNegative`.
+    func integer(_ key: String, allowNegative: Bool = false) throws(ReportInputError) -> Int64? {
+        switch object[key] {
+        case .none, .null?: return nil
+        case .number(let literal)?:
+            guard let number = Int64(literal), allowNegative || number >= 0 else {
+                throw wrong(key, allowNegative ? "an integer" : "an integer >= 0", .number(literal))
+            }
+            return number
+        case let other?: throw wrong(key, "an integer", other)
+        }
+    }
+
     func bool(_ key: String) throws(ReportInputError) -> Bool? {
         switch object[key] {
         case .none, .null?: return nil
