@@ -11,7 +11,9 @@ import Foundation
 /// `attempt_latency`) and each request name's successful-call latency (`latency_ok_by_name`), each as
 /// `{"hdr": HdrHistogram V2 compressed base64, "min", "max", "clamped"}` (values in µs; `min`, `max` and
 /// `clamped` are exact, which the V2 encoding does not carry). The counters are the run document's own
-/// (`calls`, `not_sent`, `errors`, `by_name`...), and the time series its `timeseries` points (`hdr`, `hdr_ok`).
+/// (`calls`, `not_sent`, `errors`, `by_name`...), and the time series its `timeseries` points (`hdr` and
+/// `hdr_ok`, their exact extremes from `latency_ms` and `latency_ok_ms`; the count of values clamped at the
+/// histogram's top, one hour, is not carried per interval).
 public struct ShardResult: Sendable {
     /// The file name as given on the command line.
     public var file: String
@@ -214,24 +216,49 @@ public struct ShardResult: Sendable {
 
     /// A histogram from `{"hdr", "min", "max", "clamped"}`, in the latency layout, its exact extremes restored.
     private static func histogram(_ fields: JSONFields) throws(ReportInputError) -> Histogram {
-        let where_ = fields.path
         guard let text = try fields.string("hdr") else { throw missing(fields, "hdr") }
-        var histogram = try decode(text, fields: fields)
+        return try restoring(
+            try decode(text, fields: fields), min: try fields.integer("min"), max: try fields.integer("max"),
+            clamped: try fields.integer("clamped") ?? 0, fields: fields)
+    }
+
+    /// `histogram` (decoded from the V2 encoding, which keeps only buckets) with its exact extremes, which must
+    /// lie in its first and last non-empty buckets.
+    private static func restoring(
+        _ histogram: Histogram, min minimum: Int64?, max maximum: Int64?, clamped: Int64, fields: JSONFields
+    ) throws(ReportInputError) -> Histogram {
         guard histogram.totalCount > 0 else { return histogram }
-        guard let minimum = try fields.integer("min"), let maximum = try fields.integer("max") else {
-            throw ReportInputError(fields.file, "\(where_): \"min\" and \"max\" are required when it has values")
+        guard let minimum, let maximum else {
+            throw ReportInputError(fields.file, "\(fields.path): the exact min and max are required when it has values")
         }
-        // The exact extremes must lie in the first and last non-empty buckets the encoding restored.
         guard minimum <= maximum, histogram.lowestEquivalentValue(minimum) == histogram.minValue,
-            min(histogram.highestEquivalentValue(maximum), histogram.highestTrackableValue) == histogram.maxValue
+            min(histogram.highestEquivalentValue(maximum), histogram.highestTrackableValue) == histogram.maxValue,
+            (0...histogram.totalCount).contains(clamped)
         else {
             throw ReportInputError(
-                fields.file, "\(where_): min \(minimum) / max \(maximum) do not match the histogram's lowest and highest values")
+                fields.file,
+                "\(fields.path): min \(minimum) / max \(maximum) do not match the histogram's lowest and highest values")
         }
-        histogram.minValue = minimum
-        histogram.maxValue = maximum
-        histogram.clampedCount = try fields.integer("clamped") ?? 0
-        return histogram
+        var exact = histogram
+        exact.minValue = minimum
+        exact.maxValue = maximum
+        exact.clampedCount = clamped
+        return exact
+    }
+
+    /// An interval's histogram from its `hdr` text and exact extremes from its figures (`latency_ms`: min
+    /// and max in ms with three decimals, i.e. exact µs); the clamped count is not carried per interval.
+    private static func interval(_ point: JSONFields, hdr key: String, figures: String) throws(ReportInputError)
+        -> PackedHistogram
+    {
+        guard let text = try point.string(key) else { return PackedHistogram() }
+        let histogram = try decode(text, fields: point)
+        let figures = try point.object(figures)
+        func microseconds(_ name: String) throws(ReportInputError) -> Int64? {
+            try figures?.number(name).map { Int64(($0 * 1000).rounded()) }
+        }
+        return PackedHistogram(
+            try restoring(histogram, min: try microseconds("min"), max: try microseconds("max"), clamped: 0, fields: point))
     }
 
     private static func decode(_ text: String, fields: JSONFields) throws(ReportInputError) -> Histogram {
@@ -274,10 +301,8 @@ public struct ShardResult: Sendable {
             interval.failed = try point.integer("failed") ?? 0
             interval.notSent = try point.integer("not_sent") ?? 0
             interval.status503 = try point.integer("status_503") ?? 0
-            if let text = try point.string("hdr") { interval.latency = PackedHistogram(try decode(text, fields: point)) }
-            if let text = try point.string("hdr_ok") {
-                interval.latencyOk = PackedHistogram(try decode(text, fields: point))
-            }
+            interval.latency = try Self.interval(point, hdr: "hdr", figures: "latency_ms")
+            interval.latencyOk = try Self.interval(point, hdr: "hdr_ok", figures: "latency_ok_ms")
             intervals[position].add(interval)
         }
         return Timeline(

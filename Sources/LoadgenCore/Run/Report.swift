@@ -205,7 +205,9 @@ public enum Report {
             let latency = interval.latency.unpacked(like: template)
             point["latency_ms"] = latencyJSON(latency)
             point["hdr"] = .string(latency.hdrBase64)
-            point["hdr_ok"] = .string(interval.latencyOk.unpacked(like: template).hdrBase64)
+            let latencyOk = interval.latencyOk.unpacked(like: template)
+            point["latency_ok_ms"] = latencyJSON(latencyOk)
+            point["hdr_ok"] = .string(latencyOk.hdrBase64)
             points.append(.object(point))
         }
         var series = JSONObject()
