@@ -466,7 +466,6 @@ public enum LoadgenCommand {
             environment.standardError("warning: the result's numbers do not add up: \(problems.joined(separator: "; "))\n")
         }
         if let path = parsed.string("json") {
-            let absolute = path == "-" || path.hasPrefix("/") ? path : environment.currentDirectory + "/" + path
             var document = Report.json(result, outcomes: outcomes)
             if interrupted { document = addInterruption(to: document, interruption) }
             if let trip { document = addEarlyStop(to: document, trip) }
@@ -476,38 +475,36 @@ public enum LoadgenCommand {
                     lateBySeconds: lateBy)
                 document = adding("shard", section, to: document, after: "target")
             }
-            do {
-                try environment.writeFile(absolute, document)
-            } catch {
-                environment.standardError("error: cannot write --json file '\(path)': \(error)\n")
-                return .runtimeError
-            }
+            guard write(document, to: path, flag: "json", environment: environment) else { return .runtimeError }
         }
         if let path = parsed.string("hdr-log") {
-            let absolute = path.hasPrefix("/") ? path : environment.currentDirectory + "/" + path
-            do {
-                try environment.writeFile(absolute, HdrIntervalLog.latencies(of: result, command: "loadgen run").text)
-            } catch {
-                environment.standardError("error: cannot write --hdr-log file '\(path)': \(error)\n")
-                return .runtimeError
-            }
+            let log = HdrIntervalLog.latencies(of: result, command: "loadgen run")
+            guard write(log.text, to: path, flag: "hdr-log", environment: environment) else { return .runtimeError }
         }
         if let path = parsed.string("junit") {
-            let absolute = path.hasPrefix("/") ? path : environment.currentDirectory + "/" + path
             let skipped = interrupted ? "run interrupted by \(interruption.signal ?? "SIGINT"): thresholds not judged" : nil
-            do {
-                try environment.writeFile(
-                    absolute, JUnitReport.xml(result, outcomes: outcomes, skipped: skipped, note: note))
-            } catch {
-                environment.standardError("error: cannot write --junit file '\(path)': \(error)\n")
-                return .runtimeError
-            }
+            let xml = JUnitReport.xml(result, outcomes: outcomes, skipped: skipped, note: note)
+            guard write(xml, to: path, flag: "junit", environment: environment) else { return .runtimeError }
         }
         // A partial run neither passes nor fails its thresholds: the distinct code says it was cut short.
         if interrupted { return .interrupted }
         // A run stopped by --abort-on-fail failed a threshold, whatever the partial run's final figures say.
         if trip != nil { return .thresholdsFailed }
         return outcomes.allSatisfy(\.pass) ? .success : .thresholdsFailed
+    }
+
+    /// Writes an output file given with `--FLAG PATH` (relative paths against the current directory; `-` is
+    /// standard output for `--json` only); on failure says so on stderr and returns false.
+    static func write(_ contents: String, to path: String, flag: String, environment: LoadgenEnvironment) -> Bool {
+        let stdout = path == "-" && flag == "json"
+        let absolute = stdout || path.hasPrefix("/") ? path : environment.currentDirectory + "/" + path
+        do {
+            try environment.writeFile(absolute, contents)
+            return true
+        } catch {
+            environment.standardError("error: cannot write --\(flag) file '\(path)': \(error)\n")
+            return false
+        }
     }
 
     /// The summary's line about an interruption: `interrupted by SIGINT after 1.02s of 10s: ...`.

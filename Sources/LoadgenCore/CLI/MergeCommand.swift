@@ -72,21 +72,14 @@ enum MergeCommand {
                 environment.standardError("FAIL  \(outcome.threshold.expression)  observed \(outcome.observedText)\n")
             }
         }
-        if let path = parsed.string("json") {
-            let absolute = path == "-" || path.hasPrefix("/") ? path : environment.currentDirectory + "/" + path
-            do {
-                try environment.writeFile(absolute, json(merge, outcomes: outcomes))
-            } catch {
-                environment.standardError("error: cannot write --json file '\(path)': \(error)\n")
-                return .runtimeError
-            }
+        if let path = parsed.string("json"),
+            !LoadgenCommand.write(json(merge, outcomes: outcomes), to: path, flag: "json", environment: environment)
+        {
+            return .runtimeError
         }
         if let path = parsed.string("hdr-log") {
-            let absolute = path.hasPrefix("/") ? path : environment.currentDirectory + "/" + path
-            do {
-                try environment.writeFile(absolute, HdrIntervalLog.latencies(of: result, command: "loadgen merge").text)
-            } catch {
-                environment.standardError("error: cannot write --hdr-log file '\(path)': \(error)\n")
+            let log = HdrIntervalLog.latencies(of: result, command: "loadgen merge")
+            guard LoadgenCommand.write(log.text, to: path, flag: "hdr-log", environment: environment) else {
                 return .runtimeError
             }
         }

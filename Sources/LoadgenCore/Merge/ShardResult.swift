@@ -1,5 +1,4 @@
 import EndpointSpec
-import Foundation
 
 /// One shard's result: the `--json` document of `loadgen run --shard K/N --start-at T0`, read back for
 /// `loadgen merge`.
@@ -73,15 +72,7 @@ public struct ShardResult: Sendable {
 
     /// Reads `path` (relative to `currentDirectory`); errors name the file and what is wrong in it.
     public static func load(path: String, currentDirectory: String) throws(ReportInputError) -> ShardResult {
-        let absolute = path.hasPrefix("/") ? path : currentDirectory + "/" + path
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory) else {
-            throw ReportInputError(path, "no such file")
-        }
-        guard !isDirectory.boolValue, let data = FileManager.default.contents(atPath: absolute) else {
-            throw ReportInputError(path, "cannot read the file")
-        }
-        return try parse(Array(data), file: path)
+        try parse(try ReportInput.read(path: path, currentDirectory: currentDirectory), file: path)
     }
 
     /// Parses a shard's `--json` document; `file` names it in errors.

@@ -42,6 +42,12 @@ public struct ReportInput: Sendable, Equatable {
 
     /// Reads and parses `path` (resolved against `currentDirectory` when relative); `file` is shown in errors.
     public static func load(path: String, currentDirectory: String) throws(ReportInputError) -> ReportInput {
+        try parse(try read(path: path, currentDirectory: currentDirectory), file: path)
+    }
+
+    /// The bytes of the result file `path` (resolved against `currentDirectory` when relative); the error
+    /// names the file as given.
+    static func read(path: String, currentDirectory: String) throws(ReportInputError) -> [UInt8] {
         let absolute = path.hasPrefix("/") ? path : currentDirectory + "/" + path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory) else {
@@ -50,7 +56,7 @@ public struct ReportInput: Sendable, Equatable {
         guard !isDirectory.boolValue, let data = FileManager.default.contents(atPath: absolute) else {
             throw ReportInputError(path, "cannot read the file")
         }
-        return try parse(Array(data), file: path)
+        return Array(data)
     }
 
     /// Parses the JSON `bytes` of a result; `file` names it in errors and legends.

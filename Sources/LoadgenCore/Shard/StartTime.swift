@@ -1,3 +1,5 @@
+import Glibc
+
 /// The common start of a sharded run's measured load (`T0`): a wall-clock instant, given as RFC 3339
 /// (`2026-12-04T08:00:00Z`, `2026-12-04T09:00:00.5+01:00`) or relative to now (`now+10s`).
 ///
@@ -34,11 +36,12 @@ public struct StartTime: Sendable, Hashable, CustomStringConvertible {
         let micros = (seconds * 1e6).rounded()
         let whole = Int64((micros / 1e6).rounded(.down))
         var fraction = Int64(micros) - whole * 1_000_000
-        let days = whole >= 0 ? whole / 86_400 : (whole - 86_399) / 86_400
-        let time = whole - days * 86_400
-        let (year, month, day) = Self.civil(fromDays: days)
-        func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        var text = "\(year)-\(two(month))-\(two(day))T\(two(time / 3600)):\(two(time / 60 % 60)):\(two(time % 60))"
+        var time = time_t(whole)
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        var text = "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T"
+            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))"
         if fraction > 0 {
             var digits = 6
             while fraction % 10 == 0 {
@@ -112,9 +115,14 @@ public struct StartTime: Sendable, Hashable, CustomStringConvertible {
             return nil
         }
         guard position == bytes.count else { return nil }
-        let days = Self.days(year: year, month: month, day: day)
-        let whole = days * 86_400 + hour * 3600 + minute * 60 + second - offset
-        return Double(whole) + fraction
+        var parts = tm()
+        parts.tm_year = Int32(year - 1900)
+        parts.tm_mon = Int32(month - 1)
+        parts.tm_mday = Int32(day)
+        parts.tm_hour = Int32(hour)
+        parts.tm_min = Int32(minute)
+        parts.tm_sec = Int32(second)
+        return Double(Int64(timegm(&parts)) - offset) + fraction
     }
 
     private static func isLeap(_ year: Int64) -> Bool { year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) }
@@ -125,28 +133,5 @@ public struct StartTime: Sendable, Hashable, CustomStringConvertible {
         case 4, 6, 9, 11: return 30
         default: return 31
         }
-    }
-
-    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
-    private static func days(year: Int64, month: Int64, day: Int64) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146_097 + dayOfEra - 719_468
-    }
-
-    /// The date of a day count since 1970-01-01 (`civil_from_days`).
-    private static func civil(fromDays count: Int64) -> (year: Int64, month: Int64, day: Int64) {
-        let z = count + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let mp = (5 * dayOfYear + 2) / 153
-        let day = dayOfYear - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }
