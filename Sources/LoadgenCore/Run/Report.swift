@@ -204,10 +204,10 @@ public enum Report {
             point["status_503"] = .int(Int(interval.status503))
             let latency = interval.latency.unpacked(like: template)
             point["latency_ms"] = latencyJSON(latency)
-            point["hdr"] = .string(latency.hdrBase64)
             let latencyOk = interval.latencyOk.unpacked(like: template)
             point["latency_ok_ms"] = latencyJSON(latencyOk)
             point["hdr_ok"] = .string(latencyOk.hdrBase64)
+            point["hdr"] = .string(latency.hdrBase64)
             points.append(.object(point))
         }
         var series = JSONObject()
