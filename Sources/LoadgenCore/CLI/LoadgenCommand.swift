@@ -4,7 +4,7 @@ import EndpointSpec
 import Glibc
 import ReferenceEndpoint
 
-/// The `loadgen` command line: `run`, `validate`, `serve`, `call`, `report`, `compare`.
+/// The `loadgen` command line: `run`, `validate`, `serve`, `call`, `capacity`, `report`, `compare`, `merge`.
 public enum LoadgenCommand {
     /// The version printed by `--version`.
     public static let version = "loadgen 0.1.0"
@@ -50,6 +50,11 @@ public enum LoadgenCommand {
                     every call. --threshold adds to the scenario's thresholds (an expression already there is not
                     repeated). --abort-on-fail judges each window of the windowed thresholds as soon as it is
                     complete and stops the run like Ctrl-C when one fails; the exit code is then 1.
+                    --shard K/N --start-at T0 runs one shard of a run split over N machines: the arrivals i with
+                    i mod N == K (closed loops: the users u with u mod N == K), each request generated from i
+                    as on one machine, the measured load starting at T0 on the wall clock. A shard ready after
+                    T0 does not send the arrivals it missed (not sent: late_start). 'loadgen merge' adds the
+                    shards' --json files into the result of the whole run.
 
                     \(exitCodes)
                     """,
@@ -76,6 +81,12 @@ public enum LoadgenCommand {
                     .flag(
                         "abort-on-fail",
                         help: "Stop the run as soon as a windowed threshold (like p99[10s] < 100ms) fails a window; exit 1."),
+                    .value(
+                        "shard", valueName: "K/N",
+                        help: "Run shard K (from 0) of a run split over N machines (needs --start-at; see 'loadgen merge')."),
+                    .value(
+                        "start-at", valueName: "T0",
+                        help: "Start the measured load at T0: RFC 3339 (2026-12-04T08:00:00Z) or now+10s."),
                 ],
                 positionals: [PositionalSpec("SCENARIO", help: "path to the scenario JSON file")]),
             CommandSpec(
@@ -98,6 +109,7 @@ public enum LoadgenCommand {
             CapacityCommand.spec,
             ReportCommand.spec,
             CompareCommand.spec,
+            MergeCommand.spec,
         ])
 
     /// Runs the command line `arguments` (without the executable name); returns the exit code.
@@ -131,6 +143,7 @@ public enum LoadgenCommand {
             case "capacity": return await CapacityCommand.run(parsed, environment: environment).rawValue
             case "report": return ReportCommand.run(parsed, environment: environment).rawValue
             case "compare": return CompareCommand.run(parsed, environment: environment).rawValue
+            case "merge": return MergeCommand.run(parsed, environment: environment).rawValue
             default:
                 environment.standardError("error: unknown command '\(parsed.command)'\n")
                 return LoadgenExitCode.usageError.rawValue
@@ -209,10 +222,13 @@ public enum LoadgenCommand {
         var url: TargetURL?
         var seed: UInt64?
         var thresholds: [Threshold] = []
+        var shard: Shard?
+        var startAt: StartTime?
     }
 
-    /// Parses `--duration`, `--rate`, `--url` and `--seed`, with errors naming the flag and the value.
-    static func overrides(_ parsed: ParsedArguments) throws(CommandLineError) -> Overrides {
+    /// Parses `--duration`, `--rate`, `--url`, `--seed`, `--threshold`, `--shard` and `--start-at` (`now+D`
+    /// relative to `now`, seconds since 1970), with errors naming the flag and the value.
+    static func overrides(_ parsed: ParsedArguments, now: Double) throws(CommandLineError) -> Overrides {
         var overrides = Overrides()
         overrides.duration = try parsed.value("duration", expected: "a duration greater than 0 like 30s") { text in
             guard let duration = DurationValue(parsing: text), duration.nanoseconds > 0 else { return nil }
@@ -240,6 +256,25 @@ public enum LoadgenCommand {
             } catch {
                 throw CommandLineError("--threshold: \(error.message)", commandPath: parsed.commandPath)
             }
+        }
+        if let text = parsed.string("shard") {
+            do {
+                overrides.shard = try Shard(parsing: text)
+            } catch {
+                throw CommandLineError("--shard: \(error.message)", commandPath: parsed.commandPath)
+            }
+        }
+        if let text = parsed.string("start-at") {
+            do {
+                overrides.startAt = try StartTime(parsing: text, now: now)
+            } catch {
+                throw CommandLineError("--start-at: \(error.message)", commandPath: parsed.commandPath)
+            }
+        }
+        if let shard = overrides.shard, overrides.startAt == nil {
+            throw CommandLineError(
+                "--shard \(shard) needs --start-at T0, the same for every shard (like --start-at 2026-12-04T08:00:00Z), "
+                    + "so that the shards start together", commandPath: parsed.commandPath)
         }
         return overrides
     }
@@ -291,7 +326,7 @@ public enum LoadgenCommand {
     static func run(_ parsed: ParsedArguments, environment: LoadgenEnvironment) async -> LoadgenExitCode {
         let overrides: Overrides
         do {
-            overrides = try self.overrides(parsed)
+            overrides = try self.overrides(parsed, now: Date().timeIntervalSince1970)
         } catch {
             environment.standardError(error.report)
             return .usageError
@@ -301,6 +336,15 @@ public enum LoadgenCommand {
             try apply(overrides, to: &scenario, commandPath: parsed.commandPath)
         } catch {
             environment.standardError(error.report)
+            return .usageError
+        }
+        let shard = overrides.shard ?? .whole
+        if case .closed(let users, _, _) = scenario.load, users < shard.count {
+            environment.standardError(
+                CommandLineError(
+                    "--shard \(shard): scenario '\(scenario.name)' is a closed loop of \(users) users, which can be split "
+                        + "into at most \(users) shards", commandPath: parsed.commandPath
+                ).report)
             return .usageError
         }
         let quiet = parsed.flag("quiet")
@@ -350,8 +394,30 @@ public enum LoadgenCommand {
         }
         let url = session.url
         if url.isSecure { environment.standardError(SecureSender.notice(for: url, caFile: scenario.client.tls.caFile)) }
-        var plan = RunPlan(scenario: scenario, target: url)
+        var plan = RunPlan(scenario: scenario, target: url).sharded(shard)
         plan.liveTimeline = watcher != nil
+        var lateBy = 0.0
+        if let startAt = overrides.startAt {
+            let start = ShardStart(startAt: startAt)
+            let wait = start.waitSeconds(now: Date().timeIntervalSince1970, plan: plan)
+            if !quiet {
+                environment.standardError(
+                    "shard \(shard): the load starts at \(startAt)"
+                        + (wait > 0 ? " (connecting in \(formatNumber(wait, digits: 1))s)" : "") + "\n")
+            }
+            await ShardStart.sleep(wait, interruption: interruption)
+            let ready = start.plan(plan, readyAt: Date().timeIntervalSince1970)
+            plan = ready.plan
+            lateBy = ready.lateBy
+            if ready.warmupSkipped {
+                environment.standardError("shard \(shard): warmup skipped: it could not finish before \(startAt)\n")
+            }
+            if lateBy > 0 {
+                environment.standardError(
+                    "shard \(shard): ready \(formatNumber(lateBy, digits: 3))s after the start at \(startAt): the arrivals "
+                        + "due before then are not sent (late_start); the schedule is not shifted\n")
+            }
+        }
         var result: RunResult
         do {
             result = try await engine.run(plan, interruption: interruption) { snapshot in
@@ -370,6 +436,7 @@ public enum LoadgenCommand {
         }
         printer.finish()
         await session.close()
+        for record in ShardStart.lateStartRecords(plan, origin: result.timeline.origin ?? 0) { result.record(record) }
         if result.scenarioName.isEmpty { result.scenarioName = scenario.name }
         if result.loadDescription.isEmpty { result.loadDescription = scenario.load.summary }
         if result.target.isEmpty { result.target = url.description }
@@ -399,46 +466,45 @@ public enum LoadgenCommand {
             environment.standardError("warning: the result's numbers do not add up: \(problems.joined(separator: "; "))\n")
         }
         if let path = parsed.string("json") {
-            let absolute = path == "-" || path.hasPrefix("/") ? path : environment.currentDirectory + "/" + path
             var document = Report.json(result, outcomes: outcomes)
             if interrupted { document = addInterruption(to: document, interruption) }
             if let trip { document = addEarlyStop(to: document, trip) }
-            do {
-                try environment.writeFile(absolute, document)
-            } catch {
-                environment.standardError("error: cannot write --json file '\(path)': \(error)\n")
-                return .runtimeError
+            if let startAt = overrides.startAt {
+                let section = ShardResult.section(
+                    for: result, shard: shard, startAt: startAt, fingerprint: ScenarioFingerprint.of(scenario),
+                    lateBySeconds: lateBy)
+                document = adding("shard", section, to: document, after: "target")
             }
+            guard write(document, to: path, flag: "json", environment: environment) else { return .runtimeError }
         }
         if let path = parsed.string("hdr-log") {
-            let absolute = path.hasPrefix("/") ? path : environment.currentDirectory + "/" + path
-            var log = HdrIntervalLog(
-                startTime: result.startTime ?? Date().timeIntervalSince1970,
-                comments: ["loadgen run: \(result.scenarioName), \(result.loadDescription), latency from the intended start in µs"])
-            log.append(result.timeline, offset: 0)
-            do {
-                try environment.writeFile(absolute, log.text)
-            } catch {
-                environment.standardError("error: cannot write --hdr-log file '\(path)': \(error)\n")
-                return .runtimeError
-            }
+            let log = HdrIntervalLog.latencies(of: result, command: "loadgen run")
+            guard write(log.text, to: path, flag: "hdr-log", environment: environment) else { return .runtimeError }
         }
         if let path = parsed.string("junit") {
-            let absolute = path.hasPrefix("/") ? path : environment.currentDirectory + "/" + path
             let skipped = interrupted ? "run interrupted by \(interruption.signal ?? "SIGINT"): thresholds not judged" : nil
-            do {
-                try environment.writeFile(
-                    absolute, JUnitReport.xml(result, outcomes: outcomes, skipped: skipped, note: note))
-            } catch {
-                environment.standardError("error: cannot write --junit file '\(path)': \(error)\n")
-                return .runtimeError
-            }
+            let xml = JUnitReport.xml(result, outcomes: outcomes, skipped: skipped, note: note)
+            guard write(xml, to: path, flag: "junit", environment: environment) else { return .runtimeError }
         }
         // A partial run neither passes nor fails its thresholds: the distinct code says it was cut short.
         if interrupted { return .interrupted }
         // A run stopped by --abort-on-fail failed a threshold, whatever the partial run's final figures say.
         if trip != nil { return .thresholdsFailed }
         return outcomes.allSatisfy(\.pass) ? .success : .thresholdsFailed
+    }
+
+    /// Writes an output file given with `--FLAG PATH` (relative paths against the current directory; `-` is
+    /// standard output for `--json` only); on failure says so on stderr and returns false.
+    static func write(_ contents: String, to path: String, flag: String, environment: LoadgenEnvironment) -> Bool {
+        let stdout = path == "-" && flag == "json"
+        let absolute = stdout || path.hasPrefix("/") ? path : environment.currentDirectory + "/" + path
+        do {
+            try environment.writeFile(absolute, contents)
+            return true
+        } catch {
+            environment.standardError("error: cannot write --\(flag) file '\(path)': \(error)\n")
+            return false
+        }
     }
 
     /// The summary's line about an interruption: `interrupted by SIGINT after 1.02s of 10s: ...`.
@@ -459,15 +525,20 @@ public enum LoadgenCommand {
     /// Adds `"stopped_early": {"by": "abort-on-fail", "threshold", "at_s", "window_start_s", "observed"}` after
     /// `duration_s` in the `--json` document.
     static func addEarlyStop(to document: String, _ trip: AbortWatcher.Trip) -> String {
-        guard case .object(var root)? = try? LoadgenJSON.parse(document) else { return document }
         var item = JSONObject()
         item["by"] = .string("abort-on-fail")
         item["threshold"] = .string(trip.outcome.threshold.expression)
         item["at_s"] = .double(trip.at, digits: 3)
         item["window_start_s"] = trip.outcome.worstWindowStart.map { .double($0, digits: 3) } ?? .null
         item["observed"] = trip.outcome.observed.map { .double($0, digits: 6) } ?? .null
-        let pair = JSONObject.Pair(key: "stopped_early", value: .object(item))
-        if let position = root.pairs.firstIndex(where: { $0.key == "duration_s" }) {
+        return adding("stopped_early", .object(item), to: document, after: "duration_s")
+    }
+
+    /// Adds `key: value` to the `--json` document after the key `after` (at the end when it is absent).
+    static func adding(_ key: String, _ value: JSONValue, to document: String, after: String) -> String {
+        guard case .object(var root)? = try? LoadgenJSON.parse(document) else { return document }
+        let pair = JSONObject.Pair(key: key, value: value)
+        if let position = root.pairs.firstIndex(where: { $0.key == after }) {
             root.pairs.insert(pair, at: position + 1)
         } else {
             root.pairs.append(pair)
@@ -486,17 +557,10 @@ public enum LoadgenCommand {
     /// Adds `"interrupted": {"signal": "SIGINT", "after_s": 1.024}` after `duration_s` in the `--json`
     /// document (`after_s` is `null` when the engine did not stop early; negative during the warmup).
     static func addInterruption(to document: String, _ interruption: RunInterruption) -> String {
-        guard case .object(var root)? = try? LoadgenJSON.parse(document) else { return document }
         var item = JSONObject()
         item["signal"] = .string(interruption.signal ?? "SIGINT")
         item["after_s"] = interruption.stopPoint.map { .double($0.seconds, digits: 3) } ?? .null
-        let pair = JSONObject.Pair(key: "interrupted", value: .object(item))
-        if let position = root.pairs.firstIndex(where: { $0.key == "duration_s" }) {
-            root.pairs.insert(pair, at: position + 1)
-        } else {
-            root.pairs.append(pair)
-        }
-        return LoadgenJSON.serialize(.object(root), indent: 2) + "\n"
+        return adding("interrupted", .object(item), to: document, after: "duration_s")
     }
 
 }

@@ -385,7 +385,8 @@ final class EngineLoop: @unchecked Sendable {
             if settings.stop.at != nil { return }
             let index = stream.next
             streams[0].next += step
-            dispatch(index: index, intendedStart: due, warmup: stream.warmup, user: -1)
+            dispatch(
+                index: stream.schedule.arrivalIndex(of: index), intendedStart: due, warmup: stream.warmup, user: -1)
         }
         loadFinished = true
         checkDone()
@@ -844,10 +845,11 @@ final class EngineLoop: @unchecked Sendable {
             while index < stream.schedule.count {
                 let due = stream.base &+ UInt64(stream.schedule.intendedTime(of: index))
                 if due > cut { break }
+                let arrival = stream.schedule.arrivalIndex(of: index)
                 result.record(
                     .notSent(
-                        index: index, intendedStart: Int64(due), reason: .interrupted,
-                        requestIndex: settings.requests.requestIndex(at: index)))
+                        index: arrival, intendedStart: Int64(due), reason: .interrupted,
+                        requestIndex: settings.requests.requestIndex(at: arrival)))
                 index += step
             }
         }

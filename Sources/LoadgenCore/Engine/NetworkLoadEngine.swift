@@ -166,7 +166,11 @@ public struct NetworkLoadEngine: LoadEngine {
             try await preconnect(workers, plan: plan)
         }
 
-        let origin = EventLoop.now() &+ 2_000_000
+        // With `startAt`, the measured load starts then on the wall clock, mapped once onto the monotonic clock.
+        let origin = plan.startAt.map {
+            StartTime.monotonic(
+                wallClock: $0 - Double(settings.warmupLength) / 1e9, now: EventLoop.now(), wallNow: EngineLoop.wallClock())
+        } ?? EventLoop.now() &+ 2_000_000
         for worker in workers { worker.loop.execute { worker.start(at: origin) } }
         // Registered after the starts: each loop handles `start` before `interrupt` (execute is FIFO). An
         // interruption that came earlier (health check, connecting) runs the handler now: nothing is sent.
@@ -210,11 +214,11 @@ public struct NetworkLoadEngine: LoadEngine {
         }
         result.elapsedNanoseconds = max(window, measuredTail)
         result.plannedNanoseconds = window
-        result.startTime = startTime
+        result.startTime = plan.startAt ?? startTime
         result.requestLabels = plan.scenario.requests.map(\.label)
         result.timeline.origin = Int64(measureStart)
         if case .open(let schedule) = plan.load, schedule.length > 0 {
-            result.offeredRate = Double(schedule.count) / (Double(schedule.length) / 1e9)
+            result.offeredRate = Double(schedule.plannedCount) / (Double(schedule.length) / 1e9)
         }
         return result
     }

@@ -42,6 +42,12 @@ public struct ReportInput: Sendable, Equatable {
 
     /// Reads and parses `path` (resolved against `currentDirectory` when relative); `file` is shown in errors.
     public static func load(path: String, currentDirectory: String) throws(ReportInputError) -> ReportInput {
+        try parse(try read(path: path, currentDirectory: currentDirectory), file: path)
+    }
+
+    /// The bytes of the result file `path` (resolved against `currentDirectory` when relative); the error
+    /// names the file as given.
+    static func read(path: String, currentDirectory: String) throws(ReportInputError) -> [UInt8] {
         let absolute = path.hasPrefix("/") ? path : currentDirectory + "/" + path
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory) else {
@@ -50,7 +56,7 @@ public struct ReportInput: Sendable, Equatable {
         guard !isDirectory.boolValue, let data = FileManager.default.contents(atPath: absolute) else {
             throw ReportInputError(path, "cannot read the file")
         }
-        return try parse(Array(data), file: path)
+        return Array(data)
     }
 
     /// Parses the JSON `bytes` of a result; `file` names it in errors and legends.
@@ -402,6 +408,19 @@ struct JSONFields {
             return number
         case .object? where allowObject: return nil
         case let other?: throw wrong(key, "a number", other)
+        }
+    }
+
+    /// A whole number (exact, unlike `number`), at least 0 unless `allowNegative`.
+    func integer(_ key: String, allowNegative: Bool = false) throws(ReportInputError) -> Int64? {
+        switch object[key] {
+        case .none, .null?: return nil
+        case .number(let literal)?:
+            guard let number = Int64(literal), allowNegative || number >= 0 else {
+                throw wrong(key, allowNegative ? "an integer" : "an integer >= 0", .number(literal))
+            }
+            return number
+        case let other?: throw wrong(key, "an integer", other)
         }
     }
 

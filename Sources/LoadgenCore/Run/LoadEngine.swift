@@ -16,6 +16,14 @@ public enum LoadShape: Sendable, Equatable {
             self = .open(ArrivalSchedule(load: load) ?? .constant(rate: 0, duration: DurationValue(nanoseconds: 0)))
         }
     }
+
+    /// The part of this (whole-run) load that `shard` runs: its arrivals, or its virtual users.
+    public func sharded(_ shard: Shard) -> LoadShape {
+        switch self {
+        case .open(let schedule): return .open(schedule.sharded(shard))
+        case .closed(let model): return .closed(model.sharded(shard))
+        }
+    }
 }
 
 /// Everything an engine needs for one run, resolved from the scenario and the command-line overrides.
@@ -43,6 +51,13 @@ public struct RunPlan: Sendable {
     /// Whether progress snapshots carry the time series so far (`ProgressSnapshot.timeline`), for thresholds
     /// judged during the run (`--abort-on-fail`); off by default (it costs a copy per snapshot).
     public var liveTimeline = false
+    /// Which part of the run this process runs (`Shard.whole` unless `sharded(_:)`).
+    public private(set) var shard = Shard.whole
+    /// Wall-clock time (seconds since 1970) at which the measured load starts, the warmup ending then; `nil`:
+    /// as soon as the engine is ready. An engine ready after it starts at once without shifting the schedule:
+    /// arrivals already due are sent at once, late (a caller that counts them as missed removes them first
+    /// with `ArrivalSchedule.skippingFirst(_:)`).
+    public var startAt: Double?
 
     /// Resolves a plan from a scenario and its target URL.
     public init(scenario: Scenario, target: TargetURL) {
@@ -70,6 +85,15 @@ public struct RunPlan: Sendable {
         } else {
             warmup = nil
         }
+    }
+
+    /// This plan restricted to `shard`'s part of the load and of the warmup (see `Shard`).
+    public func sharded(_ shard: Shard) -> RunPlan {
+        var copy = self
+        copy.shard = shard
+        copy.load = load.sharded(shard)
+        copy.warmup = warmup?.sharded(shard)
+        return copy
     }
 }
 

@@ -204,6 +204,9 @@ public enum Report {
             point["status_503"] = .int(Int(interval.status503))
             let latency = interval.latency.unpacked(like: template)
             point["latency_ms"] = latencyJSON(latency)
+            let latencyOk = interval.latencyOk.unpacked(like: template)
+            point["latency_ok_ms"] = latencyJSON(latencyOk)
+            point["hdr_ok"] = .string(latencyOk.hdrBase64)
             point["hdr"] = .string(latency.hdrBase64)
             points.append(.object(point))
         }

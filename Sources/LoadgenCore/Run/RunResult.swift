@@ -34,6 +34,9 @@ public struct NotSentReason: RawRepresentable, Hashable, Sendable, Comparable, C
     public static let interrupted = NotSentReason(rawValue: "interrupted")
     /// The client's own queue of calls waiting for a connection was full.
     public static let clientQueueFull = NotSentReason(rawValue: "client_queue_full")
+    /// A shard of a sharded run became ready after the common start time: the arrivals due before then are
+    /// not sent at all (the schedule is never shifted).
+    public static let lateStart = NotSentReason(rawValue: "late_start")
     /// The generated body failed the route's body template before sending.
     public static let invalidBody = NotSentReason(rawValue: "invalid_body")
     /// Orders by name.
@@ -297,7 +300,8 @@ public struct RunResult: Sendable, Equatable {
         }
     }
 
-    /// Adds another shard's or loop's result (counts and histograms add; elapsed time is the longer one).
+    /// Adds another shard's or loop's result (counts, histograms and offered rates add; elapsed time is the
+    /// longer one).
     public mutating func merge(_ other: RunResult) {
         elapsedNanoseconds = max(elapsedNanoseconds, other.elapsedNanoseconds)
         calls += other.calls
@@ -316,13 +320,14 @@ public struct RunResult: Sendable, Equatable {
         budgetDenials += other.budgetDenials
         timeline.merge(other.timeline)
         plannedNanoseconds = max(plannedNanoseconds, other.plannedNanoseconds)
-        if offeredRate == nil { offeredRate = other.offeredRate }
+        // The shards of a run each offer their part of the rate.
+        if let theirs = other.offeredRate { offeredRate = (offeredRate ?? 0) + theirs }
         if startTime == nil { startTime = other.startTime }
         if byRequest.count < other.byRequest.count {
             byRequest.append(contentsOf: repeatElement(RequestStats(), count: other.byRequest.count - byRequest.count))
         }
         for (index, stats) in other.byRequest.enumerated() { byRequest[index].merge(stats) }
-        if requestLabels.isEmpty { requestLabels = other.requestLabels }
+        if requestLabels.count < other.requestLabels.count { requestLabels = other.requestLabels }
     }
 
     /// The per-request results grouped by label (requests that share a name add up), in the order the labels

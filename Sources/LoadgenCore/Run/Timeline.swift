@@ -74,6 +74,12 @@ public struct Timeline: Sendable, Equatable {
         self.origin = origin
     }
 
+    /// A timeline holding `intervals` (as read back from a result file), starting at `origin`.
+    public init(intervals: [Interval], interval: DurationValue = .seconds(1), origin: Int64? = nil) {
+        self.init(interval: interval, origin: origin)
+        packed = Array(intervals.prefix(Self.maxIntervals))
+    }
+
     /// The intervals, every latency packed.
     public var intervals: [Interval] { sealed().packed }
 
