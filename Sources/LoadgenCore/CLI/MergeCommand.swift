@@ -44,18 +44,25 @@ enum MergeCommand {
                 CommandLineError("missing SHARD: give the shard result files", commandPath: parsed.commandPath).report)
             return .usageError
         }
-        var shards: [ShardResult] = []
+        // One shard in memory at a time: each is added to the merge as it is read.
+        var merge = ShardMerge()
         for path in parsed.positionals {
+            let shard: ShardResult
             do {
-                shards.append(try ShardResult.load(path: path, currentDirectory: environment.currentDirectory))
+                shard = try ShardResult.load(path: path, currentDirectory: environment.currentDirectory)
             } catch {
                 environment.standardError("error: \(error.description)\n")
                 return .usageError
             }
+            do {
+                try merge.add(shard)
+            } catch {
+                environment.standardError("error: \(error.message)\n")
+                return .usageError
+            }
         }
-        let merge: ShardMerge
         do {
-            merge = try ShardMerge(shards, allowPartial: parsed.flag("allow-partial"))
+            try merge.finish(allowPartial: parsed.flag("allow-partial"))
         } catch {
             environment.standardError("error: \(error.message)\n")
             return .usageError
@@ -111,11 +118,9 @@ enum MergeCommand {
     static func shardLines(_ merge: ShardMerge) -> String {
         var text = "\nshards:\n"
         for shard in merge.shards {
-            let result = shard.result
-            let p99 = result.latency.totalCount > 0
-                ? formatMilliseconds(Double(result.latency.value(atPercentile: 99)) / 1000) : "-"
-            text += "  \(pad(shard.shard.description, 8)) calls \(pad(String(result.calls), 9)) "
-                + "late starts \(pad(String(result.notSent[.lateStart] ?? 0), 7)) p99 \(pad(p99, 10)) \(shard.file)\n"
+            let p99 = shard.p99Milliseconds.map(formatMilliseconds) ?? "-"
+            text += "  \(pad(shard.shard.description, 8)) calls \(pad(String(shard.calls), 9)) "
+                + "late starts \(pad(String(shard.lateStarts), 7)) p99 \(pad(p99, 10)) \(shard.file)\n"
         }
         for index in merge.missing { text += "  \(pad("\(index)/\(merge.count)", 8)) missing\n" }
         return text
@@ -133,11 +138,11 @@ enum MergeCommand {
                 var item = JSONObject()
                 item["index"] = .int(shard.shard.index)
                 item["file"] = .string(shard.file)
-                item["calls"] = .int(Int(shard.result.calls))
-                item["late_start"] = .int(Int(shard.result.notSent[.lateStart] ?? 0))
+                item["calls"] = .int(Int(shard.calls))
+                item["late_start"] = .int(Int(shard.lateStarts))
                 item["late_by_s"] = .double(shard.lateBySeconds, digits: 3)
                 item["interrupted"] = .bool(shard.interrupted)
-                item["latency_ms"] = Report.latencyJSON(shard.result.latency)
+                item["latency_ms"] = shard.latency
                 return .object(item)
             })
         shards["missing"] = .array(merge.missing.map { .int($0) })

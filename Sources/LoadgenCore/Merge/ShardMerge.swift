@@ -1,63 +1,78 @@
 /// The merge of a sharded run's shard results (`loadgen merge`): checks that they belong to one run and
 /// cover it, then adds them with `RunResult.merge(_:)` (counters sum, histograms add bucket by bucket, rates
 /// are over the planned window).
+///
+/// Shards are added one at a time and only a ``ShardSummary`` of each is kept, so memory stays near one
+/// shard's worth plus the merged result however many shards there are; the merge does not depend on their
+/// order.
 public struct ShardMerge: Sendable {
-    /// The shards merged, by index.
-    public let shards: [ShardResult]
+    /// The shards merged, by index (after ``finish(allowPartial:)``; in the order added before).
+    public private(set) var shards: [ShardSummary] = []
     /// How many shards the run has.
-    public let count: Int
-    /// The shard indices that were not given (empty unless merged with `allowPartial`).
-    public let missing: [Int]
+    public private(set) var count = 0
+    /// The shard indices that were not given (empty unless finished with `allowPartial`).
+    public private(set) var missing: [Int] = []
     /// The merged result.
-    public let result: RunResult
+    public private(set) var result = RunResult()
     /// The run's thresholds (those of the shards), to judge on `result`.
-    public let thresholds: [Threshold]
+    public private(set) var thresholds: [Threshold] = []
+    private var given: Set<Int> = []
 
-    /// Checks and merges `shards`. Throws when there are none, when they differ in fingerprint, shard count or
-    /// start time, when an index is given twice, or (unless `allowPartial`) when one is missing.
+    /// An empty merge.
+    public init() {}
+
+    /// Checks and merges `shards` (see ``add(_:)`` and ``finish(allowPartial:)``).
     public init(_ shards: [ShardResult], allowPartial: Bool) throws(MergeError) {
-        guard let first = shards.first else { throw MergeError("no shard results given") }
-        for other in shards.dropFirst() {
-            if other.fingerprint != first.fingerprint {
+        for shard in shards { try add(shard) }
+        try finish(allowPartial: allowPartial)
+    }
+
+    /// Adds one shard. Throws when it differs from the first in fingerprint, shard count or start time, or when
+    /// its index was already given.
+    public mutating func add(_ shard: ShardResult) throws(MergeError) {
+        if let first = shards.first {
+            if shard.fingerprint != first.fingerprint {
                 throw MergeError(
-                    "\(other.file) is from another run than \(first.file): scenario fingerprint \(other.fingerprint) "
+                    "\(shard.file) is from another run than \(first.file): scenario fingerprint \(shard.fingerprint) "
                         + "vs \(first.fingerprint) (every shard needs the same scenario file, overrides and seed)")
             }
-            if other.shard.count != first.shard.count {
+            if shard.shard.count != first.shard.count {
                 throw MergeError(
-                    "\(other.file) is shard \(other.shard) but \(first.file) is shard \(first.shard): the shard counts differ")
+                    "\(shard.file) is shard \(shard.shard) but \(first.file) is shard \(first.shard): the shard counts differ")
             }
-            if other.startAt != first.startAt {
+            if shard.startAt != first.startAt {
                 throw MergeError(
-                    "\(other.file) started at \(other.startAt) but \(first.file) at \(first.startAt): one run has one "
+                    "\(shard.file) started at \(shard.startAt) but \(first.file) at \(first.startAt): one run has one "
                         + "--start-at")
             }
-        }
-        var byIndex: [Int: ShardResult] = [:]
-        for shard in shards {
-            if let earlier = byIndex[shard.shard.index] {
-                throw MergeError("shard \(shard.shard) is given twice: \(earlier.file) and \(shard.file)")
+            if given.contains(shard.shard.index) {
+                let earlier = shards.first { $0.shard.index == shard.shard.index }?.file ?? "?"
+                throw MergeError("shard \(shard.shard) is given twice: \(earlier) and \(shard.file)")
             }
-            byIndex[shard.shard.index] = shard
+        } else {
+            count = shard.shard.count
+            thresholds = shard.thresholds
+            result.scenarioName = shard.result.scenarioName
+            result.loadDescription = shard.result.loadDescription
+            result.target = shard.result.target
         }
-        let count = first.shard.count
-        let missing = (0..<count).filter { byIndex[$0] == nil }
+        given.insert(shard.shard.index)
+        result.merge(shard.result)
+        shards.append(ShardSummary(shard))
+    }
+
+    /// Ends the merge: throws when nothing was added or (unless `allowPartial`) when a shard is missing; sorts
+    /// the shards by index.
+    public mutating func finish(allowPartial: Bool) throws(MergeError) {
+        guard let first = shards.first else { throw MergeError("no shard results given") }
+        missing = (0..<count).filter { !given.contains($0) }
         if !missing.isEmpty, !allowPartial {
             throw MergeError(
                 "\(Self.describe(missing, of: count)) missing (given: \(shards.count) of \(count)); "
                     + "merge what is there with --allow-partial")
         }
-        self.shards = byIndex.keys.sorted().compactMap { byIndex[$0] }
-        self.count = count
-        self.missing = missing
-        var merged = RunResult()
-        for shard in self.shards { merged.merge(shard.result) }
-        merged.scenarioName = first.result.scenarioName
-        merged.loadDescription = first.result.loadDescription
-        merged.target = first.result.target
-        merged.startTime = first.startAt.seconds
-        result = merged
-        thresholds = first.thresholds
+        result.startTime = first.startAt.seconds
+        shards.sort { $0.shard.index < $1.shard.index }
     }
 
     /// `shard 2/4` or `shards 1/4, 3/4`.
