@@ -295,4 +295,40 @@ import Testing
         #expect(ExperimentReport.table(failing).contains("did not hold  amplification[retries] > amplification[no-retries]"))
         #expect(ExperimentReport.table(failing).contains("the expectation did not hold"))
     }
+
+    @Test func theReportDrawsGoodputAndAttemptsPerSecondOneLinePerVariant() throws {
+        let experiment = try Self.decode("""
+            "trigger": {"start": "1s", "duration": "1s"},
+            "variants": [{"name": "no-retries"}, {"name": "retries", "client": {"retry": {"maxAttempts": 4}}}],
+            "expectation": {"text": "more attempts", "checks": ["attempts[retries] >= attempts[no-retries]"]}
+            """)
+        let metrics = VariantMetrics(result: Self.result(), trigger: experiment.trigger, deadline: nil, wasted: 3)
+        let outcome = ExperimentOutcome(
+            experiment: experiment,
+            variants: [VariantSummary(name: "no-retries", runs: [metrics]), VariantSummary(name: "retries", runs: [metrics])],
+            runsPerVariant: 1)
+        let input = try ReportInput.parse(Array(ExperimentReport.json(outcome).utf8), file: "e.json")
+        guard case .experiment(let data) = input.result else {
+            Issue.record("not read as an experiment")
+            return
+        }
+        #expect(data.variants.map(\.name) == ["no-retries", "retries"])
+        #expect(data.variants[0].goodputPerSecond == [3, 0, 5, 4])
+        #expect(data.variants[0].attempts == [3, 5, 4, 3])
+        #expect(data.trigger == 1...2)
+        #expect(data.held == true)
+        let page = HTMLReport.render([input])
+        #expect(page.contains("id=\"chart-experiment-0-goodput\""))
+        #expect(page.contains("id=\"chart-experiment-0-attempts\""))
+        #expect(page.contains("retries at 2s: 5/s"))
+        #expect(page.contains("<span class=\"pass\">held</span>"))
+        // A result without per-second series says so instead of drawing an empty chart.
+        var bare = data
+        for index in bare.variants.indices {
+            bare.variants[index].attempts = []
+            bare.variants[index].goodputPerSecond = []
+        }
+        let entry = HTMLReport.ExperimentEntry(index: 0, input: input, data: bare)
+        #expect(ExperimentCharts.perSecond(entry, goodput: false).chart == nil)
+    }
 }
