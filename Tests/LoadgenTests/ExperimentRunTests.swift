@@ -124,6 +124,9 @@ struct ExperimentRunTests {
             let goodputRPS = try #require(Self.number(variant["goodput_rps"]))
             #expect(abs(goodputRPS * 3.5 - goodput) < 0.01, "\(name): \(goodputRPS) × 3.5 s vs \(goodput)")
             if name == "no-retries" { #expect(attempts == ok + failed, "one attempt per call") }
+            // The endpoint's /stats was read once it was idle: wasted work is a count of requests it received.
+            let wasted = try #require(Self.number(variant["wasted"]), "\(name): wasted is not a number")
+            #expect(wasted >= 0 && wasted <= attempts, "\(name): wasted \(wasted) of \(attempts) attempts")
         }
     }
 }
