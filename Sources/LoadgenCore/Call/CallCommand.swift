@@ -265,7 +265,7 @@ public enum CallCommand {
         case .transport(let transport, _): return outcomeCode(.transport(transport.kind))
         case .gateClosed: return .unreachable
         case .invalidRequest: return .usageError
-        case .cancelled: return .runtimeError
+        case .cancelled, .shutdown: return .runtimeError
         }
     }
 

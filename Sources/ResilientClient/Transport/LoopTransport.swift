@@ -182,17 +182,7 @@ public final class LoopTransport: HTTPTransport {
     }
 
     static func map(_ error: HTTPClientError) -> TransportError {
-        let message = error.description
-        switch error {
-        case .connectRefused, .unreachable: return TransportError(.connectionRefused, message)
-        case .connectTimedOut: return TransportError(.connectTimeout, message)
-        case .connectFailed: return TransportError(.other, message)
-        case .timedOut(let sent): return TransportError(sent ? .responseTimeout : .connectTimeout, message)
-        case .resetBeforeSend: return TransportError(.connectionClosed(requestSent: false), message)
-        case .resetAfterSend: return TransportError(.connectionClosed(requestSent: true), message)
-        case .closedByPeer(let sent), .closed(let sent): return TransportError(.connectionClosed(requestSent: sent), message)
-        case .invalidResponse: return TransportError(.protocolError, message)
-        }
+        TransportError(error)
     }
 }
 
