@@ -284,7 +284,7 @@ public enum CallCommand {
         switch outcome {
         case .status(let status): return statusCode(status)
         case .transport(.responseTimeout): return .timedOut
-        case .transport(.protocolError), .transport(.cancelled): return .runtimeError
+        case .transport(.protocolError), .transport(.cancelled), .transport(.shutdown): return .runtimeError
         case .transport: return .unreachable
         }
     }

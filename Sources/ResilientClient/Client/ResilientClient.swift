@@ -332,7 +332,7 @@ public final class ResilientClient: Sendable {
             let (outcome, error) = await ping(until: deadline)
             if Task.isCancelled { throw .cancelled }
             if outcome == .status(200) { return }
-            if case .transport(let kind) = outcome, kind == .other || kind == .protocolError {
+            if case .transport(let kind) = outcome, kind == .other || kind == .protocolError || kind == .shutdown {
                 throw .transport(error ?? TransportError(kind), attempts: attempts)
             }
             let delay = state.withLock { backoff.delay(forRetry: attempts, previous: previous, using: &$0.rng) }

@@ -56,6 +56,9 @@ public final class LoopTransport: HTTPTransport {
     private let group: EventLoopGroup
     private let ownsGroup: Bool
     private let pools = Mutex<[String: HostPool]>([:])
+    /// Set by `shutdown()`. A request is handed to its pool's loop under this lock, so none reaches a loop
+    /// after its shutdown began (the loop runs what it was given before it stops, and nothing after).
+    private let isShutDown = Mutex(false)
     private let nextJobID = Atomic<UInt64>(0)
     /// What `send` derives from a URL (request target and pool), remembered for the URLs sent to
     /// recently, so that a request parses no URL.
@@ -116,8 +119,10 @@ public final class LoopTransport: HTTPTransport {
     }
 
     /// Closes idle connections and, if the transport created its event loops, stops them. Requests in
-    /// flight fail. Do not call from one of the group's own loop threads.
+    /// flight fail; a request sent afterwards fails at once with `.shutdown`. Do not call from one of the
+    /// group's own loop threads.
     public func shutdown() {
+        guard !isShutDown.withLock({ down in defer { down = true }; return down }) else { return }
         let all = pools.withLock { pools in
             defer { pools.removeAll() }
             return Array(pools.values)
@@ -139,6 +144,7 @@ public final class LoopTransport: HTTPTransport {
 
     /// Sends one request on a pooled connection.
     public func send(_ request: TransportRequest, timeout: Duration?) async throws(TransportError) -> TransportResponse {
+        if isShutDown.withLock({ $0 }) { throw Self.shutDownError }
         let (target, pool) = try route(request.url)
         let id = nextJobID.wrappingAdd(1, ordering: .relaxed).newValue
         let deadline = timeout.map { EventLoop.now() &+ UInt64(max(0, $0.clampedNanoseconds)) }
@@ -148,13 +154,19 @@ public final class LoopTransport: HTTPTransport {
                 let job = HostPool.Job(
                     id: id, method: request.method, target: target, headers: headers, body: request.body,
                     deadline: deadline, continuation: continuation)
-                pool.loop.execute { pool.enqueue(job) }
+                let accepted = isShutDown.withLock { down in
+                    if !down { pool.loop.execute { pool.enqueue(job) } }
+                    return !down
+                }
+                if !accepted { continuation.resume(returning: .failure(Self.shutDownError)) }
             }
         } onCancel: {
             pool.loop.execute { pool.cancel(id) }
         }
         return try result.get()
     }
+
+    static let shutDownError = TransportError(.shutdown, "LoopTransport is shut down: no request can be sent")
 
     /// The request target and the host pool for `url`.
     private func route(_ url: URL) throws(TransportError) -> (target: String, pool: HostPool) {
@@ -231,7 +243,7 @@ final class HostPool: @unchecked Sendable {
             return
         }
         if closed {
-            job.continuation.resume(returning: .failure(TransportError(.other, "transport shut down")))
+            job.continuation.resume(returning: .failure(LoopTransport.shutDownError))
             return
         }
         if let connection = takeIdle() {
@@ -296,7 +308,7 @@ final class HostPool: @unchecked Sendable {
         idle.removeAll()
         for connection in busy.values { connection.close() }
         while let job = popWaiting() {
-            job.continuation.resume(returning: .failure(TransportError(.other, "transport shut down")))
+            job.continuation.resume(returning: .failure(LoopTransport.shutDownError))
         }
     }
 

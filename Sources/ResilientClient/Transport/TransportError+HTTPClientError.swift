@@ -9,6 +9,8 @@ extension TransportError {
         switch error {
         case .connectRefused, .unreachable: self.init(.connectionRefused, message)
         case .connectTimedOut: self.init(.connectTimeout, message)
+        case .connectFailed(.addressResolution(let host)):
+            self.init(.unresolvedHost, "cannot resolve host name '\(host)' (DNS)")
         case .connectFailed: self.init(.other, message)
         case .timedOut(let sent): self.init(sent ? .responseTimeout : .connectTimeout, message)
         case .resetBeforeSend: self.init(.connectionClosed(requestSent: false), message)
