@@ -63,7 +63,8 @@ public enum ExperimentReport {
     static func legend(_ experiment: Experiment) -> String {
         var lines = [
             "amplif. = attempts per sent call; goodput = successful calls"
-                + (experiment.deadline.map { " within \($0) of their intended start" } ?? "") + " per second of load;",
+                + (experiment.deadline.map { " within \($0) of their intended start" } ?? "")
+                + (experiment.reportsMakespan ? " per second of the makespan;" : " per second of load;"),
             "latency of successful calls from the intended start; wasted = calls the endpoint completed after their "
                 + "client had given up (its /stats)",
         ]

@@ -1,7 +1,9 @@
 /// The figures of one run of one variant, computed from its `RunResult` (pure: no clock, no IO), plus the
 /// endpoint's count of wasted work read at the end.
 ///
-/// - goodput counts successful calls that ended within the experiment's deadline from their intended start;
+/// - goodput counts successful calls that ended within the experiment's deadline from their intended start,
+///   per second of the planned load or, without a trigger (a population that starts together, whose planned
+///   load may last a millisecond), per second of the makespan;
 /// - latency percentiles are of the successful calls, from the intended start (as loadgen's thresholds);
 /// - the time to recover is from the trigger's end to the start of the first of `recoverySeconds`
 ///   consecutive one-second intervals whose goodput is at least `recoveryShare` of the calls offered in
@@ -20,7 +22,7 @@ public struct VariantMetrics: Sendable, Equatable {
     public var attempts: Int64
     /// Attempts per sent call.
     public var amplification: Double
-    /// Successful calls within the deadline per second of planned load.
+    /// Successful calls within the deadline per second of planned load (of the makespan without a trigger).
     public var goodputRPS: Double
     /// Seconds from the trigger's end to recovery (`nil`: never, or no trigger).
     public var recoveryS: Double?
@@ -71,7 +73,7 @@ public struct VariantMetrics: Sendable, Equatable {
             guard let limit else { return histogram.totalCount }
             return histogram.nonZeroCounts().reduce(0) { $0 + ($1.value <= limit ? $1.count : 0) }
         }
-        let seconds = Double(result.rateNanoseconds) / 1e9
+        let seconds = Double(trigger == nil ? result.elapsedNanoseconds : result.rateNanoseconds) / 1e9
         goodputRPS = seconds > 0 ? Double(withinDeadline(result.latencyOk)) / seconds : 0
         if result.latencyOk.totalCount > 0 {
             p50ms = Double(result.latencyOk.value(atPercentile: 50)) / 1000
