@@ -152,8 +152,10 @@ import Testing
         }
         """
 
+    /// Decodes `{base, rest}` from a file of its own (the suite's tests run in parallel).
     static func decode(_ rest: String) throws(ScenarioError) -> Experiment {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("loadgen-experiment-tests")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("loadgen-experiment-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
         try? FileManager.default.createDirectory(
             at: directory.appendingPathComponent("model"), withIntermediateDirectories: true)
         let file = directory.appendingPathComponent("e.json").path
