@@ -126,6 +126,20 @@ import Testing
         #expect(metrics.makespanS == 4)
     }
 
+    @Test func withoutATriggerGoodputIsPerSecondOfTheMakespan() {
+        // A population that starts together: 12 calls planned within 1 ms, the last ending after 4 s.
+        var result = Self.result()
+        result.plannedNanoseconds = 1_000_000
+        let population = VariantMetrics(result: result, trigger: nil, deadline: nil, wasted: nil)
+        #expect(population.goodputRPS == 12.0 / 4.0)
+        #expect(population.makespanS == 4)
+        // With a trigger, per second of the planned load.
+        let triggered = VariantMetrics(
+            result: result, trigger: ExperimentTrigger(start: .seconds(0), duration: .milliseconds(1)), deadline: nil,
+            wasted: nil)
+        #expect(triggered.goodputRPS == 12.0 / 0.001)
+    }
+
     @Test func summariesAverageRunsAndGiveAStudentTInterval() {
         var one = VariantMetrics(result: Self.result(), trigger: nil, deadline: nil, wasted: 2)
         var two = one
