@@ -45,6 +45,12 @@ public final class HTTPResponder: Sendable {
     /// Whether `respond` was called.
     public var hasResponded: Bool { answered.load(ordering: .acquiring) }
 
+    /// Whether the client has gone: the connection closed, or the server read end of file from the peer (a
+    /// client that gives up on a call closes its connection; like Go's net/http, a half-close counts as gone).
+    /// Callable from any thread. A connection whose reading is paused (pipelining or output limits) notices
+    /// only once it reads again.
+    public var isClientGone: Bool { connection.peerGone.load(ordering: .relaxed) }
+
     deinit {
         if !answered.load(ordering: .acquiring) {
             debugLog("HTTPResponder released without a response; answering 500")

@@ -1,6 +1,7 @@
 import CLinux
 import Glibc
 import HTTP1
+import Synchronization
 
 /// Immutable per-server settings shared by every connection.
 struct ServerConfiguration: Sendable {
@@ -84,6 +85,9 @@ final class HTTPServerConnection: StreamChannel, @unchecked Sendable {
     /// Decoding stopped because `maxPipelinedRequests` answers are outstanding.
     private var pipelinePaused = false
     private var decoding = false
+    /// The peer closed its side (end of file read) or the connection closed; read from any thread
+    /// (`HTTPResponder.isClientGone`).
+    let peerGone = Atomic<Bool>(false)
 
     /// Requests one connection may have outstanding (decoded, not yet answered). Beyond that the connection
     /// stops decoding and reading, so one pipelining client cannot queue unbounded work; TCP flow control
@@ -226,6 +230,7 @@ final class HTTPServerConnection: StreamChannel, @unchecked Sendable {
     }
 
     override func didReadEOF() {
+        peerGone.store(true, ordering: .relaxed)
         // Half-close: answer what was already received, then close.
         stopDecoding = true
         if inFlightCount == 0 {
@@ -236,6 +241,7 @@ final class HTTPServerConnection: StreamChannel, @unchecked Sendable {
     }
 
     override func didClose(error: NetError?) {
+        peerGone.store(true, ordering: .relaxed)
         if let timer { loop.cancel(timer) }
         timer = nil
         parked.removeAll()

@@ -29,7 +29,9 @@ public enum EndpointCommand {
                 --routes-file takes the SDK's endpoint object {"routes": [...]}. When every Python worker has
                 imported the model and found every function, one line is printed on stdout:
                   Endpoint is running at: http://HOST:PORT
-                GET /ping answers {"message":"pong"}. Over --max-queue waiting calls, routes answer 503 with
+                GET /ping answers {"message":"pong"}; GET /stats the counters {"served", "rejected",
+                "abandoned_before_running", "served_after_client_left", "queued", "in_flight"} (both paths are
+                reserved: a route may not claim their GET). Over --max-queue waiting calls, routes answer 503 with
                 Retry-After. Exit codes: 0 stopped by SIGINT/SIGTERM, 2 usage error, 3 could not start.
                 """,
             options: [
@@ -60,6 +62,22 @@ public enum EndpointCommand {
                     help: "On SIGTERM/SIGINT, how long calls in flight may finish (new ones get 503) before the stop "
                         + "(e.g. 10s; a bare number is seconds).",
                     defaultDescription: "30s"),
+                .flag(
+                    "drop-abandoned",
+                    help: "Drop calls waiting for a worker whose client has disconnected or whose X-Deadline-Ms "
+                        + "(milliseconds left when sent) has passed; they never reach Python."),
+                .value(
+                    "ping-overload-queue", valueName: "N",
+                    help: "GET /ping answers 503 with Retry-After while more than N calls wait for a worker.",
+                    defaultDescription: "off"),
+                .value(
+                    "outage", valueName: "START:DURATION",
+                    help: "Testing: from START for DURATION (seconds after the endpoint is ready, or durations like "
+                        + "5s:2s), every route call and /ping get 503 with the Retry-After of --outage-retry-after",
+                    defaultDescription: "none"),
+                .value(
+                    "outage-retry-after", valueName: "SECONDS", help: "Retry-After value of the 503s during the outage.",
+                    defaultDescription: "2"),
                 .flag("no-access-log", help: "Do not log one line per request."),
                 .flag(
                     "exit-on-stdin-eof",
@@ -120,6 +138,14 @@ public enum EndpointCommand {
             config.drainTimeout = Double(drain) / 1e9
         }
         if args.flag("no-access-log") { config.accessLog = false }
+        if args.flag("drop-abandoned") { config.dropAbandoned = true }
+        if let limit = try args.int("ping-overload-queue", in: 0...Int.max) { config.pingOverloadQueue = limit }
+        config.outage = try args.value(
+            "outage", expected: "START:DURATION in seconds (e.g. 10:5 or 10s:5s; DURATION greater than 0)",
+            OutageWindow.parse)
+        if let retryAfter = try args.int("outage-retry-after", in: 0...86_400) {
+            config.outageRetryAfterSeconds = retryAfter
+        }
         return config
     }
 

@@ -33,6 +33,16 @@ public struct EndpointConfiguration: Sendable {
     public var idleTimeout: Double = 75
     /// Seconds calls in flight may take to finish after SIGTERM or SIGINT (`ReferenceEndpointServer.drain`).
     public var drainTimeout: Double = 30
+    /// Drop calls waiting for a worker whose client has gone or whose `X-Deadline-Ms` has passed, before they
+    /// reach Python (`--drop-abandoned`); they count in `EndpointStats.abandonedBeforeRunning`.
+    public var dropAbandoned: Bool = false
+    /// When set, `/ping` answers 503 with `Retry-After` while more than this many calls wait for a worker
+    /// (`--ping-overload-queue`), so that health checks and clients' gates see overload.
+    public var pingOverloadQueue: Int? = nil
+    /// Testing: a window during which every route call and `/ping` get 503 (`--outage START:DURATION`).
+    public var outage: OutageWindow? = nil
+    /// The `Retry-After` value (seconds) of the 503s answered during `outage`.
+    public var outageRetryAfterSeconds: Int = 2
 
     /// Creates a configuration with defaults for everything but the model folder and routes.
     public init(modelDirectory: String, routes: [RouteSpec]) {

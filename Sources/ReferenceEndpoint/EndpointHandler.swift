@@ -1,6 +1,7 @@
 import EndpointSpec
 import HTTP1
 import NetIO
+import Synchronization
 
 /// The request path of the endpoint: router → body validation → fault injection → admission →
 /// worker → response. Runs on the connection's event loop; worker completions arrive on the pool's
@@ -16,7 +17,16 @@ final class EndpointHandler: HTTPServerHandler {
     let accessLog: Bool
     let log: EndpointLog
     let stats: EndpointStats
+    let dropAbandoned: Bool
+    let pingOverloadQueue: Int?
+    let outage: OutageWindow?
+    let outageRetryAfter: String
+    /// `EventLoop.now()` when the endpoint became ready (0 before): the origin of `outage`.
+    let readyAt = Atomic<UInt64>(0)
 
+    /// The request header that carries a call's deadline (`--drop-abandoned`): milliseconds left when it was
+    /// sent, relative so that no clock needs to be shared.
+    static let deadlineHeader = "x-deadline-ms"
     static let jsonHeaders: [(String, String)] = [("content-type", "application/json")]
     static let pong = Array(#"{"message":"pong"}"#.utf8)
     static let notFound = Array(#"{"detail":"Not Found"}"#.utf8)
@@ -25,21 +35,50 @@ final class EndpointHandler: HTTPServerHandler {
     static let starting = Array(#"{"detail":"Service Unavailable: no Python worker is ready"}"#.utf8)
     static let draining = Array(#"{"detail":"Service Unavailable: the endpoint is shutting down"}"#.utf8)
     static let crashed = Array(#"{"detail":"Internal Server Error: the Python worker crashed while running this call"}"#.utf8)
+    static let outageBody = Array(#"{"detail":"Service Unavailable: outage (--outage)"}"#.utf8)
+    static let abandonedBody = Array(
+        #"{"detail":"Gateway Timeout: the call's X-Deadline-Ms passed (or its client left) while it waited for a worker; it did not run"}"#
+            .utf8)
 
     init(
-        router: Router, routes: [RouteSpec], templates: [BodyTemplate], pool: WorkerPool, injector: FaultInjector,
-        retryAfter: String, callTimeout: Double, accessLog: Bool, log: EndpointLog, stats: EndpointStats
+        router: Router, configuration config: EndpointConfiguration, templates: [BodyTemplate], pool: WorkerPool,
+        log: EndpointLog, stats: EndpointStats
     ) {
         self.router = router
-        self.routes = routes
+        self.routes = config.routes
         self.templates = templates
         self.pool = pool
-        self.injector = injector
-        self.retryAfter = retryAfter
-        self.callTimeout = callTimeout
-        self.accessLog = accessLog
+        self.injector = FaultInjector(failRate: config.failRate, seed: config.seed)
+        self.retryAfter = String(config.retryAfterSeconds)
+        self.callTimeout = config.callTimeout
+        self.accessLog = config.accessLog
         self.log = log
         self.stats = stats
+        self.dropAbandoned = config.dropAbandoned
+        self.pingOverloadQueue = config.pingOverloadQueue
+        self.outage = config.outage
+        self.outageRetryAfter = String(config.outageRetryAfterSeconds)
+    }
+
+    /// Whether `--outage` is on at `now`.
+    func inOutage(now: UInt64) -> Bool {
+        guard let outage else { return false }
+        let ready = readyAt.load(ordering: .relaxed)
+        guard ready != 0, now >= ready else { return false }
+        return outage.contains(elapsed: Double(now - ready) / 1e9)
+    }
+
+    /// `GET /stats`: `{"served":N,"rejected":N,"abandoned_before_running":N,"served_after_client_left":N,
+    /// "queued":N,"in_flight":N}`.
+    func statsBody() -> [UInt8] {
+        if dropAbandoned { pool.dropAbandonedCalls() }
+        let fields: [(String, Int)] = [
+            ("served", stats.served), ("rejected", stats.rejected),
+            ("abandoned_before_running", stats.abandonedBeforeRunning),
+            ("served_after_client_left", stats.servedAfterClientLeft),
+            ("queued", pool.waitingCalls), ("in_flight", pool.inFlightCalls),
+        ]
+        return JSON.serialize(.object(JSONObject(fields.map { .init(key: $0.0, value: .number(String($0.1))) })))
     }
 
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
@@ -64,11 +103,21 @@ final class EndpointHandler: HTTPServerHandler {
         case .ping:
             if pool.isDraining {
                 answer(503, Self.jsonHeaders + [("retry-after", retryAfter)], Self.draining)
-            } else if pool.aliveWorkers > 0 {
-                answer(200, Self.jsonHeaders, Self.pong)
-            } else {
+            } else if pool.aliveWorkers == 0 {
                 answer(503, Self.jsonHeaders + [("retry-after", retryAfter)], Self.starting)
+            } else if inOutage(now: started) {
+                answer(503, Self.jsonHeaders + [("retry-after", outageRetryAfter)], Self.outageBody)
+            } else if let limit = pingOverloadQueue, overloaded(limit: limit) {
+                let detail = JSON.serialize(.object(JSONObject([
+                    .init(key: "detail", value: .string(
+                        "Service Unavailable: overloaded (more than \(limit) calls wait for a worker)")),
+                ])))
+                answer(503, Self.jsonHeaders + [("retry-after", retryAfter)], detail)
+            } else {
+                answer(200, Self.jsonHeaders, Self.pong)
             }
+        case .stats:
+            answer(200, Self.jsonHeaders, statsBody())
         case .notFound:
             answer(404, Self.jsonHeaders, Self.notFound)
         case .methodNotAllowed(let allow):
@@ -79,10 +128,31 @@ final class EndpointHandler: HTTPServerHandler {
             if let host = head.headers["host"] { location = "http://\(host)\(location)" }
             answer(307, [("location", location)], [])
         case .route(let index):
+            if inOutage(now: started) {
+                stats.recordRejected()
+                answer(503, Self.jsonHeaders + [("retry-after", outageRetryAfter)], Self.outageBody)
+                return
+            }
             if injector.shouldFail() {
                 stats.recordInjected()
                 answer(503, Self.jsonHeaders + [("retry-after", retryAfter)], Self.unavailable)
                 return
+            }
+            var abandoned: AbandonedCheck?
+            if dropAbandoned {
+                var deadline = UInt64.max
+                if let text = head.headers[Self.deadlineHeader] {
+                    guard let millis = Double(text), millis.isFinite, millis >= 0, millis < 1e12 else {
+                        let detail = JSON.serialize(.object(JSONObject([
+                            .init(key: "detail", value: .string(
+                                "X-Deadline-Ms must be a number of milliseconds >= 0, got '\(text)'")),
+                        ])))
+                        answer(400, Self.jsonHeaders, detail)
+                        return
+                    }
+                    deadline = started &+ UInt64(millis * 1e6)
+                }
+                abandoned = { [deadline] now in responder.isClientGone || now >= deadline }
             }
             let validated: ValidatedBody
             switch templates[index].validate(body: request.body, contentType: head.headers["content-type"]) {
@@ -95,11 +165,15 @@ final class EndpointHandler: HTTPServerHandler {
             let retryAfter = self.retryAfter
             let route = routes[index]
             let log = self.log
-            let accepted = pool.submit(route: index, arguments: validated.argumentsJSON()) { result in
+            let stats = self.stats
+            let accepted = pool.submit(route: index, arguments: validated.argumentsJSON(), abandoned: abandoned) {
+                result in
                 switch result {
                 case .success(let body):
+                    stats.recordServed(clientGone: responder.isClientGone)
                     answer(200, Self.jsonHeaders, body)
                 case .exception(let type, let message):
+                    stats.recordServed(clientGone: responder.isClientGone)
                     let detail = JSON.serialize(.object(JSONObject([
                         .init(key: "detail", value: .string("Internal Server Error")),
                         .init(key: "error", value: .string(message.isEmpty ? type : "\(type): \(message)")),
@@ -109,7 +183,11 @@ final class EndpointHandler: HTTPServerHandler {
                     log.log("\(route.verb) \(route.path): worker crashed during the call")
                     answer(500, Self.jsonHeaders, Self.crashed)
                 case .rejected:
+                    stats.recordRejected()
                     answer(503, Self.jsonHeaders + [("retry-after", retryAfter)], Self.unavailable)
+                case .abandoned:
+                    stats.recordAbandoned()
+                    answer(504, Self.jsonHeaders, Self.abandonedBody)
                 case .timedOut:
                     let detail = JSON.serialize(.object(JSONObject([
                         .init(key: "detail", value: .string("Gateway Timeout: the model call ran longer than \(timeout)s")),
@@ -122,6 +200,13 @@ final class EndpointHandler: HTTPServerHandler {
                 answer(503, Self.jsonHeaders + [("retry-after", retryAfter)], Self.unavailable)
             }
         }
+    }
+
+    /// Whether more than `limit` calls wait for a worker (abandoned ones dropped first).
+    private func overloaded(limit: Int) -> Bool {
+        guard pool.waitingCalls > limit else { return false }
+        if dropAbandoned { pool.dropAbandonedCalls() }
+        return pool.waitingCalls > limit
     }
 
     static func formatMillis(_ micros: UInt64) -> String {

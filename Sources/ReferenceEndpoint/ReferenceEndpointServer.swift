@@ -60,10 +60,7 @@ public final class ReferenceEndpointServer: Sendable {
         let pool = WorkerPool(configuration: poolConfig, log: log)
 
         let handler = EndpointHandler(
-            router: router, routes: config.routes, templates: templates, pool: pool,
-            injector: FaultInjector(failRate: config.failRate, seed: config.seed),
-            retryAfter: String(config.retryAfterSeconds), callTimeout: config.callTimeout,
-            accessLog: config.accessLog, log: log, stats: stats)
+            router: router, configuration: config, templates: templates, pool: pool, log: log, stats: stats)
         var limits = HTTPLimits()
         limits.maxBodyBytes = config.maxBodyBytes
         let group: EventLoopGroup
@@ -94,6 +91,7 @@ public final class ReferenceEndpointServer: Sendable {
             group.shutdown()
             throw error
         }
+        handler.readyAt.store(EventLoop.now(), ordering: .relaxed)
         state.withLock { $0 = Running(pool: pool, group: group, server: server) }
     }
 
@@ -105,6 +103,12 @@ public final class ReferenceEndpointServer: Sendable {
 
     /// Python workers currently ready.
     public var aliveWorkers: Int { state.withLock { $0?.pool.aliveWorkers ?? 0 } }
+
+    /// Route calls waiting for a worker (`queued` in `GET /stats`).
+    public var queuedCalls: Int { state.withLock { $0?.pool.waitingCalls ?? 0 } }
+
+    /// Route calls at a worker, not yet answered (`in_flight` in `GET /stats`).
+    public var inFlightCalls: Int { state.withLock { $0?.pool.inFlightCalls ?? 0 } }
 
     /// The first half of a graceful stop (SIGTERM): stops accepting connections; `/ping` and every route answer
     /// 503 with `Retry-After` on the connections still open (health checkers and clients' gates see the

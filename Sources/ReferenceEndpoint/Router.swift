@@ -4,6 +4,8 @@ import EndpointSpec
 public enum RouteDecision: Equatable, Sendable {
     /// The built-in health check (`GET` or `HEAD /ping`).
     case ping
+    /// The built-in counters (`GET` or `HEAD /stats`).
+    case stats
     /// A configured route, by its index in the configuration.
     case route(Int)
     /// The path exists with other methods: 405 with an `Allow` header listing them.
@@ -21,10 +23,14 @@ public enum RouteDecision: Equatable, Sendable {
 public struct Router: Sendable {
     /// Path of the built-in health check.
     public static let pingPath = "/ping"
+    /// Path of the built-in counters.
+    public static let statsPath = "/stats"
+    /// Paths whose `GET` and `HEAD` the endpoint answers itself; a route may not claim them.
+    static let reservedPaths = [pingPath, statsPath]
 
     private var methodsByPath: [String: [String: Int]] = [:]
 
-    /// Builds the table; throws on a duplicate route or one that shadows `GET /ping`.
+    /// Builds the table; throws on a duplicate route or one that shadows `GET /ping` or `GET /stats`.
     public init(routes: [RouteSpec]) throws(RouteTableError) {
         for (index, route) in routes.enumerated() {
             let verb = route.verb.uppercased()
@@ -34,6 +40,11 @@ public struct Router: Sendable {
             if route.path == Self.pingPath && (verb == "GET" || verb == "HEAD") {
                 throw RouteTableError(
                     message: "route \(index) (\(verb) \(route.path)) conflicts with the built-in health check GET /ping")
+            }
+            if route.path == Self.statsPath && (verb == "GET" || verb == "HEAD") {
+                throw RouteTableError(
+                    message: "route \(index) (\(verb) \(route.path)) conflicts with the built-in counters GET /stats "
+                        + "(reserved, like GET /ping)")
             }
             var methods = methodsByPath[route.path] ?? [:]
             if let other = methods[verb] {
@@ -47,8 +58,8 @@ public struct Router: Sendable {
 
     /// Decides what to do with `method` on `path` (the request target without its query string).
     public func resolve(method: String, path: String) -> RouteDecision {
-        if path == Self.pingPath {
-            if method == "GET" || method == "HEAD" { return .ping }
+        if Self.reservedPaths.contains(path) {
+            if method == "GET" || method == "HEAD" { return path == Self.pingPath ? .ping : .stats }
             if let index = methodsByPath[path]?[method] { return .route(index) }
             return .methodNotAllowed(allow: allowHeader(for: path))
         }
@@ -58,7 +69,7 @@ public struct Router: Sendable {
             return .methodNotAllowed(allow: allowHeader(for: path))
         }
         let alternative = path.hasSuffix("/") && path.count > 1 ? String(path.dropLast()) : path + "/"
-        if methodsByPath[alternative] != nil || alternative == Self.pingPath {
+        if methodsByPath[alternative] != nil || Self.reservedPaths.contains(alternative) {
             return .redirect(path: alternative)
         }
         return .notFound
@@ -136,13 +147,13 @@ public struct Router: Sendable {
 
     private func allowHeader(for path: String) -> String {
         var verbs = Set(methodsByPath[path]?.keys.map { $0 } ?? [])
-        if path == Self.pingPath { verbs.formUnion(["GET", "HEAD"]) }
+        if Self.reservedPaths.contains(path) { verbs.formUnion(["GET", "HEAD"]) }
         if verbs.contains("GET") { verbs.insert("HEAD") }
         return verbs.sorted().joined(separator: ", ")
     }
 }
 
-/// A route table that cannot be served (duplicate route, bad path, clash with `/ping`).
+/// A route table that cannot be served (duplicate route, bad path, clash with `/ping` or `/stats`).
 public struct RouteTableError: Error, CustomStringConvertible, Sendable {
     /// What is wrong, naming the route.
     public var message: String

@@ -75,12 +75,13 @@ import Testing
         ("loadgen run", LoadgenCommand.spec.subcommand(named: "run")!),
         ("loadgen validate", LoadgenCommand.spec.subcommand(named: "validate")!),
         ("loadgen capacity", CapacityCommand.spec),
+        ("loadgen experiment", ExperimentCommand.spec),
         ("loadgen report", ReportCommand.spec),
         ("loadgen compare", CompareCommand.spec),
         ("reference-endpoint", EndpointCommand.spec(name: "reference-endpoint")),
     ]
 
-    @Test("each command's --help options and its README synopsis are the same set", arguments: 0..<6)
+    @Test("each command's --help options and its README synopsis are the same set", arguments: 0..<7)
     func helpMatchesSynopsis(index: Int) throws {
         let (command, spec) = Self.commands[index]
         let path = command.split(separator: " ").map(String.init)

@@ -159,6 +159,15 @@ import Testing
         #expect(clock.now < .seconds(3))
     }
 
+    @Test func anUnresolvedHostIsNotUpYetRatherThanFatal() async throws {
+        // A name the resolver does not know yet (a container starting): polling goes on until /ping answers.
+        let clock = TestClock()
+        let transport = ScriptedTransport(ping: [.fail(.unresolvedHost), .fail(.unresolvedHost)], pingDefault: .respond(200))
+        let client = makeClient(transport, clock: clock)
+        try await client.waitUntilHealthy(timeout: .seconds(10))
+        #expect(transport.pingRequests == 3)
+    }
+
     @Test func hangingPingIsBoundedByTheTimeout() async {
         let clock = TestClock()
         let transport = ScriptedTransport(pingDefault: .hang(advance: .seconds(10)), clock: clock)

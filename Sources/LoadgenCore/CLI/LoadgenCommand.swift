@@ -4,7 +4,8 @@ import EndpointSpec
 import Glibc
 import ReferenceEndpoint
 
-/// The `loadgen` command line: `run`, `validate`, `serve`, `call`, `capacity`, `report`, `compare`, `merge`.
+/// The `loadgen` command line: `run`, `validate`, `serve`, `call`, `capacity`, `experiment`, `report`, `compare`,
+/// `merge`.
 public enum LoadgenCommand {
     /// The version printed by `--version`.
     public static let version = "loadgen 0.1.0"
@@ -107,6 +108,7 @@ public enum LoadgenCommand {
                 name: "call", abstract: "Call an endpoint with ResilientClient's retries (see 'loadgen call --help').",
                 passthrough: true),
             CapacityCommand.spec,
+            ExperimentCommand.spec,
             ReportCommand.spec,
             CompareCommand.spec,
             MergeCommand.spec,
@@ -141,6 +143,7 @@ public enum LoadgenCommand {
             case "serve": return await environment.serve(parsed.positionals)
             case "call": return await environment.call(parsed.positionals)
             case "capacity": return await CapacityCommand.run(parsed, environment: environment).rawValue
+            case "experiment": return await ExperimentCommand.run(parsed, environment: environment).rawValue
             case "report": return ReportCommand.run(parsed, environment: environment).rawValue
             case "compare": return CompareCommand.run(parsed, environment: environment).rawValue
             case "merge": return MergeCommand.run(parsed, environment: environment).rawValue

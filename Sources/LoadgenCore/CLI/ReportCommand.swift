@@ -1,19 +1,23 @@
 import CommandLine
 
 /// `loadgen report RESULT.json [MORE.json ...] -o report.html`: one self-contained HTML page (inline SVG and
-/// CSS, no script, no network) from the JSON results of `loadgen run --json` and `loadgen capacity --json`.
+/// CSS, no script, no network) from the JSON results of `loadgen run --json`, `loadgen capacity --json` and
+/// `loadgen experiment --json`.
 enum ReportCommand {
     /// The subcommand's definition for `LoadgenCommand.spec`.
     static let spec = CommandSpec(
-        name: "report", abstract: "Write an HTML report (charts and tables) of run or capacity result JSON files.",
+        name: "report", abstract: "Write an HTML report (charts and tables) of run, capacity or experiment result JSON files.",
         discussion: """
-            Reads the JSON written by 'loadgen run --json' or 'loadgen capacity --json' and writes one
-            self-contained HTML file: inline SVG charts and CSS, no script, nothing fetched from the network.
+            Reads the JSON written by 'loadgen run --json', 'loadgen capacity --json' or
+            'loadgen experiment --json' and writes one self-contained HTML file: inline SVG charts and CSS, no
+            script, nothing fetched from the network.
             Run results: summary table, thresholds, latency over time (p50, p99, max, log scale, SLA lines),
             the percentile spectrum, offered rate vs throughput vs goodput vs 503s, attempts/retries/amplification.
             Capacity results: the capacity curve (achieved rate and p99 against offered rate, SLA line,
-            [last pass, first fail] bracket) and the steps table. Several files share each chart's axes, one
-            colour per file. A chart whose data a file lacks is left out with a note.
+            [last pass, first fail] bracket) and the steps table. Experiment results: the variants' table, the
+            expectation's verdict, and goodput and attempts per second, one line per variant, the trigger
+            shaded. Several files share each chart's axes, one colour per file. A chart whose data a file lacks
+            is left out with a note.
 
             EXIT CODES:
                 0  report written
@@ -23,7 +27,7 @@ enum ReportCommand {
         options: [
             .value("output", short: "o", valueName: "OUT.html", help: "Where to write the report ('-' for stdout). Required.")
         ],
-        positionals: [PositionalSpec("RESULT", help: "result JSON files (run or capacity)", variadic: true)])
+        positionals: [PositionalSpec("RESULT", help: "result JSON files (run, capacity or experiment)", variadic: true)])
 
     /// Runs `loadgen report` with parsed arguments.
     static func run(_ parsed: ParsedArguments, environment: LoadgenEnvironment) -> LoadgenExitCode {

@@ -79,6 +79,8 @@ final class AttemptPrinter: Sendable {
             switch kind {
             case .connectionRefused: return "connection refused"
             case .connectTimeout: return "connect timeout"
+            case .unresolvedHost: return "host name not resolved"
+            case .shutdown: return "transport shut down"
             case .responseTimeout: return "response timeout"
             case .connectionClosed(let sent): return sent ? "connection closed after sending" : "connection closed before sending"
             case .protocolError: return "malformed HTTP response"

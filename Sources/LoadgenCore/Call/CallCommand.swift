@@ -269,7 +269,7 @@ public enum CallCommand {
         case .transport(let transport, _): return outcomeCode(.transport(transport.kind))
         case .gateClosed: return .unreachable
         case .invalidRequest: return .usageError
-        case .cancelled: return .runtimeError
+        case .cancelled, .shutdown: return .runtimeError
         }
     }
 
@@ -288,7 +288,7 @@ public enum CallCommand {
         switch outcome {
         case .status(let status): return statusCode(status)
         case .transport(.responseTimeout): return .timedOut
-        case .transport(.protocolError), .transport(.cancelled): return .runtimeError
+        case .transport(.protocolError), .transport(.cancelled), .transport(.shutdown): return .runtimeError
         case .transport: return .unreachable
         }
     }

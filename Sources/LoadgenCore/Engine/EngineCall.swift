@@ -28,16 +28,14 @@ final class EngineCall: @unchecked Sendable {
     let user: Int
     /// The request, built once.
     let request: PreparedRequest
-    /// The library's per-call retry brain.
-    var planner: RetryPlanner
+    /// The call's life, as the library lives it: this loop does what it says.
+    var machine: CallMachine
     /// The first attempt (kept inline: most calls have exactly one).
     private(set) var firstAttempt: AttemptRecord?
     /// Attempts after the first.
     private(set) var laterAttempts: [AttemptRecord] = []
     /// Current phase.
     var phase: Phase = .queued
-    /// Whether the current attempt is a half-open trial of the health gate.
-    var trial = false
     /// Whether the budget refused a retry the policy wanted.
     var budgetDenied = false
     /// Position in the loop's list of live calls.
@@ -46,18 +44,20 @@ final class EngineCall: @unchecked Sendable {
     var slot = -1
     /// When the current attempt started (connect included).
     var attemptSent: UInt64 = 0
+    /// When the current attempt times out (`EventLoop.now()` scale).
+    var attemptDeadline: UInt64 = 0
     /// The backoff timer, or an `https` attempt's timeout.
     var timer: TimerID?
     /// An `https` attempt's task (`SecureSender`), cancelled when the run's drain period ends.
     var task: Task<Void, Never>?
 
-    init(index: Int64, intendedStart: UInt64, warmup: Bool, user: Int, request: PreparedRequest, planner: RetryPlanner) {
+    init(index: Int64, intendedStart: UInt64, warmup: Bool, user: Int, request: PreparedRequest, machine: CallMachine) {
         self.index = index
         self.intendedStart = intendedStart
         self.warmup = warmup
         self.user = user
         self.request = request
-        self.planner = planner
+        self.machine = machine
     }
 
     /// Whether any attempt was made.

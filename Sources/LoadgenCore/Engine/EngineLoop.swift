@@ -65,6 +65,8 @@ struct EngineRunSettings: Sendable {
     let stop: EngineStop
     /// For an `https://` target: the transport attempts go through instead of the loop's connections.
     var secure: SecureSender? = nil
+    /// Sees every action of every call's machine, with the call's arrival index.
+    var trace: (@Sendable (Int64, CallAction) -> Void)? = nil
 
     /// Length of a load shape in nanoseconds.
     static func length(_ shape: LoadShape) -> UInt64 {
@@ -430,8 +432,8 @@ final class EngineLoop: @unchecked Sendable {
         progress.offered += 1
         let call = EngineCall(
             index: index, intendedStart: intendedStart, warmup: warmup, user: user, request: request,
-            planner: RetryPlanner(
-                policy: settings.policy.retry, idempotent: settings.requests.idempotent[request.requestIndex],
+            machine: CallMachine(
+                policy: settings.policy.call, idempotent: settings.requests.idempotent[request.requestIndex],
                 deadline: nil))
         call.liveIndex = live.count
         live.append(call)
@@ -457,22 +459,25 @@ final class EngineLoop: @unchecked Sendable {
         }
     }
 
+    /// Gives the call's next attempt a connection slot, if its machine sends one (the gate may hold it: a
+    /// closed gate ends the call, `failFast`, as the scenario's health gate is documented to do).
     private func startAttempt(_ call: EngineCall, slot: Int) {
         let now = EventLoop.now()
-        switch gate.admit() {
-        case .wait:
+        let action =
+            call.machine.state == .idle
+            ? call.machine.start(now: Self.duration(now), budget: &budget, gate: &gate)
+            : call.machine.wake(now: Self.duration(now), gate: &gate)
+        settings.trace?(call.index, action)
+        guard case .send(let attempt) = action else {
             idle.append(slot)
             if !call.hasAttempts {
                 finishNotSent(call, reason: .healthGate)
             } else {
-                finishSent(call, now: now)  // no retry while the gate is closed: the last attempt stands
+                finishSent(call, now: now)  // the last attempt stands
             }
             return
-        case .proceed(let trial):
-            call.trial = trial
         }
-        if !call.hasAttempts { budget.deposit(now: Self.duration(now)) }
-        call.planner.recordAttempt()
+        call.attemptDeadline = attempt.timeout.map { now &+ UInt64(max(0, Self.nanoseconds($0))) } ?? UInt64.max
         call.attemptSent = now
         call.slot = slot
         slots[slot].call = call
@@ -520,7 +525,7 @@ final class EngineLoop: @unchecked Sendable {
         let request = call.request
         connection.send(
             method: request.method, encodedRequest: request.encoded,
-            deadline: call.attemptSent &+ settings.policy.attemptTimeout
+            deadline: call.attemptDeadline
         ) { [self, slot = call.slot] result in
             attemptEnded(call, slot: slot, result: result)
         }
@@ -649,7 +654,7 @@ final class EngineLoop: @unchecked Sendable {
         }
     }
 
-    /// After an attempt: tell the gate, then succeed, give up or sleep before the next attempt.
+    /// After an attempt: its call's machine tells the gate and decides: finish, or sleep before the next attempt.
     private func conclude(
         _ call: EngineCall, outcome: AttemptOutcome, succeeded: Bool, retryAfter: RetryAfter?, now: UInt64
     ) {
@@ -657,32 +662,24 @@ final class EngineLoop: @unchecked Sendable {
             finishSent(call, now: now)
             return
         }
-        let signal: HealthGate.Signal =
-            settings.policy.retry.classifier.isEndpointFailure(outcome) ? .failure : .success
-        if let transition = gate.record(signal, trial: call.trial), transition.to == .closed { startProber() }
-        call.trial = false
-        if succeeded {
-            finishSent(call, now: now)
-            return
-        }
-        if case .transport = outcome, !settings.policy.retryTransportErrors {
-            finishSent(call, now: now)
-            return
-        }
-        let decision = call.planner.decide(
-            after: outcome, retryAfter: retryAfter, now: Self.duration(now), wallClockSeconds: Self.wallClock(),
-            budget: &budget, using: &rng)
-        switch decision {
-        case .succeed:
-            finishSent(call, now: now)
-        case .giveUp(let reason):
-            if reason == .budgetExhausted { call.budgetDenied = true }
-            finishSent(call, now: now)
+        let step = call.machine.attemptEnded(
+            outcome, succeeded: succeeded, retryAfter: retryAfter, now: Self.duration(now),
+            wallClockSeconds: retryAfter == nil ? 0 : Self.wallClock(), budget: &budget, gate: &gate, rng: &rng)
+        if let transition = step.transition, transition.to == .closed { startProber() }
+        settings.trace?(call.index, step.action)
+        switch step.action {
         case .retry(let delay, _):
             call.phase = .backoff
             call.timer = loop.schedule(after: UInt64(max(0, Self.nanoseconds(delay)))) { [self] in
                 backoffEnded(call)
             }
+        case .finish(let end):
+            if end == .gaveUp(.budgetExhausted) { call.budgetDenied = true }
+            finishSent(call, now: now)
+        case .send, .waitForGate:
+            // Not after an attempt's outcome (the next attempt starts after a sleep, and the engine's gate
+            // fails fast).
+            finishSent(call, now: now)
         }
     }
 

@@ -18,6 +18,9 @@ import ResilientClient
 struct EnginePolicy: Sendable {
     /// The library's retry policy.
     let retry: RetryPolicy
+    /// The rules of every call's ``CallMachine``: the retry policy, the attempt timeout, no overall deadline,
+    /// and a closed gate fails the call fast (it is not sent: `health_gate`).
+    let call: CallPolicy
     /// Whether transport failures may be retried at all (`retryOnTransportErrors`).
     let retryTransportErrors: Bool
     /// Per-loop budget configurations (index = loop).
@@ -68,6 +71,9 @@ struct EnginePolicy: Sendable {
         }
         attemptTimeout = UInt64(max(1, client.timeout.nanoseconds))
         connectTimeout = (client.connectTimeout ?? client.timeout).duration
+        call = CallPolicy(
+            retry: retry, attemptTimeout: .nanoseconds(Int64(clamping: attemptTimeout)), gateWaitMode: .failFast,
+            retryTransportErrors: retryTransportErrors)
     }
 
     /// `min(maxDelay, baseDelay × 2^(n-1))` with the scenario's jitter mode.
@@ -96,30 +102,21 @@ struct TransportFailure: Sendable, Equatable {
     /// Maps NetIO's client error. `expired` is set when the run's drain period ended while the attempt was in
     /// flight: the local close is then reported as a timeout.
     init(_ error: HTTPClientError, expired: Bool) {
+        // The outcome is the library's (`TransportError(_:)`); the kind is the report's vocabulary.
+        let outcome = AttemptOutcome.transport(TransportError(error).kind)
         switch error {
-        case .connectRefused:
-            self.init(kind: .refused, outcome: .transport(.connectionRefused))
-        case .connectTimedOut:
-            self.init(kind: .timeout, outcome: .transport(.connectTimeout))
-        case .unreachable:
-            self.init(kind: TransportFailure.unreachableKind, outcome: .transport(.connectionRefused))
-        case .connectFailed:
-            self.init(kind: .other, outcome: .transport(.other))
-        case .timedOut:
-            self.init(kind: .timeout, outcome: .transport(.responseTimeout))
-        case .resetBeforeSend:
-            self.init(kind: .reset, outcome: .transport(.connectionClosed(requestSent: false)))
-        case .resetAfterSend:
-            self.init(kind: .reset, outcome: .transport(.connectionClosed(requestSent: true)))
-        case .closedByPeer(let sent):
-            self.init(kind: .reset, outcome: .transport(.connectionClosed(requestSent: sent)))
-        case .invalidResponse:
-            self.init(kind: .protocolError, outcome: .transport(.protocolError))
-        case .closed(let sent):
+        case .connectRefused: self.init(kind: .refused, outcome: outcome)
+        case .connectTimedOut, .timedOut: self.init(kind: .timeout, outcome: outcome)
+        case .unreachable: self.init(kind: TransportFailure.unreachableKind, outcome: outcome)
+        case .connectFailed: self.init(kind: .other, outcome: outcome)
+        case .resetBeforeSend, .resetAfterSend, .closedByPeer: self.init(kind: .reset, outcome: outcome)
+        case .invalidResponse: self.init(kind: .protocolError, outcome: outcome)
+        case .closed:
+            // The run's drain period ended while the attempt was in flight: the local close is a timeout.
             if expired {
                 self.init(kind: .timeout, outcome: .transport(.responseTimeout))
             } else {
-                self.init(kind: .reset, outcome: .transport(.connectionClosed(requestSent: sent)))
+                self.init(kind: .reset, outcome: outcome)
             }
         }
     }

@@ -98,6 +98,9 @@ public struct NetworkLoadEngine: LoadEngine {
 
     /// The engine's settings.
     public var configuration: Configuration
+    /// Sees every action of every call's ``CallMachine`` with the call's arrival index (tests compare it with
+    /// the library's).
+    var trace: (@Sendable (Int64, CallAction) -> Void)?
 
     /// Creates an engine.
     public init(configuration: Configuration = Configuration()) {
@@ -137,6 +140,7 @@ public struct NetworkLoadEngine: LoadEngine {
             queueLimit: max(0, configuration.maxQueuedCalls / loopCount), load: plan.load, warmup: plan.warmup,
             stop: EngineStop())
         settings.secure = secure
+        settings.trace = trace
 
         if let gate = plan.client.healthGate {
             try await waitUntilHealthy(

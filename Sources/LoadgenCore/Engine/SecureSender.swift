@@ -84,6 +84,10 @@ extension TransportFailure {
             self.init(kind: .refused, outcome: .transport(.connectionRefused))
         case .connectTimeout:
             self.init(kind: .timeout, outcome: .transport(.connectTimeout))
+        case .unresolvedHost:
+            self.init(kind: .other, outcome: .transport(.unresolvedHost))
+        case .shutdown:
+            self.init(kind: .other, outcome: .transport(.shutdown))
         case .responseTimeout:
             self.init(kind: .timeout, outcome: .transport(.responseTimeout))
         case .connectionClosed(let sent):

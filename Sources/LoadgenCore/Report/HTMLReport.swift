@@ -32,6 +32,11 @@ public enum HTMLReport {
             body += figure(ReportCharts.attempts(runs))
             body += "</section>\n"
         }
+        let experiments = inputs.enumerated().compactMap { entry -> ExperimentEntry? in
+            guard case .experiment(let data) = entry.element.result else { return nil }
+            return ExperimentEntry(index: entry.offset, input: entry.element, data: data)
+        }
+        for entry in experiments { body += ExperimentCharts.section(entry) }
         if !capacities.isEmpty {
             body += "<section id=\"capacity\"><h2>Capacity</h2>\n" + capacityTable(capacities)
             body += figure(ReportCharts.capacityThroughput(capacities))
@@ -72,6 +77,13 @@ public enum HTMLReport {
         var data: CapacityReportData
     }
 
+    /// An experiment input with its position.
+    struct ExperimentEntry {
+        var index: Int
+        var input: ReportInput
+        var data: ExperimentReportData
+    }
+
     /// A chart, or why it is not drawn, with notes about inputs left out of it.
     struct Figure {
         var title: String
@@ -109,6 +121,8 @@ public enum HTMLReport {
                 if let target = capacity.target, !target.isEmpty {
                     html += " against <code>\(HTML.escape(target))</code>"
                 }
+            case .experiment(let experiment):
+                html += " — experiment, \(experiment.variants.count) variants"
             }
             html += "</li>\n"
         }

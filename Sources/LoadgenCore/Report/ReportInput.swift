@@ -9,7 +9,8 @@ public struct ReportInputError: Error, Equatable, CustomStringConvertible {
     init(_ file: String, _ problem: String) { description = "\(file): \(problem)" }
 }
 
-/// One input of `loadgen report`: the result JSON of `loadgen run --json` or `loadgen capacity --json`,
+/// One input of `loadgen report`: the result JSON of `loadgen run --json`, `loadgen capacity --json` or
+/// `loadgen experiment --json`,
 /// parsed into a typed model. Fields that a result may lack (older versions, closed loops) are optionals, so
 /// the report can skip what is missing.
 public struct ReportInput: Sendable, Equatable {
@@ -24,6 +25,8 @@ public struct ReportInput: Sendable, Equatable {
         case run(RunReportData)
         /// `kind: "capacity"`.
         case capacity(CapacityReportData)
+        /// `kind: "experiment"`.
+        case experiment(ExperimentReportData)
     }
 
     /// The scenario name of either kind.
@@ -31,6 +34,7 @@ public struct ReportInput: Sendable, Equatable {
         switch result {
         case .run(let run): return run.scenario
         case .capacity(let capacity): return capacity.scenario
+        case .experiment(let experiment): return experiment.experiment
         }
     }
 
@@ -76,8 +80,10 @@ public struct ReportInput: Sendable, Equatable {
         switch kind {
         case "run": return ReportInput(file: file, result: .run(try RunReportData(fields)))
         case "capacity": return ReportInput(file: file, result: .capacity(try CapacityReportData(fields)))
+        case "experiment": return ReportInput(file: file, result: .experiment(try ExperimentReportData(fields)))
         default:
-            throw ReportInputError(file, "not a loadgen result: unknown kind \"\(kind)\" (expected run or capacity)")
+            throw ReportInputError(
+                file, "not a loadgen result: unknown kind \"\(kind)\" (expected run, capacity or experiment)")
         }
     }
 }
@@ -455,6 +461,17 @@ struct JSONFields {
         for (index, item) in try array(key).enumerated() {
             guard case .object(let nested) = item else { throw wrong("\(key)[\(index)]", "an object", item) }
             result.append(JSONFields(nested, file: file, path: name("\(key)[\(index)]")))
+        }
+        return result
+    }
+
+    func numbers(_ key: String) throws(ReportInputError) -> [Double] {
+        var result: [Double] = []
+        for (index, item) in try array(key).enumerated() {
+            guard case .number(let literal) = item, let value = Double(literal) else {
+                throw wrong("\(key)[\(index)]", "a number", item)
+            }
+            result.append(value)
         }
         return result
     }

@@ -183,6 +183,14 @@ public struct EmbeddedTarget: Sendable, Equatable {
     public var delay: DurationValue?
     /// Port to listen on (0 or `nil`: any free port on 127.0.0.1).
     public var port: Int?
+    /// Drop queued calls whose client has disconnected or whose deadline has passed before they run, the
+    /// endpoint's `--drop-abandoned` (default false).
+    public var dropAbandoned = false
+    /// `/ping` answers 503 with `Retry-After` while more than this many calls wait for a worker, the endpoint's
+    /// `--ping-overload-queue` (`nil`: `/ping` always answers 200 while the endpoint runs).
+    public var pingOverloadQueue: Int?
+    /// An outage window in which every route answers 503, the endpoint's `--outage` (`nil`: none).
+    public var outage: EmbeddedOutage?
 
     /// Creates an embedded target.
     public init(
@@ -214,6 +222,9 @@ public struct EmbeddedTarget: Sendable, Equatable {
         if let python { arguments += ["--python", python] }
         if let failRate { arguments += ["--fail-rate", formatNumber(failRate, digits: 6)] }
         if let delay { arguments += ["--delay", formatNumber(Double(delay.nanoseconds) / 1e6, digits: 6)] }
+        if dropAbandoned { arguments.append("--drop-abandoned") }
+        if let pingOverloadQueue { arguments += ["--ping-overload-queue", String(pingOverloadQueue)] }
+        if let outage { arguments += outage.commandLineArguments }
         arguments += ["--host", "127.0.0.1", "--port", String(port ?? 0)]
         return arguments
     }

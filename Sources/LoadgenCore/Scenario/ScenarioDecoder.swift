@@ -111,6 +111,7 @@ struct ScenarioDecoder {
 
     static let embeddedKeys = [
         "modelDir", "routes", "workers", "threads", "maxQueue", "timeout", "python", "failRate", "delay", "port",
+        "dropAbandoned", "pingOverloadQueue", "outage",
     ]
 
     func embedded(_ node: Node) throws(ScenarioError) -> EmbeddedTarget {
@@ -141,6 +142,15 @@ struct ScenarioDecoder {
         }
         target.delay = try object.present("delay")?.duration(allowZero: true)
         target.port = try object.present("port")?.int(min: 0, max: 65535)
+        target.dropAbandoned = try object.present("dropAbandoned")?.bool() ?? false
+        target.pingOverloadQueue = try object.present("pingOverloadQueue")?.int(min: 0)
+        if let outageNode = object.present("outage") {
+            let outage = try outageNode.object(allowed: ["start", "duration", "retryAfter"])
+            target.outage = EmbeddedOutage(
+                start: try outage.required("start").duration(allowZero: true),
+                duration: try outage.required("duration").duration(),
+                retryAfter: try outage.present("retryAfter")?.int(min: 0, max: 86_400))
+        }
         return target
     }
 

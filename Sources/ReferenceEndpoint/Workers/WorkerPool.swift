@@ -44,17 +44,29 @@ public final class WorkerPool: Sendable {
     /// validated body attributes (`{"x":5}`). Returns `false`, without calling `completion`, when
     /// `maxQueue` calls already wait for a worker or the pool is not running; otherwise `completion` is
     /// called exactly once.
+    ///
+    /// `abandoned`, when given, is asked (with the monotonic time, `EventLoop.now()`) whether the call is still
+    /// wanted while it waits: when it answers true the call is dropped before it reaches a worker and completes
+    /// with `.abandoned`. It is asked under the pool's lock, so it must be quick and must not call the pool.
     public func submit(
-        route: Int, arguments: [UInt8], _ completion: @escaping @Sendable (WorkerResult) -> Void
+        route: Int, arguments: [UInt8], abandoned: (@Sendable (UInt64) -> Bool)? = nil,
+        _ completion: @escaping @Sendable (WorkerResult) -> Void
     ) -> Bool {
-        core.submit(route: route, arguments: arguments, completion)
+        core.submit(route: route, arguments: arguments, abandoned: abandoned, completion)
     }
+
+    /// Completes with `.abandoned` every waiting call whose `abandoned` check says so (the pool also does this
+    /// before it hands a call to a worker, when the queue is full, and twice a second).
+    public func dropAbandonedCalls() { core.dropAbandonedCalls() }
 
     /// Workers that are ready to take calls (0 while starting, or while every worker is being replaced).
     public var aliveWorkers: Int { core.alive.load(ordering: .relaxed) }
 
     /// Calls waiting for a worker.
     public var waitingCalls: Int { core.state.withLock { $0.queue.count } }
+
+    /// Calls sent to a worker and not yet answered.
+    public var inFlightCalls: Int { core.state.withLock { s in s.workers.reduce(0) { $0 + ($1?.inFlight ?? 0) } } }
 
     /// Whether `drain` was called: the pool takes no more calls.
     public var isDraining: Bool { core.state.withLock { $0.draining } }
@@ -185,9 +197,18 @@ struct PoolState {
     /// Moves waiting calls to workers with room, oldest first. A worker always takes up to `threads` calls;
     /// beyond that it takes more (up to `maxInFlight`) only while the estimated work in flight stays within
     /// `budget`: fast calls are pipelined 32 deep, slow ones wait here, where admission control sees them.
-    mutating func assign(now: UInt64, threads: Int, maxInFlight: Int, budget: UInt64) {
-        guard phase == .running, !draining else { return }
-        while let route = queue.firstRoute {
+    /// Calls whose `abandoned` check says so are not sent but returned (complete them with `.abandoned` once the
+    /// lock is released).
+    @discardableResult
+    mutating func assign(now: UInt64, threads: Int, maxInFlight: Int, budget: UInt64) -> [WaitingCall] {
+        var dropped: [WaitingCall] = []
+        guard phase == .running, !draining else { return dropped }
+        while let first = queue.first {
+            if first.isAbandoned(now: now), let call = queue.removeFirst() {
+                dropped.append(call)
+                continue
+            }
+            let route = first.route
             let cost = routeCost[route]
             var best = -1
             var bestLoad = Int.max
@@ -204,6 +225,18 @@ struct PoolState {
             nextCallID += 1
         }
         for index in workers.indices { workers[index]?.closeFrame() }
+        return dropped
+    }
+
+    /// Removes and returns every waiting call whose `abandoned` check says so at `now`.
+    mutating func takeAbandoned(now: UInt64) -> [WaitingCall] {
+        var dropped: [WaitingCall] = []
+        var kept = WorkerCallQueue()
+        for call in queue.removeAll() {
+            if call.isAbandoned(now: now) { dropped.append(call) } else { kept.append(call) }
+        }
+        queue = kept
+        return dropped
     }
 
     /// Records a call's measured duration.
@@ -305,21 +338,35 @@ final class WorkerPoolCore: Sendable {
         }
     }
 
-    func submit(route: Int, arguments: [UInt8], _ completion: @escaping WorkerCompletion) -> Bool {
+    func submit(
+        route: Int, arguments: [UInt8], abandoned: AbandonedCheck?, _ completion: @escaping WorkerCompletion
+    ) -> Bool {
         let maxQueue = configuration.maxQueue
         let routes = configuration.routes.count
+        var dropped: [WaitingCall] = []
         let becameDispatcher = state.withLock { s -> Bool? in
-            guard s.phase == .running, !s.draining, route >= 0, route < routes, s.queue.count < maxQueue else {
-                return nil
+            guard s.phase == .running, !s.draining, route >= 0, route < routes else { return nil }
+            if s.queue.count >= maxQueue {
+                // Calls nobody waits for any more must not hold the places of calls somebody does.
+                dropped = s.takeAbandoned(now: workerClock())
+                guard s.queue.count < maxQueue else { return nil }
             }
-            s.queue.append(WaitingCall(route: route, arguments: arguments, completion: completion))
+            s.queue.append(WaitingCall(route: route, arguments: arguments, abandoned: abandoned, completion: completion))
             if s.flushing || s.dispatchPending { return false }
             s.flushing = true
             return true
         }
+        for call in dropped { call.completion(.abandoned) }
         guard let becameDispatcher else { return false }
         if becameDispatcher { dispatchLoop() }
         return true
+    }
+
+    func dropAbandonedCalls() {
+        let dropped = state.withLock { s -> [WaitingCall] in
+            s.queue.isEmpty ? [] : s.takeAbandoned(now: workerClock())
+        }
+        for call in dropped { call.completion(.abandoned) }
     }
 
     /// Takes the dispatcher role if nobody holds it, and dispatches.
@@ -345,8 +392,9 @@ final class WorkerPoolCore: Sendable {
     private func dispatchLoop() {
         while true {
             let now = workerClock()
+            var dropped: [WaitingCall] = []
             let writes = state.withLock { s -> [PendingWrite] in
-                s.assign(now: now, threads: threads, maxInFlight: maxInFlight, budget: budget)
+                dropped = s.assign(now: now, threads: threads, maxInFlight: maxInFlight, budget: budget)
                 var writes: [PendingWrite] = []
                 for index in s.workers.indices {
                     guard let bytes = s.workers[index]?.takeWritableOutput(),
@@ -357,6 +405,7 @@ final class WorkerPoolCore: Sendable {
                 if writes.isEmpty { s.flushing = false }
                 return writes
             }
+            for call in dropped { call.completion(.abandoned) }
             if writes.isEmpty { return }
             var outcomes: [(index: Int, generation: Int, remainder: [UInt8]?)] = []
             for write in writes {

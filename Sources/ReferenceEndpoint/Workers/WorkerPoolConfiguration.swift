@@ -47,9 +47,13 @@ public enum WorkerResult: Sendable, Equatable {
     case crashed
     /// The call stayed in flight longer than `callTimeout`; its worker was killed and replaced.
     case timedOut
-    /// The call was still waiting for a worker when the pool began to drain (`WorkerPool.drain`): it never
-    /// ran, and may be retried elsewhere.
+    /// The call never ran, and may be retried elsewhere, even when it is not idempotent: it was still waiting
+    /// for a worker when the pool began to drain (`WorkerPool.drain`), or it was queued at a worker that was
+    /// killed (`callTimeout`) before it started it.
     case rejected
+    /// The call was dropped while it waited for a worker, because its `abandoned` check said its submitter no
+    /// longer wants it (the client left, or its deadline passed). It never ran.
+    case abandoned
 }
 
 /// Why the endpoint could not start: one clear sentence, e.g.

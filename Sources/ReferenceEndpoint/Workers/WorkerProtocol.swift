@@ -221,11 +221,19 @@ extension FIFOQueue where Element == WaitingCall {
 /// What every accepted call carries until it completes.
 typealias WorkerCompletion = @Sendable (WorkerResult) -> Void
 
+/// Whether a waiting call is no longer wanted, given the monotonic time now (`workerClock()`).
+typealias AbandonedCheck = @Sendable (UInt64) -> Bool
+
 /// A call waiting for a worker.
 struct WaitingCall {
     var route: Int
     var arguments: [UInt8]
+    /// When set and true, the call is dropped before it runs and completes with `.abandoned`.
+    var abandoned: AbandonedCheck? = nil
     var completion: WorkerCompletion
+
+    /// Whether the call's submitter no longer wants it at `now`.
+    func isAbandoned(now: UInt64) -> Bool { abandoned?(now) ?? false }
 }
 
 /// A call sent to a worker.

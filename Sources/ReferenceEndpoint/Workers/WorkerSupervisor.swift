@@ -161,6 +161,7 @@ final class WorkerSupervisor {
         if finished { return false }
         if now >= nextLivenessCheck {
             nextLivenessCheck = now + Self.livenessInterval
+            core.dropAbandonedCalls()
             for case let process? in processes where process.waitStatus == nil {
                 var status: Int32 = 0
                 if waitpid(process.pid, &status, WNOHANG) == process.pid {

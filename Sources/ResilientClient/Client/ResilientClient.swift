@@ -48,9 +48,10 @@ public final class ResilientClient: Sendable {
     private let usesSystemClock: Bool
     /// Whether the configuration has an `onEvent` hook.
     private let hasEventHook: Bool
-    /// The first attempt's timeout under the configured deadline, and whether it leaves any time: known
-    /// in advance, since that attempt and the deadline both start with the call.
-    private let defaultFirstTimeout: (timeout: Duration?, sendable: Bool)
+    /// Sees every action of every call's machine, in order (the tests' view of what the client did).
+    private let trace: (@Sendable (CallAction) -> Void)?
+    /// The rules every call's ``CallMachine`` follows.
+    private let callPolicy: CallPolicy
     /// One encoder and one decoder for every typed call (both are thread-safe).
     private static let encoder = JSONEncoder()
     private static let decoder = JSONDecoder()
@@ -69,13 +70,26 @@ public final class ResilientClient: Sendable {
         }
     }
 
+    /// Why a call waiting at the closed gate was woken.
+    private enum GateWake {
+        /// The gate changed (or a trial slot was given back): ask it again.
+        case changed
+        /// The client shut down.
+        case shutdown
+        /// The calling task was cancelled.
+        case cancelled
+    }
+
     private struct State: ~Copyable {
         var budget: RetryBudget
         var gate: HealthGate
         var rng: SplitMix64
         var counters = ClientCounters()
         var nextID: UInt64 = 0
-        var gateWaiters: [UInt64: CheckedContinuation<HealthGate.Admission?, Never>] = [:]
+        /// Calls waiting at the closed gate, woken (all of them) whenever it may admit them.
+        var gateWaiters: [UInt64: CheckedContinuation<GateWake, Never>] = [:]
+        /// Counts the gate's changes: a call that was told to wait registers only if it has not changed since.
+        var gateGeneration: UInt64 = 0
         var streams: [UInt64: AsyncStream<ClientEvent>.Continuation] = [:]
         /// Gate and probe events, queued in the same critical section as the gate change they report.
         var pendingGateEvents: [ClientEvent] = []
@@ -96,24 +110,22 @@ public final class ResilientClient: Sendable {
             routeURLs.append(route)
         }
 
-        /// Tells the gate an attempt's outcome; a change is queued for observers and may admit waiting calls.
-        mutating func record(_ signal: HealthGate.Signal, trial: Bool) -> (
-            HealthGate.Transition?, [(CheckedContinuation<HealthGate.Admission?, Never>, HealthGate.Admission)]
-        ) {
-            guard let transition = gate.record(signal, trial: trial) else { return (nil, []) }
-            pendingGateEvents.append(.gate(transition))
-            return (transition, apply(transition))
+        /// Starts a call's machine at `now` (counts the call, and its first attempt if the machine sends it):
+        /// one critical section for all of it.
+        mutating func begin(_ machine: inout CallMachine, now: Duration) -> CallAction {
+            counters.calls += 1
+            if shutDown { return machine.stop(.shutdown, gate: &gate) }
+            let action = machine.start(now: now, budget: &budget, gate: &gate)
+            if case .send = action { counters.attempts += 1 }
+            return action
         }
 
-        /// Starts a call at `now` (counts it, pays its deposit into the budget) and asks the gate for its
-        /// first attempt, counted here when the gate lets it through and it has time left (`sendable`):
-        /// one critical section for all of it.
-        mutating func begin(now: Duration, sendable: Bool) -> HealthGate.Admission {
-            counters.calls += 1
-            budget.deposit(now: now)
-            let admission = gate.admit()
-            if sendable, case .proceed = admission { counters.attempts += 1 }
-            return admission
+        /// Asks a call's machine for its next attempt (after a backoff sleep or a gate change); counts it.
+        mutating func wake(_ machine: inout CallMachine, now: Duration) -> CallAction {
+            if shutDown { return machine.stop(.shutdown, gate: &gate) }
+            let action = machine.wake(now: now, gate: &gate)
+            if case .send = action { counters.attempts += 1 }
+            return action
         }
 
         mutating func makeID() -> UInt64 {
@@ -121,23 +133,26 @@ public final class ResilientClient: Sendable {
             return nextID
         }
 
-        /// Counts a transition and, if the gate let traffic through again, admits waiting calls.
-        mutating func apply(_ transition: HealthGate.Transition)
-            -> [(CheckedContinuation<HealthGate.Admission?, Never>, HealthGate.Admission)]
+        /// Counts a gate change and queues its event for observers. When the gate changed or a trial slot
+        /// was given back (`trialReleased`) and it is not closed, every waiting call is returned to be woken:
+        /// each asks the gate again (the first few get the half-open trials, the others wait on).
+        mutating func gateChanged(_ transition: HealthGate.Transition?, trialReleased: Bool = false)
+            -> [CheckedContinuation<GateWake, Never>]
         {
-            switch transition.to {
-            case .closed: counters.gateClosed += 1
-            case .halfOpen: counters.gateHalfOpened += 1
-            case .open: counters.gateOpened += 1
+            if let transition {
+                pendingGateEvents.append(.gate(transition))
+                switch transition.to {
+                case .closed: counters.gateClosed += 1
+                case .halfOpen: counters.gateHalfOpened += 1
+                case .open: counters.gateOpened += 1
+                }
+            } else if !trialReleased {
+                return []
             }
-            guard transition.to != .closed else { return [] }
-            var admitted: [(CheckedContinuation<HealthGate.Admission?, Never>, HealthGate.Admission)] = []
-            for id in gateWaiters.keys.sorted() {
-                let admission = gate.admit()
-                guard case .proceed = admission, let waiter = gateWaiters.removeValue(forKey: id) else { break }
-                admitted.append((waiter, admission))
-            }
-            return admitted
+            gateGeneration += 1
+            guard gate.state != .closed, !gateWaiters.isEmpty else { return [] }
+            defer { gateWaiters.removeAll() }
+            return Array(gateWaiters.values)
         }
     }
 
@@ -148,10 +163,19 @@ public final class ResilientClient: Sendable {
     ///   - transport: how attempts are sent; default: `LoopTransport` (the project's own HTTP/1.1
     ///     keep-alive pool) for `http://`, ``URLSessionTransport`` for `https://`.
     ///   - clock: the time source; inject one to test without waiting.
-    public init(
+    public convenience init(
         configuration: ResilientClientConfiguration, transport: (any HTTPTransport)? = nil,
         clock: any ClientClock = SystemClientClock()
     ) {
+        self.init(configuration: configuration, transport: transport, clock: clock, trace: nil)
+    }
+
+    /// Creates a client whose calls' actions are also handed to `trace`.
+    init(
+        configuration: ResilientClientConfiguration, transport: (any HTTPTransport)?, clock: any ClientClock,
+        trace: (@Sendable (CallAction) -> Void)?
+    ) {
+        self.trace = trace
         self.configuration = configuration
         self.transport = transport ?? Self.defaultTransport(for: configuration.baseURL)
         self.clock = clock
@@ -160,9 +184,9 @@ public final class ResilientClient: Sendable {
         self.sendsDirectly = self.transport.enforcesTimeout && usesSystemClock
         self.loopTransport = sendsDirectly ? self.transport as? LoopTransport : nil
         self.hasEventHook = configuration.onEvent != nil
-        let firstTimeout = RetryPlanner.attemptTimeout(
-            perAttempt: configuration.attemptTimeout, deadline: configuration.deadline, now: .zero)
-        self.defaultFirstTimeout = (firstTimeout, firstTimeout.map { $0 > .zero } ?? true)
+        self.callPolicy = CallPolicy(
+            retry: configuration.retry, attemptTimeout: configuration.attemptTimeout,
+            gateWaitMode: configuration.gateWaitMode)
         var seeder = SystemRandomNumberGenerator()
         self.state = Mutex(State(
             budget: RetryBudget(configuration.budget), gate: HealthGate(configuration.gate),
@@ -308,7 +332,7 @@ public final class ResilientClient: Sendable {
             let (outcome, error) = await ping(until: deadline)
             if Task.isCancelled { throw .cancelled }
             if outcome == .status(200) { return }
-            if case .transport(let kind) = outcome, kind == .other || kind == .protocolError {
+            if case .transport(let kind) = outcome, kind == .other || kind == .protocolError || kind == .shutdown {
                 throw .transport(error ?? TransportError(kind), attempts: attempts)
             }
             let delay = state.withLock { backoff.delay(forRetry: attempts, previous: previous, using: &$0.rng) }
@@ -363,19 +387,22 @@ public final class ResilientClient: Sendable {
         return stream
     }
 
-    /// Stops the health prober and ends every event stream. Calls in flight continue; a call waiting
-    /// for the gate waits until its deadline.
+    /// Stops the health prober and ends every event stream. From then on every call fails at once with
+    /// ``ResilientClientError/shutdown``, and so do calls waiting at the closed gate and calls due to retry;
+    /// an attempt already in flight ends as the transport answers it.
     public func shutdown() {
-        let streams = state.withLock { state in
+        let (streams, waiters) = state.withLock { state in
             state.shutDown = true
             state.prober?.cancel()
             state.prober = nil
             let streams = Array(state.streams.values)
             streamCount.subtract(state.streams.count, ordering: .relaxed)
             state.streams.removeAll()
-            return streams
+            defer { state.gateWaiters.removeAll() }
+            return (streams, Array(state.gateWaiters.values))
         }
         for continuation in streams { continuation.finish() }
+        for waiter in waiters { waiter.resume(returning: .shutdown) }
     }
 
     // MARK: - The call loop
@@ -401,60 +428,31 @@ public final class ResilientClient: Sendable {
         let route: RouteURL
         var path: String { route.path }
         let start: Duration
-        /// The absolute deadline of the whole call.
-        let deadline: Duration?
-        let idempotent: Bool
-        /// Attempts sent so far.
-        var attempts = 0
-        /// The first attempt's timeout, if it starts when the call does.
-        let firstTimeout: Duration?
-        /// Made at the first outcome that is not a success: a call whose first attempt succeeds has
-        /// nothing to plan (every policy returns a 2xx at once). Boxed, to keep this value small.
-        var planner: PlannerBox?
+        /// The call's life: it decides, this client does what it says.
+        var machine: CallMachine
+        /// The machine's first action, decided when the call began; `nil` once taken.
+        var firstAction: CallAction?
+        /// The gate's generation when the machine last said to wait for it.
+        var gateGeneration: UInt64 = 0
         var records: [AttemptRecord] = []
         var gateWait: Duration = .zero
         /// Whether attempt records are kept: only for someone who reads them, the caller or an observer of
         /// `callFinished` (one that starts listening during the call sees a report without attempts).
         let keepAttempts: Bool
-        var lastOutcome: AttemptOutcome?
-        /// The gate's answer for the first attempt, asked when the call began; `nil` once used.
-        var firstAdmission: HealthGate.Admission?
-        /// Whether the first attempt was counted when the call began (admitted, with time left).
-        let firstCounted: Bool
         /// When the attempts ended, if the clock was read then: a call whose first attempt succeeds reads
         /// it only for someone who reads the latency or the report.
         var end: Duration?
 
         mutating func keep(_ record: AttemptRecord) {
-            lastOutcome = record.outcome
             if keepAttempts { records.append(record) }
-        }
-
-        /// The call's planner, made with the attempts sent so far.
-        mutating func plan(_ policy: RetryPolicy) -> PlannerBox {
-            if let planner { return planner }
-            var made = RetryPlanner(policy: policy, idempotent: idempotent, deadline: deadline)
-            for _ in 0..<attempts { made.recordAttempt() }
-            let box = PlannerBox(made)
-            planner = box
-            return box
-        }
-    }
-
-    /// A call's ``RetryPlanner``, owned by the one task that runs the call.
-    private final class PlannerBox {
-        var planner: RetryPlanner
-
-        init(_ planner: RetryPlanner) {
-            self.planner = planner
         }
     }
 
     /// How a call continues after an attempt.
-    private enum Step {
+    private enum Concluded {
         case succeeded(TransportResponse)
         case failed(ResilientClientError)
-        case sleep(Duration)
+        case next(CallAction)
     }
 
     /// Runs one call and decodes its reply with `decode` (a reply that does not decode fails the call,
@@ -494,102 +492,57 @@ public final class ResilientClient: Sendable {
         }
     }
 
-    /// The attempts of a call, until one succeeds (its response is returned) or there is a reason to give
-    /// up (thrown). Sets `call.end` to the (monotonic) time the attempts ended, except after a first
-    /// attempt that succeeded with nobody reading the time.
+    /// Does what the call's machine says until one attempt succeeds (its response is returned) or the call
+    /// ends otherwise (thrown). Sets `call.end` to the (monotonic) time the attempts ended, except after a
+    /// first attempt that succeeded with nobody reading the time.
     @inline(__always)
     private func runAttempts(_ call: inout CallInProgress) async throws(ResilientClientError) -> TransportResponse {
+        var action = call.firstAction ?? .finish(.shutdown)
+        call.firstAction = nil
+        var now = call.start
         while true {
-            // 1. The health gate. The first attempt was admitted (or not) when the call began, and starts
-            //    when the call did: no clock read.
-            let admission: HealthGate.Admission
-            let first = call.firstAdmission != nil
-            var counted = false
-            if let firstAdmission = call.firstAdmission {
-                admission = firstAdmission
-                counted = call.firstCounted
-                call.firstAdmission = nil
-            } else {
-                if Task.isCancelled {
-                    call.end = readClock()
-                    throw .cancelled
-                }
-                admission = admit()
-            }
-            let trial: Bool
-            let now: Duration
-            var timeout: Duration?
-            if case .proceed(let isTrial) = admission {
-                trial = isTrial
-                if first {
-                    now = call.start
-                    timeout = call.firstTimeout
+            trace?(action)
+            switch action {
+            case .send(let attempt):
+                let sent: Result<TransportResponse, TransportError>
+                if let loopTransport {
+                    do throws(TransportError) {
+                        sent = .success(try await loopTransport.send(call.request, timeout: attempt.timeout))
+                    } catch {
+                        sent = .failure(error)
+                    }
                 } else {
-                    now = readClock()
-                    timeout = RetryPlanner.attemptTimeout(
-                        perAttempt: configuration.attemptTimeout, deadline: call.deadline, now: now)
+                    sent = await send(call.request, timeout: attempt.timeout, until: attempt.timeout.map { now + $0 })
                 }
-            } else {
-                counted = false
-                let gateStart = first ? call.start : readClock()
-                let pass = await passGate(path: call.path, deadlineAt: call.deadline, first: admission)
-                now = readClock()
-                call.gateWait += now - gateStart
-                switch pass {
-                case .proceed(let isTrial): trial = isTrial
-                case .failFast:
-                    call.end = now
-                    throw .gateClosed
-                case .deadline:
-                    call.end = now
-                    throw .deadlineExceeded(attempts: call.attempts, last: call.lastOutcome)
-                case .cancelled:
-                    call.end = now
-                    throw .cancelled
+                switch conclude(&call, sent: sent, started: now, attempt: attempt) {
+                case .succeeded(let response): return response
+                case .failed(let error): throw error
+                case .next(let next): action = next
                 }
-                timeout = RetryPlanner.attemptTimeout(
-                    perAttempt: configuration.attemptTimeout, deadline: call.deadline, now: now)
-            }
-
-            // 2. One attempt, bounded by its timeout and the deadline.
-            if let timeout, timeout <= .zero {
-                releaseTrial(trial)
-                call.end = now
-                throw .deadlineExceeded(attempts: call.attempts, last: call.lastOutcome)
-            }
-            call.attempts += 1
-            call.planner?.planner.recordAttempt()
-            if !counted { countAttempt() }
-            let sent: Result<TransportResponse, TransportError>
-            if let loopTransport {
-                do throws(TransportError) {
-                    sent = .success(try await loopTransport.send(call.request, timeout: timeout))
-                } catch {
-                    sent = .failure(error)
-                }
-            } else {
-                sent = await send(call.request, timeout: timeout, until: timeout.map { now + $0 })
-            }
-
-            // 3. Tell the gate, then decide.
-            switch conclude(&call, sent: sent, started: now, trial: trial) {
-            case .succeeded(let response): return response
-            case .failed(let error): throw error
-            case .sleep(let delay):
+            case .retry(let delay, _):
                 do {
                     try await clock.sleep(for: delay)
+                    now = readClock()
+                    action = wake(&call, now: now)
                 } catch {
-                    call.end = readClock()
-                    throw .cancelled
+                    action = stop(&call, .cancelled)
                 }
+            case .waitForGate(let deadline):
+                let waitStart = now
+                action = await waitAtGate(&call, deadline: deadline)
+                now = readClock()
+                call.gateWait += now - waitStart
+            case .finish(let end):
+                call.end = readClock()
+                throw ended(&call, end)
             }
         }
     }
 
     /// The synchronous start of a call: validation, the route's URL, and one critical section that
-    /// counts the call, pays its budget deposit and asks the gate for its first attempt. Never inlined
-    /// into the async caller, where its lock's closure context would be allocated on the task. Throws
-    /// when the call ends before its first attempt (the caller reports it).
+    /// counts the call and starts its machine (budget deposit, the gate's answer for the first attempt).
+    /// Never inlined into the async caller, where its lock's closure context would be allocated on the
+    /// task. Throws when the call ends before it starts (the caller reports it).
     @inline(never)
     private func begin(
         spec: RouteSpec, body: JSONValue?, bytes: consuming [UInt8], idempotent: Bool, deadline: Duration?, wantsReport: Bool
@@ -597,88 +550,124 @@ public final class ResilientClient: Sendable {
         if let body, let problem = JSONBridge.validate(body, template: spec.body) { throw .validation(problem) }
         if Task.isCancelled { throw .cancelled }
         let start = readClock()
-        let deadlineAt = (deadline ?? configuration.deadline).map { start + $0 }
-        // The first attempt's timeout, and whether it has time left to be sent (and is counted) if the gate
-        // admits it now.
-        var (firstTimeout, sendable) = defaultFirstTimeout
-        if deadline != nil {
-            firstTimeout = RetryPlanner.attemptTimeout(
-                perAttempt: configuration.attemptTimeout, deadline: deadlineAt, now: start)
-            sendable = firstTimeout.map { $0 > .zero } ?? true
-        }
+        var machine = CallMachine(
+            policy: callPolicy, idempotent: idempotent, deadline: (deadline ?? configuration.deadline).map { start + $0 })
         let path = spec.path
-        let known = state.withLock { state -> (RouteURL, HealthGate.Admission)? in
+        let known = state.withLock { state -> (RouteURL, CallAction, UInt64)? in
             guard let route = state.routeURL(for: path) else { return nil }
-            return (route, state.begin(now: start, sendable: sendable))
+            return (route, state.begin(&machine, now: start), state.gateGeneration)
         }
         let route: RouteURL
-        let admission: HealthGate.Admission
+        let action: CallAction
+        let generation: UInt64
         if let known {
-            (route, admission) = known
+            (route, action, generation) = known
         } else {
             // The first call of this path: parse its URL once.
             guard let url = url(for: path) else {
                 throw .invalidRequest("cannot form a URL from \(configuration.baseURL) and \(path)")
             }
             route = RouteURL(routePath: path, url: url, path: url.path)
-            admission = state.withLock { state in
+            (action, generation) = state.withLock { state in
                 state.remember(route)
-                return state.begin(now: start, sendable: sendable)
+                return (state.begin(&machine, now: start), state.gateGeneration)
             }
         }
-        let headers = spec.verb != "GET" ? bodyHeaders : configuration.headers
+        // A GET carries no body (nor a Content-Type for one).
+        let isGet = spec.verb == "GET"
+        let request = TransportRequest(
+            method: spec.verb, url: route.url, headers: isGet ? configuration.headers : bodyHeaders,
+            body: isGet ? [] : bytes)
         return CallInProgress(
-            request: TransportRequest(method: spec.verb, url: route.url, headers: headers, body: bytes),
-            route: route, start: start, deadline: deadlineAt, idempotent: idempotent, firstTimeout: firstTimeout,
-            keepAttempts: wantsReport || hasListeners, firstAdmission: admission, firstCounted: sendable)
+            request: request, route: route, start: start, machine: machine, firstAction: action,
+            gateGeneration: generation, keepAttempts: wantsReport || hasListeners)
     }
 
-    /// The gate's answer for a retry.
-    private func admit() -> HealthGate.Admission {
-        state.withLock { $0.gate.admit() }
+    /// The machine's next step after a backoff sleep or a gate change, or `.cancelled` for a cancelled task.
+    @inline(never)
+    private func wake(_ call: inout CallInProgress, now: Duration) -> CallAction {
+        if Task.isCancelled { return stop(&call, .cancelled) }
+        return state.withLock { state in
+            let action = state.wake(&call.machine, now: now)
+            call.gateGeneration = state.gateGeneration
+            return action
+        }
     }
 
-    private func countAttempt() {
-        state.withLock { $0.counters.attempts += 1 }
+    /// Ends the call from outside (cancelled, shut down); a trial slot it held is given back to the gate.
+    @inline(never)
+    private func stop(_ call: inout CallInProgress, _ end: CallEnd) -> CallAction {
+        let (action, wakes) = state.withLock { state in
+            let trial = call.machine.state == .attempting(trial: true)
+            let action = call.machine.stop(end, gate: &state.gate)
+            return (action, state.gateChanged(nil, trialReleased: trial))
+        }
+        for waiter in wakes { waiter.resume(returning: .changed) }
+        return action
     }
 
-    /// Records an attempt's outcome, tells the gate, and decides (in one critical section) whether the
-    /// call ends or sleeps before another attempt. A 2xx that arrived is returned even if the task was
-    /// cancelled meanwhile: the work is done, and nothing is left to stop.
+    /// The error of a call that ended without a decision on an attempt's outcome (the gate, the deadline,
+    /// cancellation, shutdown); counts and reports a gate rejection.
+    private func ended(_ call: inout CallInProgress, _ end: CallEnd) -> ResilientClientError {
+        let attempts = call.machine.attempts
+        let last = call.machine.lastOutcome
+        switch end {
+        case .gateClosed:
+            state.withLock { $0.counters.gateRejections += 1 }
+            emit(.gateRejected(path: call.path))
+            return .gateClosed
+        case .cancelled: return .cancelled
+        case .shutdown: return .shutdown
+        case .gaveUp(.budgetExhausted):
+            if let last { return .budgetExhausted(attempts: attempts, last: last) }
+            return .deadlineExceeded(attempts: attempts, last: last)
+        case .gaveUp: return .deadlineExceeded(attempts: attempts, last: last)
+        case .succeeded: return .invalidRequest("unreachable: a call ended as a success without a response")
+        }
+    }
+
+    /// Records an attempt's outcome and gives it to the call's machine (one critical section with the gate,
+    /// the budget and the counters): the call succeeds, fails, or goes on with the machine's next action. A
+    /// 2xx that arrived is returned even if the task was cancelled meanwhile: the work is done, and nothing
+    /// is left to stop.
     @inline(never)
     private func conclude(
-        _ call: inout CallInProgress, sent: Result<TransportResponse, TransportError>, started: Duration, trial: Bool
-    ) -> Step {
+        _ call: inout CallInProgress, sent: Result<TransportResponse, TransportError>, started: Duration,
+        attempt: CallAttempt
+    ) -> Concluded {
         if case .success(let response) = sent, (200..<300).contains(response.status) {
-            // A 2xx is a success whatever the policy (RetryClassifier): no planner, no header search, and
-            // no attempt record (nor even a clock reading) unless someone reads it.
+            // A 2xx is a success whatever the policy (RetryClassifier): no header search, and no attempt
+            // record (nor even a clock reading) unless someone reads it.
             let outcome = AttemptOutcome.status(response.status)
             if call.keepAttempts || hasListeners {
                 let finished = readClock()
                 call.end = finished
                 let record = AttemptRecord(
-                    number: call.attempts, outcome: outcome, message: "", latency: finished - started, trial: trial)
+                    number: attempt.number, outcome: outcome, message: "", latency: finished - started,
+                    trial: attempt.trial)
                 emit(.attempt(path: call.path, record))
                 call.keep(record)
             } else {
-                call.lastOutcome = outcome
                 call.end = nil  // not an earlier attempt's
             }
             let (transition, wakes) = state.withLock { state in
                 state.counters.succeeded += 1
-                return state.record(.success, trial: trial)
+                let step = call.machine.attemptEnded(
+                    outcome, succeeded: true, retryAfter: nil, now: started, wallClockSeconds: 0,
+                    budget: &state.budget, gate: &state.gate, rng: &state.rng)
+                return (step.transition, state.gateChanged(step.transition))
             }
+            trace?(.finish(.succeeded))
             if let transition { announce(transition, waking: wakes) }
             return .succeeded(response)
         }
         let finished = readClock()
         call.end = finished
         if Task.isCancelled {
-            releaseTrial(trial)
             call.keep(AttemptRecord(
-                number: call.attempts, outcome: .transport(.cancelled), message: "cancelled",
-                latency: finished - started, trial: trial))
-            return .failed(.cancelled)
+                number: attempt.number, outcome: .transport(.cancelled), message: "cancelled",
+                latency: finished - started, trial: attempt.trial))
+            return .next(stop(&call, .cancelled))
         }
         let outcome: AttemptOutcome
         var message = ""
@@ -689,62 +678,57 @@ public final class ResilientClient: Sendable {
             message = error.message
         }
         var record = AttemptRecord(
-            number: call.attempts, outcome: outcome, message: message, latency: finished - started,
-            trial: trial)
+            number: attempt.number, outcome: outcome, message: message, latency: finished - started,
+            trial: attempt.trial)
         emit(.attempt(path: call.path, record))
 
-        let planner = call.plan(configuration.retry)
         var retryAfter: RetryAfter?
         var wall = 0.0
         if case .success(let response) = sent, let value = response.header("Retry-After") {
             wall = clock.wallClockSecondsSince1970
             retryAfter = RetryAfter(headerValue: value, nowSecondsSince1970: wall)
         }
-        let signal: HealthGate.Signal = configuration.retry.classifier.isEndpointFailure(outcome) ? .failure : .success
         let cancelled = outcome == .transport(.cancelled)
-        // The gate learns the outcome and the planner decides in one critical section.
-        let (transition, wakes, decision) = state.withLock { state in
-            let (transition, wakes) = cancelled ? (nil, []) : state.record(signal, trial: trial)
-            let decision = planner.planner.decide(
-                after: outcome, retryAfter: retryAfter, now: finished, wallClockSeconds: wall,
-                budget: &state.budget, using: &state.rng)
-            return (transition, wakes, decision)
-        }
-        if cancelled {
-            releaseTrial(trial)
-        } else if let transition {
-            announce(transition, waking: wakes)
-        }
-        switch decision {
-        case .succeed:
-            // Only a 2xx succeeds, and it took the path above.
-            call.keep(record)
-            return .failed(.invalidRequest("unreachable: \(outcome) judged a success"))
-        case .giveUp(let reason):
-            call.keep(record)
-            if reason == .budgetExhausted {
-                state.withLock { $0.counters.budgetRefusals += 1 }
-                emit(.budgetRefused(path: call.path, attempts: call.attempts))
+        // The gate learns the outcome and the machine decides in one critical section.
+        let (step, wakes) = state.withLock { state in
+            let step = call.machine.attemptEnded(
+                outcome, succeeded: false, retryAfter: retryAfter, now: finished, wallClockSeconds: wall,
+                budget: &state.budget, gate: &state.gate, rng: &state.rng)
+            switch step.action {
+            case .retry: state.counters.retries += 1
+            case .finish(.gaveUp(.budgetExhausted)): state.counters.budgetRefusals += 1
+            default: break
             }
-            return .failed(error(reason, outcome: outcome, sent: sent, attempts: call.attempts))
+            return (step, state.gateChanged(step.transition, trialReleased: cancelled && attempt.trial))
+        }
+        if let transition = step.transition {
+            announce(transition, waking: wakes)
+        } else {
+            for waiter in wakes { waiter.resume(returning: .changed) }
+        }
+        switch step.action {
         case .retry(let delay, let reason):
             record.delayAfter = delay
             record.delayReason = reason
             call.keep(record)
-            state.withLock { $0.counters.retries += 1 }
-            emit(.retryScheduled(path: call.path, nextAttempt: call.attempts + 1, delay: delay, reason: reason))
-            return .sleep(delay)
+            emit(.retryScheduled(path: call.path, nextAttempt: attempt.number + 1, delay: delay, reason: reason))
+            return .next(step.action)
+        case .finish(.gaveUp(let reason)):
+            trace?(step.action)
+            call.keep(record)
+            if reason == .budgetExhausted { emit(.budgetRefused(path: call.path, attempts: attempt.number)) }
+            return .failed(error(reason, outcome: outcome, sent: sent, attempts: attempt.number))
+        case .send, .waitForGate, .finish:
+            call.keep(record)
+            return .next(step.action)
         }
     }
 
-    /// Tells observers about a gate change, then wakes the calls it admitted, and starts the prober if the
-    /// gate closed.
-    private func announce(
-        _ transition: HealthGate.Transition,
-        waking wakes: [(CheckedContinuation<HealthGate.Admission?, Never>, HealthGate.Admission)]
-    ) {
+    /// Tells observers about a gate change, then wakes the waiting calls (each asks the gate again), and
+    /// starts the prober if the gate closed.
+    private func announce(_ transition: HealthGate.Transition, waking wakes: [CheckedContinuation<GateWake, Never>]) {
         deliverGateEvents()
-        for (waiter, admission) in wakes { waiter.resume(returning: admission) }
+        for waiter in wakes { waiter.resume(returning: .changed) }
         if transition.to == .closed { startProberIfNeeded() }
     }
 
@@ -883,105 +867,91 @@ public final class ResilientClient: Sendable {
 
     // MARK: - The health gate
 
-    private enum GatePass {
-        case proceed(trial: Bool)
-        case failFast
-        case deadline
-        case cancelled
-    }
-
-    /// `first`: the gate's answer when the attempt asked it.
-    private func passGate(path: String, deadlineAt: Duration?, first: HealthGate.Admission) async -> GatePass {
-        if case .proceed(let trial) = first { return .proceed(trial: trial) }
-        if configuration.gateWaitMode == .failFast {
-            state.withLock { $0.counters.gateRejections += 1 }
-            emit(.gateRejected(path: path))
-            return .failFast
-        }
+    /// Waits at the closed gate until the call's machine sends an attempt or ends the call (at its deadline,
+    /// on cancellation, on shutdown). Starts the prober if none runs.
+    private func waitAtGate(_ call: inout CallInProgress, deadline: Duration?) async -> CallAction {
         startProberIfNeeded()
         while true {
-            if Task.isCancelled { return .cancelled }
-            let raced = await race(until: deadlineAt, { await self.waitForGate() }, late: { [weak self] admission in
-                if admission == .proceed(trial: true) { self?.releaseTrial(true) }
-            })
-            switch raced {
-            case .timedOut: return .deadline
-            case .value(nil): return .cancelled
-            case .value(.proceed(let trial)?): return .proceed(trial: trial)
-            case .value(.wait?): continue
+            let generation = call.gateGeneration
+            let woke = await race(until: deadline) { await self.gateChange(after: generation) }
+            switch woke {
+            case .value(.changed), .timedOut:
+                // The machine ends the call once its deadline has passed.
+                let action = wake(&call, now: readClock())
+                if case .waitForGate = action { continue }
+                return action
+            case .value(.cancelled): return stop(&call, .cancelled)
+            case .value(.shutdown): return stop(&call, .shutdown)
             }
         }
     }
 
-    /// Suspends until the gate admits this call; `nil` if the task is cancelled.
-    private func waitForGate() async -> HealthGate.Admission? {
+    /// Suspends until the gate changes after `generation` (at once if it already has), the client shuts
+    /// down, or the task is cancelled.
+    private func gateChange(after generation: UInt64) async -> GateWake {
         let id = state.withLock { $0.makeID() }
         return await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<HealthGate.Admission?, Never>) in
-                let immediate = state.withLock { state -> HealthGate.Admission?? in
-                    if Task.isCancelled { return .some(nil) }
-                    let admission = state.gate.admit()
-                    if case .proceed = admission { return .some(admission) }
+            await withCheckedContinuation { (continuation: CheckedContinuation<GateWake, Never>) in
+                let immediate = state.withLock { state -> GateWake? in
+                    if state.shutDown { return .shutdown }
+                    if Task.isCancelled { return .cancelled }
+                    if state.gateGeneration != generation { return .changed }
                     state.gateWaiters[id] = continuation
-                    return .none
+                    return nil
                 }
                 if let immediate { continuation.resume(returning: immediate) }
             }
         } onCancel: {
             let waiter = state.withLock { $0.gateWaiters.removeValue(forKey: id) }
-            waiter?.resume(returning: nil)
+            waiter?.resume(returning: .cancelled)
         }
     }
 
-    private func releaseTrial(_ trial: Bool) {
-        guard trial else { return }
-        let wakes = state.withLock { state in
-            state.gate.releaseTrial()
-            var wakes: [(CheckedContinuation<HealthGate.Admission?, Never>, HealthGate.Admission)] = []
-            if let id = state.gateWaiters.keys.min(), case .proceed = state.gate.admit() {
-                if let waiter = state.gateWaiters.removeValue(forKey: id) {
-                    wakes.append((waiter, .proceed(trial: true)))
-                }
-            }
-            return wakes
-        }
-        for (waiter, admission) in wakes { waiter.resume(returning: admission) }
-    }
-
+    /// Starts the single prober while the gate is closed. The prober's task holds the client weakly (a
+    /// client dropped while its gate is closed is not kept alive by it); `deinit` and `shutdown()` cancel it.
     private func startProberIfNeeded() {
         state.withLock { state in
             guard !state.shutDown, state.gate.beginProbing() else { return }
-            state.prober = Task { [weak self] in
-                await self?.probeUntilHealthy()
+            state.prober = Task { [weak self, clock] in
+                while !Task.isCancelled {
+                    guard let delay = self?.nextProbeDelay() else { return }
+                    do {
+                        try await clock.sleep(for: delay)
+                    } catch {
+                        break
+                    }
+                    // The client is held only for the probe itself.
+                    guard let healthy = await self?.probe(), !healthy else { return }
+                }
+                self?.state.withLock { $0.gate.endProbing() }
             }
         }
     }
 
-    private func probeUntilHealthy() async {
-        defer { state.withLock { $0.gate.endProbing() } }
-        while !Task.isCancelled {
-            let delay = state.withLock { $0.gate.nextProbeDelay(using: &$0.rng) }
-            do {
-                try await clock.sleep(for: delay)
-            } catch {
-                return
-            }
-            // A probe is bounded by the attempt timeout, or 10 s when there is none.
-            let bound = configuration.attemptTimeout == nil ? readClock() + .seconds(10) : nil
-            let (outcome, _) = await ping(until: bound)
-            if Task.isCancelled { return }
-            let healthy = outcome == .status(200)
-            let (wakes, stillClosed) = state.withLock { state in
-                state.counters.probes += 1
-                let transition = state.gate.recordProbe(healthy: healthy)
-                state.pendingGateEvents.append(.probe(healthy: healthy, outcome: outcome))
-                if let transition { state.pendingGateEvents.append(.gate(transition)) }
-                return (transition.map { state.apply($0) } ?? [], state.gate.state == .closed)
-            }
-            deliverGateEvents()
-            for (waiter, admission) in wakes { waiter.resume(returning: admission) }
-            if !stillClosed { return }
+    private func nextProbeDelay() -> Duration {
+        state.withLock { $0.gate.nextProbeDelay(using: &$0.rng) }
+    }
+
+    /// One `GET /ping` of the prober, reported to the gate; `true` when it moved the gate out of closed (the
+    /// prober's work is done).
+    private func probe() async -> Bool {
+        // A probe is bounded by the attempt timeout, or 10 s when there is none.
+        let bound = configuration.attemptTimeout == nil ? readClock() + .seconds(10) : nil
+        let (outcome, _) = await ping(until: bound)
+        if Task.isCancelled {
+            state.withLock { $0.gate.endProbing() }
+            return true
         }
+        let healthy = outcome == .status(200)
+        let (transition, wakes) = state.withLock { state in
+            state.counters.probes += 1
+            let transition = state.gate.recordProbe(healthy: healthy)
+            state.pendingGateEvents.append(.probe(healthy: healthy, outcome: outcome))
+            return (transition, state.gateChanged(transition))
+        }
+        deliverGateEvents()
+        for waiter in wakes { waiter.resume(returning: .changed) }
+        return transition != nil
     }
 
     // MARK: - Events

@@ -88,6 +88,9 @@ public enum ResilientClientError: Error, Sendable, CustomStringConvertible {
     case invalidRequest(String)
     /// The caller's task was cancelled.
     case cancelled
+    /// The client was shut down (``ResilientClient/shutdown()``): a call made after it, a call waiting at
+    /// the closed gate, and a call due to retry all end with this at once.
+    case shutdown
 
     /// A one-line explanation.
     public var description: String {
@@ -110,6 +113,7 @@ public enum ResilientClientError: Error, Sendable, CustomStringConvertible {
         case .decoding(let message, _): return "could not decode the reply: \(message)"
         case .invalidRequest(let message): return "invalid request: \(message)"
         case .cancelled: return "cancelled"
+        case .shutdown: return "client shut down: no new calls or attempts are sent"
         }
     }
 }

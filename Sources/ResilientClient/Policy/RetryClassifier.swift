@@ -20,7 +20,7 @@ public enum AttemptOutcome: Sendable, Equatable, Hashable, CustomStringConvertib
 /// |---|---|
 /// | 2xx | never (success) |
 /// | `alwaysRetryableStatuses` (default: 429, 503) | always |
-/// | connection refused, connect timeout, closed before any byte was sent | always (nothing reached the server) |
+/// | connection refused, connect timeout, unresolved host name, closed before any byte was sent | always (nothing reached the server) |
 /// | `idempotentRetryableStatuses` (default: 502, 504) | only for idempotent routes |
 /// | response timeout, connection closed after the request was sent | only for idempotent routes |
 /// | anything else (4xx, 500, protocol errors, …) | never |
@@ -61,11 +61,11 @@ public struct RetryClassifier: Sendable, Equatable, Hashable {
             return .fail
         case .transport(let kind):
             switch kind {
-            case .connectionRefused, .connectTimeout, .connectionClosed(requestSent: false):
+            case .connectionRefused, .connectTimeout, .unresolvedHost, .connectionClosed(requestSent: false):
                 return .retry
             case .responseTimeout, .connectionClosed(requestSent: true):
                 return idempotent ? .retry : .fail
-            case .protocolError, .cancelled, .other:
+            case .protocolError, .cancelled, .shutdown, .other:
                 return .fail
             }
         }
@@ -81,8 +81,8 @@ public struct RetryClassifier: Sendable, Equatable, Hashable {
             return code == 502 || code == 503 || code == 504 || alwaysRetryableStatuses.contains(code)
         case .transport(let kind):
             switch kind {
-            case .connectionRefused, .connectTimeout, .responseTimeout, .connectionClosed: return true
-            case .protocolError, .cancelled, .other: return false
+            case .connectionRefused, .connectTimeout, .unresolvedHost, .responseTimeout, .connectionClosed: return true
+            case .protocolError, .cancelled, .shutdown, .other: return false
             }
         }
     }

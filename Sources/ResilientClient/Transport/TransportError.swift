@@ -8,6 +8,9 @@ public struct TransportError: Error, Sendable, Equatable, Hashable, CustomString
         case connectionRefused
         /// The connection could not be established in time: nothing was sent, always safe to retry.
         case connectTimeout
+        /// The host name could not be resolved (DNS): nothing was sent. Retried like a refused connection (a
+        /// name that is not registered yet, a resolver that is briefly down).
+        case unresolvedHost
         /// The request was sent but no complete response arrived in time: retried for idempotent routes.
         case responseTimeout
         /// The connection was reset or closed. `requestSent` tells whether any byte of the request was
@@ -17,6 +20,8 @@ public struct TransportError: Error, Sendable, Equatable, Hashable, CustomString
         case protocolError
         /// The task was cancelled while the request was in flight: not retried.
         case cancelled
+        /// The transport was shut down: nothing was sent, and nothing can be. Not retried.
+        case shutdown
         /// The request cannot be sent at all (bad URL, unsupported scheme, TLS failure, …): not retried.
         case other
     }

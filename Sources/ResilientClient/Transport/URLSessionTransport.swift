@@ -10,7 +10,8 @@ import Foundation
 /// URL errors map to ``TransportError`` kinds: "cannot connect" to `.connectionRefused`, "timed out" to
 /// `.responseTimeout` (URLSession does not say whether the request was sent, so it is treated as
 /// possibly processed), "connection lost" to `.connectionClosed(requestSent: true)`, "cancelled" to
-/// `.cancelled`, anything else (TLS, DNS, bad URL) to `.other`.
+/// `.cancelled`, "cannot find host" and "DNS lookup failed" to `.unresolvedHost`, anything else (TLS, bad
+/// URL) to `.other`.
 public final class URLSessionTransport: HTTPTransport {
     private let session: URLSession
 
@@ -60,6 +61,7 @@ public final class URLSessionTransport: HTTPTransport {
         let message = error.localizedDescription
         switch error.code {
         case .cannotConnectToHost: return TransportError(.connectionRefused, message)
+        case .cannotFindHost, .dnsLookupFailed: return TransportError(.unresolvedHost, message)
         case .timedOut: return TransportError(.responseTimeout, message)
         case .networkConnectionLost: return TransportError(.connectionClosed(requestSent: true), message)
         case .cancelled: return TransportError(.cancelled, message)

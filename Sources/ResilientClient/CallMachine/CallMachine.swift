@@ -1,0 +1,187 @@
+/// The life of one call as a plain value: admit → attempt → outcome → retry, wait at the gate, or finish.
+///
+/// It does no IO, reads no clock and never sleeps. Its driver feeds it the time, each attempt's outcome and
+/// the random source, and does what the returned ``CallAction`` says: send an attempt, sleep before a retry,
+/// wait for the health gate, or finish. ``ResilientClient`` (async/await) and loadgen's engine (an event
+/// loop) drive this same machine, so a call behaves the same in both by construction.
+///
+/// The state shared by every call of a client (its ``RetryBudget`` and ``HealthGate``) and the random source
+/// are passed in `inout`: the driver keeps them where it keeps them (under a lock, or on a loop's thread).
+///
+/// ```swift
+/// var machine = CallMachine(policy: policy, idempotent: true, deadline: now + .seconds(30))
+/// var action = machine.start(now: now, budget: &budget, gate: &gate)
+/// while true {
+///     switch action {
+///     case .send(let attempt):
+///         let outcome = send(timeout: attempt.timeout)
+///         action = machine.attemptEnded(outcome, succeeded: outcome.is2xx, retryAfter: nil, now: now,
+///                                       wallClockSeconds: wall, budget: &budget, gate: &gate, rng: &rng).action
+///     case .retry(let delay, _): sleep(delay); action = machine.wake(now: now, gate: &gate)
+///     case .waitForGate: waitForTheGate(); action = machine.wake(now: now, gate: &gate)
+///     case .finish(let end): return end
+///     }
+/// }
+/// ```
+///
+/// Modelled on async-http-client's `HTTPRequestStateMachine`: a value type that decides while a thin shell
+/// does the IO, tested without sockets or sleeps.
+public struct CallMachine: Sendable {
+    /// Where the call is.
+    public enum State: Sendable, Equatable, Hashable {
+        /// Not started.
+        case idle
+        /// An attempt is in flight (`trial`: a half-open trial of the gate).
+        case attempting(trial: Bool)
+        /// Sleeping before the next attempt.
+        case sleeping
+        /// Waiting for the gate to admit the next attempt.
+        case waitingForGate
+        /// Over.
+        case finished(CallEnd)
+    }
+
+    /// The rules in force.
+    public let policy: CallPolicy
+    /// Whether the request may be repeated after an ambiguous failure (a timeout, a reset after sending).
+    public let idempotent: Bool
+    /// The absolute deadline of the whole call on the driver's monotonic clock, or `nil`.
+    public let deadline: Duration?
+    /// Where the call is.
+    public private(set) var state: State = .idle
+    /// Attempts sent so far.
+    public private(set) var attempts = 0
+    /// The outcome of the last attempt that ended, if any.
+    public private(set) var lastOutcome: AttemptOutcome?
+    /// Made at the first outcome that is not a success: a call whose first attempt succeeds has nothing to plan.
+    private var planner: RetryPlanner?
+
+    /// Creates the machine of one call.
+    ///
+    /// - Parameters:
+    ///   - policy: the rules shared by the driver's calls.
+    ///   - idempotent: whether the request may be repeated after an ambiguous failure.
+    ///   - deadline: the absolute time by which the call must end, or `nil`.
+    public init(policy: CallPolicy, idempotent: Bool, deadline: Duration?) {
+        self.policy = policy
+        self.idempotent = idempotent
+        self.deadline = deadline
+    }
+
+    /// Whether the call is over.
+    public var isFinished: Bool {
+        if case .finished = state { return true }
+        return false
+    }
+
+    /// Starts the call at `now`: pays its deposit into the retry budget and asks the gate for the first attempt.
+    public mutating func start(now: Duration, budget: inout RetryBudget, gate: inout HealthGate) -> CallAction {
+        guard state == .idle else { return unexpected() }
+        budget.deposit(now: now)
+        return nextAttempt(now: now, gate: &gate)
+    }
+
+    /// The attempt in flight ended.
+    ///
+    /// - Parameters:
+    ///   - outcome: its status or transport failure.
+    ///   - succeeded: whether the driver counts it as a success (the library: a 2xx; loadgen: the scenario's
+    ///     expected statuses).
+    ///   - retryAfter: the response's parsed `Retry-After`, if any.
+    ///   - now: the monotonic time.
+    ///   - wallClockSeconds: the wall clock (for an HTTP-date `Retry-After`).
+    ///   - budget: the retry budget a retry is withdrawn from.
+    ///   - gate: the health gate, told the outcome.
+    ///   - rng: the jitter source.
+    public mutating func attemptEnded(
+        _ outcome: AttemptOutcome, succeeded: Bool, retryAfter: RetryAfter?, now: Duration, wallClockSeconds: Double,
+        budget: inout RetryBudget, gate: inout HealthGate, rng: inout some RandomNumberGenerator
+    ) -> CallStep {
+        guard case .attempting(let trial) = state else { return CallStep(action: unexpected()) }
+        lastOutcome = outcome
+        // The gate learns what the endpoint did; an attempt cancelled locally says nothing about it.
+        var transition: HealthGate.Transition?
+        if outcome == .transport(.cancelled) {
+            if trial { gate.releaseTrial() }
+        } else {
+            let failure = policy.retry.classifier.isEndpointFailure(outcome)
+            transition = gate.record(failure ? .failure : .success, trial: trial)
+        }
+        if succeeded { return CallStep(action: finish(.succeeded), transition: transition) }
+        if case .transport = outcome, !policy.retryTransportErrors {
+            return CallStep(action: finish(.gaveUp(.notRetryable)), transition: transition)
+        }
+        var planner = self.planner ?? makePlanner()
+        let decision = planner.decide(
+            after: outcome, retryAfter: retryAfter, now: now, wallClockSeconds: wallClockSeconds, budget: &budget,
+            using: &rng)
+        self.planner = planner
+        switch decision {
+        case .succeed:
+            // The classifier calls it a success (a 2xx) but the driver does not (not the status it expected).
+            return CallStep(action: finish(.gaveUp(.notRetryable)), transition: transition)
+        case .giveUp(let reason):
+            return CallStep(action: finish(.gaveUp(reason)), transition: transition)
+        case .retry(let delay, let reason):
+            state = .sleeping
+            return CallStep(action: .retry(after: delay, reason: reason), transition: transition)
+        }
+    }
+
+    /// The backoff sleep is over, or the gate may have changed, or the deadline of a wait at the gate passed:
+    /// asks the gate for the next attempt.
+    public mutating func wake(now: Duration, gate: inout HealthGate) -> CallAction {
+        switch state {
+        case .sleeping, .waitingForGate: return nextAttempt(now: now, gate: &gate)
+        case .finished(let end): return .finish(end)
+        case .idle, .attempting: return unexpected()
+        }
+    }
+
+    /// Ends the call from outside (`.cancelled`, `.shutdown`): a half-open trial in flight gives its slot back.
+    /// Once finished, the call stays as it ended.
+    public mutating func stop(_ end: CallEnd, gate: inout HealthGate) -> CallAction {
+        switch state {
+        case .finished(let ended): return .finish(ended)
+        case .attempting(let trial):
+            if trial { gate.releaseTrial() }
+        case .idle, .sleeping, .waitingForGate: break
+        }
+        return finish(end)
+    }
+
+    /// The next attempt if there is time for it and the gate admits it.
+    private mutating func nextAttempt(now: Duration, gate: inout HealthGate) -> CallAction {
+        let timeout = RetryPlanner.attemptTimeout(perAttempt: policy.attemptTimeout, deadline: deadline, now: now)
+        if let timeout, timeout <= .zero { return finish(.gaveUp(.deadlineExceeded)) }
+        switch gate.admit() {
+        case .proceed(let trial):
+            attempts += 1
+            planner?.recordAttempt()
+            state = .attempting(trial: trial)
+            return .send(CallAttempt(number: attempts, trial: trial, timeout: timeout))
+        case .wait:
+            if policy.gateWaitMode == .failFast { return finish(.gateClosed) }
+            state = .waitingForGate
+            return .waitForGate(deadline: deadline)
+        }
+    }
+
+    private func makePlanner() -> RetryPlanner {
+        var planner = RetryPlanner(policy: policy.retry, idempotent: idempotent, deadline: deadline)
+        for _ in 0..<attempts { planner.recordAttempt() }
+        return planner
+    }
+
+    private mutating func finish(_ end: CallEnd) -> CallAction {
+        state = .finished(end)
+        return .finish(end)
+    }
+
+    /// An input the state does not expect (a driver bug): the call keeps its state, and a finished call
+    /// repeats how it ended; otherwise it ends as shut down rather than trap.
+    private mutating func unexpected() -> CallAction {
+        if case .finished(let end) = state { return .finish(end) }
+        return finish(.shutdown)
+    }
+}

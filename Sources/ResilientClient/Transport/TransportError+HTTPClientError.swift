@@ -1,0 +1,22 @@
+import NetIO
+
+extension TransportError {
+    /// The library's reading of a failure of NetIO's HTTP client, the one mapping the client's `LoopTransport`
+    /// and loadgen's engine share: nothing sent (refused, connect timeout, a timeout or reset before the request
+    /// was written) is always safe to retry; after sending, only for idempotent routes.
+    public init(_ error: HTTPClientError) {
+        let message = error.description
+        switch error {
+        case .connectRefused, .unreachable: self.init(.connectionRefused, message)
+        case .connectTimedOut: self.init(.connectTimeout, message)
+        case .connectFailed(.addressResolution(let host)):
+            self.init(.unresolvedHost, "cannot resolve host name '\(host)' (DNS)")
+        case .connectFailed: self.init(.other, message)
+        case .timedOut(let sent): self.init(sent ? .responseTimeout : .connectTimeout, message)
+        case .resetBeforeSend: self.init(.connectionClosed(requestSent: false), message)
+        case .resetAfterSend: self.init(.connectionClosed(requestSent: true), message)
+        case .closedByPeer(let sent), .closed(let sent): self.init(.connectionClosed(requestSent: sent), message)
+        case .invalidResponse: self.init(.protocolError, message)
+        }
+    }
+}

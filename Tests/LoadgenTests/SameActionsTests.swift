@@ -1,0 +1,106 @@
+import Foundation
+import NetIO
+import Synchronization
+import Testing
+
+@testable import LoadgenCore
+@testable import ResilientClient
+
+/// The library (async/await) and loadgen's engine (an event loop) drive one `CallMachine`: the same scripted
+/// answers from a real server on 127.0.0.1 give the same sequence of actions through both.
+@Suite(.serialized) struct SameActionsTests {
+    /// Actions seen by a driver, in order.
+    final class Trace: Sendable {
+        private let actions = Mutex<[CallAction]>([])
+        var all: [CallAction] { actions.withLock { $0 } }
+        func add(_ action: CallAction) { actions.withLock { $0.append(action) } }
+    }
+
+    /// The scenario's client section and the library configuration it means: no deadline, no budget limit,
+    /// jitter off (so the delays are the same numbers), and the engine's fail-fast gate when there is one.
+    static func settings(gateThreshold: Int?) -> (ClientSpec, (inout ResilientClientConfiguration) -> Void) {
+        let spec = ClientSpec(
+            connections: 1, timeout: .seconds(5),
+            retry: RetrySpec(maxAttempts: 4, baseDelay: .milliseconds(2), maxDelay: .milliseconds(20), jitter: .none),
+            budget: nil, healthGate: gateThreshold.map { HealthGateSpec(failureThreshold: $0, probeInterval: .seconds(5)) })
+        let configure: (inout ResilientClientConfiguration) -> Void = { configuration in
+            configuration.retry = RetryPolicy(
+                maxAttempts: 4, backoff: Backoff(base: .milliseconds(2), multiplier: 2, cap: .milliseconds(20), jitter: .none))
+            configuration.budget = .unlimited
+            configuration.deadline = nil
+            configuration.attemptTimeout = .seconds(5)
+            if let gateThreshold {
+                configuration.gate = HealthGate.Configuration(failureThreshold: gateThreshold, halfOpenTrials: 3)
+                configuration.gateWaitMode = .failFast
+            } else {
+                configuration.gate = .disabled
+            }
+        }
+        return (spec, configure)
+    }
+
+    /// One call through the library against a target answering `script` (by request number), then the first
+    /// call of a one-user run through the engine against a fresh target with the same script.
+    func actions(script: [Int], gateThreshold: Int?) async throws -> (library: [CallAction], engine: [CallAction]) {
+        let (spec, configure) = Self.settings(gateThreshold: gateThreshold)
+        let reply: @Sendable (Int) -> EngineTestReply = { number in .status(number < script.count ? script[number] : 200) }
+
+        let libraryTrace = Trace()
+        let libraryTarget = try EngineTestTarget(reply: reply)
+        defer { libraryTarget.shutdown() }
+        let transport = try LoopTransport()
+        defer { transport.shutdown() }
+        var configuration = ResilientClientConfiguration(baseURL: try #require(URL(string: "http://127.0.0.1:\(libraryTarget.port)")))
+        configure(&configuration)
+        let client = ResilientClient(
+            configuration: configuration, transport: transport, clock: SystemClientClock(),
+            trace: { libraryTrace.add($0) })
+        defer { client.shutdown() }
+        _ = try? await client.callJSON(RouteSpec(verb: "GET", path: "/work", file: "", function: "", body: []), .object(JSONObject([])))
+
+        let engineTrace = Trace()
+        let engineTarget = try EngineTestTarget(reply: reply)
+        defer { engineTarget.shutdown() }
+        var engine = NetworkLoadEngine(configuration: .init(threads: 1))
+        engine.trace = { index, action in if index == 0 { engineTrace.add(action) } }
+        let plan = enginePlan(
+            port: engineTarget.port, load: .closed(users: 1, duration: .milliseconds(150), thinkTime: .milliseconds(0)),
+            client: spec)
+        _ = try await engine.run(plan) { _ in }
+        return (libraryTrace.all, engineTrace.all)
+    }
+
+    static func send(_ number: Int) -> CallAction {
+        .send(CallAttempt(number: number, trial: false, timeout: .seconds(5)))
+    }
+
+    static func retry(_ milliseconds: Int64, after status: Int) -> CallAction {
+        .retry(after: .milliseconds(milliseconds), reason: DelayReason(cause: .status(status), backoff: .milliseconds(milliseconds)))
+    }
+
+    @Test func retriedOverloadThenSuccess() async throws {
+        let (library, engine) = try await actions(script: [503, 502, 200], gateThreshold: nil)
+        #expect(library == [Self.send(1), Self.retry(2, after: 503), Self.send(2), Self.retry(4, after: 502), Self.send(3), .finish(.succeeded)])
+        #expect(engine == library)
+    }
+
+    @Test func attemptsExhausted() async throws {
+        let (library, engine) = try await actions(script: [503, 503, 503, 503], gateThreshold: nil)
+        #expect(library.last == .finish(.gaveUp(.attemptsExhausted)))
+        #expect(library.count == 8)
+        #expect(engine == library)
+    }
+
+    @Test func notRetryableStatus() async throws {
+        let (library, engine) = try await actions(script: [500], gateThreshold: nil)
+        #expect(library == [Self.send(1), .finish(.gaveUp(.notRetryable))])
+        #expect(engine == library)
+    }
+
+    @Test func aRetryAtTheClosedGateEndsTheCallInBoth() async throws {
+        // Two 503s close the gate (threshold 2); the retry that follows finds it closed.
+        let (library, engine) = try await actions(script: [503, 503], gateThreshold: 2)
+        #expect(library == [Self.send(1), Self.retry(2, after: 503), Self.send(2), Self.retry(4, after: 503), .finish(.gateClosed)])
+        #expect(engine == library)
+    }
+}
