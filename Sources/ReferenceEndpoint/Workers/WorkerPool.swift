@@ -12,7 +12,8 @@ import Synchronization
 /// batches over private pipes ("group commit": whoever finds calls waiting and a worker with room sends
 /// them all in one write) and results come back batched the same way. A worker that dies fails its in-flight
 /// calls with `.crashed`, one that runs a call past `callTimeout` is killed and fails them with `.timedOut`;
-/// either way a replacement is spawned. The model's `print` output and tracebacks go to the `EndpointLog`,
+/// either way a replacement is spawned. In-flight calls the worker had not started yet (its
+/// `WorkerProgressBoard` says so) complete with `.rejected` instead: they never ran. The model's `print` output and tracebacks go to the `EndpointLog`,
 /// one line at a time, prefixed `[worker N pid P]`.
 ///
 /// ```swift
@@ -168,7 +169,12 @@ struct DispatchWorker {
     }
 
     /// Every call in flight, oldest first.
-    func allCalls() -> [InFlightCall] { calls.sorted { $0.key < $1.key }.map(\.value) }
+    func allCalls() -> [InFlightCall] { allCallsWithIDs().map(\.call) }
+
+    /// Every call in flight with its id, oldest first.
+    func allCallsWithIDs() -> [(id: UInt64, call: InFlightCall)] {
+        calls.sorted { $0.key < $1.key }.map { (id: $0.key, call: $0.value) }
+    }
 }
 
 /// Everything shared between submitters, the dispatcher role and the supervisor thread.

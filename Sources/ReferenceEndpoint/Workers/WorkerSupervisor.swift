@@ -20,10 +20,13 @@ final class SupervisedProcess {
     /// The last lines of output (kept while starting, to explain an early exit).
     var recentLines: [String] = []
     let prefix: String
+    /// Where the worker marks each call it starts (nil when shared memory was unavailable).
+    let board: WorkerProgressBoard?
 
-    init(index: Int, generation: Int, spawned: SpawnedWorker) {
+    init(index: Int, generation: Int, spawned: SpawnedWorker, board: WorkerProgressBoard?) {
         self.index = index
         self.generation = generation
+        self.board = board
         pid = spawned.pid
         requests = WorkerFD(spawned.requests)
         results = spawned.results
@@ -221,7 +224,10 @@ final class WorkerSupervisor {
 
     private func launch(_ index: Int) {
         let python = config.pythonPath
-        switch WorkerSpawner.spawn(python: python, script: WorkerScript.source) {
+        let board = WorkerProgressBoard.make(slots: max(1, config.threads))
+        let spawnedWorker = WorkerSpawner.spawn(python: python, script: WorkerScript.source, board: board?.fd)
+        board?.closeDescriptor()
+        switch spawnedWorker {
         case .failure(let error):
             let message = "cannot start the Python interpreter '\(python)': \(WorkerSpawner.describe(errno: error.code))"
             if starting {
@@ -237,7 +243,7 @@ final class WorkerSupervisor {
                 if s.spawned.count > 4_096 { s.spawned.removeFirst(s.spawned.count - 4_096) }
                 return s.nextGeneration
             }
-            let process = SupervisedProcess(index: index, generation: generation, spawned: spawned)
+            let process = SupervisedProcess(index: index, generation: generation, spawned: spawned, board: board)
             processes[index] = process
             var frame: [UInt8] = []
             WorkerProtocol.appendFrame(
@@ -308,25 +314,33 @@ final class WorkerSupervisor {
     }
 
     /// Ends a worker: kills and reaps it, logs the rest of its output, fails its in-flight calls with
-    /// `result`, and schedules a replacement (or fails `start()` if the pool is still starting).
+    /// `result` (or `.rejected` for those its progress board shows it never started: they are safe to retry),
+    /// and schedules a replacement (or fails `start()` if the pool is still starting).
     private func retire(_ process: SupervisedProcess, result: WorkerResult, reason: String) {
         if process.waitStatus == nil {
             kill(process.pid, SIGKILL)
             process.waitStatus = Self.reap(process.pid)
         }
         closeProcess(process)
-        let inFlight = core.state.withLock { s -> [InFlightCall] in
+        let inFlight = core.state.withLock { s -> [(id: UInt64, call: InFlightCall)] in
             guard let worker = s.workers[process.index], worker.generation == process.generation else { return [] }
             s.workers[process.index] = nil
-            return worker.allCalls()
+            return worker.allCallsWithIDs()
         }
         if process.ready { core.alive.subtract(1, ordering: .relaxed) }
         processes[process.index] = nil
+        // The worker is dead: its board is final. Without one, every call in flight may have started.
+        let highestStarted = process.board?.highestStarted ?? .max
+        let notStarted = inFlight.filter { $0.id > highestStarted }.count
         let status = process.waitStatus.map(WorkerSpawner.describe(waitStatus:)) ?? "unknown status"
-        let calls = inFlight.isEmpty ? "" : "; \(inFlight.count) call\(inFlight.count == 1 ? "" : "s") in flight failed"
+        var calls = ""
+        if !inFlight.isEmpty {
+            calls = "; \(inFlight.count) call\(inFlight.count == 1 ? "" : "s") in flight failed"
+            if notStarted > 0 { calls += " (\(notStarted) had not started: answered 503, safe to retry)" }
+        }
         // While the pool is starting, a failure is reported once, by the error `start()` throws.
         if !starting { core.log.log("\(process.prefix)\(reason) (\(status))\(calls)") }
-        for call in inFlight { call.completion(result) }
+        for entry in inFlight { entry.call.completion(entry.id > highestStarted ? .rejected : result) }
         if starting {
             if let failure = process.failure {
                 abortStartup(failure)
