@@ -78,6 +78,20 @@ public enum EndpointCommand {
                 .value(
                     "outage-retry-after", valueName: "SECONDS", help: "Retry-After value of the 503s during the outage.",
                     defaultDescription: "2"),
+                .value(
+                    "worker-memory", valueName: "MB",
+                    help: "Limit each Python worker's address space (RLIMIT_AS): past it the model gets MemoryError "
+                        + "(the call answers 500); a worker it kills is respawned.",
+                    defaultDescription: "no limit"),
+                .value(
+                    "worker-max-calls", valueName: "N",
+                    help: "Replace a worker after N calls (it finishes its calls first; none is lost).",
+                    defaultDescription: "never"),
+                .value(
+                    "worker-max-rss", valueName: "MB",
+                    help: "Replace a worker whose resident memory exceeds MB (checked twice a second), for models "
+                        + "that leak.",
+                    defaultDescription: "never"),
                 .flag("no-access-log", help: "Do not log one line per request."),
                 .flag(
                     "exit-on-stdin-eof",
@@ -139,6 +153,9 @@ public enum EndpointCommand {
         }
         if args.flag("no-access-log") { config.accessLog = false }
         if args.flag("drop-abandoned") { config.dropAbandoned = true }
+        if let megabytes = try args.int("worker-memory", in: 16...(1 << 30)) { config.memoryLimitBytes = megabytes << 20 }
+        if let calls = try args.int("worker-max-calls", in: 1...Int.max) { config.maxCallsPerWorker = calls }
+        if let megabytes = try args.int("worker-max-rss", in: 1...(1 << 30)) { config.maxResidentBytes = megabytes << 20 }
         if let limit = try args.int("ping-overload-queue", in: 0...Int.max) { config.pingOverloadQueue = limit }
         config.outage = try args.value(
             "outage", expected: "START:DURATION in seconds (e.g. 10:5 or 10s:5s; DURATION greater than 0)",

@@ -119,6 +119,11 @@ struct DispatchWorker {
     var inFlight: Int { calls.count }
     /// Sum of the estimated costs of the calls in flight, in nanoseconds.
     var outstanding: UInt64 = 0
+    /// Calls sent to this worker so far.
+    var sent = 0
+    /// Why the worker is being recycled (`maxCallsPerWorker`, `maxResidentBytes`): it takes no new calls and is
+    /// replaced once its calls in flight are done.
+    var retiring: String?
     private var frameStart = -1
     private var frameCalls = 0
 
@@ -132,6 +137,7 @@ struct DispatchWorker {
     mutating func send(_ call: WaitingCall, id: UInt64, now: UInt64, cost: UInt64) {
         calls[id] = InFlightCall(route: call.route, sentAt: now, cost: cost, completion: call.completion)
         outstanding &+= cost
+        sent += 1
         if frameStart < 0 || frameCalls == WorkerProtocol.maxCallsPerFrame {
             closeFrame()
             frameStart = WorkerProtocol.openFrame(kind: WorkerProtocol.kindCalls, in: &output)
@@ -148,7 +154,7 @@ struct DispatchWorker {
 
     /// The calls in flight if this worker can take one more call of estimated `cost` nanoseconds, else nil.
     func load(ifRoomFor cost: UInt64, threads: Int, maxInFlight: Int, budget: UInt64) -> Int? {
-        guard ready, !broken, !awaitingWritable else { return nil }
+        guard ready, !broken, !awaitingWritable, retiring == nil else { return nil }
         if inFlight < threads || (inFlight < maxInFlight && outstanding &+ cost <= budget) { return inFlight }
         return nil
     }
@@ -199,6 +205,8 @@ struct PoolState {
     /// The next call id: one counter for the pool's life, so that an id is never reused (a late or forged
     /// result can never complete another call).
     var nextCallID: UInt64 = 1
+    /// A worker is recycled after this many calls (`WorkerPoolConfiguration.maxCallsPerWorker`).
+    var maxCallsPerWorker: Int?
 
     /// Moves waiting calls to workers with room, oldest first. A worker always takes up to `threads` calls;
     /// beyond that it takes more (up to `maxInFlight`) only while the estimated work in flight stays within
@@ -229,6 +237,9 @@ struct PoolState {
             guard best >= 0, let call = queue.removeFirst() else { break }
             workers[best]?.send(call, id: nextCallID, now: now, cost: cost)
             nextCallID += 1
+            if let limit = maxCallsPerWorker, let sent = workers[best]?.sent, sent >= limit {
+                workers[best]?.retiring = "it was sent \(sent) calls (--worker-max-calls \(limit))"
+            }
         }
         for index in workers.indices { workers[index]?.closeFrame() }
         return dropped
@@ -292,7 +303,8 @@ final class WorkerPoolCore: Sendable {
         state = Mutex(PoolState(
             workers: Array(repeating: nil, count: max(1, configuration.workers)),
             routeCost: Array(repeating: Self.budgetPerThread * UInt64(max(1, configuration.threads)), count: routes),
-            routeMeasured: Array(repeating: false, count: routes)))
+            routeMeasured: Array(repeating: false, count: routes),
+            maxCallsPerWorker: configuration.maxCallsPerWorker.flatMap { $0 > 0 ? $0 : nil }))
         if let wake = WorkerSpawner.makePipe() {
             WorkerSpawner.setNonBlocking(wake.read)
             WorkerSpawner.setNonBlocking(wake.write)

@@ -9,7 +9,8 @@ enum WorkerScript {
 # thread writes its call id there, so that when the worker is killed the pool knows which calls never started.
 #
 # Protocol (all integers little-endian). Every frame: u32 length (of what follows), u8 kind, body.
-#   pool -> worker  kind 1 CONFIG  body = UTF-8 JSON {model_dir, threads, delay_ms, worker, routes:[...]}
+#   pool -> worker  kind 1 CONFIG  body = UTF-8 JSON {model_dir, threads, delay_ms, worker, routes:[...],
+#                                  memory_bytes (optional: RLIMIT_AS, set before the model is imported)}
 #                   kind 2 CALLS   body = repeated (u64 call id, u16 route, u32 n, n bytes of JSON arguments object)
 #   worker -> pool  kind 1 READY   body = UTF-8 description of the interpreter
 #                   kind 2 FAILED  body = UTF-8 startup error message (the worker then exits)
@@ -381,6 +382,15 @@ def main():
     config = json.loads(bytes(reader.buf[start:end]))
     reader.consumed = end
     reader.consume()
+    limit = config.get("memory_bytes")
+    if limit:
+        try:
+            import resource
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        except (ValueError, OSError) as exc:
+            message = f"--worker-memory: cannot limit the address space to {limit} bytes: {exc}"
+            _send(resp_fd, _FAILED, message.encode("utf-8", "backslashreplace"))
+            os._exit(2)
     try:
         routes = _setup(config)
     except StartupError as exc:

@@ -15,6 +15,8 @@ final class SupervisedProcess {
     var ready = false
     /// Set once reaped.
     var waitStatus: Int32?
+    /// `workerClock()` when the worker reported ready (0 before).
+    var readyAt: UInt64 = 0
     /// The FAILED frame's message, if the worker sent one.
     var failure: String?
     /// The last lines of output (kept while starting, to explain an early exit).
@@ -54,6 +56,10 @@ final class WorkerSupervisor {
     private static let livenessInterval: UInt64 = 500_000_000
     private static let firstBackoff: UInt64 = 100_000_000
     private static let maxBackoff: UInt64 = 10_000_000_000
+    /// A worker that dies sooner than this after it became ready counts as a failed start: its replacement
+    /// waits (100 ms, doubling up to 10 s), so a model that crashes again and again does not keep a core busy
+    /// importing itself. One that lived longer is replaced at once.
+    private static let stableUptime: UInt64 = 1_000_000_000
 
     init(core: WorkerPoolCore) {
         self.core = core
@@ -165,9 +171,9 @@ final class WorkerSupervisor {
         if now >= nextLivenessCheck {
             nextLivenessCheck = now + Self.livenessInterval
             core.dropAbandonedCalls()
+            checkResidentMemory()
             for case let process? in processes where process.waitStatus == nil {
-                var status: Int32 = 0
-                if waitpid(process.pid, &status, WNOHANG) == process.pid {
+                if let status = Self.reapIfExited(process.pid) {
                     process.waitStatus = status
                     _ = readResults(process)
                     if processes[process.index] === process {
@@ -177,6 +183,8 @@ final class WorkerSupervisor {
                 }
             }
         }
+        recycleRetiringWorkers()
+        if finished { return false }
         for index in restartAt.indices {
             if let at = restartAt[index], at <= now {
                 restartAt[index] = nil
@@ -250,7 +258,8 @@ final class WorkerSupervisor {
                 kind: WorkerProtocol.kindConfig,
                 body: WorkerProtocol.configuration(
                     modelDirectory: config.modelDirectory, routes: config.routes, threads: config.threads,
-                    delayMilliseconds: config.delayMilliseconds, worker: index),
+                    delayMilliseconds: config.delayMilliseconds, worker: index,
+                    memoryLimitBytes: config.memoryLimitBytes),
                 to: &frame)
             if let requests = process.requests {
                 core.state.withLock { s in
@@ -295,8 +304,8 @@ final class WorkerSupervisor {
 
     private func markReady(_ process: SupervisedProcess, description: String) {
         process.ready = true
+        process.readyAt = workerClock()
         process.recentLines = []
-        failures[process.index] = 0
         let allReady = core.state.withLock { s -> Bool in
             s.workers[process.index]?.ready = true
             if s.phase == .starting && s.workers.allSatisfy({ $0?.ready == true }) {
@@ -316,11 +325,8 @@ final class WorkerSupervisor {
     /// Ends a worker: kills and reaps it, logs the rest of its output, fails its in-flight calls with
     /// `result` (or `.rejected` for those its progress board shows it never started: they are safe to retry),
     /// and schedules a replacement (or fails `start()` if the pool is still starting).
-    private func retire(_ process: SupervisedProcess, result: WorkerResult, reason: String) {
-        if process.waitStatus == nil {
-            kill(process.pid, SIGKILL)
-            process.waitStatus = Self.reap(process.pid)
-        }
+    private func retire(_ process: SupervisedProcess, result: WorkerResult, reason: String, recycled: Bool = false) {
+        if process.waitStatus == nil { process.waitStatus = Self.killGroupAndReap(process.pid) }
         closeProcess(process)
         let inFlight = core.state.withLock { s -> [(id: UInt64, call: InFlightCall)] in
             guard let worker = s.workers[process.index], worker.generation == process.generation else { return [] }
@@ -351,12 +357,74 @@ final class WorkerSupervisor {
             }
             return
         }
-        if process.ready {
+        let now = workerClock()
+        if recycled || (process.ready && now &- process.readyAt >= Self.stableUptime) {
             failures[process.index] = 0
-            restartAt[process.index] = workerClock()
+            restartAt[process.index] = now
         } else {
             scheduleRestart(process.index)
         }
+    }
+
+    /// Replaces every worker marked `retiring` (`maxCallsPerWorker`, `maxResidentBytes`) that has no call in
+    /// flight any more: it takes no new calls, so none is lost.
+    private func recycleRetiringWorkers() {
+        let idle = core.state.withLock { s -> [(index: Int, generation: Int, reason: String)] in
+            s.workers.indices.compactMap { index in
+                guard let worker = s.workers[index], let reason = worker.retiring, worker.inFlight == 0 else { return nil }
+                return (index, worker.generation, reason)
+            }
+        }
+        for entry in idle {
+            guard let process = processes[entry.index], process.generation == entry.generation else { continue }
+            retire(process, result: .crashed, reason: "recycled: \(entry.reason)", recycled: true)
+            if finished { return }
+        }
+    }
+
+    /// Marks `retiring` every worker whose resident memory is over `maxResidentBytes`.
+    private func checkResidentMemory() {
+        guard let limit = config.maxResidentBytes else { return }
+        for case let process? in processes where process.ready && process.waitStatus == nil {
+            guard let resident = Self.residentBytes(process.pid), resident > limit else { continue }
+            let reason = "resident memory \(resident >> 20) MB is over the \(limit >> 20) MB limit (--worker-max-rss)"
+            core.state.withLock { s in
+                if s.workers[process.index]?.generation == process.generation, s.workers[process.index]?.retiring == nil {
+                    s.workers[process.index]?.retiring = reason
+                }
+            }
+        }
+    }
+
+    /// Resident set size of `pid` from /proc/PID/statm, in bytes.
+    static func residentBytes(_ pid: pid_t) -> Int? {
+        guard let file = fopen("/proc/\(pid)/statm", "r") else { return nil }
+        defer { fclose(file) }
+        var size = 0
+        var resident = 0
+        guard withUnsafeMutablePointer(to: &size, { sizePointer in
+            withUnsafeMutablePointer(to: &resident) { residentPointer in
+                withVaList([sizePointer, residentPointer]) { vfscanf(file, "%ld %ld", $0) }
+            }
+        }) == 2 else { return nil }
+        return resident * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+
+    /// If `pid` has exited, kills what is left of its process group (processes the model forked), then reaps it
+    /// and returns its wait status; nil while it runs. The zombie keeps the group id from being reused meanwhile.
+    private static func reapIfExited(_ pid: pid_t) -> Int32? {
+        var info = siginfo_t()
+        guard waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0, info._sifields._sigchld.si_pid == pid
+        else { return nil }
+        kill(-pid, SIGKILL)
+        return reap(pid)
+    }
+
+    /// SIGKILL to the worker and its process group (processes the model forked), then reaps the worker.
+    private static func killGroupAndReap(_ pid: pid_t) -> Int32? {
+        kill(-pid, SIGKILL)
+        kill(pid, SIGKILL)
+        return reap(pid)
     }
 
     private static func reap(_ pid: pid_t) -> Int32? {
@@ -390,10 +458,7 @@ final class WorkerSupervisor {
     private func abortStartup(_ message: String) {
         for case let process? in processes {
             process.requests = nil
-            if process.waitStatus == nil {
-                kill(process.pid, SIGKILL)
-                process.waitStatus = Self.reap(process.pid)
-            }
+            if process.waitStatus == nil { process.waitStatus = Self.killGroupAndReap(process.pid) }
             closeProcess(process)
         }
         processes = processes.map { _ in nil }
@@ -424,7 +489,7 @@ final class WorkerSupervisor {
         let live = processes.compactMap { $0 }
         for process in live {
             process.requests = nil
-            if process.waitStatus == nil { kill(process.pid, SIGTERM) }
+            if process.waitStatus == nil { kill(-process.pid, SIGTERM) }
         }
         let graceSeconds = config.shutdownGrace.isFinite ? max(0, min(config.shutdownGrace, 3600)) : 2
         let deadline = workerClock() + UInt64(graceSeconds * 1e9)
@@ -433,16 +498,10 @@ final class WorkerSupervisor {
             _ = entries.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), 10) }
             for process in live {
                 if process.output >= 0 { readOutput(process) }
-                if process.waitStatus == nil {
-                    var status: Int32 = 0
-                    if waitpid(process.pid, &status, WNOHANG) == process.pid { process.waitStatus = status }
-                }
+                if process.waitStatus == nil { process.waitStatus = Self.reapIfExited(process.pid) }
             }
         }
-        for process in live where process.waitStatus == nil {
-            kill(process.pid, SIGKILL)
-            process.waitStatus = Self.reap(process.pid)
-        }
+        for process in live where process.waitStatus == nil { process.waitStatus = Self.killGroupAndReap(process.pid) }
         for process in live { closeProcess(process) }
         processes = processes.map { _ in nil }
         restartAt = restartAt.map { _ in nil }
