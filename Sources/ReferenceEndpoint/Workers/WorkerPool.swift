@@ -46,9 +46,11 @@ public final class WorkerPool: Sendable {
     /// `maxQueue` calls already wait for a worker or the pool is not running; otherwise `completion` is
     /// called exactly once.
     ///
-    /// `abandoned`, when given, is asked (with the monotonic time, `EventLoop.now()`) whether the call is still
-    /// wanted while it waits: when it answers true the call is dropped before it reaches a worker and completes
-    /// with `.abandoned`. It is asked under the pool's lock, so it must be quick and must not call the pool.
+    /// `abandoned`, when given, is asked whether the call is still wanted while it waits: when it answers true
+    /// the call is dropped before it reaches a worker and completes with `.abandoned`. Its argument is a
+    /// monotonic time (`EventLoop.now()`): the moment the call would finish if it started now (now plus the
+    /// route's measured duration), so that a deadline check also drops calls that could not finish in time. It
+    /// is asked under the pool's lock, so it must be quick and must not call the pool.
     public func submit(
         route: Int, arguments: [UInt8], abandoned: (@Sendable (UInt64) -> Bool)? = nil,
         _ completion: @escaping @Sendable (WorkerResult) -> Void
@@ -218,7 +220,7 @@ struct PoolState {
         var dropped: [WaitingCall] = []
         guard phase == .running, !draining else { return dropped }
         while let first = queue.first {
-            if first.isAbandoned(now: now), let call = queue.removeFirst() {
+            if isAbandoned(first, now: now), let call = queue.removeFirst() {
                 dropped.append(call)
                 continue
             }
@@ -245,12 +247,21 @@ struct PoolState {
         return dropped
     }
 
-    /// Removes and returns every waiting call whose `abandoned` check says so at `now`.
+    /// Whether `call` is abandoned: its check is asked about the moment the call would finish if it started
+    /// now (`now` plus the route's estimated duration), so that a call that could only finish after its
+    /// deadline is not started either: its answer would come too late to be used.
+    func isAbandoned(_ call: WaitingCall, now: UInt64) -> Bool {
+        guard call.abandoned != nil else { return false }
+        let cost = call.route < routeCost.count ? routeCost[call.route] : 0
+        return call.isAbandoned(now: now &+ cost)
+    }
+
+    /// Removes and returns every waiting call that `isAbandoned` at `now`.
     mutating func takeAbandoned(now: UInt64) -> [WaitingCall] {
         var dropped: [WaitingCall] = []
         var kept = WorkerCallQueue()
         for call in queue.removeAll() {
-            if call.isAbandoned(now: now) { dropped.append(call) } else { kept.append(call) }
+            if isAbandoned(call, now: now) { dropped.append(call) } else { kept.append(call) }
         }
         queue = kept
         return dropped
