@@ -489,7 +489,10 @@ final class WorkerSupervisor {
         let live = processes.compactMap { $0 }
         for process in live {
             process.requests = nil
-            if process.waitStatus == nil { kill(-process.pid, SIGTERM) }
+            if process.waitStatus == nil {
+                kill(-process.pid, SIGTERM)  // the worker's process group: the model's children too
+                kill(process.pid, SIGTERM)
+            }
         }
         let graceSeconds = config.shutdownGrace.isFinite ? max(0, min(config.shutdownGrace, 3600)) : 2
         let deadline = workerClock() + UInt64(graceSeconds * 1e9)
