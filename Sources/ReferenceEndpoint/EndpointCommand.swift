@@ -64,8 +64,9 @@ public enum EndpointCommand {
                     defaultDescription: "30s"),
                 .flag(
                     "drop-abandoned",
-                    help: "Drop calls waiting for a worker whose client has disconnected or whose X-Deadline-Ms "
-                        + "(milliseconds left when sent) has passed; they never reach Python."),
+                    help: "Drop calls waiting for a worker whose client has disconnected, or whose X-Deadline-Ms "
+                        + "(milliseconds left when sent) has passed or would pass before the call could finish; "
+                        + "they never reach Python (504)."),
                 .value(
                     "ping-overload-queue", valueName: "N",
                     help: "GET /ping answers 503 with Retry-After while more than N calls wait for a worker.",
@@ -73,7 +74,7 @@ public enum EndpointCommand {
                 .value(
                     "outage", valueName: "START:DURATION",
                     help: "Testing: from START for DURATION (seconds after the endpoint is ready, or durations like "
-                        + "5s:2s), every route call and /ping get 503 with the Retry-After of --outage-retry-after",
+                        + "5s:2s), every route call and /ping get 503 with the Retry-After of --outage-retry-after.",
                     defaultDescription: "none"),
                 .value(
                     "outage-retry-after", valueName: "SECONDS", help: "Retry-After value of the 503s during the outage.",
