@@ -74,7 +74,7 @@ public enum EndpointCommand {
                 .value(
                     "outage", valueName: "START:DURATION",
                     help: "Testing: from START for DURATION (seconds after the endpoint is ready, or durations like "
-                        + "5s:2s), every route call and /ping get 503 with the Retry-After of --outage-retry-after.",
+                        + "5s:2s), every route call and /ping get 503, with --outage-retry-after as their Retry-After.",
                     defaultDescription: "none"),
                 .value(
                     "outage-retry-after", valueName: "SECONDS", help: "Retry-After value of the 503s during the outage.",
