@@ -26,6 +26,18 @@ public final class EndpointLog: Sendable {
         queue.enqueue(Self.line(message))
     }
 
+    /// Queues `lines` that arrived together, each as its own log line with one shared timestamp and `prefix`;
+    /// returns at once. Cheaper per line than `log(_:)` for bursts (a model's output).
+    public func log(prefix: String, lines: [String]) {
+        guard let queue, !lines.isEmpty else { return }
+        let head = Self.timestamp() + " " + prefix
+        queue.enqueue(lines: lines.map { line in
+            var text = head + line
+            if !text.hasSuffix("\n") { text += "\n" }
+            return Array(text.utf8)
+        })
+    }
+
     /// Lines dropped so far because the queue was full.
     public var droppedLines: Int { queue?.dropped ?? 0 }
 
@@ -93,6 +105,24 @@ final class LogQueue: Sendable {
             }
             s.pending += line
             return true
+        }
+        if signal { wake.signal() }
+    }
+
+    /// Queues `lines` under one lock; those that do not fit are dropped and counted.
+    func enqueue(lines: [[UInt8]]) {
+        let signal = state.withLock { s -> Bool in
+            guard !s.closed else { return false }
+            var queued = false
+            for line in lines {
+                if s.pending.count + line.count <= capacity {
+                    s.pending += line
+                    queued = true
+                } else {
+                    s.dropped += 1
+                }
+            }
+            return queued
         }
         if signal { wake.signal() }
     }

@@ -54,6 +54,11 @@ struct WorkerLifecycleTests {
             threading.Thread(target=time.sleep, args=(600,), daemon=False).start()
             return os.getpid()
 
+        def longline():
+            sys.stdout.write("a" * 40000 + "\\r\\n" + "b\\n\\n" + "tail")
+            sys.stdout.flush()
+            return 1
+
         def chatty(lines):
             for i in range(lines):
                 print("line", i, "x" * 200)
@@ -62,7 +67,7 @@ struct WorkerLifecycleTests {
         """
 
     enum Route {
-        static let pid = 0, leak = 1, hog = 2, die = 3, spawn = 4, linger = 5, chatty = 6
+        static let pid = 0, leak = 1, hog = 2, die = 3, spawn = 4, linger = 5, chatty = 6, longline = 7
     }
 
     static let routes = [
@@ -73,6 +78,7 @@ struct WorkerLifecycleTests {
         RouteSpec(path: "/spawn", file: "model", function: "spawn"),
         RouteSpec(path: "/linger", file: "model", function: "linger"),
         RouteSpec(path: "/chatty", file: "model", function: "chatty", positional: true, body: [BodyParam(name: "lines", type: .int)]),
+        RouteSpec(path: "/longline", file: "model", function: "longline"),
     ]
 
     static func pool(
@@ -240,6 +246,22 @@ struct WorkerLifecycleTests {
         }
         #expect(log.droppedLines > 0)
         #expect(pool.aliveWorkers == 1)
+    }
+
+    @Test("output lines: a line over 16 KiB is logged in 16 KiB pieces, CR LF ends a line, a last line without a newline is logged at exit")
+    func outputLines() throws {
+        let folder = try TemporaryModel(["model.py": Self.model])
+        let log = CapturedLog()
+        let pool = try Self.pool(folder, log: log)
+        let pid = try #require(pool.currentProcessIDs.first ?? nil)
+        #expect(F.text(try F.call(pool, Route.longline, "{}")) == "1")
+        pool.shutdown()
+        let prefix = "[worker 0 pid \(pid)] "
+        let lines = log.contents.split(separator: "\n", omittingEmptySubsequences: false)
+            .compactMap { line in line.range(of: prefix).map { String(line[$0.upperBound...]) } }
+        let expected = [String(repeating: "a", count: 16_384), String(repeating: "a", count: 16_384),
+                        String(repeating: "a", count: 40_000 - 2 * 16_384), "b", "", "tail"]
+        #expect(lines.filter { $0.hasPrefix("a") || $0 == "b" || $0 == "" || $0 == "tail" } == expected)
     }
 
     // MARK: - Shutdown

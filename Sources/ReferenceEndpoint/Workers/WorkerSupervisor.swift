@@ -636,7 +636,12 @@ final class WorkerSupervisor {
         return progressed || !done.isEmpty
     }
 
-    /// Reads the worker's stdout/stderr (at most `limit` chunks) and logs it line by line.
+    /// Longest line logged whole; longer output without a newline is logged in pieces of this size.
+    static let maxLineBytes = 16_384
+
+    /// Reads the worker's stdout/stderr (at most `limit` chunks) and logs it line by line. Lines are found with
+    /// memchr and the lines of one chunk are logged together (one timestamp, one lock), so that a model printing
+    /// megabytes is slowed as little as possible: the log drops what its reader cannot take.
     private func readOutput(_ process: SupervisedProcess, limit: Int = 16) {
         guard process.output >= 0 else { return }
         var reads = 0
@@ -644,14 +649,28 @@ final class WorkerSupervisor {
             let n = scratch.withUnsafeMutableBytes { read(process.output, $0.baseAddress, $0.count) }
             if n > 0 {
                 reads += 1
-                for byte in scratch[0..<n] {
-                    if byte == UInt8(ascii: "\n") {
-                        emitLine(process)
-                    } else {
-                        process.partialLine.append(byte)
-                        if process.partialLine.count >= 16_384 { emitLine(process) }
+                var lines: [[UInt8]] = []
+                scratch.withUnsafeBytes { raw in
+                    guard let base = raw.baseAddress else { return }
+                    var start = 0
+                    while start < n {
+                        guard let newline = memchr(base + start, 0x0A, n - start) else {
+                            process.partialLine.append(contentsOf: raw[start..<n])
+                            break
+                        }
+                        let end = base.distance(to: UnsafeRawPointer(newline))
+                        process.partialLine.append(contentsOf: raw[start..<end])
+                        Self.appendCut(process.partialLine, to: &lines)
+                        process.partialLine.removeAll(keepingCapacity: true)
+                        start = end + 1
                     }
                 }
+                if process.partialLine.count >= Self.maxLineBytes {
+                    let whole = process.partialLine.count / Self.maxLineBytes * Self.maxLineBytes
+                    Self.appendCut(process.partialLine[..<whole], to: &lines)
+                    process.partialLine.removeFirst(whole)
+                }
+                emitLines(process, lines)
                 continue
             }
             if n < 0 && errno == EINTR { continue }
@@ -664,19 +683,37 @@ final class WorkerSupervisor {
         }
     }
 
-    private func emitLine(_ process: SupervisedProcess) {
-        var line = String(decoding: process.partialLine, as: UTF8.self)
-        process.partialLine.removeAll(keepingCapacity: true)
-        if line.hasSuffix("\r") { line.removeLast() }
-        core.log.log(process.prefix + line)
-        if !process.ready && !line.isEmpty {
-            process.recentLines.append(line)
-            if process.recentLines.count > 5 { process.recentLines.removeFirst() }
+    /// Appends `line` to `lines`, in pieces of at most `maxLineBytes`.
+    private static func appendCut<Bytes: Collection<UInt8>>(_ line: Bytes, to lines: inout [[UInt8]])
+    where Bytes.Index == Int {
+        var start = line.startIndex
+        repeat {
+            let end = min(start + maxLineBytes, line.endIndex)
+            lines.append(Array(line[start..<end]))
+            start = end
+        } while start < line.endIndex
+    }
+
+    private func emitLines(_ process: SupervisedProcess, _ lines: [[UInt8]]) {
+        guard !lines.isEmpty else { return }
+        let texts = lines.map { bytes -> String in
+            var line = String(decoding: bytes, as: UTF8.self)
+            if line.hasSuffix("\r") { line.removeLast() }
+            return line
+        }
+        core.log.log(prefix: process.prefix, lines: texts)
+        if !process.ready {
+            process.recentLines += texts.filter { !$0.isEmpty }.suffix(5)
+            if process.recentLines.count > 5 { process.recentLines.removeFirst(process.recentLines.count - 5) }
         }
     }
 
     private func flushPartialLine(_ process: SupervisedProcess) {
-        if !process.partialLine.isEmpty { emitLine(process) }
+        guard !process.partialLine.isEmpty else { return }
+        var lines: [[UInt8]] = []
+        Self.appendCut(process.partialLine, to: &lines)
+        process.partialLine.removeAll(keepingCapacity: true)
+        emitLines(process, lines)
     }
 
     static func describeErrno() -> String { WorkerSpawner.describe(errno: errno) }
