@@ -256,6 +256,7 @@ struct WorkerLifecycleTests {
         let pid = try #require(pool.currentProcessIDs.first ?? nil)
         #expect(F.text(try F.call(pool, Route.longline, "{}")) == "1")
         pool.shutdown()
+        #expect(log.log.flush(timeout: 30))  // the log's own thread writes the file
         let prefix = "[worker 0 pid \(pid)] "
         let lines = log.contents.split(separator: "\n", omittingEmptySubsequences: false)
             .compactMap { line in line.range(of: prefix).map { String(line[$0.upperBound...]) } }
