@@ -41,6 +41,13 @@ public final class EndpointLog: Sendable {
     /// Lines dropped so far because the queue was full.
     public var droppedLines: Int { queue?.dropped ?? 0 }
 
+    /// Stops the log's writer thread once it has written what is queued, and waits (at most `timeout` seconds)
+    /// until it has exited; later lines are dropped. Returns false if the writer is still blocked on its reader.
+    /// For whoever closes the descriptor afterwards: a writer still running could write into whatever file the
+    /// descriptor's number is reused for.
+    @discardableResult
+    func close(timeout: Double) -> Bool { queue?.closeAndWait(timeout: timeout) ?? true }
+
     /// Waits until every queued line has been written, at most `timeout` seconds. Returns false when lines
     /// are still waiting (the reader is stuck); call before exiting so that the last lines are not lost.
     @discardableResult
@@ -85,6 +92,7 @@ final class LogQueue: Sendable {
     private let capacity: Int
     private let state = Mutex(State())
     private let wake = DispatchSemaphore(value: 0)
+    private let exited = DispatchSemaphore(value: 0)
 
     init(fd: Int32, capacity: Int) {
         self.fd = fd
@@ -133,6 +141,14 @@ final class LogQueue: Sendable {
         wake.signal()
     }
 
+    /// `close()`, then waits at most `timeout` seconds for the writer thread to exit.
+    func closeAndWait(timeout: Double) -> Bool {
+        close()
+        guard exited.wait(timeout: .now() + max(0, timeout)) == .success else { return false }
+        exited.signal()  // for a later call
+        return true
+    }
+
     func flush(timeout: Double) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while state.withLock({ !$0.pending.isEmpty || $0.writing }) {
@@ -143,6 +159,7 @@ final class LogQueue: Sendable {
     }
 
     private func run() {
+        defer { exited.signal() }
         while true {
             wake.wait()
             let (bytes, dropped, closed) = state.withLock { s -> ([UInt8], Int, Bool) in

@@ -238,6 +238,7 @@ struct WorkerLifecycleTests {
         // A pipe nobody reads, with a small queue: the log must drop lines rather than block the worker.
         let stuck = try EndpointLogTests.StuckPipe()
         let log = EndpointLog(fileDescriptor: stuck.write, capacityBytes: 64 << 10)
+        defer { stuck.stop(log) }
         let pool = WorkerPool(configuration: F.configuration(folder.path, Self.routes), log: log)
         try pool.start()
         defer { pool.shutdown() }
