@@ -416,15 +416,22 @@ final class WorkerSupervisor {
         var info = siginfo_t()
         guard waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0, info._sifields._sigchld.si_pid == pid
         else { return nil }
-        kill(-pid, SIGKILL)
+        killGroup(pid)
         return reap(pid)
     }
 
     /// SIGKILL to the worker and its process group (processes the model forked), then reaps the worker.
     private static func killGroupAndReap(_ pid: pid_t) -> Int32? {
-        kill(-pid, SIGKILL)
+        killGroup(pid)
         kill(pid, SIGKILL)
         return reap(pid)
+    }
+
+    /// Sends `signal` (SIGKILL by default) to the process group a worker leads. `pid` is never 0 or 1 here,
+    /// whose negation would reach this process's own group or every process; checked all the same.
+    private static func killGroup(_ pid: pid_t, signal: Int32 = SIGKILL) {
+        guard pid > 1 else { return }
+        kill(-pid, signal)
     }
 
     private static func reap(_ pid: pid_t) -> Int32? {
@@ -490,7 +497,7 @@ final class WorkerSupervisor {
         for process in live {
             process.requests = nil
             if process.waitStatus == nil {
-                kill(-process.pid, SIGTERM)  // the worker's process group: the model's children too
+                Self.killGroup(process.pid, signal: SIGTERM)  // the model's children too
                 kill(process.pid, SIGTERM)
             }
         }
