@@ -64,8 +64,9 @@ public enum EndpointCommand {
                     defaultDescription: "30s"),
                 .flag(
                     "drop-abandoned",
-                    help: "Drop calls waiting for a worker whose client has disconnected or whose X-Deadline-Ms "
-                        + "(milliseconds left when sent) has passed; they never reach Python."),
+                    help: "Drop calls waiting for a worker whose client has disconnected, or whose X-Deadline-Ms "
+                        + "(milliseconds left when sent) has passed or would pass before the call could finish; "
+                        + "they never reach Python (504)."),
                 .value(
                     "ping-overload-queue", valueName: "N",
                     help: "GET /ping answers 503 with Retry-After while more than N calls wait for a worker.",
@@ -73,11 +74,25 @@ public enum EndpointCommand {
                 .value(
                     "outage", valueName: "START:DURATION",
                     help: "Testing: from START for DURATION (seconds after the endpoint is ready, or durations like "
-                        + "5s:2s), every route call and /ping get 503 with the Retry-After of --outage-retry-after",
+                        + "5s:2s), every route call and /ping get 503, with --outage-retry-after as their Retry-After.",
                     defaultDescription: "none"),
                 .value(
                     "outage-retry-after", valueName: "SECONDS", help: "Retry-After value of the 503s during the outage.",
                     defaultDescription: "2"),
+                .value(
+                    "worker-memory", valueName: "MB",
+                    help: "Limit each Python worker's address space (RLIMIT_AS): past it the model gets MemoryError "
+                        + "(the call answers 500); a worker it kills is respawned.",
+                    defaultDescription: "no limit"),
+                .value(
+                    "worker-max-calls", valueName: "N",
+                    help: "Replace a worker after N calls (it finishes its calls first; none is lost).",
+                    defaultDescription: "never"),
+                .value(
+                    "worker-max-rss", valueName: "MB",
+                    help: "Replace a worker whose resident memory exceeds MB (checked twice a second), for models "
+                        + "that leak.",
+                    defaultDescription: "never"),
                 .flag("no-access-log", help: "Do not log one line per request."),
                 .flag(
                     "exit-on-stdin-eof",
@@ -139,6 +154,9 @@ public enum EndpointCommand {
         }
         if args.flag("no-access-log") { config.accessLog = false }
         if args.flag("drop-abandoned") { config.dropAbandoned = true }
+        if let megabytes = try args.int("worker-memory", in: 16...(1 << 30)) { config.memoryLimitBytes = megabytes << 20 }
+        if let calls = try args.int("worker-max-calls", in: 1...Int.max) { config.maxCallsPerWorker = calls }
+        if let megabytes = try args.int("worker-max-rss", in: 1...(1 << 30)) { config.maxResidentBytes = megabytes << 20 }
         if let limit = try args.int("ping-overload-queue", in: 0...Int.max) { config.pingOverloadQueue = limit }
         config.outage = try args.value(
             "outage", expected: "START:DURATION in seconds (e.g. 10:5 or 10s:5s; DURATION greater than 0)",

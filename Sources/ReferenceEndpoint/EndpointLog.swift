@@ -26,8 +26,27 @@ public final class EndpointLog: Sendable {
         queue.enqueue(Self.line(message))
     }
 
+    /// Queues `lines` that arrived together, each as its own log line with one shared timestamp and `prefix`;
+    /// returns at once. Cheaper per line than `log(_:)` for bursts (a model's output).
+    public func log(prefix: String, lines: [String]) {
+        guard let queue, !lines.isEmpty else { return }
+        let head = Self.timestamp() + " " + prefix
+        queue.enqueue(lines: lines.map { line in
+            var text = head + line
+            if !text.hasSuffix("\n") { text += "\n" }
+            return Array(text.utf8)
+        })
+    }
+
     /// Lines dropped so far because the queue was full.
     public var droppedLines: Int { queue?.dropped ?? 0 }
+
+    /// Stops the log's writer thread once it has written what is queued, and waits (at most `timeout` seconds)
+    /// until it has exited; later lines are dropped. Returns false if the writer is still blocked on its reader.
+    /// For whoever closes the descriptor afterwards: a writer still running could write into whatever file the
+    /// descriptor's number is reused for.
+    @discardableResult
+    func close(timeout: Double) -> Bool { queue?.closeAndWait(timeout: timeout) ?? true }
 
     /// Waits until every queued line has been written, at most `timeout` seconds. Returns false when lines
     /// are still waiting (the reader is stuck); call before exiting so that the last lines are not lost.
@@ -73,6 +92,7 @@ final class LogQueue: Sendable {
     private let capacity: Int
     private let state = Mutex(State())
     private let wake = DispatchSemaphore(value: 0)
+    private let exited = DispatchSemaphore(value: 0)
 
     init(fd: Int32, capacity: Int) {
         self.fd = fd
@@ -97,10 +117,36 @@ final class LogQueue: Sendable {
         if signal { wake.signal() }
     }
 
+    /// Queues `lines` under one lock; those that do not fit are dropped and counted.
+    func enqueue(lines: [[UInt8]]) {
+        let signal = state.withLock { s -> Bool in
+            guard !s.closed else { return false }
+            var queued = false
+            for line in lines {
+                if s.pending.count + line.count <= capacity {
+                    s.pending += line
+                    queued = true
+                } else {
+                    s.dropped += 1
+                }
+            }
+            return queued
+        }
+        if signal { wake.signal() }
+    }
+
     /// Stops the writer once it has written what is queued.
     func close() {
         state.withLock { $0.closed = true }
         wake.signal()
+    }
+
+    /// `close()`, then waits at most `timeout` seconds for the writer thread to exit.
+    func closeAndWait(timeout: Double) -> Bool {
+        close()
+        guard exited.wait(timeout: .now() + max(0, timeout)) == .success else { return false }
+        exited.signal()  // for a later call
+        return true
     }
 
     func flush(timeout: Double) -> Bool {
@@ -113,6 +159,7 @@ final class LogQueue: Sendable {
     }
 
     private func run() {
+        defer { exited.signal() }
         while true {
             wake.wait()
             let (bytes, dropped, closed) = state.withLock { s -> ([UInt8], Int, Bool) in

@@ -361,5 +361,18 @@ struct EndpointExperimentKnobsTests {
             "--outage expects START:DURATION in seconds (e.g. 10:5 or 10s:5s; DURATION greater than 0), got '20'"))
         #expect(message(["--ping-overload-queue", "-1"]).contains("--ping-overload-queue expects an integer >= 0, got '-1'"))
         #expect(message(["--outage-retry-after", "x"]).contains("--outage-retry-after expects an integer from 0 to 86400, got 'x'"))
+        #expect(message(["--worker-memory", "8"]).contains("--worker-memory expects an integer from 16 to 1073741824, got '8'"))
+        #expect(message(["--worker-max-calls", "0"]).contains("--worker-max-calls expects a positive integer, got '0'"))
+        #expect(message(["--worker-max-rss", "lots"]).contains("--worker-max-rss expects an integer from 1 to 1073741824, got 'lots'"))
+    }
+
+    @Test("the worker flags fill the pool configuration in bytes; all off by default")
+    func workerFlags() throws {
+        let defaults = try Self.configuration([])
+        #expect(defaults.memoryLimitBytes == nil && defaults.maxCallsPerWorker == nil && defaults.maxResidentBytes == nil)
+        let set = try Self.configuration(["--worker-memory", "512", "--worker-max-calls", "1000", "--worker-max-rss", "300"])
+        #expect(set.memoryLimitBytes == 512 << 20)
+        #expect(set.maxCallsPerWorker == 1_000)
+        #expect(set.maxResidentBytes == 300 << 20)
     }
 }

@@ -35,6 +35,17 @@ struct EndpointLogTests {
             return String(decoding: text, as: UTF8.self)
         }
 
+        /// Stops `log`'s writer thread (reading the pipe meanwhile, so that a blocked write returns) before the
+        /// pipe is closed: a writer still running would write into whatever the descriptor's number is reused
+        /// for, such as another test's socket.
+        func stop(_ log: EndpointLog) {
+            for _ in 0..<3_000 {
+                _ = drain()
+                if log.close(timeout: 0.01) { return }
+            }
+            Issue.record("the log's writer thread did not stop")
+        }
+
         deinit {
             close(read)
             close(write)
@@ -45,6 +56,7 @@ struct EndpointLogTests {
     func fullPipeDropsInsteadOfBlocking() throws {
         let stuck = try StuckPipe()
         let log = EndpointLog(fileDescriptor: stuck.write, capacityBytes: 64 * 1024)
+        defer { stuck.stop(log) }
         let done = DispatchSemaphore(value: 0)
         let lines = 20_000  // ~1.4 MB: far beyond the pipe's 64 KB and the queue's 64 KB
         Thread {
@@ -71,6 +83,7 @@ struct EndpointLogTests {
     func flushAndDisabled() throws {
         let stuck = try StuckPipe()
         let log = EndpointLog(fileDescriptor: stuck.write)
+        defer { stuck.stop(log) }
         for index in 0..<100 { log.log("entry \(index)") }
         #expect(log.flush(timeout: 5))
         let text = stuck.drain()
@@ -87,7 +100,9 @@ struct EndpointLogTests {
         let stuck = try StuckPipe()
         var config = E2E.configuration("calculator", Repository.calculatorRoutes)
         config.accessLog = true
-        let server = ReferenceEndpointServer(configuration: config, log: EndpointLog(fileDescriptor: stuck.write))
+        let log = EndpointLog(fileDescriptor: stuck.write)
+        defer { stuck.stop(log) }
+        let server = ReferenceEndpointServer(configuration: config, log: log)
         try server.start()
         defer { server.shutdown() }
         let client = try WireClient(port: server.port)

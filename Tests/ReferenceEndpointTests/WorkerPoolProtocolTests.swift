@@ -146,6 +146,28 @@ struct WorkerPoolProtocolTests {
         #expect(slow.queue.count == 2)
     }
 
+    @Test("abandoned calls are dropped at dispatch, judged at their expected finish; the others go out in order")
+    func abandonedCallsAreDroppedAtDispatch() {
+        var state = PoolState(workers: [nil], routeCost: [10_000_000], routeMeasured: [true])
+        state.phase = .running
+        state.workers[0] = DispatchWorker(generation: 0, pid: 1, pipe: WorkerFD(dup(2)))
+        state.workers[0]?.ready = true
+        // Deadlines at 5 ms, 10 ms and 30 ms; it is 1 ms now and the route takes 10 ms: the first two could not
+        // finish in time. A call without a check is never dropped.
+        for deadline: UInt64 in [5_000_000, 10_000_000, 30_000_000] {
+            state.queue.append(WaitingCall(route: 0, arguments: Array("\(deadline)".utf8), abandoned: { $0 >= deadline },
+                                           completion: { _ in }))
+        }
+        state.queue.append(WaitingCall(route: 0, arguments: Array("none".utf8), completion: { _ in }))
+        let dropped = state.assign(now: 1_000_000, threads: 1, maxInFlight: 32, budget: 2_000_000)
+        #expect(dropped.map { String(decoding: $0.arguments, as: UTF8.self) } == ["5000000", "10000000"])
+        #expect(state.workers[0]?.inFlight == 1)  // the 30 ms one; "none" waits (the route is slow)
+        #expect(state.queue.count == 1)
+        // A sweep later: "none" stays whatever the time.
+        #expect(state.takeAbandoned(now: .max / 2).isEmpty)
+        #expect(state.queue.count == 1)
+    }
+
     @Test func costEstimateFollowsMeasurements() {
         var state = PoolState(workers: [nil], routeCost: [2_000_000], routeMeasured: [false])
         state.measured(route: 0, micros: 100)

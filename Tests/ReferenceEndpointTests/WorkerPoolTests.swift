@@ -114,6 +114,8 @@ struct WorkerPoolTests {
             #expect(F.text(try F.call(pool, Calc.shout, #"{"text":"hi"}"#)) == #"{"shouted":"HI"}"#)
         }
         pool.shutdown()  // drains the output pipe
+        // The log's own thread writes the file: wait until it has (on a loaded machine it may lag).
+        #expect(log.log.flush(timeout: 30))
         let lines = log.contents.split(separator: "\n")
         #expect(lines.filter { $0.hasSuffix("[worker 0 pid \(pid)] shout: hi") }.count == 3)
         #expect(lines.filter { $0.hasSuffix("[worker 0 pid \(pid)] raw stdout: hi") }.count == 3)

@@ -12,7 +12,8 @@ import Synchronization
 /// batches over private pipes ("group commit": whoever finds calls waiting and a worker with room sends
 /// them all in one write) and results come back batched the same way. A worker that dies fails its in-flight
 /// calls with `.crashed`, one that runs a call past `callTimeout` is killed and fails them with `.timedOut`;
-/// either way a replacement is spawned. The model's `print` output and tracebacks go to the `EndpointLog`,
+/// either way a replacement is spawned. In-flight calls the worker had not started yet (its
+/// `WorkerProgressBoard` says so) complete with `.rejected` instead: they never ran. The model's `print` output and tracebacks go to the `EndpointLog`,
 /// one line at a time, prefixed `[worker N pid P]`.
 ///
 /// ```swift
@@ -45,9 +46,11 @@ public final class WorkerPool: Sendable {
     /// `maxQueue` calls already wait for a worker or the pool is not running; otherwise `completion` is
     /// called exactly once.
     ///
-    /// `abandoned`, when given, is asked (with the monotonic time, `EventLoop.now()`) whether the call is still
-    /// wanted while it waits: when it answers true the call is dropped before it reaches a worker and completes
-    /// with `.abandoned`. It is asked under the pool's lock, so it must be quick and must not call the pool.
+    /// `abandoned`, when given, is asked whether the call is still wanted while it waits: when it answers true
+    /// the call is dropped before it reaches a worker and completes with `.abandoned`. Its argument is a
+    /// monotonic time (`EventLoop.now()`): the moment the call would finish if it started now (now plus the
+    /// route's measured duration), so that a deadline check also drops calls that could not finish in time. It
+    /// is asked under the pool's lock, so it must be quick and must not call the pool.
     public func submit(
         route: Int, arguments: [UInt8], abandoned: (@Sendable (UInt64) -> Bool)? = nil,
         _ completion: @escaping @Sendable (WorkerResult) -> Void
@@ -118,6 +121,11 @@ struct DispatchWorker {
     var inFlight: Int { calls.count }
     /// Sum of the estimated costs of the calls in flight, in nanoseconds.
     var outstanding: UInt64 = 0
+    /// Calls sent to this worker so far.
+    var sent = 0
+    /// Why the worker is being recycled (`maxCallsPerWorker`, `maxResidentBytes`): it takes no new calls and is
+    /// replaced once its calls in flight are done.
+    var retiring: String?
     private var frameStart = -1
     private var frameCalls = 0
 
@@ -131,6 +139,7 @@ struct DispatchWorker {
     mutating func send(_ call: WaitingCall, id: UInt64, now: UInt64, cost: UInt64) {
         calls[id] = InFlightCall(route: call.route, sentAt: now, cost: cost, completion: call.completion)
         outstanding &+= cost
+        sent += 1
         if frameStart < 0 || frameCalls == WorkerProtocol.maxCallsPerFrame {
             closeFrame()
             frameStart = WorkerProtocol.openFrame(kind: WorkerProtocol.kindCalls, in: &output)
@@ -147,7 +156,7 @@ struct DispatchWorker {
 
     /// The calls in flight if this worker can take one more call of estimated `cost` nanoseconds, else nil.
     func load(ifRoomFor cost: UInt64, threads: Int, maxInFlight: Int, budget: UInt64) -> Int? {
-        guard ready, !broken, !awaitingWritable else { return nil }
+        guard ready, !broken, !awaitingWritable, retiring == nil else { return nil }
         if inFlight < threads || (inFlight < maxInFlight && outstanding &+ cost <= budget) { return inFlight }
         return nil
     }
@@ -168,7 +177,12 @@ struct DispatchWorker {
     }
 
     /// Every call in flight, oldest first.
-    func allCalls() -> [InFlightCall] { calls.sorted { $0.key < $1.key }.map(\.value) }
+    func allCalls() -> [InFlightCall] { allCallsWithIDs().map(\.call) }
+
+    /// Every call in flight with its id, oldest first.
+    func allCallsWithIDs() -> [(id: UInt64, call: InFlightCall)] {
+        calls.sorted { $0.key < $1.key }.map { (id: $0.key, call: $0.value) }
+    }
 }
 
 /// Everything shared between submitters, the dispatcher role and the supervisor thread.
@@ -193,6 +207,8 @@ struct PoolState {
     /// The next call id: one counter for the pool's life, so that an id is never reused (a late or forged
     /// result can never complete another call).
     var nextCallID: UInt64 = 1
+    /// A worker is recycled after this many calls (`WorkerPoolConfiguration.maxCallsPerWorker`).
+    var maxCallsPerWorker: Int?
 
     /// Moves waiting calls to workers with room, oldest first. A worker always takes up to `threads` calls;
     /// beyond that it takes more (up to `maxInFlight`) only while the estimated work in flight stays within
@@ -204,7 +220,7 @@ struct PoolState {
         var dropped: [WaitingCall] = []
         guard phase == .running, !draining else { return dropped }
         while let first = queue.first {
-            if first.isAbandoned(now: now), let call = queue.removeFirst() {
+            if isAbandoned(first, now: now), let call = queue.removeFirst() {
                 dropped.append(call)
                 continue
             }
@@ -223,17 +239,29 @@ struct PoolState {
             guard best >= 0, let call = queue.removeFirst() else { break }
             workers[best]?.send(call, id: nextCallID, now: now, cost: cost)
             nextCallID += 1
+            if let limit = maxCallsPerWorker, let sent = workers[best]?.sent, sent >= limit {
+                workers[best]?.retiring = "it was sent \(sent) calls (--worker-max-calls \(limit))"
+            }
         }
         for index in workers.indices { workers[index]?.closeFrame() }
         return dropped
     }
 
-    /// Removes and returns every waiting call whose `abandoned` check says so at `now`.
+    /// Whether `call` is abandoned: its check is asked about the moment the call would finish if it started
+    /// now (`now` plus the route's estimated duration), so that a call that could only finish after its
+    /// deadline is not started either: its answer would come too late to be used.
+    func isAbandoned(_ call: WaitingCall, now: UInt64) -> Bool {
+        guard call.abandoned != nil else { return false }
+        let cost = call.route < routeCost.count ? routeCost[call.route] : 0
+        return call.isAbandoned(now: now &+ cost)
+    }
+
+    /// Removes and returns every waiting call that `isAbandoned` at `now`.
     mutating func takeAbandoned(now: UInt64) -> [WaitingCall] {
         var dropped: [WaitingCall] = []
         var kept = WorkerCallQueue()
         for call in queue.removeAll() {
-            if call.isAbandoned(now: now) { dropped.append(call) } else { kept.append(call) }
+            if isAbandoned(call, now: now) { dropped.append(call) } else { kept.append(call) }
         }
         queue = kept
         return dropped
@@ -286,7 +314,8 @@ final class WorkerPoolCore: Sendable {
         state = Mutex(PoolState(
             workers: Array(repeating: nil, count: max(1, configuration.workers)),
             routeCost: Array(repeating: Self.budgetPerThread * UInt64(max(1, configuration.threads)), count: routes),
-            routeMeasured: Array(repeating: false, count: routes)))
+            routeMeasured: Array(repeating: false, count: routes),
+            maxCallsPerWorker: configuration.maxCallsPerWorker.flatMap { $0 > 0 ? $0 : nil }))
         if let wake = WorkerSpawner.makePipe() {
             WorkerSpawner.setNonBlocking(wake.read)
             WorkerSpawner.setNonBlocking(wake.write)

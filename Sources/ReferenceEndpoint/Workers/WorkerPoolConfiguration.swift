@@ -25,6 +25,17 @@ public struct WorkerPoolConfiguration: Sendable {
     public var startTimeout: Double = 120
     /// Seconds `shutdown()` gives workers to exit after SIGTERM before it sends SIGKILL.
     public var shutdownGrace: Double = 2
+    /// When set, each worker's address space is limited to this many bytes (RLIMIT_AS, set before the model is
+    /// imported): an allocation past it raises `MemoryError` in Python (the call answers 500), and a worker the
+    /// limit kills is respawned like any crashed worker. nil: no limit.
+    public var memoryLimitBytes: Int? = nil
+    /// When set, a worker is replaced after it has been sent this many calls (like gunicorn's
+    /// `max_requests`): it takes no more calls, finishes those it has, and a fresh worker takes its place. No call
+    /// is lost; calls wait in the queue meanwhile. nil: never.
+    public var maxCallsPerWorker: Int? = nil
+    /// When set, a worker whose resident memory exceeds this many bytes (checked twice a second) is replaced
+    /// the same way, for models that leak. nil: never.
+    public var maxResidentBytes: Int? = nil
 
     /// Creates a configuration with defaults for everything but the model folder and the routes.
     public init(modelDirectory: String, routes: [RouteSpec]) {

@@ -26,7 +26,8 @@ struct SpawnError: Error {
 }
 
 /// posix_spawn of a Python worker with explicit descriptors: 0 = /dev/null, 1 and 2 = the output pipe,
-/// 3 = requests, 4 = results; every other descriptor is closed in the child.
+/// 3 = requests, 4 = results, 5 = the progress board (when there is one); every other descriptor is closed in
+/// the child.
 enum WorkerSpawner {
     private typealias Pipe2Function = @convention(c) (UnsafeMutablePointer<Int32>?, Int32) -> Int32
     private typealias CloseFromFunction = @convention(c) (UnsafeMutableRawPointer?, Int32) -> Int32
@@ -34,6 +35,7 @@ enum WorkerSpawner {
     /// The child's request and result descriptors (also passed in argv).
     static let childRequestFD: Int32 = 3
     static let childResultFD: Int32 = 4
+    static let childBoardFD: Int32 = 5
 
     /// Creates a close-on-exec pipe: pipe2(O_CLOEXEC) when libc has it (found with dlsym, as Swift's Glibc
     /// module does not export it), else pipe + fcntl.
@@ -57,19 +59,20 @@ enum WorkerSpawner {
         if flags >= 0 { _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK) }
     }
 
-    /// Moves `fd` to a number >= 5 (still close-on-exec) so that the child's dup2 onto 0...4 never
+    /// Moves `fd` to a number >= 6 (still close-on-exec) so that the child's dup2 onto 0...5 never
     /// clobbers a source descriptor.
     private static func lifted(_ fd: Int32) -> Int32 {
-        guard fd < 5 else { return fd }
-        let moved = fcntl(fd, F_DUPFD_CLOEXEC, Int32(5))
+        guard fd < 6 else { return fd }
+        let moved = fcntl(fd, F_DUPFD_CLOEXEC, Int32(6))
         guard moved >= 0 else { return fd }
         close(fd)
         return moved
     }
 
-    /// Spawns `python -c script 3 4`. Returns the errno of the failure (e.g. ENOENT for a missing
-    /// interpreter) on error; no descriptor is left open then.
-    static func spawn(python: String, script: String) -> Result<SpawnedWorker, SpawnError> {
+    /// Spawns `python -c script 3 4 B`, where B is 5 when `board` (a descriptor >= 6) is given, else -1.
+    /// Returns the errno of the failure (e.g. ENOENT for a missing interpreter) on error; no descriptor is left
+    /// open then.
+    static func spawn(python: String, script: String, board: Int32? = nil) -> Result<SpawnedWorker, SpawnError> {
         guard let requests = makePipe() else { return .failure(SpawnError(code: errno)) }
         guard let results = makePipe() else {
             let code = errno
@@ -99,9 +102,13 @@ enum WorkerSpawner {
         posix_spawn_file_actions_adddup2(&actions, childOutput, 2)
         posix_spawn_file_actions_adddup2(&actions, childRequests, childRequestFD)
         posix_spawn_file_actions_adddup2(&actions, childResults, childResultFD)
+        // The board's descriptor stays its owner's: a low number is copied, and the copy closed after the spawn.
+        let boardFD = board.map { $0 >= 6 ? $0 : fcntl($0, F_DUPFD_CLOEXEC, Int32(6)) }.flatMap { $0 >= 0 ? $0 : nil }
+        defer { if let boardFD, boardFD != board { close(boardFD) } }
+        if let boardFD { posix_spawn_file_actions_adddup2(&actions, boardFD, childBoardFD) }
         if let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") {
             let closeFrom = unsafeBitCast(symbol, to: CloseFromFunction.self)
-            _ = withUnsafeMutablePointer(to: &actions) { closeFrom(UnsafeMutableRawPointer($0), 5) }
+            _ = withUnsafeMutablePointer(to: &actions) { closeFrom(UnsafeMutableRawPointer($0), 6) }
         }
 
         var attributes = posix_spawnattr_t()
@@ -121,7 +128,9 @@ enum WorkerSpawner {
         let flags = Int32(POSIX_SPAWN_SETSIGMASK) | Int32(POSIX_SPAWN_SETSIGDEF) | Int32(POSIX_SPAWN_SETPGROUP)
         posix_spawnattr_setflags(&attributes, Int16(flags))
 
-        let arguments = [python, "-c", script, String(childRequestFD), String(childResultFD)]
+        let arguments = [
+            python, "-c", script, String(childRequestFD), String(childResultFD), boardFD == nil ? "-1" : String(childBoardFD),
+        ]
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
         argv.append(nil)
         defer { for pointer in argv { free(pointer) } }

@@ -121,9 +121,11 @@ enum WorkerProtocol {
 
     /// The CONFIG frame body: what the worker imports and how it calls each route.
     static func configuration(
-        modelDirectory: String, routes: [RouteSpec], threads: Int, delayMilliseconds: Double, worker: Int
+        modelDirectory: String, routes: [RouteSpec], threads: Int, delayMilliseconds: Double, worker: Int,
+        memoryLimitBytes: Int? = nil
     ) -> [UInt8] {
         var json = "{\"model_dir\":" + quoted(modelDirectory)
+        if let memoryLimitBytes { json += ",\"memory_bytes\":\(max(0, memoryLimitBytes))" }
         json += ",\"threads\":\(max(1, threads)),\"delay_ms\":\(delayMilliseconds.isFinite ? max(0, delayMilliseconds) : 0)"
         json += ",\"worker\":\(worker),\"routes\":["
         for (index, route) in routes.enumerated() {

@@ -3,10 +3,14 @@
 enum WorkerScript {
     /// The worker program.
     static let source = #"""
-# Reference endpoint Python worker. Started by WorkerPool as `python3 -c <this script> REQ_FD RESP_FD`.
+# Reference endpoint Python worker. Started by WorkerPool as `python3 -c <this script> REQ_FD RESP_FD BOARD_FD`.
+#
+# BOARD_FD (-1 when absent) is shared memory with one u64 slot per call thread: before running a call, the
+# thread writes its call id there, so that when the worker is killed the pool knows which calls never started.
 #
 # Protocol (all integers little-endian). Every frame: u32 length (of what follows), u8 kind, body.
-#   pool -> worker  kind 1 CONFIG  body = UTF-8 JSON {model_dir, threads, delay_ms, worker, routes:[...]}
+#   pool -> worker  kind 1 CONFIG  body = UTF-8 JSON {model_dir, threads, delay_ms, worker, routes:[...],
+#                                  memory_bytes (optional: RLIMIT_AS, set before the model is imported)}
 #                   kind 2 CALLS   body = repeated (u64 call id, u16 route, u32 n, n bytes of JSON arguments object)
 #   worker -> pool  kind 1 READY   body = UTF-8 description of the interpreter
 #                   kind 2 FAILED  body = UTF-8 startup error message (the worker then exits)
@@ -20,6 +24,7 @@ import ast
 import copy
 import importlib.util
 import json
+import mmap
 import os
 import struct
 import sys
@@ -30,6 +35,7 @@ import traceback
 _LEN = struct.Struct("<I")
 _CALL = struct.Struct("<QHI")
 _RESULT = struct.Struct("<QBII")
+_SLOT = struct.Struct("<Q")
 _CONFIG, _CALLS = 1, 2
 _READY, _FAILED, _RESULTS = 1, 2, 3
 _OK, _EXC = 0, 1
@@ -269,9 +275,10 @@ def _parse_calls(buf, start, end, out):
         pos += length
 
 
-def _serve_inline(reader, worker):
+def _serve_inline(reader, worker, board):
     clock = time.perf_counter_ns
     execute = worker.execute
+    mark = _SLOT.pack_into
     while True:
         frames = reader.frames()
         if frames is None:
@@ -284,6 +291,8 @@ def _serve_inline(reader, worker):
         results = []
         flushed = clock()
         for call_id, route, raw in calls:
+            if board is not None:
+                mark(board, 0, call_id)
             began = clock()
             status, payload = execute(route, raw)
             now = clock()
@@ -296,7 +305,7 @@ def _serve_inline(reader, worker):
             worker.send_results(results)
 
 
-def _serve_threads(reader, worker, threads):
+def _serve_threads(reader, worker, threads, board):
     import queue
 
     calls = queue.SimpleQueue()
@@ -320,15 +329,18 @@ def _serve_threads(reader, worker, threads):
                     return
             worker.send_results(batch)
 
-    def run():
+    def run(slot):
+        mark = _SLOT.pack_into
         while True:
             call_id, route, raw = calls.get()
+            if board is not None:
+                mark(board, slot, call_id)
             began = clock()
             status, payload = worker.execute(route, raw)
             finished((call_id, status, (clock() - began) // 1000, payload))
 
     for index in range(threads):
-        threading.Thread(target=run, name=f"call-{index}", daemon=True).start()
+        threading.Thread(target=run, args=(index * 8,), name=f"call-{index}", daemon=True).start()
     while True:
         frames = reader.frames()
         if frames is None:
@@ -344,6 +356,14 @@ def _serve_threads(reader, worker, threads):
 
 def main():
     req_fd, resp_fd = int(sys.argv[1]), int(sys.argv[2])
+    board_fd = int(sys.argv[3]) if len(sys.argv) > 3 else -1
+    board = None
+    if board_fd >= 0:
+        try:
+            board = mmap.mmap(board_fd, 0)
+        except (OSError, ValueError):
+            board = None
+        os.close(board_fd)
     os.dup2(2, 1)
     # Programs the model starts (os.system, fork+exec) must not hold the protocol pipes open.
     os.set_inheritable(req_fd, False)
@@ -362,6 +382,15 @@ def main():
     config = json.loads(bytes(reader.buf[start:end]))
     reader.consumed = end
     reader.consume()
+    limit = config.get("memory_bytes")
+    if limit:
+        try:
+            import resource
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        except (ValueError, OSError) as exc:
+            message = f"--worker-memory: cannot limit the address space to {limit} bytes: {exc}"
+            _send(resp_fd, _FAILED, message.encode("utf-8", "backslashreplace"))
+            os._exit(2)
     try:
         routes = _setup(config)
     except StartupError as exc:
@@ -376,10 +405,12 @@ def main():
     worker = _Worker(routes, resp_fd, float(config.get("delay_ms") or 0) / 1000.0)
     _send(resp_fd, _READY, f"Python {sys.version.split()[0]}".encode())
     threads = int(config.get("threads") or 1)
+    if board is not None and len(board) < 8 * max(1, threads):
+        board = None
     if threads <= 1:
-        _serve_inline(reader, worker)
+        _serve_inline(reader, worker, board)
     else:
-        _serve_threads(reader, worker, threads)
+        _serve_threads(reader, worker, threads, board)
     try:
         sys.stdout.flush()
         sys.stderr.flush()

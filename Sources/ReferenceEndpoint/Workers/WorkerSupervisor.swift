@@ -15,15 +15,20 @@ final class SupervisedProcess {
     var ready = false
     /// Set once reaped.
     var waitStatus: Int32?
+    /// `workerClock()` when the worker reported ready (0 before).
+    var readyAt: UInt64 = 0
     /// The FAILED frame's message, if the worker sent one.
     var failure: String?
     /// The last lines of output (kept while starting, to explain an early exit).
     var recentLines: [String] = []
     let prefix: String
+    /// Where the worker marks each call it starts (nil when shared memory was unavailable).
+    let board: WorkerProgressBoard?
 
-    init(index: Int, generation: Int, spawned: SpawnedWorker) {
+    init(index: Int, generation: Int, spawned: SpawnedWorker, board: WorkerProgressBoard?) {
         self.index = index
         self.generation = generation
+        self.board = board
         pid = spawned.pid
         requests = WorkerFD(spawned.requests)
         results = spawned.results
@@ -51,6 +56,10 @@ final class WorkerSupervisor {
     private static let livenessInterval: UInt64 = 500_000_000
     private static let firstBackoff: UInt64 = 100_000_000
     private static let maxBackoff: UInt64 = 10_000_000_000
+    /// A worker that dies sooner than this after it became ready counts as a failed start: its replacement
+    /// waits (100 ms, doubling up to 10 s), so a model that crashes again and again does not keep a core busy
+    /// importing itself. One that lived longer is replaced at once.
+    private static let stableUptime: UInt64 = 1_000_000_000
 
     init(core: WorkerPoolCore) {
         self.core = core
@@ -162,9 +171,9 @@ final class WorkerSupervisor {
         if now >= nextLivenessCheck {
             nextLivenessCheck = now + Self.livenessInterval
             core.dropAbandonedCalls()
+            checkResidentMemory()
             for case let process? in processes where process.waitStatus == nil {
-                var status: Int32 = 0
-                if waitpid(process.pid, &status, WNOHANG) == process.pid {
+                if let status = Self.reapIfExited(process.pid) {
                     process.waitStatus = status
                     _ = readResults(process)
                     if processes[process.index] === process {
@@ -174,6 +183,8 @@ final class WorkerSupervisor {
                 }
             }
         }
+        recycleRetiringWorkers()
+        if finished { return false }
         for index in restartAt.indices {
             if let at = restartAt[index], at <= now {
                 restartAt[index] = nil
@@ -221,7 +232,10 @@ final class WorkerSupervisor {
 
     private func launch(_ index: Int) {
         let python = config.pythonPath
-        switch WorkerSpawner.spawn(python: python, script: WorkerScript.source) {
+        let board = WorkerProgressBoard.make(slots: max(1, config.threads))
+        let spawnedWorker = WorkerSpawner.spawn(python: python, script: WorkerScript.source, board: board?.fd)
+        board?.closeDescriptor()
+        switch spawnedWorker {
         case .failure(let error):
             let message = "cannot start the Python interpreter '\(python)': \(WorkerSpawner.describe(errno: error.code))"
             if starting {
@@ -237,14 +251,15 @@ final class WorkerSupervisor {
                 if s.spawned.count > 4_096 { s.spawned.removeFirst(s.spawned.count - 4_096) }
                 return s.nextGeneration
             }
-            let process = SupervisedProcess(index: index, generation: generation, spawned: spawned)
+            let process = SupervisedProcess(index: index, generation: generation, spawned: spawned, board: board)
             processes[index] = process
             var frame: [UInt8] = []
             WorkerProtocol.appendFrame(
                 kind: WorkerProtocol.kindConfig,
                 body: WorkerProtocol.configuration(
                     modelDirectory: config.modelDirectory, routes: config.routes, threads: config.threads,
-                    delayMilliseconds: config.delayMilliseconds, worker: index),
+                    delayMilliseconds: config.delayMilliseconds, worker: index,
+                    memoryLimitBytes: config.memoryLimitBytes),
                 to: &frame)
             if let requests = process.requests {
                 core.state.withLock { s in
@@ -289,8 +304,8 @@ final class WorkerSupervisor {
 
     private func markReady(_ process: SupervisedProcess, description: String) {
         process.ready = true
+        process.readyAt = workerClock()
         process.recentLines = []
-        failures[process.index] = 0
         let allReady = core.state.withLock { s -> Bool in
             s.workers[process.index]?.ready = true
             if s.phase == .starting && s.workers.allSatisfy({ $0?.ready == true }) {
@@ -308,25 +323,30 @@ final class WorkerSupervisor {
     }
 
     /// Ends a worker: kills and reaps it, logs the rest of its output, fails its in-flight calls with
-    /// `result`, and schedules a replacement (or fails `start()` if the pool is still starting).
-    private func retire(_ process: SupervisedProcess, result: WorkerResult, reason: String) {
-        if process.waitStatus == nil {
-            kill(process.pid, SIGKILL)
-            process.waitStatus = Self.reap(process.pid)
-        }
+    /// `result` (or `.rejected` for those its progress board shows it never started: they are safe to retry),
+    /// and schedules a replacement (or fails `start()` if the pool is still starting).
+    private func retire(_ process: SupervisedProcess, result: WorkerResult, reason: String, recycled: Bool = false) {
+        if process.waitStatus == nil { process.waitStatus = Self.killGroupAndReap(process.pid) }
         closeProcess(process)
-        let inFlight = core.state.withLock { s -> [InFlightCall] in
+        let inFlight = core.state.withLock { s -> [(id: UInt64, call: InFlightCall)] in
             guard let worker = s.workers[process.index], worker.generation == process.generation else { return [] }
             s.workers[process.index] = nil
-            return worker.allCalls()
+            return worker.allCallsWithIDs()
         }
         if process.ready { core.alive.subtract(1, ordering: .relaxed) }
         processes[process.index] = nil
+        // The worker is dead: its board is final. Without one, every call in flight may have started.
+        let highestStarted = process.board?.highestStarted ?? .max
+        let notStarted = inFlight.filter { $0.id > highestStarted }.count
         let status = process.waitStatus.map(WorkerSpawner.describe(waitStatus:)) ?? "unknown status"
-        let calls = inFlight.isEmpty ? "" : "; \(inFlight.count) call\(inFlight.count == 1 ? "" : "s") in flight failed"
+        var calls = ""
+        if !inFlight.isEmpty {
+            calls = "; \(inFlight.count) call\(inFlight.count == 1 ? "" : "s") in flight failed"
+            if notStarted > 0 { calls += " (\(notStarted) had not started: answered 503, safe to retry)" }
+        }
         // While the pool is starting, a failure is reported once, by the error `start()` throws.
         if !starting { core.log.log("\(process.prefix)\(reason) (\(status))\(calls)") }
-        for call in inFlight { call.completion(result) }
+        for entry in inFlight { entry.call.completion(entry.id > highestStarted ? .rejected : result) }
         if starting {
             if let failure = process.failure {
                 abortStartup(failure)
@@ -337,12 +357,81 @@ final class WorkerSupervisor {
             }
             return
         }
-        if process.ready {
+        let now = workerClock()
+        if recycled || (process.ready && now &- process.readyAt >= Self.stableUptime) {
             failures[process.index] = 0
-            restartAt[process.index] = workerClock()
+            restartAt[process.index] = now
         } else {
             scheduleRestart(process.index)
         }
+    }
+
+    /// Replaces every worker marked `retiring` (`maxCallsPerWorker`, `maxResidentBytes`) that has no call in
+    /// flight any more: it takes no new calls, so none is lost.
+    private func recycleRetiringWorkers() {
+        let idle = core.state.withLock { s -> [(index: Int, generation: Int, reason: String)] in
+            s.workers.indices.compactMap { index in
+                guard let worker = s.workers[index], let reason = worker.retiring, worker.inFlight == 0 else { return nil }
+                return (index, worker.generation, reason)
+            }
+        }
+        for entry in idle {
+            guard let process = processes[entry.index], process.generation == entry.generation else { continue }
+            retire(process, result: .crashed, reason: "recycled: \(entry.reason)", recycled: true)
+            if finished { return }
+        }
+    }
+
+    /// Marks `retiring` every worker whose resident memory is over `maxResidentBytes`.
+    private func checkResidentMemory() {
+        guard let limit = config.maxResidentBytes else { return }
+        for case let process? in processes where process.ready && process.waitStatus == nil {
+            guard let resident = Self.residentBytes(process.pid), resident > limit else { continue }
+            let reason = "resident memory \(resident >> 20) MB is over the \(limit >> 20) MB limit (--worker-max-rss)"
+            core.state.withLock { s in
+                if s.workers[process.index]?.generation == process.generation, s.workers[process.index]?.retiring == nil {
+                    s.workers[process.index]?.retiring = reason
+                }
+            }
+        }
+    }
+
+    /// Resident set size of `pid` from /proc/PID/statm, in bytes.
+    static func residentBytes(_ pid: pid_t) -> Int? {
+        guard let file = fopen("/proc/\(pid)/statm", "r") else { return nil }
+        defer { fclose(file) }
+        var size = 0
+        var resident = 0
+        guard withUnsafeMutablePointer(to: &size, { sizePointer in
+            withUnsafeMutablePointer(to: &resident) { residentPointer in
+                withVaList([sizePointer, residentPointer]) { vfscanf(file, "%ld %ld", $0) }
+            }
+        }) == 2 else { return nil }
+        return resident * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+
+    /// If `pid` has exited, kills what is left of its process group (processes the model forked), then reaps it
+    /// and returns its wait status; nil while it runs. The zombie keeps the group id from being reused meanwhile.
+    private static func reapIfExited(_ pid: pid_t) -> Int32? {
+        var info = siginfo_t()
+        guard waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0, info._sifields._sigchld.si_pid == pid
+        else { return nil }
+        killGroup(pid)
+        return reap(pid)
+    }
+
+    /// SIGKILL to the worker and its process group (processes the model forked), then reaps the worker.
+    private static func killGroupAndReap(_ pid: pid_t) -> Int32? {
+        killGroup(pid)
+        kill(pid, SIGKILL)
+        return reap(pid)
+    }
+
+    /// Sends `signal` (SIGKILL by default) to the process group a worker leads. `pid` is never 0 or 1 here,
+    /// whose negation would reach this process's own group or every process; checked all the same.
+    private static func killGroup(_ pid: pid_t, signal: Int32 = SIGKILL) {
+        guard pid > 1 else { return }
+        kill(-pid, signal)
     }
 
     private static func reap(_ pid: pid_t) -> Int32? {
@@ -376,10 +465,7 @@ final class WorkerSupervisor {
     private func abortStartup(_ message: String) {
         for case let process? in processes {
             process.requests = nil
-            if process.waitStatus == nil {
-                kill(process.pid, SIGKILL)
-                process.waitStatus = Self.reap(process.pid)
-            }
+            if process.waitStatus == nil { process.waitStatus = Self.killGroupAndReap(process.pid) }
             closeProcess(process)
         }
         processes = processes.map { _ in nil }
@@ -410,7 +496,10 @@ final class WorkerSupervisor {
         let live = processes.compactMap { $0 }
         for process in live {
             process.requests = nil
-            if process.waitStatus == nil { kill(process.pid, SIGTERM) }
+            if process.waitStatus == nil {
+                Self.killGroup(process.pid, signal: SIGTERM)  // the model's children too
+                kill(process.pid, SIGTERM)
+            }
         }
         let graceSeconds = config.shutdownGrace.isFinite ? max(0, min(config.shutdownGrace, 3600)) : 2
         let deadline = workerClock() + UInt64(graceSeconds * 1e9)
@@ -419,16 +508,10 @@ final class WorkerSupervisor {
             _ = entries.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), 10) }
             for process in live {
                 if process.output >= 0 { readOutput(process) }
-                if process.waitStatus == nil {
-                    var status: Int32 = 0
-                    if waitpid(process.pid, &status, WNOHANG) == process.pid { process.waitStatus = status }
-                }
+                if process.waitStatus == nil { process.waitStatus = Self.reapIfExited(process.pid) }
             }
         }
-        for process in live where process.waitStatus == nil {
-            kill(process.pid, SIGKILL)
-            process.waitStatus = Self.reap(process.pid)
-        }
+        for process in live where process.waitStatus == nil { process.waitStatus = Self.killGroupAndReap(process.pid) }
         for process in live { closeProcess(process) }
         processes = processes.map { _ in nil }
         restartAt = restartAt.map { _ in nil }
@@ -560,7 +643,12 @@ final class WorkerSupervisor {
         return progressed || !done.isEmpty
     }
 
-    /// Reads the worker's stdout/stderr (at most `limit` chunks) and logs it line by line.
+    /// Longest line logged whole; longer output without a newline is logged in pieces of this size.
+    static let maxLineBytes = 16_384
+
+    /// Reads the worker's stdout/stderr (at most `limit` chunks) and logs it line by line. Lines are found with
+    /// memchr and the lines of one chunk are logged together (one timestamp, one lock), so that a model printing
+    /// megabytes is slowed as little as possible: the log drops what its reader cannot take.
     private func readOutput(_ process: SupervisedProcess, limit: Int = 16) {
         guard process.output >= 0 else { return }
         var reads = 0
@@ -568,14 +656,28 @@ final class WorkerSupervisor {
             let n = scratch.withUnsafeMutableBytes { read(process.output, $0.baseAddress, $0.count) }
             if n > 0 {
                 reads += 1
-                for byte in scratch[0..<n] {
-                    if byte == UInt8(ascii: "\n") {
-                        emitLine(process)
-                    } else {
-                        process.partialLine.append(byte)
-                        if process.partialLine.count >= 16_384 { emitLine(process) }
+                var lines: [[UInt8]] = []
+                scratch.withUnsafeBytes { raw in
+                    guard let base = raw.baseAddress else { return }
+                    var start = 0
+                    while start < n {
+                        guard let newline = memchr(base + start, 0x0A, n - start) else {
+                            process.partialLine.append(contentsOf: raw[start..<n])
+                            break
+                        }
+                        let end = base.distance(to: UnsafeRawPointer(newline))
+                        process.partialLine.append(contentsOf: raw[start..<end])
+                        Self.appendCut(process.partialLine, to: &lines)
+                        process.partialLine.removeAll(keepingCapacity: true)
+                        start = end + 1
                     }
                 }
+                if process.partialLine.count >= Self.maxLineBytes {
+                    let whole = process.partialLine.count / Self.maxLineBytes * Self.maxLineBytes
+                    Self.appendCut(process.partialLine[..<whole], to: &lines)
+                    process.partialLine.removeFirst(whole)
+                }
+                emitLines(process, lines)
                 continue
             }
             if n < 0 && errno == EINTR { continue }
@@ -588,19 +690,37 @@ final class WorkerSupervisor {
         }
     }
 
-    private func emitLine(_ process: SupervisedProcess) {
-        var line = String(decoding: process.partialLine, as: UTF8.self)
-        process.partialLine.removeAll(keepingCapacity: true)
-        if line.hasSuffix("\r") { line.removeLast() }
-        core.log.log(process.prefix + line)
-        if !process.ready && !line.isEmpty {
-            process.recentLines.append(line)
-            if process.recentLines.count > 5 { process.recentLines.removeFirst() }
+    /// Appends `line` to `lines`, in pieces of at most `maxLineBytes`.
+    private static func appendCut<Bytes: Collection<UInt8>>(_ line: Bytes, to lines: inout [[UInt8]])
+    where Bytes.Index == Int {
+        var start = line.startIndex
+        repeat {
+            let end = min(start + maxLineBytes, line.endIndex)
+            lines.append(Array(line[start..<end]))
+            start = end
+        } while start < line.endIndex
+    }
+
+    private func emitLines(_ process: SupervisedProcess, _ lines: [[UInt8]]) {
+        guard !lines.isEmpty else { return }
+        let texts = lines.map { bytes -> String in
+            var line = String(decoding: bytes, as: UTF8.self)
+            if line.hasSuffix("\r") { line.removeLast() }
+            return line
+        }
+        core.log.log(prefix: process.prefix, lines: texts)
+        if !process.ready {
+            process.recentLines += texts.filter { !$0.isEmpty }.suffix(5)
+            if process.recentLines.count > 5 { process.recentLines.removeFirst(process.recentLines.count - 5) }
         }
     }
 
     private func flushPartialLine(_ process: SupervisedProcess) {
-        if !process.partialLine.isEmpty { emitLine(process) }
+        guard !process.partialLine.isEmpty else { return }
+        var lines: [[UInt8]] = []
+        Self.appendCut(process.partialLine, to: &lines)
+        process.partialLine.removeAll(keepingCapacity: true)
+        emitLines(process, lines)
     }
 
     static func describeErrno() -> String { WorkerSpawner.describe(errno: errno) }

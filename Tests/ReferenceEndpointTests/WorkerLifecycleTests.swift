@@ -1,0 +1,284 @@
+import Dispatch
+import EndpointSpec
+import Foundation
+import Glibc
+import Synchronization
+import TestSupport
+import Testing
+
+@testable import ReferenceEndpoint
+
+private typealias F = WorkerPoolFixtures
+
+/// Issue 12, "Python workers": recycling (`--worker-max-calls`, `--worker-max-rss`), the memory limit
+/// (`--worker-memory`), backoff for a model that keeps crashing, `/ping` while no worker is up, a flood of
+/// `print` output, and a model that forks or leaves threads behind at shutdown.
+@Suite(.serialized, .dedicatedThreads)
+struct WorkerLifecycleTests {
+    static let model = """
+        import os, signal, sys, threading, time
+
+        _held = []
+
+        if os.path.exists("flaky"):
+            threading.Timer(0.1, os._exit, (1,)).start()
+        if os.path.exists("broken"):
+            raise RuntimeError("model temporarily broken")
+
+        def pid():
+            return os.getpid()
+
+        def leak(mb):
+            # Holds up to 10 chunks of touched memory; sleeps so the twice-a-second RSS check sees it.
+            if len(_held) < 10:
+                _held.append(b"x" * (mb << 20))
+            time.sleep(0.05)
+            return os.getpid()
+
+        def hog(mb):
+            block = bytearray(mb << 20)
+            return {"pid": os.getpid(), "bytes": len(block)}
+
+        def die():
+            os._exit(1)
+
+        def spawn():
+            child = os.fork()
+            if child == 0:
+                signal.signal(signal.SIGTERM, signal.SIG_IGN)
+                time.sleep(600)
+                os._exit(0)
+            return child
+
+        def linger():
+            threading.Thread(target=time.sleep, args=(600,), daemon=False).start()
+            return os.getpid()
+
+        def longline():
+            sys.stdout.write("a" * 40000 + "\\r\\n" + "b\\n\\n" + "tail")
+            sys.stdout.flush()
+            return 1
+
+        def chatty(lines):
+            for i in range(lines):
+                print("line", i, "x" * 200)
+            sys.stdout.write("y" * 100000)
+            return lines
+        """
+
+    enum Route {
+        static let pid = 0, leak = 1, hog = 2, die = 3, spawn = 4, linger = 5, chatty = 6, longline = 7
+    }
+
+    static let routes = [
+        RouteSpec(path: "/pid", file: "model", function: "pid"),
+        RouteSpec(path: "/leak", file: "model", function: "leak", positional: true, body: [BodyParam(name: "mb", type: .int)]),
+        RouteSpec(path: "/hog", file: "model", function: "hog", positional: true, body: [BodyParam(name: "mb", type: .int)]),
+        RouteSpec(path: "/die", file: "model", function: "die"),
+        RouteSpec(path: "/spawn", file: "model", function: "spawn"),
+        RouteSpec(path: "/linger", file: "model", function: "linger"),
+        RouteSpec(path: "/chatty", file: "model", function: "chatty", positional: true, body: [BodyParam(name: "lines", type: .int)]),
+        RouteSpec(path: "/longline", file: "model", function: "longline"),
+    ]
+
+    static func pool(
+        _ folder: TemporaryModel, log: CapturedLog, workers: Int = 1, _ adjust: (inout WorkerPoolConfiguration) -> Void = { _ in }
+    ) throws -> WorkerPool {
+        var config = F.configuration(folder.path, Self.routes, workers: workers)
+        adjust(&config)
+        let pool = WorkerPool(configuration: config, log: log.log)
+        try pool.start()
+        return pool
+    }
+
+    static func integer(_ result: WorkerResult) -> Int? { F.text(result).flatMap { Int($0) } }
+
+    /// True once `pid` no longer runs (gone, or a zombie waiting for init), polling at most 10 s.
+    static func processEnds(_ pid: Int) -> Bool {
+        for _ in 0..<1_000 {
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return true }
+            if let close = stat.lastIndex(of: ")"), stat[stat.index(close, offsetBy: 2)] == "Z" { return true }
+            usleep(10_000)
+        }
+        return false
+    }
+
+    // MARK: - Recycling
+
+    @Test("--worker-max-calls 3: each worker serves exactly 3 calls, then a fresh one takes over; every call answers")
+    func recycleAfterCalls() throws {
+        let folder = try TemporaryModel(["model.py": Self.model])
+        let log = CapturedLog()
+        let pool = try Self.pool(folder, log: log) { $0.maxCallsPerWorker = 3 }
+        defer { pool.shutdown() }
+        var pids: [Int] = []
+        for _ in 0..<9 { pids.append(try #require(Self.integer(try F.call(pool, Route.pid, "{}")))) }
+        #expect(Set(pids).count == 3)
+        #expect(pids[0] == pids[2] && pids[3] == pids[5] && pids[6] == pids[8])
+        #expect(pids[2] != pids[3] && pids[5] != pids[6])
+        #expect(log.waitFor("recycled: it was sent 3 calls (--worker-max-calls 3)"))
+    }
+
+    @Test("--worker-max-calls under concurrent load: 60 calls at once all succeed, no worker serves more than 5")
+    func recycleUnderLoad() throws {
+        let folder = try TemporaryModel(["model.py": Self.model])
+        let log = CapturedLog()
+        let pool = try Self.pool(folder, log: log, workers: 2) { $0.maxCallsPerWorker = 5 }
+        defer { pool.shutdown() }
+        let results = Mutex<[WorkerResult]>([])
+        let done = DispatchSemaphore(value: 0)
+        for _ in 0..<60 {
+            try #require(pool.submit(route: Route.pid, arguments: Array("{}".utf8)) { result in
+                results.withLock { $0.append(result) }
+                done.signal()
+            })
+        }
+        for _ in 0..<60 { try #require(done.wait(timeout: .now() + 60) == .success) }
+        let pids = results.withLock { $0 }.map(Self.integer)
+        #expect(pids.allSatisfy { $0 != nil }, "every call succeeded")
+        let perWorker = Dictionary(grouping: pids.compactMap { $0 }, by: { $0 }).mapValues(\.count)
+        #expect(perWorker.values.allSatisfy { $0 <= 5 })
+        #expect(perWorker.count >= 12)
+    }
+
+    @Test("--worker-max-rss: a leaking worker is replaced once its resident memory is over the limit")
+    func recycleOnResidentMemory() throws {
+        let folder = try TemporaryModel(["model.py": Self.model])
+        let log = CapturedLog()
+        let pool = try Self.pool(folder, log: log) { $0.maxResidentBytes = 100 << 20 }
+        defer { pool.shutdown() }
+        let first = try #require(Self.integer(try F.call(pool, Route.leak, #"{"mb":20}"#)))
+        var replaced = false
+        for _ in 0..<200 where !replaced {
+            replaced = try #require(Self.integer(try F.call(pool, Route.leak, #"{"mb":20}"#))) != first
+        }
+        #expect(replaced)
+        #expect(log.waitFor("MB limit (--worker-max-rss)"))
+    }
+
+    // MARK: - Memory limit
+
+    @Test("--worker-memory: an allocation past the limit is a MemoryError in that call; the worker goes on")
+    func memoryLimit() throws {
+        let folder = try TemporaryModel(["model.py": Self.model])
+        let log = CapturedLog()
+        let pool = try Self.pool(folder, log: log) { $0.memoryLimitBytes = 400 << 20 }
+        defer { pool.shutdown() }
+        let before = pool.currentProcessIDs
+        let result = try F.call(pool, Route.hog, #"{"mb":2000}"#)
+        guard case .exception(let type, _) = result else {
+            Issue.record("expected MemoryError, got \(result)")
+            return
+        }
+        #expect(type == "MemoryError")
+        #expect(try F.object(try F.call(pool, Route.hog, #"{"mb":10}"#))["bytes"] as? Int == 10 << 20)
+        #expect(pool.currentProcessIDs == before)
+    }
+
+    @Test("--worker-memory over HTTP: 500 naming MemoryError")
+    func memoryLimitOverHTTP() throws {
+        let folder = try E2ETemporaryModel(["model.py": Self.model])
+        var config = EndpointConfiguration(modelDirectory: folder.path, routes: Self.routes)
+        config.port = 0
+        config.workers = 1
+        config.eventLoopThreads = 1
+        config.memoryLimitBytes = 400 << 20
+        let endpoint = try RunningEndpoint(config)
+        let response = try endpoint.send("POST", "/hog", json: #"{"mb":2000}"#)
+        #expect(response.status == 500)
+        #expect(response.text.contains("MemoryError"))
+        #expect(try endpoint.send("POST", "/hog", json: #"{"mb":1}"#).status == 200)
+    }
+
+    // MARK: - Crashes
+
+    @Test("a worker that dies soon after it became ready, again and again, is restarted with a growing backoff")
+    func crashLoopBacksOff() throws {
+        let folder = try TemporaryModel(["model.py": Self.model])
+        let log = CapturedLog()
+        let pool = try Self.pool(folder, log: log)
+        defer { pool.shutdown() }
+        try "".write(toFile: folder.path + "/flaky", atomically: true, encoding: .utf8)
+        #expect(try F.call(pool, Route.die, "{}") == .crashed)
+        #expect(log.waitFor("restarting in 100 ms"))
+        #expect(log.waitFor("restarting in 200 ms"))
+        #expect(log.waitFor("restarting in 400 ms"))
+        unlink(folder.path + "/flaky")
+    }
+
+    @Test("/ping answers 503 while no worker is up, 200 once the replacement is ready")
+    func pingWhileNoWorker() throws {
+        let folder = try E2ETemporaryModel(["model.py": Self.model])
+        var config = EndpointConfiguration(modelDirectory: folder.path, routes: Self.routes)
+        config.port = 0
+        config.workers = 1
+        config.eventLoopThreads = 1
+        let endpoint = try RunningEndpoint(config)
+        try "".write(toFile: folder.path + "/broken", atomically: true, encoding: .utf8)
+        #expect(try endpoint.send("POST", "/die").status == 500)
+        let ping = try endpoint.send("GET", "/ping")
+        #expect(ping.status == 503)
+        #expect(ping.header("retry-after") == "1")
+        #expect(endpoint.logFile.waitFor("model temporarily broken"))
+        #expect(try endpoint.send("GET", "/ping").status == 503)
+        unlink(folder.path + "/broken")
+        var up = false
+        for _ in 0..<3_000 where !up {
+            up = try endpoint.send("GET", "/ping").status == 200
+            if !up { usleep(10_000) }
+        }
+        #expect(up)
+    }
+
+    // MARK: - Output
+
+    @Test("megabytes of print output into a log nobody reads: the calls answer, lines are dropped and counted")
+    func printFlood() throws {
+        let folder = try TemporaryModel(["model.py": Self.model])
+        // A pipe nobody reads, with a small queue: the log must drop lines rather than block the worker.
+        let stuck = try EndpointLogTests.StuckPipe()
+        let log = EndpointLog(fileDescriptor: stuck.write, capacityBytes: 64 << 10)
+        defer { stuck.stop(log) }
+        let pool = WorkerPool(configuration: F.configuration(folder.path, Self.routes), log: log)
+        try pool.start()
+        defer { pool.shutdown() }
+        for _ in 0..<5 {
+            #expect(F.text(try F.call(pool, Route.chatty, #"{"lines":20000}"#)) == "20000")
+        }
+        #expect(log.droppedLines > 0)
+        #expect(pool.aliveWorkers == 1)
+    }
+
+    @Test("output lines: a line over 16 KiB is logged in 16 KiB pieces, CR LF ends a line, a last line without a newline is logged at exit")
+    func outputLines() throws {
+        let folder = try TemporaryModel(["model.py": Self.model])
+        let log = CapturedLog()
+        let pool = try Self.pool(folder, log: log)
+        let pid = try #require(pool.currentProcessIDs.first ?? nil)
+        #expect(F.text(try F.call(pool, Route.longline, "{}")) == "1")
+        pool.shutdown()
+        #expect(log.log.flush(timeout: 30))  // the log's own thread writes the file
+        let prefix = "[worker 0 pid \(pid)] "
+        let lines = log.contents.split(separator: "\n", omittingEmptySubsequences: false)
+            .compactMap { line in line.range(of: prefix).map { String(line[$0.upperBound...]) } }
+        let expected = [String(repeating: "a", count: 16_384), String(repeating: "a", count: 16_384),
+                        String(repeating: "a", count: 40_000 - 2 * 16_384), "b", "", "tail"]
+        #expect(lines.filter { $0.hasPrefix("a") || $0 == "b" || $0 == "" || $0 == "tail" } == expected)
+    }
+
+    // MARK: - Shutdown
+
+    @Test("a model that forks a child ignoring SIGTERM, or leaves a thread running: shutdown ends them all")
+    func forkAndThreadsDoNotOutliveShutdown() throws {
+        let folder = try TemporaryModel(["model.py": Self.model])
+        let log = CapturedLog()
+        let pool = try Self.pool(folder, log: log)
+        let child = try #require(Self.integer(try F.call(pool, Route.spawn, "{}")))
+        let worker = try #require(Self.integer(try F.call(pool, Route.linger, "{}")))
+        #expect(child != worker)
+        pool.shutdown()
+        #expect(Self.processEnds(worker), "worker \(worker) still runs")
+        #expect(Self.processEnds(child), "the model's child \(child) still runs")
+        if !Self.processEnds(child) { kill(pid_t(child), SIGKILL) }
+    }
+}
