@@ -16,6 +16,8 @@ final class EndpointHandler: HTTPServerHandler {
     let accessLog: Bool
     let log: EndpointLog
     let stats: EndpointStats
+    /// Nil: no access check.
+    let auth: BearerAuth?
 
     static let jsonHeaders: [(String, String)] = [("content-type", "application/json")]
     static let pong = Array(#"{"message":"pong"}"#.utf8)
@@ -24,12 +26,15 @@ final class EndpointHandler: HTTPServerHandler {
     static let unavailable = Array(#"{"detail":"Service Unavailable"}"#.utf8)
     static let starting = Array(#"{"detail":"Service Unavailable: no Python worker is ready"}"#.utf8)
     static let draining = Array(#"{"detail":"Service Unavailable: the endpoint is shutting down"}"#.utf8)
+    static let unauthorized = Array(#"{"detail":"Not authenticated"}"#.utf8)
     static let crashed = Array(#"{"detail":"Internal Server Error: the Python worker crashed while running this call"}"#.utf8)
 
     init(
         router: Router, routes: [RouteSpec], templates: [BodyTemplate], pool: WorkerPool, injector: FaultInjector,
-        retryAfter: String, callTimeout: Double, accessLog: Bool, log: EndpointLog, stats: EndpointStats
+        retryAfter: String, callTimeout: Double, accessLog: Bool, log: EndpointLog, stats: EndpointStats,
+        auth: BearerAuth? = nil
     ) {
+        self.auth = auth
         self.router = router
         self.routes = routes
         self.templates = templates
@@ -60,7 +65,14 @@ final class EndpointHandler: HTTPServerHandler {
             }
         }
 
-        switch router.resolve(method: head.method, path: path) {
+        let resolved = router.resolve(method: head.method, path: path)
+        // Everything but /ping needs the token when one is set (health checkers need no secret), so an
+        // unauthenticated client learns nothing about the routes, not even a 404 from a 405.
+        if let auth, resolved != .ping, !auth.admits(head.headers["authorization"]) {
+            answer(401, Self.jsonHeaders + [BearerAuth.challenge], Self.unauthorized)
+            return
+        }
+        switch resolved {
         case .ping:
             if pool.isDraining {
                 answer(503, Self.jsonHeaders + [("retry-after", retryAfter)], Self.draining)
