@@ -288,7 +288,8 @@ final class EngineLoop: @unchecked Sendable {
         }
         for index in slots.indices {
             HTTPClientConnection.connect(
-                host: settings.host, port: settings.port, on: loop, timeout: settings.policy.connectTimeout
+                host: settings.host, port: settings.port, on: loop, timeout: settings.policy.connectTimeout,
+                limits: settings.policy.responseLimits
             ) { [self] result in
                 preconnected(slot: index, result: result)
             }
@@ -491,7 +492,8 @@ final class EngineLoop: @unchecked Sendable {
             }
             call.phase = .connecting
             HTTPClientConnection.connect(
-                host: settings.host, port: settings.port, on: loop, timeout: settings.policy.connectTimeout
+                host: settings.host, port: settings.port, on: loop, timeout: settings.policy.connectTimeout,
+                limits: settings.policy.responseLimits
             ) { [self] result in
                 connected(call, slot: slot, result: result)
             }
@@ -779,7 +781,8 @@ final class EngineLoop: @unchecked Sendable {
         }
         let deadline = EventLoop.now() &+ settings.policy.attemptTimeout
         HTTPClientConnection.connect(
-            host: settings.host, port: settings.port, on: loop, timeout: settings.policy.connectTimeout
+            host: settings.host, port: settings.port, on: loop, timeout: settings.policy.connectTimeout,
+            limits: settings.policy.responseLimits
         ) { [self] result in
             switch result {
             case .failure:

@@ -30,6 +30,8 @@ struct EnginePolicy: Sendable {
     let attemptTimeout: UInt64
     /// Connect timeout.
     let connectTimeout: Duration
+    /// What a response may be (its body at most `client.maxResponseBytes`).
+    let responseLimits: HTTPLimits
 
     /// Statuses the library retries only for idempotent requests.
     static let idempotentOnlyStatuses: Set<Int> = [502, 504]
@@ -68,6 +70,7 @@ struct EnginePolicy: Sendable {
         }
         attemptTimeout = UInt64(max(1, client.timeout.nanoseconds))
         connectTimeout = (client.connectTimeout ?? client.timeout).duration
+        responseLimits = HTTPLimits(maxBodyBytes: client.maxResponseBytes)
     }
 
     /// `min(maxDelay, baseDelay × 2^(n-1))` with the scenario's jitter mode.
@@ -113,6 +116,9 @@ struct TransportFailure: Sendable, Equatable {
             self.init(kind: .reset, outcome: .transport(.connectionClosed(requestSent: true)))
         case .closedByPeer(let sent):
             self.init(kind: .reset, outcome: .transport(.connectionClosed(requestSent: sent)))
+        case .invalidResponse(let parseError) where parseError.status == 413:
+            // Longer than `client.maxResponse`: not malformed, but not read either.
+            self.init(kind: .tooLarge, outcome: .transport(.protocolError))
         case .invalidResponse:
             self.init(kind: .protocolError, outcome: .transport(.protocolError))
         case .closed(let sent):

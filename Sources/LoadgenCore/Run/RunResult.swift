@@ -12,6 +12,8 @@ public struct ErrorKind: RawRepresentable, Hashable, Sendable, Comparable, Custo
     public static let reset = ErrorKind(rawValue: "reset")
     /// The response could not be parsed as HTTP/1.1.
     public static let protocolError = ErrorKind(rawValue: "protocol")
+    /// The response body was longer than the client's limit (`client.maxResponse`, `--max-response`).
+    public static let tooLarge = ErrorKind(rawValue: "too_large")
     /// Any other transport error.
     public static let other = ErrorKind(rawValue: "other")
     /// Orders by name.

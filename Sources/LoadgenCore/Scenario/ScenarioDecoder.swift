@@ -431,9 +431,11 @@ struct ScenarioDecoder {
 
     func client(_ node: Node) throws(ScenarioError) -> ClientSpec {
         let object = try node.object(allowed: [
-            "connections", "timeout", "connectTimeout", "retry", "budget", "healthGate", "tls",
+            "connections", "timeout", "connectTimeout", "retry", "budget", "healthGate", "tls", "maxResponse",
         ])
         var client = ClientSpec()
+        client.maxResponseBytes =
+            try object.present("maxResponse")?.int(min: 1, max: ClientSpec.maxResponseLimit) ?? client.maxResponseBytes
         client.connections = try object.present("connections")?.int(min: 1, max: 100_000) ?? client.connections
         client.timeout = try object.present("timeout")?.duration() ?? client.timeout
         client.connectTimeout = try object.present("connectTimeout")?.duration()
