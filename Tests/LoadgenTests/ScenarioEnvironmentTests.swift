@@ -1,5 +1,7 @@
 import EndpointSpec
 import Foundation
+import Glibc
+import ReferenceEndpoint
 import Testing
 
 @testable import LoadgenCore
@@ -56,5 +58,49 @@ import Testing
         #expect(
             Self.error(Self.scenario(headers: #"{"X": "${BREAK}"}"#), ["BREAK": "a\r\nInjected: 1"])
                 == "headers.X: a header value must not contain line breaks")
+    }
+}
+
+/// The whole chain: a token in the environment, `${NAME}` in the scenario, an endpoint that requires it.
+@Suite(.serialized, .dedicatedThreads) struct ScenarioTokenRunTests {
+    static let variable = "LOADGEN_TEST_TOKEN_ISSUE12"
+
+    static func scenario(_ directory: TempDir, url: String) throws -> String {
+        try directory.write(
+            "auth.json",
+            """
+            {"name": "auth", "target": {"url": "\(url)"}, "headers": {"Authorization": "Bearer ${\(variable)}"},
+             "requests": [{"route": "/predict", "body": {"text": "hi"}}],
+             "load": {"type": "constant-rate", "rate": 50, "duration": "200ms"}, "client": {"connections": 2}}
+            """)
+    }
+
+    @Test("loadgen run sends the token from the environment; every call is let in")
+    func runWithTheToken() async throws {
+        let server = try CallFixtures.start { $0.authToken = "tok-42" }
+        defer { server.shutdown() }
+        let directory = try TempDir()
+        defer { directory.cleanup() }
+        let path = try Self.scenario(directory, url: server.url)
+        setenv(Self.variable, "tok-42", 1)
+        defer { unsetenv(Self.variable) }
+        let json = directory.path + "/out.json"
+        let run = try await ScenarioRunTests.loadgen(["run", path, "--json", json, "--quiet"], json: json)
+        #expect(run.code == 0, "\(run.stderr)")
+        let report = try #require(run.report)
+        #expect(report["calls"] == .number("10"))
+        #expect(report["ok"] == .number("10"))
+        #expect(server.stats.clientErrors == 0)
+    }
+
+    @Test("loadgen run without the variable stops before sending, naming it")
+    func runWithoutTheVariable() async throws {
+        let directory = try TempDir()
+        defer { directory.cleanup() }
+        let path = try Self.scenario(directory, url: "http://127.0.0.1:1")
+        unsetenv(Self.variable)
+        let run = try await ScenarioRunTests.loadgen(["run", path])
+        #expect(run.code == 2, "\(run.stderr)")
+        #expect(run.stderr.contains("environment variable \(Self.variable) is not set"), "\(run.stderr)")
     }
 }
