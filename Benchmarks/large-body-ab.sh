@@ -20,15 +20,20 @@ import json
 for mb in (7, 28, 56):
     json.dump({'text': 'a' * (mb << 20)}, open('$WORK/string-%d.json' % mb, 'w'))"
 
+# start BINARY NAME: starts an endpoint in this shell (so that PIDS, and the cleanup, know it); url NAME: its URL.
 start() {
   "$1" --model-dir "$ROOT/examples/echo" --routes-file "$ROOT/examples/echo/routes.json" --port 0 --workers 1 \
     --loop-threads 1 --no-access-log --max-body $((256 << 20)) >"$WORK/ready-$2" 2>/dev/null &
   PIDS+=($!)
-  for _ in $(seq 1 300); do grep -q "running at" "$WORK/ready-$2" 2>/dev/null && break; sleep 0.1; done
-  sed -n 's/^Endpoint is running at: //p' "$WORK/ready-$2"
 }
-URL_OLD=$(start "$OLD" old)
-URL_NEW=$(start "$NEW" new)
+url() {
+  for _ in $(seq 1 300); do grep -q "running at" "$WORK/ready-$1" 2>/dev/null && break; sleep 0.1; done
+  sed -n 's/^Endpoint is running at: //p' "$WORK/ready-$1"
+}
+start "$OLD" old
+start "$NEW" new
+URL_OLD=$(url old)
+URL_NEW=$(url new)
 [ -n "$URL_OLD" ] && [ -n "$URL_NEW" ] || { echo "error: an endpoint did not start"; exit 1; }
 
 ask() { curl -s -o /dev/null --max-time 120 -w "%{time_total}" -H 'Content-Type: application/json' --data-binary @"$2" "$1/predict"; }
