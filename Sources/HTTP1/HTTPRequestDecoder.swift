@@ -62,6 +62,13 @@ public struct HTTPRequestDecoder: Sendable {
     /// end-of-file or an idle timeout while this is true has a truncated request.
     public var hasPartialRequest: Bool { reader.hasPartialMessage }
 
+    /// Whether a request head has been read and its body is still incomplete (a server times the body's arrival
+    /// from here, apart from the head's).
+    public var isReadingBody: Bool {
+        if case .body = reader.phase { return true }
+        return false
+    }
+
     /// Number of received bytes not yet consumed by `next()`.
     public var bufferedByteCount: Int { reader.queue.readable }
 

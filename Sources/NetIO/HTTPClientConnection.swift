@@ -319,7 +319,10 @@ final class HTTPClientChannel: StreamChannel, @unchecked Sendable {
                     pending.popFirst()?.completion(.success(response))
                 }
             } catch {
-                failHead(.invalidResponse(error))
+                // A response cut off by the close (inside its head or before its body's end) is not a malformed
+                // one: the peer closed the connection mid-answer, which retry policies treat like a reset after
+                // sending (safe to retry for idempotent requests).
+                failHead(.closedByPeer(requestSent: true))
             }
         }
         fail(closing: { .closedByPeer(requestSent: $0) })

@@ -79,8 +79,13 @@ public final class HTTPResponder: Sendable {
 /// Per connection, requests are decoded with `HTTPRequestDecoder` and handed to the handler on the loop thread;
 /// responses produced while a read batch is processed are written with a single write at its end. A malformed
 /// request is answered with its status (400, 413, 431, 501, 505) and `{"detail":"<reason>"}`, then the connection
-/// closes. A request head or body that stays incomplete for `headerTimeout` gets 408 and a close; a keep-alive
-/// connection with nothing in flight closes after `idleTimeout`.
+/// closes.
+///
+/// Slow and greedy peers are cut by timeouts, each of which frees the connection's slot: a request head not
+/// complete `headerTimeout` after its first byte, or a body not complete `bodyTimeout` after its head, gets 408 and
+/// a close (bytes trickled in do not extend either); answers the peer leaves unread, with nothing taken for
+/// `sendTimeout`, close the connection; a keep-alive connection with nothing in flight closes after `idleTimeout`.
+/// Past `maxConnections` open connections, a new one is answered 503 with `Retry-After` and closed.
 public final class HTTPServer: Sendable {
     /// The bound port (the chosen one when created with port 0).
     public let port: Int
@@ -89,6 +94,7 @@ public final class HTTPServer: Sendable {
     private let ownsGroup: Bool
     private let listeners: [ListenerSocket]
     private let states: [ServerLoopState]
+    private let connections: ConnectionCount
 
     /// The default bound on a connection's unread answers: 32 MiB.
     public static let defaultMaxUnsentBytes = 32 << 20
@@ -98,10 +104,12 @@ public final class HTTPServer: Sendable {
     /// core, owned and shut down by the server) and starts accepting. `onAcceptLimit` is told, on a loop thread,
     /// when accepting pauses because the process is out of descriptors. A connection whose peer leaves more than
     /// `maxUnsentBytes` of answers unread (pipelining without reading) is closed; one answer always goes out
-    /// whole, however large.
+    /// whole, however large. `bodyTimeout` nil means the same as `headerTimeout`. `maxConnections` counts the
+    /// connections of all loops (at least 1).
     public init(
         group givenGroup: EventLoopGroup? = nil, host: String = "127.0.0.1", port: Int = 0,
         limits: HTTPLimits = .default, idleTimeout: Duration = .seconds(60), headerTimeout: Duration = .seconds(10),
+        bodyTimeout: Duration? = nil, sendTimeout: Duration = .seconds(30), maxConnections: Int = .max,
         backlog: Int32 = 1024, maxUnsentBytes: Int = HTTPServer.defaultMaxUnsentBytes,
         onAcceptLimit: (@Sendable (String) -> Void)? = nil, handler: any HTTPServerHandler
     ) throws(NetError) {
@@ -110,7 +118,9 @@ public final class HTTPServer: Sendable {
         if let givenGroup { group = givenGroup } else { group = try EventLoopGroup(name: "http") }
         let configuration = ServerConfiguration(
             limits: limits, idleTimeout: idleTimeout.nanoseconds, headerTimeout: headerTimeout.nanoseconds,
-            maxUnsentBytes: max(maxUnsentBytes, 1), handler: handler)
+            bodyTimeout: (bodyTimeout ?? headerTimeout).nanoseconds, sendTimeout: sendTimeout.nanoseconds,
+            connections: ConnectionCount(limit: maxConnections), maxUnsentBytes: max(maxUnsentBytes, 1),
+            handler: handler)
         var states: [ServerLoopState] = []
         do throws(NetError) {
             let (listeners, bound) = try ListenerSocket.bind(
@@ -127,6 +137,7 @@ public final class HTTPServer: Sendable {
             throw error
         }
         self.states = states
+        self.connections = configuration.connections
         self.group = group
         self.ownsGroup = ownsGroup
     }
@@ -140,6 +151,19 @@ public final class HTTPServer: Sendable {
         try self.init(
             group: group, host: host, port: port, limits: limits, idleTimeout: idleTimeout,
             headerTimeout: headerTimeout, handler: ClosureHandler(body: handler))
+    }
+
+    /// Connections open now (all loops; connections being refused past `maxConnections` are not counted).
+    public var openConnections: Int { connections.current }
+
+    /// A default for `maxConnections`: the process's open-file limit less `reserve` descriptors kept for
+    /// everything else (pipes, files, logs), at least 16.
+    public static func defaultMaxConnections(reserve: Int = 128) -> Int {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max else {
+            return 1_024
+        }
+        return max(16, Int(clamping: limit.rlim_cur) - reserve)
     }
 
     /// Closes the listeners: new connections are refused, open ones are served as before. Waits until every

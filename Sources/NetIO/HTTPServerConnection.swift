@@ -7,7 +7,14 @@ import Synchronization
 struct ServerConfiguration: Sendable {
     let limits: HTTPLimits
     let idleTimeout: UInt64
+    /// Nanoseconds from the first byte of a request head to its end.
     let headerTimeout: UInt64
+    /// Nanoseconds from the end of a request head to the end of its body.
+    var bodyTimeout: UInt64 = 10_000_000_000
+    /// Nanoseconds unsent answer bytes may wait without the peer reading any of them.
+    var sendTimeout: UInt64 = 30_000_000_000
+    /// Open connections across all loops, and the most allowed (see `HTTPServer.init`).
+    var connections = ConnectionCount(limit: .max)
     /// Unsent answer bytes past which a further answer closes the connection (see `HTTPServer.init`).
     var maxUnsentBytes: Int = HTTPServer.defaultMaxUnsentBytes
     let handler: any HTTPServerHandler
@@ -36,11 +43,16 @@ final class ServerLoopState: @unchecked Sendable {
             return
         }
         _ = clinux_set_nodelay(fd)
+        guard configuration.connections.tryOpen() else {
+            RejectedConnection.reject(fd: fd, loop: loop)
+            return
+        }
         let connection = HTTPServerConnection(fd: fd, state: self)
         do {
             try connection.start()
         } catch {
             Glibc.close(fd)
+            configuration.connections.closed()
             return
         }
         connections[ObjectIdentifier(connection)] = connection
@@ -48,7 +60,7 @@ final class ServerLoopState: @unchecked Sendable {
     }
 
     func remove(_ connection: HTTPServerConnection) {
-        connections.removeValue(forKey: ObjectIdentifier(connection))
+        if connections.removeValue(forKey: ObjectIdentifier(connection)) != nil { configuration.connections.closed() }
     }
 
     func closeAll() {
@@ -77,7 +89,14 @@ final class HTTPServerConnection: StreamChannel, @unchecked Sendable {
     private var stopDecoding = false
     private var inReadBatch = false
     private var continueOwed = false
+    /// When the part of a request now awaited began: the first byte of a head, or the end of a head whose body is
+    /// incomplete (0: no partial request).
     private var partialSince: UInt64 = 0
+    /// The partial request is past its head (`partialSince` is the end of the head; `bodyTimeout` applies).
+    private var partialIsBody = false
+    /// Output has been waiting for the peer since `sendWaitSince` with `totalWritten` at `sendWaitWritten`.
+    private var sendWaitSince: UInt64 = 0
+    private var sendWaitWritten: UInt64 = 0
     private var idleSince: UInt64
     private var timer: TimerID?
     private var timerDeadline: UInt64 = 0
@@ -163,9 +182,16 @@ final class HTTPServerConnection: StreamChannel, @unchecked Sendable {
             if inFlightCount == 0 { enqueue(HTTPEncoder.continueResponse) } else { continueOwed = true }
         }
         if decoder.hasPartialRequest {
-            if decodedAny || partialSince == 0 { partialSince = EventLoop.now() }
+            // Each part is timed from its own start: the head from its first byte (trickling more bytes does not
+            // extend it), the body from the end of the head.
+            let inBody = decoder.isReadingBody
+            if decodedAny || partialSince == 0 || inBody != partialIsBody {
+                partialSince = EventLoop.now()
+                partialIsBody = inBody
+            }
         } else {
             partialSince = 0
+            partialIsBody = false
         }
     }
 
@@ -195,6 +221,9 @@ final class HTTPServerConnection: StreamChannel, @unchecked Sendable {
     }
 
     override func didDrainOutput() {
+        sendWaitSince = 0
+        // A slow reader has just taken its last answer: the keep-alive idle time starts now.
+        if inFlightCount == 0 { idleSince = EventLoop.now() }
         if readingPaused, !isClosed, !readEOF {
             readingPaused = false
             updateReadInterest()
@@ -336,16 +365,37 @@ final class HTTPServerConnection: StreamChannel, @unchecked Sendable {
 
     // MARK: timeouts
 
-    /// The instant at which this connection times out in its current state, or nil (waiting for the handler).
+    /// The instant at which this connection times out in its current state, or nil (waiting for the handler, or
+    /// closing, which has its own linger timer).
     private var currentDeadline: UInt64? {
-        if closeWhenFlushed || inFlightCount > 0 { return nil }
-        if partialSince != 0 { return partialSince &+ configuration.headerTimeout }
+        if closeWhenFlushed { return nil }
+        // Answers the peer does not read: whatever else is going on, the connection ends when the peer has taken
+        // nothing for `sendTimeout`.
+        if sendWaitSince != 0 { return sendWaitSince &+ configuration.sendTimeout }
+        if inFlightCount > 0 { return nil }
+        if partialSince != 0 {
+            return partialSince &+ (partialIsBody ? configuration.bodyTimeout : configuration.headerTimeout)
+        }
         return idleSince &+ configuration.idleTimeout
+    }
+
+    /// Starts or moves the send clock: it runs while output waits for the peer and restarts whenever the peer
+    /// has taken bytes since it was last looked at.
+    private func updateSendWait() {
+        guard hasPendingOutput else {
+            sendWaitSince = 0
+            return
+        }
+        if sendWaitSince == 0 || totalWritten != sendWaitWritten {
+            sendWaitSince = EventLoop.now()
+            sendWaitWritten = totalWritten
+        }
     }
 
     /// Keeps one timer armed no later than the current deadline (lazy: activity only moves the deadline and the
     /// timer re-checks when it fires).
     func armTimer() {
+        updateSendWait()
         guard let deadline = currentDeadline else { return }
         if timer != nil, timerDeadline <= deadline { return }
         if let timer { loop.cancel(timer) }
@@ -358,13 +408,22 @@ final class HTTPServerConnection: StreamChannel, @unchecked Sendable {
 
     private func timerFired() {
         timer = nil
-        guard !isClosed, let deadline = currentDeadline else { return }
+        guard !isClosed else { return }
+        updateSendWait()
+        guard let deadline = currentDeadline else { return }
         if EventLoop.now() < deadline {
             armTimer()
             return
         }
-        if partialSince != 0 {
-            answerError(status: 408, reason: "request not received within the header timeout")
+        if sendWaitSince != 0 {
+            // The peer stopped reading: there is no way to tell it anything more.
+            close(error: nil)
+        } else if partialSince != 0 {
+            answerError(
+                status: 408,
+                reason: partialIsBody
+                    ? "request body not received within the body timeout"
+                    : "request head not received within the header timeout")
             flushOutput()
         } else {
             close(error: nil)

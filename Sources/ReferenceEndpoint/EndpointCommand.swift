@@ -93,6 +93,33 @@ public enum EndpointCommand {
                     help: "Replace a worker whose resident memory exceeds MB (checked twice a second), for models "
                         + "that leak.",
                     defaultDescription: "never"),
+                .value(
+                    "header-timeout", valueName: "DURATION",
+                    help: "A request head not complete this long after its first byte gets 408 and a close "
+                        + "(slowloris; a bare number is seconds).",
+                    defaultDescription: "30s"),
+                .value(
+                    "body-timeout", valueName: "DURATION",
+                    help: "A request body not complete this long after its head gets 408 and a close "
+                        + "(a bare number is seconds).",
+                    defaultDescription: "30s"),
+                .value(
+                    "send-timeout", valueName: "DURATION",
+                    help: "A client that reads none of its pending answers for this long is disconnected "
+                        + "(a bare number is seconds).",
+                    defaultDescription: "30s"),
+                .value(
+                    "idle-timeout", valueName: "DURATION",
+                    help: "A keep-alive connection with no request for this long is closed (a bare number is seconds).",
+                    defaultDescription: "75s"),
+                .value(
+                    "max-connections", valueName: "N",
+                    help: "Connections open at once; past it a new connection gets 503 and a close.",
+                    defaultDescription: "the open-file limit less 128"),
+                .value(
+                    "auth-token", valueName: "TOKEN",
+                    help: "Require 'Authorization: Bearer TOKEN' on every route (401 otherwise; /ping stays open). "
+                        + "Prefer the \(authTokenVariable) environment variable: a flag shows in ps."),
                 .flag("no-access-log", help: "Do not log one line per request."),
                 .flag(
                     "exit-on-stdin-eof",
@@ -102,7 +129,9 @@ public enum EndpointCommand {
     }
 
     /// Turns parsed flags into a configuration; errors name the flag.
-    public static func configuration(from args: ParsedArguments) throws(CommandLineError) -> EndpointConfiguration {
+    public static func configuration(
+        from args: ParsedArguments, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(CommandLineError) -> EndpointConfiguration {
         func fail(_ message: String) -> CommandLineError { CommandLineError(message, commandPath: args.commandPath) }
         guard let modelDir = args.string("model-dir") else { throw fail("missing --model-dir DIR") }
         var routes: [RouteSpec] = []
@@ -152,6 +181,19 @@ public enum EndpointCommand {
         if let drain = try args.duration("drain-timeout", bareUnit: .seconds, maximum: 86_400 * 1_000_000_000) {
             config.drainTimeout = Double(drain) / 1e9
         }
+        if let timeout = try timeoutSeconds(args, "header-timeout") { config.headerTimeout = timeout }
+        if let timeout = try timeoutSeconds(args, "body-timeout") { config.bodyTimeout = timeout }
+        if let timeout = try timeoutSeconds(args, "send-timeout") { config.sendTimeout = timeout }
+        if let timeout = try timeoutSeconds(args, "idle-timeout") { config.idleTimeout = timeout }
+        if let connections = try args.int("max-connections", in: 1...10_000_000) { config.maxConnections = connections }
+        if let token = args.string("auth-token") ?? environment[authTokenVariable] {
+            guard !token.isEmpty, token.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+                throw fail(
+                    "\(args.string("auth-token") != nil ? "--auth-token" : authTokenVariable): a token must be "
+                        + "non-empty printable ASCII without spaces")
+            }
+            config.authToken = token
+        }
         if args.flag("no-access-log") { config.accessLog = false }
         if args.flag("drop-abandoned") { config.dropAbandoned = true }
         if let megabytes = try args.int("worker-memory", in: 16...(1 << 30)) { config.memoryLimitBytes = megabytes << 20 }
@@ -165,6 +207,28 @@ public enum EndpointCommand {
             config.outageRetryAfterSeconds = retryAfter
         }
         return config
+    }
+
+    /// The environment variable holding the bearer token (`--auth-token` wins when both are given).
+    public static let authTokenVariable = "ENDPOINT_AUTH_TOKEN"
+
+    /// A positive duration flag in seconds, at most a day.
+    private static func timeoutSeconds(_ args: ParsedArguments, _ name: String) throws(CommandLineError) -> Double? {
+        try args.duration(name, bareUnit: .seconds, positive: true, maximum: 86_400 * 1_000_000_000).map {
+            Double($0) / 1e9
+        }
+    }
+
+    /// The warning for a configuration that lets other machines call the model without a token, or nil.
+    static func exposureWarning(_ config: EndpointConfiguration) -> String? {
+        guard config.authToken == nil, !isLoopback(config.host) else { return nil }
+        return "warning: listening on \(config.host), reachable from other machines, without a token: anyone who "
+            + "can connect may call the model (set \(authTokenVariable) or --auth-token)"
+    }
+
+    /// Whether `host` names only this machine (a loopback address or `localhost`).
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 
     /// Parses `arguments` (without the program name), serves until SIGINT/SIGTERM, returns the exit code.
@@ -211,6 +275,7 @@ public enum EndpointCommand {
             writeAll(2, "error: \(error.message)\n")
             return ExitCode.startup
         }
+        if let warning = exposureWarning(config) { log.log(warning) }
         writeAll(1, "Endpoint is running at: \(server.url)\n")
         if exitOnStandardInputEOF {
             // End of file on stdin (the parent closed its end, or died) stops the endpoint like SIGTERM does.

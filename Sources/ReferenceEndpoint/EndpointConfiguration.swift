@@ -27,10 +27,20 @@ public struct EndpointConfiguration: Sendable {
     public var accessLog: Bool = true
     /// Largest request body accepted, in bytes (413 beyond).
     public var maxBodyBytes: Int = 8 << 20
-    /// Seconds a client may take to send a complete request before it gets 408.
-    public var requestTimeout: Double = 30
+    /// Seconds from the first byte of a request head to its end; slower clients (slowloris) get 408 and a close.
+    public var headerTimeout: Double = 30
+    /// Seconds from the end of a request head to the end of its body; slower uploads get 408 and a close.
+    public var bodyTimeout: Double = 30
+    /// Seconds answers may wait unread with the client taking nothing before the connection is closed.
+    public var sendTimeout: Double = 30
     /// Seconds an idle keep-alive connection stays open.
     public var idleTimeout: Double = 75
+    /// Connections open at once; past it a new connection gets 503 with `Retry-After` and a close. Nil: the
+    /// open-file limit less a reserve (`HTTPServer.defaultMaxConnections()`).
+    public var maxConnections: Int? = nil
+    /// When set, every route needs `Authorization: Bearer <token>` (401 with `WWW-Authenticate: Bearer`
+    /// otherwise); `/ping` stays open. Compared in constant time.
+    public var authToken: String? = nil
     /// Seconds calls in flight may take to finish after SIGTERM or SIGINT (`ReferenceEndpointServer.drain`).
     public var drainTimeout: Double = 30
     /// Drop calls waiting for a worker whose client has gone or whose `X-Deadline-Ms` has passed, before they

@@ -23,6 +23,8 @@ final class EndpointHandler: HTTPServerHandler {
     let outageRetryAfter: String
     /// `EventLoop.now()` when the endpoint became ready (0 before): the origin of `outage`.
     let readyAt = Atomic<UInt64>(0)
+    /// Nil: no access check.
+    let auth: BearerAuth?
 
     /// The request header that carries a call's deadline (`--drop-abandoned`): milliseconds left when it was
     /// sent, relative so that no clock needs to be shared.
@@ -34,6 +36,7 @@ final class EndpointHandler: HTTPServerHandler {
     static let unavailable = Array(#"{"detail":"Service Unavailable"}"#.utf8)
     static let starting = Array(#"{"detail":"Service Unavailable: no Python worker is ready"}"#.utf8)
     static let draining = Array(#"{"detail":"Service Unavailable: the endpoint is shutting down"}"#.utf8)
+    static let unauthorized = Array(#"{"detail":"Not authenticated"}"#.utf8)
     static let crashed = Array(#"{"detail":"Internal Server Error: the Python worker crashed while running this call"}"#.utf8)
     static let outageBody = Array(#"{"detail":"Service Unavailable: outage (--outage)"}"#.utf8)
     static let abandonedBody = Array(
@@ -58,6 +61,7 @@ final class EndpointHandler: HTTPServerHandler {
         self.pingOverloadQueue = config.pingOverloadQueue
         self.outage = config.outage
         self.outageRetryAfter = String(config.outageRetryAfterSeconds)
+        self.auth = config.authToken.map { BearerAuth(token: $0) }
     }
 
     /// Whether `--outage` is on at `now`.
@@ -99,7 +103,14 @@ final class EndpointHandler: HTTPServerHandler {
             }
         }
 
-        switch router.resolve(method: head.method, path: path) {
+        let resolved = router.resolve(method: head.method, path: path)
+        // Everything but /ping needs the token when one is set (health checkers need no secret), so an
+        // unauthenticated client learns nothing about the routes, not even a 404 from a 405.
+        if let auth, resolved != .ping, !auth.admits(head.headers["authorization"]) {
+            answer(401, Self.jsonHeaders + [BearerAuth.challenge], Self.unauthorized)
+            return
+        }
+        switch resolved {
         case .ping:
             if pool.isDraining {
                 answer(503, Self.jsonHeaders + [("retry-after", retryAfter)], Self.draining)

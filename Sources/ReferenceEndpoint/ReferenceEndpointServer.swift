@@ -74,8 +74,9 @@ public final class ReferenceEndpointServer: Sendable {
         do {
             server = try HTTPServer(
                 group: group, host: config.host, port: config.port, limits: limits,
-                idleTimeout: .nanoseconds(Int64(config.idleTimeout * 1e9)),
-                headerTimeout: .nanoseconds(Int64(config.requestTimeout * 1e9)),
+                idleTimeout: Self.duration(config.idleTimeout), headerTimeout: Self.duration(config.headerTimeout),
+                bodyTimeout: Self.duration(config.bodyTimeout), sendTimeout: Self.duration(config.sendTimeout),
+                maxConnections: config.maxConnections ?? HTTPServer.defaultMaxConnections(),
                 onAcceptLimit: { [log] message in log.log(message) }, handler: handler)
         } catch {
             group.shutdown()
@@ -93,6 +94,11 @@ public final class ReferenceEndpointServer: Sendable {
         }
         handler.readyAt.store(EventLoop.now(), ordering: .relaxed)
         state.withLock { $0 = Running(pool: pool, group: group, server: server) }
+    }
+
+    /// `seconds` as a `Duration`, clamped to 0 … one year (configurations are range-checked by their flags).
+    private static func duration(_ seconds: Double) -> Duration {
+        .nanoseconds(Int64(min(max(seconds, 0), 31_536_000) * 1e9))
     }
 
     /// The bound port (after `start()`); 0 before.

@@ -182,9 +182,9 @@ struct EndpointHTTPTests {
         #expect(response.text == #"{"y":55}"#)
     }
 
-    @Test("a client that does not finish its request within requestTimeout gets 408 and is closed")
+    @Test("a client that does not finish its request body within bodyTimeout gets 408 and is closed")
     func slowClient() throws {
-        let endpoint = try RunningEndpoint(E2E.configuration("trivial", E2E.trivialRoutes) { $0.requestTimeout = 0.5 })
+        let endpoint = try RunningEndpoint(E2E.configuration("trivial", E2E.trivialRoutes) { $0.bodyTimeout = 0.5 })
         let client = try endpoint.connect()
         try client.send("POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"x\":")
         let response = try client.readResponse()

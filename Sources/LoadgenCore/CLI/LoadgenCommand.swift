@@ -68,6 +68,10 @@ public enum LoadgenCommand {
                     .value("seed", valueName: "N", help: "Override the scenario's seed."),
                     .value("threads", valueName: "N", help: "Event-loop threads of the load engine (default: one per core)."),
                     .value(
+                        "max-response", valueName: "BYTES",
+                        help: "Override client.maxResponse: a longer response body fails its attempt as too_large "
+                            + "(default 8388608; http:// targets)."),
+                    .value(
                         "endpoint-log", valueName: "FILE",
                         help: "Append the embedded endpoint's log (requests, model output, tracebacks) to FILE."),
                     .value(
@@ -224,6 +228,7 @@ public enum LoadgenCommand {
         var rate: Double?
         var url: TargetURL?
         var seed: UInt64?
+        var maxResponseBytes: Int?
         var thresholds: [Threshold] = []
         var shard: Shard?
         var startAt: StartTime?
@@ -253,6 +258,7 @@ public enum LoadgenCommand {
             }
         }
         overrides.seed = try parsed.value("seed", expected: "a non-negative integer") { UInt64($0) }
+        overrides.maxResponseBytes = try parsed.int("max-response", in: 1...ClientSpec.maxResponseLimit)
         for text in parsed.strings("threshold") {
             do {
                 overrides.thresholds.append(try Threshold(parsing: text))
@@ -319,6 +325,7 @@ public enum LoadgenCommand {
         }
         if let url = overrides.url { scenario.target = .url(url) }
         if let seed = overrides.seed { scenario.seed = seed }
+        if let bytes = overrides.maxResponseBytes { scenario.client.maxResponseBytes = bytes }
         for threshold in overrides.thresholds
         where !scenario.thresholds.contains(where: { $0.expression == threshold.expression }) {
             scenario.thresholds.append(threshold)

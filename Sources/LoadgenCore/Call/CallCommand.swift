@@ -1,6 +1,7 @@
 import CommandLine
 import EndpointSpec
 import Foundation
+import HTTP1
 import ResilientClient
 
 /// `loadgen call URL [...]`: a resilient curl. Sends one request with ``ResilientClient``'s retries,
@@ -97,6 +98,10 @@ public enum CallCommand {
                 defaultDescription: "full"),
             .value("deadline", valueName: "D", help: "Overall deadline across attempts and sleeps.", defaultDescription: "30s"),
             .value("attempt-timeout", valueName: "D", help: "Timeout of one attempt.", defaultDescription: "10s"),
+            .value(
+                "max-response", valueName: "BYTES",
+                help: "Largest response body read (http:// URLs); a longer one fails the attempt.",
+                defaultDescription: "8388608"),
             .flag("no-idempotent", help: "The route has side effects: do not retry after it may have run."),
             .value("wait-healthy", valueName: "D", help: "First poll GET /ping until it answers 200, for at most D."),
             .value("route-spec", valueName: "JSON", help: "Validate the body against this route before sending."),
@@ -183,7 +188,9 @@ public enum CallCommand {
         var ownedLoop: LoopTransport?
         if options.baseURL.scheme == "http" {
             do {
-                let loop = try LoopTransport(configuration: .init(maxConnectionsPerHost: 1))
+                let loop = try LoopTransport(
+                    configuration: .init(
+                        maxConnectionsPerHost: 1, limits: HTTPLimits(maxBodyBytes: options.maxResponseBytes)))
                 ownedLoop = loop
                 inner = loop
             } catch {

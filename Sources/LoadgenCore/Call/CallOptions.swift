@@ -21,6 +21,8 @@ public struct CallOptions: Sendable {
     public var deadline: Duration
     /// `--attempt-timeout` (default 10 s).
     public var attemptTimeout: Duration
+    /// `--max-response`: the largest response body read (default 8 MiB).
+    public var maxResponseBytes: Int
     /// `false` with `--no-idempotent`.
     public var idempotent: Bool
     /// `--wait-healthy`: poll `/ping` this long before calling.
@@ -151,6 +153,8 @@ public struct CallOptions: Sendable {
         deadline = try duration("deadline", default: .seconds(30))
         attemptTimeout = try duration("attempt-timeout", default: .seconds(10))
         idempotent = !parsed.flag("no-idempotent")
+        maxResponseBytes =
+            try parsed.int("max-response", in: 1...ClientSpec.maxResponseLimit) ?? ClientSpec.defaultMaxResponseBytes
         waitHealthy = try parsed.value("wait-healthy", expected: "a duration greater than 0 like 30s") { text in
             guard let parsed = DurationValue(parsing: text), parsed.nanoseconds > 0 else { return nil }
             return parsed.duration

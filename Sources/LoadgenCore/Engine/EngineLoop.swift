@@ -290,7 +290,8 @@ final class EngineLoop: @unchecked Sendable {
         }
         for index in slots.indices {
             HTTPClientConnection.connect(
-                host: settings.host, port: settings.port, on: loop, timeout: settings.policy.connectTimeout
+                host: settings.host, port: settings.port, on: loop, timeout: settings.policy.connectTimeout,
+                limits: settings.policy.responseLimits
             ) { [self] result in
                 preconnected(slot: index, result: result)
             }
@@ -368,11 +369,19 @@ final class EngineLoop: @unchecked Sendable {
 
     // MARK: - Open loop
 
+    /// Arrivals one firing starts before the loop serves its sockets again (a rate the loop cannot keep up
+    /// with must not starve the answers, which would then time out and be blamed on the target).
+    static let arrivalsPerFiring = 128
+    /// How late an arrival may still be started. Later ones are not sent (`generator_behind`): the generator,
+    /// not the target, could not keep up.
+    static let generatorLagLimit: UInt64 = 100_000_000
+
     private func fireArrivals() {
         arrivalTimer = nil
         guard !expired else { return }
         let now = EventLoop.now()
         let step = Int64(settings.loopCount)
+        var startedNow = 0
         while let stream = streams.first {
             guard stream.next < stream.schedule.count else {
                 streams.removeFirst()
@@ -385,6 +394,16 @@ final class EngineLoop: @unchecked Sendable {
             }
             // Interrupted: no call starts any more; `interrupt()` (on its way to this loop) accounts for the rest.
             if settings.stop.at != nil { return }
+            if now - due > Self.generatorLagLimit {
+                skipArrivalsBehind(now: now)
+                continue
+            }
+            if startedNow == Self.arrivalsPerFiring {
+                arrivalTimer = loop.schedule(after: 0) { [self] in fireArrivals() }
+                return
+            }
+            startedNow += 1
+            if !stream.warmup { result.generatorLagMaxNanoseconds = max(result.generatorLagMaxNanoseconds, Int64(now - due)) }
             let index = stream.next
             streams[0].next += step
             dispatch(
@@ -392,6 +411,29 @@ final class EngineLoop: @unchecked Sendable {
         }
         loadFinished = true
         checkDone()
+    }
+
+    /// Skips the first stream's arrivals due more than `generatorLagLimit` before `now`, counting them as not
+    /// sent (`generator_behind`) in bulk, in constant time however many they are (shared among the requests by
+    /// weight, not generated one by one: a generator that cannot keep up must not spend more time per arrival
+    /// to skip it).
+    private func skipArrivalsBehind(now: UInt64) {
+        let stream = streams[0]
+        let step = Int64(settings.loopCount)
+        let cutoff = Int64(clamping: now - Self.generatorLagLimit) - Int64(clamping: stream.base)
+        let firstOnTime = min(stream.schedule.count, Int64(stream.schedule.expectedArrivals(at: cutoff).rounded(.up)))
+        // This loop's arrivals from `next` up to its first at or after `firstOnTime` (at least one).
+        let skipped = max(1, (firstOnTime - stream.next + step - 1) / step)
+        let due = Int64(clamping: stream.base &+ UInt64(stream.schedule.intendedTime(of: stream.next)))
+        if stream.warmup {
+            result.warmupCalls += skipped
+        } else {
+            for (request, count) in settings.requests.generator.share(skipped).enumerated() {
+                result.recordNotSent(count, reason: .generatorBehind, intendedStart: due, requestIndex: request)
+            }
+        }
+        progress.offered += skipped
+        streams[0].next += skipped * step
     }
 
     // MARK: - Closed loop
@@ -497,7 +539,8 @@ final class EngineLoop: @unchecked Sendable {
             }
             call.phase = .connecting
             HTTPClientConnection.connect(
-                host: settings.host, port: settings.port, on: loop, timeout: settings.policy.connectTimeout
+                host: settings.host, port: settings.port, on: loop, timeout: settings.policy.connectTimeout,
+                limits: settings.policy.responseLimits
             ) { [self] result in
                 connected(call, slot: slot, result: result)
             }
@@ -777,7 +820,8 @@ final class EngineLoop: @unchecked Sendable {
         }
         let deadline = EventLoop.now() &+ settings.policy.attemptTimeout
         HTTPClientConnection.connect(
-            host: settings.host, port: settings.port, on: loop, timeout: settings.policy.connectTimeout
+            host: settings.host, port: settings.port, on: loop, timeout: settings.policy.connectTimeout,
+            limits: settings.policy.responseLimits
         ) { [self] result in
             switch result {
             case .failure:

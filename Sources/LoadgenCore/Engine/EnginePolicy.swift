@@ -33,6 +33,8 @@ struct EnginePolicy: Sendable {
     let attemptTimeout: UInt64
     /// Connect timeout.
     let connectTimeout: Duration
+    /// What a response may be (its body at most `client.maxResponseBytes`).
+    let responseLimits: HTTPLimits
 
     /// Statuses the library retries only for idempotent requests.
     static let idempotentOnlyStatuses: Set<Int> = [502, 504]
@@ -74,6 +76,7 @@ struct EnginePolicy: Sendable {
         call = CallPolicy(
             retry: retry, attemptTimeout: .nanoseconds(Int64(clamping: attemptTimeout)), gateWaitMode: .failFast,
             retryTransportErrors: retryTransportErrors)
+        responseLimits = HTTPLimits(maxBodyBytes: client.maxResponseBytes)
     }
 
     /// `min(maxDelay, baseDelay × 2^(n-1))` with the scenario's jitter mode.
@@ -110,6 +113,9 @@ struct TransportFailure: Sendable, Equatable {
         case .unreachable: self.init(kind: TransportFailure.unreachableKind, outcome: outcome)
         case .connectFailed: self.init(kind: .other, outcome: outcome)
         case .resetBeforeSend, .resetAfterSend, .closedByPeer: self.init(kind: .reset, outcome: outcome)
+        case .invalidResponse(let parseError) where parseError.status == 413:
+            // Longer than `client.maxResponse`: not malformed, but not read either.
+            self.init(kind: .tooLarge, outcome: outcome)
         case .invalidResponse: self.init(kind: .protocolError, outcome: outcome)
         case .closed:
             // The run's drain period ended while the attempt was in flight: the local close is a timeout.

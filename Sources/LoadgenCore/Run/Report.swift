@@ -16,6 +16,7 @@ public enum Report {
             "attempts",
             "\(result.attempts)  (retries \(result.retries), amplification \(formatNumber(result.amplification, digits: 3))"
                 + (result.budgetDenials > 0 ? ", retries denied by budget \(result.budgetDenials)" : "") + ")")
+        if let generator = generatorLine(result) { text += row("generator", generator) }
         text += row("rates", rates(result))
         text += row("error rate", formatNumber(result.errorRate * 100, digits: 3) + "%")
         text += "\n" + pad("", 22) + ["p50", "p90", "p99", "p99.9", "max", "mean"].map { pad($0, 10, right: true) }
@@ -98,9 +99,21 @@ public enum Report {
         return line + "\n"
     }
 
+    /// Lag of the open-loop generator worth a line: arrivals it could not start, or starts late by more than
+    /// 10 ms. Nil when it kept up.
+    static func generatorLine(_ result: RunResult) -> String? {
+        let behind = result.notSent[.generatorBehind] ?? 0
+        let lag = Double(result.generatorLagMaxNanoseconds) / 1e6
+        guard behind > 0 || lag > 10 else { return nil }
+        var text = "behind its schedule by up to \(formatMilliseconds(lag))"
+        if behind > 0 { text += ", \(behind) arrivals not sent (generator_behind)" }
+        return text + ": loadgen could not keep up with the rate; the target is not to blame for this"
+    }
+
     /// The `--json` document. Keys (snake_case): `scenario`, `load`, `target`, `duration_s` (the measurement
     /// window, drain included), `planned_duration_s`, `offered_rps`, `drain_s`, `calls`, `ok`,
-    /// `failed`, `not_sent` (`total`, `by_reason`), `attempts`, `retries`, `budget_denials`, `warmup_calls`,
+    /// `failed`, `not_sent` (`total`, `by_reason`), `attempts`, `retries`, `budget_denials`, `generator_lag_max_ms` (the
+    /// most the open-loop generator started a call behind its schedule), `warmup_calls`,
     /// `throughput_rps` and `goodput_rps` (over `planned_duration_s`), `amplification`, `error_rate`,
     /// `latency_ms` (every sent call),
     /// `latency_ok_ms` (successful calls: what latency thresholds judge), `service_time_ms`,
@@ -131,6 +144,7 @@ public enum Report {
         root["attempts"] = .int(Int(result.attempts))
         root["retries"] = .int(Int(result.retries))
         root["budget_denials"] = .int(Int(result.budgetDenials))
+        root["generator_lag_max_ms"] = .double(Double(result.generatorLagMaxNanoseconds) / 1e6, digits: 3)
         root["warmup_calls"] = .int(Int(result.warmupCalls))
         root["throughput_rps"] = .double(result.throughput, digits: 3)
         root["goodput_rps"] = .double(result.goodput, digits: 3)

@@ -12,6 +12,8 @@ public struct ErrorKind: RawRepresentable, Hashable, Sendable, Comparable, Custo
     public static let reset = ErrorKind(rawValue: "reset")
     /// The response could not be parsed as HTTP/1.1.
     public static let protocolError = ErrorKind(rawValue: "protocol")
+    /// The response body was longer than the client's limit (`client.maxResponse`, `--max-response`).
+    public static let tooLarge = ErrorKind(rawValue: "too_large")
     /// Any other transport error.
     public static let other = ErrorKind(rawValue: "other")
     /// Orders by name.
@@ -37,6 +39,10 @@ public struct NotSentReason: RawRepresentable, Hashable, Sendable, Comparable, C
     /// A shard of a sharded run became ready after the common start time: the arrivals due before then are
     /// not sent at all (the schedule is never shifted).
     public static let lateStart = NotSentReason(rawValue: "late_start")
+
+    /// The open-loop generator fell more than `EngineLoop.generatorLagLimit` behind its schedule (loadgen could
+    /// not keep up with the rate): the arrival was skipped, which says nothing about the target.
+    public static let generatorBehind = NotSentReason(rawValue: "generator_behind")
     /// The generated body failed the route's body template before sending.
     public static let invalidBody = NotSentReason(rawValue: "invalid_body")
     /// Orders by name.
@@ -234,6 +240,10 @@ public struct RunResult: Sendable, Equatable {
     public var warmupCalls: Int64 = 0
     /// Retries the retry budget refused.
     public var budgetDenials: Int64 = 0
+    /// The most the open-loop generator was behind its schedule when it started a measured call, in
+    /// nanoseconds: its own lag (a loop too busy to keep up), not the target's. Arrivals it could not start within
+    /// `EngineLoop.generatorLagLimit` are not sent (`generator_behind`).
+    public var generatorLagMaxNanoseconds: Int64 = 0
     /// The run interval by interval (1 s): counters and latencies over time.
     public var timeline = Timeline()
     /// Length of the load as planned, in nanoseconds (cut short by an interruption); 0 when unknown. Unlike
@@ -300,6 +310,21 @@ public struct RunResult: Sendable, Equatable {
         }
     }
 
+    /// Records `count` calls of request `requestIndex`, due at `intendedStart`, that were never sent for
+    /// `reason`: what `count` calls to `record(.notSent(...))` would, at the cost of one.
+    public mutating func recordNotSent(_ count: Int64, reason: NotSentReason, intendedStart: Int64, requestIndex: Int) {
+        guard count > 0 else { return }
+        timeline.recordNotSent(count, intendedStart: intendedStart)
+        calls += count
+        let request = max(0, requestIndex)
+        if request >= byRequest.count {
+            byRequest.append(contentsOf: repeatElement(RequestStats(), count: request + 1 - byRequest.count))
+        }
+        byRequest[request].calls += count
+        byRequest[request].notSent += count
+        notSent[reason, default: 0] += count
+    }
+
     /// Adds another shard's or loop's result (counts, histograms and offered rates add; elapsed time is the
     /// longer one).
     public mutating func merge(_ other: RunResult) {
@@ -318,6 +343,7 @@ public struct RunResult: Sendable, Equatable {
         serviceTimeOk.merge(other.serviceTimeOk)
         warmupCalls += other.warmupCalls
         budgetDenials += other.budgetDenials
+        generatorLagMaxNanoseconds = max(generatorLagMaxNanoseconds, other.generatorLagMaxNanoseconds)
         timeline.merge(other.timeline)
         plannedNanoseconds = max(plannedNanoseconds, other.plannedNanoseconds)
         // The shards of a run each offer their part of the rate.

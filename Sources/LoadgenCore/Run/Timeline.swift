@@ -107,6 +107,15 @@ public struct Timeline: Sendable, Equatable {
         recordLatency((last.ended - call.intendedStart) / 1000, ok: last.succeeded, in: ended)
     }
 
+    /// Records `count` calls due at `intendedStart` that were never sent (as `record` does for each).
+    public mutating func recordNotSent(_ count: Int64, intendedStart: Int64) {
+        guard count > 0 else { return }
+        if origin == nil { origin = intendedStart }
+        let due = index(of: intendedStart)
+        packed[due].offered += count
+        packed[due].notSent += count
+    }
+
     /// The interval holding monotonic time `time`, creating intervals up to it.
     private mutating func index(of time: Int64) -> Int {
         let offset = max(0, time - (origin ?? time))

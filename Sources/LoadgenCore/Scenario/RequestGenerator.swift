@@ -218,6 +218,27 @@ public struct RequestGenerator: Sendable {
         self.init(requests: scenario.requests, headers: scenario.headers, seed: scenario.seed, basePath: basePath)
     }
 
+    /// `count` arrivals shared among the requests in proportion to their weights (largest remainders, so the
+    /// shares add up to `count`), in constant time per request: for arrivals counted in bulk without being
+    /// generated one by one (`generator_behind`).
+    public func share(_ count: Int64) -> [Int64] {
+        guard requests.count > 1, let total = cumulativeWeights.last, total > 0 else { return [count] }
+        var previous = 0.0
+        var exact: [Double] = []
+        for cumulative in cumulativeWeights {
+            exact.append(Double(count) * (cumulative - previous) / total)
+            previous = cumulative
+        }
+        var shares = exact.map { Int64($0.rounded(.down)) }
+        let order = exact.indices.sorted { exact[$0] - Double(shares[$0]) > exact[$1] - Double(shares[$1]) }
+        var left = count - shares.reduce(0, +)
+        for index in order where left > 0 {
+            shares[index] += 1
+            left -= 1
+        }
+        return shares
+    }
+
     /// Which request arrival `index` uses.
     public func requestIndex(at index: Int64) -> Int {
         var rng = SplitMix64(seed: seed, index: UInt64(bitPattern: index))

@@ -349,6 +349,14 @@ public struct ClientSpec: Sendable, Equatable {
     public var healthGate: HealthGateSpec?
     /// TLS settings for `https://` targets.
     public var tls: TLSSpec
+    /// Largest response body accepted, in bytes (default 8 MiB): a longer or endless body fails the attempt as
+    /// `too_large` instead of growing memory (`client.maxResponse`, `--max-response`).
+    public var maxResponseBytes: Int = ClientSpec.defaultMaxResponseBytes
+
+    /// The default response size limit: 8 MiB.
+    public static let defaultMaxResponseBytes = 8 << 20
+    /// The largest response size limit that may be set: 16 GiB.
+    public static let maxResponseLimit = 16 << 30
 
     /// Creates client settings.
     public init(

@@ -5,7 +5,12 @@ import ReferenceEndpoint
 extension Scenario {
     /// Reads and validates the scenario file at `path`. Relative paths inside (model folders, body files) are
     /// resolved against the file's directory first, then `currentDirectory` (default: the process's).
-    public static func load(path: String, currentDirectory: String? = nil) throws(ScenarioError) -> Scenario {
+    /// `${NAME}` in a header value is replaced by the environment variable NAME, so a secret such as a bearer
+    /// token stays out of the file (`environment`: the process's by default).
+    public static func load(
+        path: String, currentDirectory: String? = nil,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(ScenarioError) -> Scenario {
         let cwd = currentDirectory ?? FileManager.default.currentDirectoryPath
         let absolute = path.hasPrefix("/") ? path : (cwd as NSString).appendingPathComponent(path)
         var isDirectory: ObjCBool = false
@@ -17,12 +22,15 @@ extension Scenario {
         }
         let base = (absolute as NSString).deletingLastPathComponent
         let stem = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
-        return try decode(Array(data), baseDirectory: base, currentDirectory: cwd, defaultName: stem)
+        return try decode(
+            Array(data), baseDirectory: base, currentDirectory: cwd, defaultName: stem, environment: environment)
     }
 
-    /// Decodes and validates scenario JSON. Every error names the field by path.
+    /// Decodes and validates scenario JSON. Every error names the field by path. `${NAME}` in header values is
+    /// expanded from `environment`.
     public static func decode(
-        _ bytes: [UInt8], baseDirectory: String, currentDirectory: String, defaultName: String = "scenario"
+        _ bytes: [UInt8], baseDirectory: String, currentDirectory: String, defaultName: String = "scenario",
+        environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(ScenarioError) -> Scenario {
         let json: JSONValue
         do {
@@ -30,7 +38,8 @@ extension Scenario {
         } catch {
             throw ScenarioError(path: "", message: error.description)
         }
-        let decoder = ScenarioDecoder(baseDirectory: baseDirectory, currentDirectory: currentDirectory)
+        let decoder = ScenarioDecoder(
+            baseDirectory: baseDirectory, currentDirectory: currentDirectory, environment: environment)
         return try decoder.scenario(Node(json, path: ""), defaultName: defaultName)
     }
 }
@@ -39,6 +48,8 @@ extension Scenario {
 struct ScenarioDecoder {
     let baseDirectory: String
     let currentDirectory: String
+    /// Where `${NAME}` in header values comes from.
+    var environment: [String: String] = [:]
 
     static let topLevelKeys = [
         "name", "description", "target", "requests", "load", "client", "warmup", "thresholds", "seed", "headers",
@@ -331,13 +342,48 @@ struct ScenarioDecoder {
             let isToken = !pair.key.isEmpty
                 && pair.key.unicodeScalars.allSatisfy { $0.isASCII && $0.value > 32 && $0 != ":" && $0.value < 127 }
             guard isToken else { throw valueNode.error("invalid header name") }
-            let value = try valueNode.string()
+            let value = try expandEnvironment(in: try valueNode.string(), at: valueNode)
             guard !value.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" }) else {
                 throw valueNode.error("a header value must not contain line breaks")
             }
             headers.append(HTTPHeaderField(name: pair.key, value: value))
         }
         return headers
+    }
+
+    /// `text` with each `${NAME}` replaced by the environment variable NAME (`$$` is a literal `$`). A variable
+    /// that is not set, or a malformed reference, is an error naming it and the field.
+    func expandEnvironment(in text: String, at node: Node) throws(ScenarioError) -> String {
+        guard text.contains("$") else { return text }
+        var result = ""
+        var rest = Substring(text)
+        while let dollar = rest.firstIndex(of: "$") {
+            result += rest[..<dollar]
+            let after = rest[rest.index(after: dollar)...]
+            if after.first == "$" {
+                result += "$"
+                rest = after.dropFirst()
+                continue
+            }
+            guard after.first == "{" else {
+                result += "$"
+                rest = after
+                continue
+            }
+            guard let close = after.firstIndex(of: "}") else {
+                throw node.error("unterminated \"${\" (write ${NAME} for an environment variable, $$ for a $)")
+            }
+            let name = after[after.index(after: after.startIndex)..<close]
+            let valid = name.first.map { $0 == "_" || ($0.isASCII && $0.isLetter) } == true
+                && name.allSatisfy { $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }
+            guard valid else { throw node.error("\"${\(name)}\" is not a valid environment variable name") }
+            guard let value = environment[String(name)] else {
+                throw node.error("environment variable \(name) is not set (referenced as ${\(name)})")
+            }
+            result += value
+            rest = after[after.index(after: close)...]
+        }
+        return result + rest
     }
 
     // MARK: Load
@@ -395,9 +441,11 @@ struct ScenarioDecoder {
 
     func client(_ node: Node) throws(ScenarioError) -> ClientSpec {
         let object = try node.object(allowed: [
-            "connections", "timeout", "connectTimeout", "retry", "budget", "healthGate", "tls",
+            "connections", "timeout", "connectTimeout", "retry", "budget", "healthGate", "tls", "maxResponse",
         ])
         var client = ClientSpec()
+        client.maxResponseBytes =
+            try object.present("maxResponse")?.int(min: 1, max: ClientSpec.maxResponseLimit) ?? client.maxResponseBytes
         client.connections = try object.present("connections")?.int(min: 1, max: 100_000) ?? client.connections
         client.timeout = try object.present("timeout")?.duration() ?? client.timeout
         client.connectTimeout = try object.present("connectTimeout")?.duration()

@@ -114,8 +114,11 @@ struct DispatchWorker {
     var broken = false
     /// `output` could not be written whole; the supervisor waits for POLLOUT.
     var awaitingWritable = false
-    /// Bytes not yet written to the pipe.
+    /// Bytes not yet written to the pipe: `output[outputOffset...]`.
     var output: [UInt8] = []
+    /// Bytes at the start of `output` already written (a partial write leaves the rest in place instead of
+    /// copying it, so a frame of n bytes through a 64 KiB pipe costs O(n), not O(n²/64 KiB)).
+    var outputOffset = 0
     /// In-flight calls by call id; the id travels with the call and comes back with its result.
     var calls: [UInt64: InFlightCall] = [:]
     var inFlight: Int { calls.count }
@@ -161,12 +164,27 @@ struct DispatchWorker {
         return nil
     }
 
-    /// The bytes waiting to be written, if the pipe can take them now (they are removed from `output`).
-    mutating func takeWritableOutput() -> [UInt8]? {
-        guard !output.isEmpty, !awaitingWritable, !broken else { return nil }
+    /// The bytes waiting to be written, if the pipe can take them now (they are removed from `output`), and
+    /// how many of them were already written.
+    mutating func takeWritableOutput() -> (bytes: [UInt8], offset: Int)? {
+        guard outputOffset < output.count, !awaitingWritable, !broken else { return nil }
         var bytes: [UInt8] = []
         swap(&bytes, &output)
-        return bytes
+        defer { outputOffset = 0 }
+        return (bytes, outputOffset)
+    }
+
+    /// Puts back what a partial write left: `bytes[offset...]` goes before anything queued meanwhile. Pass the
+    /// only reference to `bytes`, so that nothing is copied but what was queued meanwhile.
+    mutating func restoreUnwritten(_ bytes: consuming [UInt8], offset: Int) {
+        if output.isEmpty {
+            output = bytes
+        } else {
+            var kept = bytes
+            kept.append(contentsOf: output)
+            output = kept
+        }
+        outputOffset = offset
     }
 
     /// Removes and returns the call `id`; nil if this worker has no such call in flight.
@@ -414,6 +432,7 @@ final class WorkerPoolCore: Sendable {
         var generation: Int
         var pipe: WorkerFD
         var bytes: [UInt8]
+        var offset: Int
     }
 
     /// Runs while this thread holds the dispatcher role: assign waiting calls, write every worker's
@@ -422,34 +441,38 @@ final class WorkerPoolCore: Sendable {
         while true {
             let now = workerClock()
             var dropped: [WaitingCall] = []
-            let writes = state.withLock { s -> [PendingWrite] in
+            var writes = state.withLock { s -> [PendingWrite] in
                 dropped = s.assign(now: now, threads: threads, maxInFlight: maxInFlight, budget: budget)
                 var writes: [PendingWrite] = []
                 for index in s.workers.indices {
-                    guard let bytes = s.workers[index]?.takeWritableOutput(),
+                    guard let (bytes, offset) = s.workers[index]?.takeWritableOutput(),
                         let generation = s.workers[index]?.generation, let pipe = s.workers[index]?.pipe
                     else { continue }
-                    writes.append(PendingWrite(index: index, generation: generation, pipe: pipe, bytes: bytes))
+                    writes.append(
+                        PendingWrite(index: index, generation: generation, pipe: pipe, bytes: bytes, offset: offset))
                 }
                 if writes.isEmpty { s.flushing = false }
                 return writes
             }
             for call in dropped { call.completion(.abandoned) }
             if writes.isEmpty { return }
-            var outcomes: [(index: Int, generation: Int, remainder: [UInt8]?)] = []
-            for write in writes {
-                outcomes.append((write.index, write.generation, Self.writeSome(write.pipe.fd, write.bytes)))
-            }
+            var reached: [Int?] = []
+            for write in writes { reached.append(Self.writeSome(write.pipe.fd, write.bytes, from: write.offset)) }
             let wake = state.withLock { s -> Bool in
                 var wake = false
-                for outcome in outcomes where s.workers[outcome.index]?.generation == outcome.generation {
-                    guard let remainder = outcome.remainder else {
-                        s.workers[outcome.index]?.broken = true
+                for (position, written) in reached.enumerated() {
+                    let index = writes[position].index
+                    guard s.workers[index]?.generation == writes[position].generation else { continue }
+                    guard let written else {
+                        s.workers[index]?.broken = true
                         continue
                     }
-                    if !remainder.isEmpty {
-                        s.workers[outcome.index]?.output.insert(contentsOf: remainder, at: 0)
-                        s.workers[outcome.index]?.awaitingWritable = true
+                    if written < writes[position].bytes.count {
+                        // Moved out of `writes`, so that the worker holds the only reference (no copy).
+                        var bytes: [UInt8] = []
+                        swap(&bytes, &writes[position].bytes)
+                        s.workers[index]?.restoreUnwritten(consume bytes, offset: written)
+                        s.workers[index]?.awaitingWritable = true
                         wake = true
                     }
                 }
@@ -459,9 +482,10 @@ final class WorkerPoolCore: Sendable {
         }
     }
 
-    /// Writes what the non-blocking pipe takes; returns the unwritten remainder, or nil if the pipe broke.
-    private static func writeSome(_ fd: Int32, _ bytes: [UInt8]) -> [UInt8]? {
-        var offset = 0
+    /// Writes what the non-blocking pipe takes of `bytes[start...]`; returns the offset reached (`bytes.count`
+    /// when all was written), or nil if the pipe broke.
+    private static func writeSome(_ fd: Int32, _ bytes: [UInt8], from start: Int) -> Int? {
+        var offset = start
         let total = bytes.count
         let failed: Bool = bytes.withUnsafeBytes { buffer in
             guard let base = buffer.baseAddress else { return false }
@@ -478,7 +502,7 @@ final class WorkerPoolCore: Sendable {
             return false
         }
         if failed { return nil }
-        return offset == total ? [] : Array(bytes[offset...])
+        return offset
     }
 
     func wakeSupervisor() {
