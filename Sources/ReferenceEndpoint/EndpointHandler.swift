@@ -11,6 +11,9 @@ final class EndpointHandler: HTTPServerHandler {
     let templates: [BodyTemplate]
     let pool: WorkerPool
     let injector: FaultInjector
+    /// Draws the calls made slow (`--slow-rate`), and how much longer than `--delay` they take.
+    let slow: FaultInjector
+    let slowExtraNanoseconds: UInt64
     let retryAfter: String
     let callTimeout: Double
     let accessLog: Bool
@@ -28,13 +31,15 @@ final class EndpointHandler: HTTPServerHandler {
 
     init(
         router: Router, routes: [RouteSpec], templates: [BodyTemplate], pool: WorkerPool, injector: FaultInjector,
-        retryAfter: String, callTimeout: Double, accessLog: Bool, log: EndpointLog, stats: EndpointStats
+        slow: FaultInjector = FaultInjector(failRate: 0), slowExtraNanoseconds: UInt64 = 0, retryAfter: String, callTimeout: Double, accessLog: Bool, log: EndpointLog, stats: EndpointStats
     ) {
         self.router = router
         self.routes = routes
         self.templates = templates
         self.pool = pool
         self.injector = injector
+        self.slow = slow
+        self.slowExtraNanoseconds = slowExtraNanoseconds
         self.retryAfter = retryAfter
         self.callTimeout = callTimeout
         self.accessLog = accessLog
@@ -43,7 +48,13 @@ final class EndpointHandler: HTTPServerHandler {
     }
 
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
-        let started = EventLoop.now()
+        handle(request, responder, slowSince: nil)
+    }
+
+    /// `slowSince`: the request was drawn slow (`--slow-rate`) and came back after its extra wait, which
+    /// started then.
+    private func handle(_ request: HTTPRequest, _ responder: HTTPResponder, slowSince: UInt64?) {
+        let started = slowSince ?? EventLoop.now()
         let head = request.head
         let target = head.target
         let path = Router.routingPath(of: target)
@@ -79,6 +90,13 @@ final class EndpointHandler: HTTPServerHandler {
             if let host = head.headers["host"] { location = "http://\(host)\(location)" }
             answer(307, [("location", location)], [])
         case .route(let index):
+            if slowSince == nil, slowExtraNanoseconds > 0, slow.shouldFail() {
+                // A slow call: it waits its extra time on this loop, then goes the way of every call.
+                responder.loop.schedule(after: slowExtraNanoseconds) { [self] in
+                    handle(request, responder, slowSince: started)
+                }
+                return
+            }
             if injector.shouldFail() {
                 stats.recordInjected()
                 answer(503, Self.jsonHeaders + [("retry-after", retryAfter)], Self.unavailable)

@@ -62,6 +62,8 @@ public final class ReferenceEndpointServer: Sendable {
         let handler = EndpointHandler(
             router: router, routes: config.routes, templates: templates, pool: pool,
             injector: FaultInjector(failRate: config.failRate, seed: config.seed),
+            slow: FaultInjector(failRate: config.slowRate, seed: config.seed &+ 0x5_1_0_3),
+            slowExtraNanoseconds: UInt64(max(0, (config.slowDelayMilliseconds - config.pool.delayMilliseconds) * 1e6)),
             retryAfter: String(config.retryAfterSeconds), callTimeout: config.callTimeout,
             accessLog: config.accessLog, log: log, stats: stats)
         var limits = HTTPLimits()

@@ -476,14 +476,24 @@ final class EngineLoop: @unchecked Sendable {
             }
             return
         }
-        call.attemptDeadline = attempt.timeout.map { now &+ UInt64(max(0, Self.nanoseconds($0))) } ?? UInt64.max
+        launch(call, attempt, slot: slot, now: now)
+    }
+
+    /// Sends `attempt` of `call` on connection slot `slot` (opening a connection first when the slot has none
+    /// it can reuse), and arms the call's hedge timer when the machine asks for one.
+    private func launch(_ call: EngineCall, _ attempt: CallAttempt, slot: Int, now: UInt64) {
+        let deadline = attempt.timeout.map { now &+ UInt64(max(0, Self.nanoseconds($0))) } ?? UInt64.max
+        let sent = EngineAttempt(number: attempt.number, slot: slot, sent: now, deadline: deadline)
+        call.attemptDeadline = deadline
         call.attemptSent = now
         call.slot = slot
         slots[slot].call = call
+        if let after = attempt.hedgeAfter { armHedge(call, after: after) }
+        if settings.policy.call.hedging != nil { call.hedges.append(sent) }
         submitting += 1
         defer { submitting -= 1 }
         if let connection = slots[slot].connection, connection.isReusable {
-            send(call, on: connection)
+            send(call, sent, on: connection)
         } else {
             if let stale = slots[slot].connection {
                 stale.close()
@@ -494,45 +504,51 @@ final class EngineLoop: @unchecked Sendable {
                 sendSecure(call, slot: slot, via: secure)
                 return
             }
-            call.phase = .connecting
+            if call.phase != .inFlight { call.phase = .connecting }
             HTTPClientConnection.connect(
                 host: settings.host, port: settings.port, on: loop, timeout: settings.policy.connectTimeout
             ) { [self] result in
-                connected(call, slot: slot, result: result)
+                connected(call, sent, result: result)
             }
         }
     }
 
-    private func connected(_ call: EngineCall, slot: Int, result: Result<HTTPClientConnection, HTTPClientError>) {
-        guard call.phase == .connecting, !reported else {
+    /// Whether `attempt`'s end is still awaited: the call lives and its machine waits for that attempt.
+    private func awaited(_ call: EngineCall, _ attempt: EngineAttempt) -> Bool {
+        (call.phase == .inFlight || call.phase == .connecting) && call.machine.isInFlight(attempt.number)
+    }
+
+    private func connected(
+        _ call: EngineCall, _ attempt: EngineAttempt, result: Result<HTTPClientConnection, HTTPClientError>
+    ) {
+        guard awaited(call, attempt), !reported else {
             if case .success(let connection) = result { connection.close() }
             return
         }
         switch result {
         case .success(let connection):
-            slots[slot].connection = connection
+            slots[attempt.slot].connection = connection
             submitting += 1
             defer { submitting -= 1 }
-            send(call, on: connection)
+            send(call, attempt, on: connection)
         case .failure(let error):
-            attemptEnded(call, slot: slot, result: .failure(error))
+            attemptEnded(call, attempt, result: .failure(error))
         }
     }
 
-    private func send(_ call: EngineCall, on connection: HTTPClientConnection) {
+    private func send(_ call: EngineCall, _ attempt: EngineAttempt, on connection: HTTPClientConnection) {
         call.phase = .inFlight
         let request = call.request
-        connection.send(
-            method: request.method, encodedRequest: request.encoded,
-            deadline: call.attemptDeadline
-        ) { [self, slot = call.slot] result in
-            attemptEnded(call, slot: slot, result: result)
+        connection.send(method: request.method, encodedRequest: request.encoded, deadline: attempt.deadline) {
+            [self] result in
+            attemptEnded(call, attempt, result: result)
         }
     }
 
-    private func attemptEnded(_ call: EngineCall, slot: Int, result: Result<HTTPResponse, HTTPClientError>) {
-        guard call.phase == .inFlight || call.phase == .connecting else { return }
+    private func attemptEnded(_ call: EngineCall, _ attempt: EngineAttempt, result: Result<HTTPResponse, HTTPClientError>) {
+        guard awaited(call, attempt) else { return }
         let now = EventLoop.now()
+        let slot = attempt.slot
         slots[slot].call = nil
         let record: AttemptRecord
         let outcome: AttemptOutcome
@@ -541,14 +557,15 @@ final class EngineLoop: @unchecked Sendable {
         switch result {
         case .success(let response):
             (record, outcome, succeeded, retryAfter) = answered(
-                call, status: response.head.status, retryAfter: response.head.headers["Retry-After"], now: now)
+                call, sent: attempt.sent, status: response.head.status,
+                retryAfter: response.head.headers["Retry-After"], now: now)
             if let connection = slots[slot].connection, !connection.isReusable {
                 connection.close()
                 slots[slot].connection = nil
             }
         case .failure(let error):
             let failure = TransportFailure(error, expired: expired)
-            record = .failure(sent: Int64(call.attemptSent), ended: Int64(now), error: failure.kind)
+            record = .failure(sent: Int64(attempt.sent), ended: Int64(now), error: failure.kind)
             outcome = failure.outcome
             // The connection is broken (or was never opened): the next attempt on this slot reconnects.
             if let connection = slots[slot].connection {
@@ -556,18 +573,66 @@ final class EngineLoop: @unchecked Sendable {
                 slots[slot].connection = nil
             }
         }
-        attemptRecorded(call, slot: slot, record: record, outcome: outcome, succeeded: succeeded, retryAfter: retryAfter, now: now)
+        attemptRecorded(
+            call, attempt, record: record, outcome: outcome, succeeded: succeeded, retryAfter: retryAfter, now: now)
+    }
+
+    // MARK: - Hedging
+
+    /// Arms the timer that asks the call's machine for its next hedge (replacing an earlier one).
+    private func armHedge(_ call: EngineCall, after delay: Duration) {
+        if let timer = call.hedgeTimer { loop.cancel(timer) }
+        call.hedgeTimer = loop.schedule(after: UInt64(max(0, Self.nanoseconds(delay)))) { [self] in
+            call.hedgeTimer = nil
+            hedgeDue(call)
+        }
+    }
+
+    /// The hedge delay passed with the call's attempts still in flight. A hedge needs a free connection slot:
+    /// with none free, no hedge is sent (the attempts in flight run on).
+    private func hedgeDue(_ call: EngineCall) {
+        guard call.phase == .inFlight || call.phase == .connecting, !expired, let slot = idle.popLast() else { return }
+        let now = EventLoop.now()
+        let action = call.machine.hedgeDue(now: Self.duration(now), budget: &budget, gate: &gate)
+        settings.trace?(call.index, action)
+        switch action {
+        case .send(let attempt):
+            launch(call, attempt, slot: slot, now: now)
+        case .finish:
+            idle.append(slot)
+            finishSent(call, now: now)
+        case .retry, .waitForGate, .awaitAttempts:
+            idle.append(slot)
+        }
+    }
+
+    /// A hedged call ended: its attempts still in flight are the losers. Each is cancelled (its connection
+    /// closed, its slot freed) and recorded as a sent attempt of kind `cancelled`, before the attempt that
+    /// decided the call.
+    private func cancelLosers(_ call: EngineCall, now: UInt64) {
+        let losers = call.hedges
+        call.hedges.removeAll()
+        for loser in losers where slots[loser.slot].call === call {
+            slots[loser.slot].call = nil
+            if let connection = slots[loser.slot].connection {
+                slots[loser.slot].connection = nil
+                connection.close()
+            }
+            if !expired { idle.append(loser.slot) }
+            call.insertBeforeLast(.failure(sent: Int64(loser.sent), ended: Int64(now), error: TransportFailure.cancelledKind))
+            progress.attempts += 1
+        }
     }
 
     /// What an answer with `status` means for the call (record, outcome for the planner and the gate, success,
     /// `Retry-After`); counts a measured 503.
     @inline(__always)
     private func answered(
-        _ call: EngineCall, status: Int, retryAfter header: @autoclosure () -> String?, now: UInt64
+        _ call: EngineCall, sent: UInt64, status: Int, retryAfter header: @autoclosure () -> String?, now: UInt64
     ) -> (AttemptRecord, AttemptOutcome, Bool, RetryAfter?) {
         let succeeded = settings.requests.isSuccess(status, requestIndex: call.request.requestIndex)
         let record = AttemptRecord.response(
-            sent: Int64(call.attemptSent), ended: Int64(now), status: status, succeeded: succeeded)
+            sent: Int64(sent), ended: Int64(now), status: status, succeeded: succeeded)
         var retryAfter: RetryAfter?
         if !succeeded, let value = header() {
             retryAfter = RetryAfter(headerValue: value, nowSecondsSince1970: Self.wallClock())
@@ -579,13 +644,15 @@ final class EngineLoop: @unchecked Sendable {
     /// The attempt is recorded: free its slot, then retry, finish or give up (`conclude`), and start what waits.
     @inline(__always)
     private func attemptRecorded(
-        _ call: EngineCall, slot: Int, record: AttemptRecord, outcome: AttemptOutcome, succeeded: Bool,
-        retryAfter: RetryAfter?, now: UInt64
+        _ call: EngineCall, _ attempt: EngineAttempt, record: AttemptRecord, outcome: AttemptOutcome,
+        succeeded: Bool, retryAfter: RetryAfter?, now: UInt64
     ) {
         progress.attempts += 1
         call.append(record)
-        if !expired { idle.append(slot) }
-        conclude(call, outcome: outcome, succeeded: succeeded, retryAfter: retryAfter, now: now)
+        if !call.hedges.isEmpty { call.hedges.removeAll { $0.number == attempt.number } }
+        if !expired { idle.append(attempt.slot) }
+        conclude(
+            call, attempt: attempt.number, outcome: outcome, succeeded: succeeded, retryAfter: retryAfter, now: now)
         pump()
     }
 
@@ -636,18 +703,19 @@ final class EngineLoop: @unchecked Sendable {
         call.task = nil
         let now = EventLoop.now()
         slots[slot].call = nil
+        let attempt = EngineAttempt(number: call.machine.attempts, slot: slot, sent: sent, deadline: call.attemptDeadline)
         switch result {
         case .success(let response):
             let (record, outcome, succeeded, retryAfter) = answered(
-                call, status: response.status,
+                call, sent: sent, status: response.status,
                 retryAfter: response.headers.first { $0.name.lowercased() == "retry-after" }?.value, now: now)
             attemptRecorded(
-                call, slot: slot, record: record, outcome: outcome, succeeded: succeeded, retryAfter: retryAfter,
+                call, attempt, record: record, outcome: outcome, succeeded: succeeded, retryAfter: retryAfter,
                 now: now)
         case .failure(let error):
             let failure = TransportFailure(error, expired: expired)
             attemptRecorded(
-                call, slot: slot,
+                call, attempt,
                 record: .failure(sent: Int64(call.attemptSent), ended: Int64(now), error: failure.kind),
                 outcome: failure.outcome, succeeded: false, retryAfter: nil, now: now)
         }
@@ -655,14 +723,15 @@ final class EngineLoop: @unchecked Sendable {
 
     /// After an attempt: its call's machine tells the gate and decides: finish, or sleep before the next attempt.
     private func conclude(
-        _ call: EngineCall, outcome: AttemptOutcome, succeeded: Bool, retryAfter: RetryAfter?, now: UInt64
+        _ call: EngineCall, attempt: Int, outcome: AttemptOutcome, succeeded: Bool, retryAfter: RetryAfter?,
+        now: UInt64
     ) {
         if expired {
             finishSent(call, now: now)
             return
         }
         let step = call.machine.attemptEnded(
-            outcome, succeeded: succeeded, retryAfter: retryAfter, now: Self.duration(now),
+            attempt, outcome, succeeded: succeeded, retryAfter: retryAfter, now: Self.duration(now),
             wallClockSeconds: retryAfter == nil ? 0 : Self.wallClock(), budget: &budget, gate: &gate, rng: &rng)
         if let transition = step.transition, transition.to == .closed { startProber() }
         settings.trace?(call.index, step.action)
@@ -675,10 +744,17 @@ final class EngineLoop: @unchecked Sendable {
         case .finish(let end):
             if end == .gaveUp(.budgetExhausted) { call.budgetDenied = true }
             finishSent(call, now: now)
-        case .send, .waitForGate:
-            // Not after an attempt's outcome (the next attempt starts after a sleep, and the engine's gate
-            // fails fast).
-            finishSent(call, now: now)
+        case .send(let next):
+            // A hedged call's next hedge, at once after a non-fatal failure, on the slot just freed.
+            if let slot = idle.popLast() {
+                launch(call, next, slot: slot, now: now)
+            } else {
+                finishSent(call, now: now)
+            }
+        case .awaitAttempts:
+            break  // a hedged call's other attempts run on
+        case .waitForGate:
+            finishSent(call, now: now)  // not after an outcome: the engine's gate fails fast
         }
     }
 
@@ -697,6 +773,7 @@ final class EngineLoop: @unchecked Sendable {
             return
         }
         retire(call)
+        if !call.hedges.isEmpty { cancelLosers(call, now: now) }
         if call.warmup {
             result.warmupCalls += 1
         } else {
@@ -734,6 +811,10 @@ final class EngineLoop: @unchecked Sendable {
         if let timer = call.timer {
             loop.cancel(timer)
             call.timer = nil
+        }
+        if let timer = call.hedgeTimer {
+            loop.cancel(timer)
+            call.hedgeTimer = nil
         }
         let position = call.liveIndex
         if position >= 0, position < live.count, live[position] === call {

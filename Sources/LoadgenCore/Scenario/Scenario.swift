@@ -181,6 +181,10 @@ public struct EmbeddedTarget: Sendable, Equatable {
     public var failRate: Double?
     /// Fault injection: added delay per call.
     public var delay: DurationValue?
+    /// A heavy tail: share of calls that take `slowDelay` instead of `delay` (0...1), the endpoint's `--slow-rate`.
+    public var slowRate: Double?
+    /// How long a slow call takes, the endpoint's `--slow-delay`.
+    public var slowDelay: DurationValue?
     /// Port to listen on (0 or `nil`: any free port on 127.0.0.1).
     public var port: Int?
 
@@ -214,6 +218,8 @@ public struct EmbeddedTarget: Sendable, Equatable {
         if let python { arguments += ["--python", python] }
         if let failRate { arguments += ["--fail-rate", formatNumber(failRate, digits: 6)] }
         if let delay { arguments += ["--delay", formatNumber(Double(delay.nanoseconds) / 1e6, digits: 6)] }
+        if let slowRate { arguments += ["--slow-rate", formatNumber(slowRate, digits: 6)] }
+        if let slowDelay { arguments += ["--slow-delay", formatNumber(Double(slowDelay.nanoseconds) / 1e6, digits: 6)] }
         arguments += ["--host", "127.0.0.1", "--port", String(port ?? 0)]
         return arguments
     }
@@ -336,6 +342,8 @@ public struct ClientSpec: Sendable, Equatable {
     public var budget: RetryBudgetSpec?
     /// Health gate (`nil`: off).
     public var healthGate: HealthGateSpec?
+    /// Hedging instead of retries, the library's ``HedgingPolicy`` (`nil`: off).
+    public var hedging: HedgingSpec?
     /// TLS settings for `https://` targets.
     public var tls: TLSSpec
 
@@ -343,8 +351,9 @@ public struct ClientSpec: Sendable, Equatable {
     public init(
         connections: Int = 32, timeout: DurationValue = .seconds(10), connectTimeout: DurationValue? = nil,
         retry: RetrySpec = RetrySpec(), budget: RetryBudgetSpec? = RetryBudgetSpec(), healthGate: HealthGateSpec? = nil,
-        tls: TLSSpec = TLSSpec()
+        hedging: HedgingSpec? = nil, tls: TLSSpec = TLSSpec()
     ) {
+        self.hedging = hedging
         self.tls = tls
         self.connections = connections
         self.timeout = timeout
