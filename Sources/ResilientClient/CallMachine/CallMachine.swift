@@ -59,8 +59,9 @@ public struct CallMachine: Sendable {
     public private(set) var lastOutcome: AttemptOutcome?
     /// Made at the first outcome that is not a success: a call whose first attempt succeeds has nothing to plan.
     private var planner: RetryPlanner?
-    /// The hedging policy, if this call is hedged (hedging is configured and the request is idempotent).
-    private let hedging: HedgingPolicy?
+    /// Whether this call is hedged (hedging is configured and the request is idempotent). A flag rather than
+    /// a copy of the policy: a call that is not hedged carries nothing of it.
+    private let hedged: Bool
     /// A hedged call's attempts in flight.
     public private(set) var inFlight: [CallAttempt] = []
 
@@ -74,7 +75,7 @@ public struct CallMachine: Sendable {
         self.policy = policy
         self.idempotent = idempotent
         self.deadline = deadline
-        self.hedging = idempotent ? policy.hedging : nil
+        self.hedged = idempotent && policy.hedging != nil
     }
 
     /// Whether the call is over.
@@ -181,7 +182,7 @@ public struct CallMachine: Sendable {
         switch gate.admit() {
         case .proceed(let trial):
             attempts += 1
-            if let hedging { return sendHedge(trial: trial, timeout: timeout, hedging) }
+            if hedged, let hedging = policy.hedging { return sendHedge(trial: trial, timeout: timeout, hedging) }
             planner?.recordAttempt()
             state = .attempting(trial: trial)
             return .send(CallAttempt(number: attempts, trial: trial, timeout: timeout))
@@ -209,7 +210,7 @@ public struct CallMachine: Sendable {
         _ number: Int, _ outcome: AttemptOutcome, succeeded: Bool, now: Duration, budget: inout RetryBudget,
         gate: inout HealthGate
     ) -> CallStep {
-        guard let hedging, let index = inFlight.firstIndex(where: { $0.number == number }) else {
+        guard let hedging = policy.hedging, let index = inFlight.firstIndex(where: { $0.number == number }) else {
             return CallStep(action: .awaitAttempts)  // not one in flight: ignored
         }
         let attempt = inFlight.remove(at: index)
@@ -235,7 +236,7 @@ public struct CallMachine: Sendable {
 
     /// The next hedge, or what is left to do without one.
     private mutating func nextHedge(now: Duration, budget: inout RetryBudget, gate: inout HealthGate) -> CallAction {
-        guard let hedging else { return unexpected() }
+        guard let hedging = policy.hedging else { return unexpected() }
         let timeout = RetryPlanner.attemptTimeout(perAttempt: policy.attemptTimeout, deadline: deadline, now: now)
         var cannot: GiveUpReason?
         if attempts >= hedging.maxAttempts {
