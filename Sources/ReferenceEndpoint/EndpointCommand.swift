@@ -53,7 +53,15 @@ public enum EndpointCommand {
                     "delay", valueName: "DURATION",
                     help: "Testing: each call sleeps this long in its worker first (e.g. 10ms; a bare number is milliseconds).",
                     defaultDescription: "0ms"),
-                .value("seed", valueName: "N", help: "Seed for --fail-rate draws.", defaultDescription: "24301"),
+                .value(
+                    "slow-rate", valueName: "P",
+                    help: "Testing: this fraction of route calls takes --slow-delay instead of --delay (a heavy tail).",
+                    defaultDescription: "0"),
+                .value(
+                    "slow-delay", valueName: "DURATION",
+                    help: "How long a --slow-rate call takes (e.g. 200ms; a bare number is milliseconds).",
+                    defaultDescription: "none"),
+                .value("seed", valueName: "N", help: "Seed for --fail-rate and --slow-rate draws.", defaultDescription: "24301"),
                 .value("retry-after", valueName: "SECONDS", help: "Retry-After value on 503 answers.", defaultDescription: "1"),
                 .value("loop-threads", valueName: "N", help: "HTTP event-loop threads.", defaultDescription: "number of cores"),
                 .value("max-body", valueName: "BYTES", help: "Largest request body (413 beyond).", defaultDescription: "8388608"),
@@ -175,6 +183,18 @@ public enum EndpointCommand {
             config.delayMilliseconds = Double(delay) / 1e6
         }
         if let seed = try args.value("seed", expected: "an unsigned integer", { UInt64($0) }) { config.seed = seed }
+        if let rate = try args.double("slow-rate", in: 0...1) { config.slowRate = rate }
+        if let slow = try args.duration("slow-delay", bareUnit: .milliseconds, maximum: 3_600 * 1_000_000_000) {
+            config.slowDelayMilliseconds = Double(slow) / 1e6
+        }
+        if config.slowRate > 0, args.string("slow-delay") == nil {
+            throw fail("--slow-rate \(config.slowRate) needs --slow-delay: how long a slow call takes")
+        }
+        if args.string("slow-delay") != nil, config.slowDelayMilliseconds < config.pool.delayMilliseconds {
+            throw fail(
+                "--slow-delay (\(config.slowDelayMilliseconds) ms) must not be shorter than --delay (\(config.pool.delayMilliseconds) ms)"
+                    + ": a slow call takes --slow-delay in all")
+        }
         if let retryAfter = try args.int("retry-after", in: 0...86_400) { config.retryAfterSeconds = retryAfter }
         if let loops = try args.int("loop-threads", in: 1...256) { config.eventLoopThreads = loops }
         if let maxBody = try args.int("max-body", in: 1...Int.max) { config.maxBodyBytes = maxBody }

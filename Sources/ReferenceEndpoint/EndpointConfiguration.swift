@@ -17,8 +17,14 @@ public struct EndpointConfiguration: Sendable {
     public var port: Int = 8080
     /// Fault injection: fraction of route calls answered 503 before they run.
     public var failRate: Double = 0
-    /// Seed for `failRate`'s draws.
+    /// Seed for `failRate`'s and `slowRate`'s draws.
     public var seed: UInt64 = 0x5EED
+    /// A heavy tail for testing callers: the fraction of route calls that take `slowDelayMilliseconds` in all
+    /// instead of the pool's `delayMilliseconds`.
+    public var slowRate: Double = 0
+    /// How long a slow call takes (its extra wait, beyond `delayMilliseconds`, is spent before it reaches a
+    /// worker).
+    public var slowDelayMilliseconds: Double = 0
     /// Value of the `Retry-After` header (seconds) on 503 answers.
     public var retryAfterSeconds: Int = 1
     /// Event-loop threads serving HTTP (default: one per core).

@@ -12,6 +12,9 @@ final class EndpointHandler: HTTPServerHandler {
     let templates: [BodyTemplate]
     let pool: WorkerPool
     let injector: FaultInjector
+    /// Draws the calls made slow (`--slow-rate`), and how much longer than `--delay` they take.
+    let slow: FaultInjector
+    let slowExtraNanoseconds: UInt64
     let retryAfter: String
     let callTimeout: Double
     let accessLog: Bool
@@ -55,6 +58,8 @@ final class EndpointHandler: HTTPServerHandler {
         self.retryAfter = String(config.retryAfterSeconds)
         self.callTimeout = config.callTimeout
         self.accessLog = config.accessLog
+        self.slow = FaultInjector(failRate: config.slowRate, seed: config.seed &+ 0x5_1_0_3)
+        self.slowExtraNanoseconds = UInt64(max(0, (config.slowDelayMilliseconds - config.pool.delayMilliseconds) * 1e6))
         self.log = log
         self.stats = stats
         self.dropAbandoned = config.dropAbandoned
@@ -86,7 +91,13 @@ final class EndpointHandler: HTTPServerHandler {
     }
 
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
-        let started = EventLoop.now()
+        handle(request, responder, slowSince: nil)
+    }
+
+    /// `slowSince`: the request was drawn slow (`--slow-rate`) and came back after its extra wait, which
+    /// started then.
+    private func handle(_ request: HTTPRequest, _ responder: HTTPResponder, slowSince: UInt64?) {
+        let started = slowSince ?? EventLoop.now()
         let head = request.head
         let target = head.target
         let path = Router.routingPath(of: target)
@@ -142,6 +153,13 @@ final class EndpointHandler: HTTPServerHandler {
             if inOutage(now: started) {
                 stats.recordRejected()
                 answer(503, Self.jsonHeaders + [("retry-after", outageRetryAfter)], Self.outageBody)
+                return
+            }
+            if slowSince == nil, slowExtraNanoseconds > 0, slow.shouldFail() {
+                // A slow call: it waits its extra time on this loop, then goes the way of every call.
+                responder.loop.schedule(after: slowExtraNanoseconds) { [self] in
+                    handle(request, responder, slowSince: started)
+                }
                 return
             }
             if injector.shouldFail() {

@@ -41,9 +41,24 @@ import Testing
 
     /// One call through the library against a target answering `script` (by request number), then the first
     /// call of a one-user run through the engine against a fresh target with the same script.
-    func actions(script: [Int], gateThreshold: Int?) async throws -> (library: [CallAction], engine: [CallAction]) {
-        let (spec, configure) = Self.settings(gateThreshold: gateThreshold)
-        let reply: @Sendable (Int) -> EngineTestReply = { number in .status(number < script.count ? script[number] : 200) }
+    func actions(
+        script: [Int], gateThreshold: Int?, hedging: HedgingPolicy? = nil
+    ) async throws -> (library: [CallAction], engine: [CallAction]) {
+        var (spec, configure) = Self.settings(gateThreshold: gateThreshold)
+        if let hedging {
+            spec.hedging = HedgingSpec(
+                delay: DurationValue(hedging.delay), maxAttempts: hedging.maxAttempts, nonFatalStatuses: hedging.nonFatalStatuses)
+            let base = configure
+            configure = { configuration in
+                base(&configuration)
+                configuration.hedging = hedging
+            }
+        }
+        // A status, or 0: the request is held, never answered.
+        let reply: @Sendable (Int) -> EngineTestReply = { number in
+            let status = number < script.count ? script[number] : 200
+            return status == 0 ? .hold : .status(status)
+        }
 
         let libraryTrace = Trace()
         let libraryTarget = try EngineTestTarget(reply: reply)
@@ -101,6 +116,16 @@ import Testing
         // Two 503s close the gate (threshold 2); the retry that follows finds it closed.
         let (library, engine) = try await actions(script: [503, 503], gateThreshold: 2)
         #expect(library == [Self.send(1), Self.retry(2, after: 503), Self.send(2), Self.retry(4, after: 503), .finish(.gateClosed)])
+        #expect(engine == library)
+    }
+
+    @Test func aHedgeWinsOverAHeldAttempt() async throws {
+        let hedging = HedgingPolicy(delay: .milliseconds(20), maxAttempts: 2)
+        let (library, engine) = try await actions(script: [0], gateThreshold: nil, hedging: hedging)
+        #expect(library == [
+            .send(CallAttempt(number: 1, trial: false, timeout: .seconds(5), hedgeAfter: .milliseconds(20))),
+            Self.send(2), .finish(.succeeded),
+        ])
         #expect(engine == library)
     }
 }

@@ -28,7 +28,7 @@ import Testing
     ) -> CallStep {
         let success = succeeded ?? (outcome == .status(200))
         return machine.attemptEnded(
-            outcome, succeeded: success, retryAfter: retryAfter, now: world.now, wallClockSeconds: 0,
+            machine.inFlight.last?.number ?? machine.attempts, outcome, succeeded: success, retryAfter: retryAfter, now: world.now, wallClockSeconds: 0,
             budget: &world.budget, gate: &world.gate, rng: &world.rng)
     }
 
@@ -258,5 +258,113 @@ import Testing
         _ = world.gate.admit()
         _ = world.gate.record(.failure, trial: false)
         #expect(world.gate.state == .closed)
+    }
+
+    // MARK: - Hedging (gRPC A6)
+
+    static func hedged(maxAttempts: Int = 2, nonFatal: Set<Int> = [503]) -> CallPolicy {
+        CallPolicy(
+            retry: RetryPolicy(), attemptTimeout: .seconds(10), gateWaitMode: .wait,
+            hedging: HedgingPolicy(delay: .milliseconds(20), maxAttempts: maxAttempts, nonFatalStatuses: nonFatal))
+    }
+
+    @Test func aHedgeGoesAfterTheDelayAndTheFirstSuccessWins() {
+        var world = World()
+        var machine = CallMachine(policy: Self.hedged(), idempotent: true, deadline: nil)
+        #expect(machine.start(now: world.now, budget: &world.budget, gate: &world.gate)
+            == .send(CallAttempt(number: 1, trial: false, timeout: .seconds(10), hedgeAfter: .milliseconds(20))))
+        world.now = .milliseconds(20)
+        // The last allowed attempt arms no further hedge.
+        #expect(machine.hedgeDue(now: world.now, budget: &world.budget, gate: &world.gate)
+            == .send(CallAttempt(number: 2, trial: false, timeout: .seconds(10))))
+        #expect(machine.inFlight.map(\.number) == [1, 2])
+        world.now = .milliseconds(23)
+        let step = machine.attemptEnded(
+            2, .status(200), succeeded: true, retryAfter: nil, now: world.now, wallClockSeconds: 0, budget: &world.budget,
+            gate: &world.gate, rng: &world.rng)
+        #expect(step.action == .finish(.succeeded))
+        // Attempt 1 is the loser the driver cancels; its late answer changes nothing.
+        #expect(machine.inFlight.map(\.number) == [1])
+        #expect(!machine.isInFlight(1))
+        #expect(Self.ended(&machine, &world, .status(503)).action == .finish(.succeeded))
+    }
+
+    @Test func aNonFatalFailureSendsTheNextHedgeAtOnce() {
+        var world = World()
+        var machine = CallMachine(policy: Self.hedged(maxAttempts: 3), idempotent: true, deadline: nil)
+        _ = machine.start(now: world.now, budget: &world.budget, gate: &world.gate)
+        world.now = .milliseconds(1)
+        let step = machine.attemptEnded(
+            1, .status(503), succeeded: false, retryAfter: nil, now: world.now, wallClockSeconds: 0,
+            budget: &world.budget, gate: &world.gate, rng: &world.rng)
+        #expect(step.action == .send(CallAttempt(number: 2, trial: false, timeout: .seconds(10), hedgeAfter: .milliseconds(20))))
+    }
+
+    @Test func aFatalFailureEndsTheCallWithOthersInFlight() {
+        var world = World()
+        var machine = CallMachine(policy: Self.hedged(), idempotent: true, deadline: nil)
+        _ = machine.start(now: world.now, budget: &world.budget, gate: &world.gate)
+        _ = machine.hedgeDue(now: .milliseconds(20), budget: &world.budget, gate: &world.gate)
+        let step = machine.attemptEnded(
+            1, .status(500), succeeded: false, retryAfter: nil, now: .milliseconds(21), wallClockSeconds: 0,
+            budget: &world.budget, gate: &world.gate, rng: &world.rng)
+        #expect(step.action == .finish(.gaveUp(.notRetryable)))
+        #expect(machine.inFlight.map(\.number) == [2])  // the loser to cancel
+    }
+
+    @Test func nonFatalFailuresWaitForTheOthersThenExhaustTheAttempts() {
+        var world = World()
+        var machine = CallMachine(policy: Self.hedged(), idempotent: true, deadline: nil)
+        _ = machine.start(now: world.now, budget: &world.budget, gate: &world.gate)
+        _ = machine.hedgeDue(now: .milliseconds(20), budget: &world.budget, gate: &world.gate)
+        let first = machine.attemptEnded(
+            1, .status(503), succeeded: false, retryAfter: nil, now: .milliseconds(21), wallClockSeconds: 0,
+            budget: &world.budget, gate: &world.gate, rng: &world.rng)
+        #expect(first.action == .awaitAttempts)
+        let second = machine.attemptEnded(
+            2, .status(503), succeeded: false, retryAfter: nil, now: .milliseconds(22), wallClockSeconds: 0,
+            budget: &world.budget, gate: &world.gate, rng: &world.rng)
+        #expect(second.action == .finish(.gaveUp(.attemptsExhausted)))
+    }
+
+    @Test func hedgesDrawOnTheRetryBudget() {
+        var world = World()
+        world.budget = RetryBudget(.init(minRetriesPerSecond: 0, retryRatio: 0))
+        var machine = CallMachine(policy: Self.hedged(), idempotent: true, deadline: nil)
+        _ = machine.start(now: world.now, budget: &world.budget, gate: &world.gate)
+        // No budget: no hedge; the first attempt runs on.
+        #expect(machine.hedgeDue(now: .milliseconds(20), budget: &world.budget, gate: &world.gate) == .awaitAttempts)
+        #expect(machine.attempts == 1)
+        let step = machine.attemptEnded(
+            1, .status(503), succeeded: false, retryAfter: nil, now: .milliseconds(30), wallClockSeconds: 0,
+            budget: &world.budget, gate: &world.gate, rng: &world.rng)
+        #expect(step.action == .finish(.gaveUp(.budgetExhausted)))
+    }
+
+    @Test func aRequestThatIsNotIdempotentIsRetriedNotHedged() {
+        var world = World()
+        var machine = CallMachine(policy: Self.hedged(), idempotent: false, deadline: nil)
+        #expect(machine.start(now: world.now, budget: &world.budget, gate: &world.gate)
+            == .send(CallAttempt(number: 1, trial: false, timeout: .seconds(10))))
+        guard case .retry = Self.ended(&machine, &world, .status(503)).action else {
+            Issue.record("a 503 is retried with backoff")
+            return
+        }
+    }
+
+    @Test func stoppingAHedgedCallGivesBackItsTrials() {
+        var world = World()
+        world.gate = HealthGate(.init(failureThreshold: 1, halfOpenTrials: 2))
+        _ = world.gate.admit()
+        _ = world.gate.record(.failure, trial: false)
+        _ = world.gate.beginProbing()
+        _ = world.gate.recordProbe(healthy: true)
+        var machine = CallMachine(policy: Self.hedged(), idempotent: true, deadline: nil)
+        #expect(machine.start(now: world.now, budget: &world.budget, gate: &world.gate)
+            == .send(CallAttempt(number: 1, trial: true, timeout: .seconds(10), hedgeAfter: .milliseconds(20))))
+        _ = machine.hedgeDue(now: .milliseconds(20), budget: &world.budget, gate: &world.gate)
+        #expect(world.gate.admit() == .wait)  // both trials are out
+        #expect(machine.stop(.cancelled, gate: &world.gate) == .finish(.cancelled))
+        #expect(world.gate.admit() == .proceed(trial: true))
     }
 }

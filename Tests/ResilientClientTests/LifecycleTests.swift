@@ -12,16 +12,20 @@ import Testing
     static let spec = RouteSpec(path: "/predict", file: "", function: "", body: [])
 
     /// Runs `operation`, or returns `nil` when it has not finished after 20 s (a hang, not a measurement).
+    /// The operation runs in a task of its own that is left behind if it hangs: a task group would wait for it.
     static func bounded<T: Sendable>(_ operation: @escaping @Sendable () async -> T) async -> T? {
-        await withTaskGroup(of: T?.self) { group in
-            group.addTask { await operation() }
-            group.addTask {
+        let waiter = Mutex<CheckedContinuation<T?, Never>?>(nil)
+        let finish: @Sendable (T?) -> Void = { value in waiter.withLock { $0.take() }?.resume(returning: value) }
+        return await withCheckedContinuation { (continuation: CheckedContinuation<T?, Never>) in
+            waiter.withLock { $0 = continuation }
+            let timer = Task {
                 try? await Task.sleep(for: .seconds(20))
-                return nil
+                finish(nil)
             }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first
+            Task {
+                finish(await operation())
+                timer.cancel()
+            }
         }
     }
 

@@ -50,6 +50,10 @@ final class EngineCall: @unchecked Sendable {
     var timer: TimerID?
     /// An `https` attempt's task (`SecureSender`), cancelled when the run's drain period ends.
     var task: Task<Void, Never>?
+    /// A hedged call: the timer that sends the next hedge.
+    var hedgeTimer: TimerID?
+    /// A hedged call: its attempts in flight (the losers to cancel when it ends).
+    var hedges: [EngineAttempt] = []
 
     init(index: Int64, intendedStart: UInt64, warmup: Bool, user: Int, request: PreparedRequest, machine: CallMachine) {
         self.index = index
@@ -69,6 +73,21 @@ final class EngineCall: @unchecked Sendable {
     /// Adds an attempt.
     func append(_ attempt: AttemptRecord) {
         if firstAttempt == nil { firstAttempt = attempt } else { laterAttempts.append(attempt) }
+    }
+
+    /// Adds an attempt before the last one: a hedged call's losers, cancelled when the last attempt decided
+    /// the call (whose outcome is its last attempt's).
+    func insertBeforeLast(_ attempt: AttemptRecord) {
+        guard let first = firstAttempt else {
+            firstAttempt = attempt
+            return
+        }
+        if laterAttempts.isEmpty {
+            firstAttempt = attempt
+            laterAttempts.append(first)
+        } else {
+            laterAttempts.insert(attempt, at: laterAttempts.count - 1)
+        }
     }
 
     /// Writes every attempt, in order, into `buffer` (reused between calls to avoid an allocation per call).

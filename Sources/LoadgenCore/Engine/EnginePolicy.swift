@@ -13,6 +13,7 @@ import ResilientClient
 /// - `budget` becomes a ``RetryBudget`` per event loop: the ratio applies to each loop's own calls and the
 ///   `minRetriesPerSecond` allowance is split between the loops, so the run as a whole gets the scenario's
 ///   budget without a lock on the hot path. No budget: unlimited retries within `maxAttempts`.
+/// - `hedging` becomes the calls' ``HedgingPolicy`` (`http` targets only).
 /// - `healthGate` becomes a ``HealthGate`` per loop (threshold from the scenario, 3 half-open trials,
 ///   probes every `probeInterval`).
 struct EnginePolicy: Sendable {
@@ -39,7 +40,8 @@ struct EnginePolicy: Sendable {
     /// Statuses the library retries only for idempotent requests.
     static let idempotentOnlyStatuses: Set<Int> = [502, 504]
 
-    init(_ client: ClientSpec, loops: Int) {
+    /// `secure`: an `https` target, whose attempts go through one transport per attempt and are not hedged.
+    init(_ client: ClientSpec, loops: Int, secure: Bool = false) {
         let spec = client.retry
         let backoff = EnginePolicy.backoff(spec)
         let classifier = RetryClassifier(
@@ -75,7 +77,7 @@ struct EnginePolicy: Sendable {
         connectTimeout = (client.connectTimeout ?? client.timeout).duration
         call = CallPolicy(
             retry: retry, attemptTimeout: .nanoseconds(Int64(clamping: attemptTimeout)), gateWaitMode: .failFast,
-            retryTransportErrors: retryTransportErrors)
+            retryTransportErrors: retryTransportErrors, hedging: secure ? nil : client.hedging?.policy)
         responseLimits = HTTPLimits(maxBodyBytes: client.maxResponseBytes)
     }
 
@@ -101,6 +103,8 @@ struct TransportFailure: Sendable, Equatable {
 
     /// A host that cannot be reached (no route).
     static let unreachableKind = ErrorKind(rawValue: "unreachable")
+    /// A hedged call's losing attempt, cancelled when another attempt decided the call.
+    static let cancelledKind = ErrorKind(rawValue: "cancelled")
 
     /// Maps NetIO's client error. `expired` is set when the run's drain period ended while the attempt was in
     /// flight: the local close is then reported as a timeout.

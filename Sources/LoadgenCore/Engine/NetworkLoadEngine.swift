@@ -124,7 +124,7 @@ public struct NetworkLoadEngine: LoadEngine {
         let group = try EventLoopGroup(threads: loopCount, name: "loadgen", pinToCores: configuration.pinThreads)
         defer { group.shutdown() }
 
-        let policy = EnginePolicy(plan.client, loops: loopCount)
+        let policy = EnginePolicy(plan.client, loops: loopCount, secure: plan.target.isSecure)
         var secure: SecureSender?
         if plan.target.isSecure {
             do {

@@ -181,6 +181,10 @@ public struct EmbeddedTarget: Sendable, Equatable {
     public var failRate: Double?
     /// Fault injection: added delay per call.
     public var delay: DurationValue?
+    /// A heavy tail: share of calls that take `slowDelay` instead of `delay` (0...1), the endpoint's `--slow-rate`.
+    public var slowRate: Double?
+    /// How long a slow call takes, the endpoint's `--slow-delay`.
+    public var slowDelay: DurationValue?
     /// Port to listen on (0 or `nil`: any free port on 127.0.0.1).
     public var port: Int?
     /// Drop queued calls whose client has disconnected or whose deadline has passed before they run, the
@@ -225,6 +229,8 @@ public struct EmbeddedTarget: Sendable, Equatable {
         if dropAbandoned { arguments.append("--drop-abandoned") }
         if let pingOverloadQueue { arguments += ["--ping-overload-queue", String(pingOverloadQueue)] }
         if let outage { arguments += outage.commandLineArguments }
+        if let slowRate { arguments += ["--slow-rate", formatNumber(slowRate, digits: 6)] }
+        if let slowDelay { arguments += ["--slow-delay", formatNumber(Double(slowDelay.nanoseconds) / 1e6, digits: 6)] }
         arguments += ["--host", "127.0.0.1", "--port", String(port ?? 0)]
         return arguments
     }
@@ -347,6 +353,8 @@ public struct ClientSpec: Sendable, Equatable {
     public var budget: RetryBudgetSpec?
     /// Health gate (`nil`: off).
     public var healthGate: HealthGateSpec?
+    /// Hedging instead of retries, the library's ``HedgingPolicy`` (`nil`: off).
+    public var hedging: HedgingSpec?
     /// TLS settings for `https://` targets.
     public var tls: TLSSpec
     /// Largest response body accepted, in bytes (default 8 MiB): a longer or endless body fails the attempt as
@@ -362,8 +370,9 @@ public struct ClientSpec: Sendable, Equatable {
     public init(
         connections: Int = 32, timeout: DurationValue = .seconds(10), connectTimeout: DurationValue? = nil,
         retry: RetrySpec = RetrySpec(), budget: RetryBudgetSpec? = RetryBudgetSpec(), healthGate: HealthGateSpec? = nil,
-        tls: TLSSpec = TLSSpec()
+        hedging: HedgingSpec? = nil, tls: TLSSpec = TLSSpec()
     ) {
+        self.hedging = hedging
         self.tls = tls
         self.connections = connections
         self.timeout = timeout

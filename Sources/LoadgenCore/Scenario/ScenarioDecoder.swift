@@ -121,8 +121,8 @@ struct ScenarioDecoder {
     }
 
     static let embeddedKeys = [
-        "modelDir", "routes", "workers", "threads", "maxQueue", "timeout", "python", "failRate", "delay", "port",
-        "dropAbandoned", "pingOverloadQueue", "outage",
+        "modelDir", "routes", "workers", "threads", "maxQueue", "timeout", "python", "failRate", "delay", "slowRate",
+        "slowDelay", "port", "dropAbandoned", "pingOverloadQueue", "outage",
     ]
 
     func embedded(_ node: Node) throws(ScenarioError) -> EmbeddedTarget {
@@ -152,6 +152,21 @@ struct ScenarioDecoder {
             target.failRate = rate
         }
         target.delay = try object.present("delay")?.duration(allowZero: true)
+        if let slowRate = object.present("slowRate") {
+            let rate = try slowRate.double()
+            guard (0...1).contains(rate) else { throw slowRate.expected("a number from 0 to 1") }
+            guard object.has("slowDelay") else {
+                throw slowRate.error("needs \"slowDelay\": how long a slow call takes, e.g. \"200ms\"")
+            }
+            target.slowRate = rate
+        }
+        if let slowDelayNode = object.present("slowDelay") {
+            let slowDelay = try slowDelayNode.duration(allowZero: true)
+            if let delay = target.delay, slowDelay < delay {
+                throw slowDelayNode.error("must not be shorter than \"delay\" (\(delay)): a slow call takes slowDelay in all")
+            }
+            target.slowDelay = slowDelay
+        }
         target.port = try object.present("port")?.int(min: 0, max: 65535)
         target.dropAbandoned = try object.present("dropAbandoned")?.bool() ?? false
         target.pingOverloadQueue = try object.present("pingOverloadQueue")?.int(min: 0)
@@ -441,7 +456,7 @@ struct ScenarioDecoder {
 
     func client(_ node: Node) throws(ScenarioError) -> ClientSpec {
         let object = try node.object(allowed: [
-            "connections", "timeout", "connectTimeout", "retry", "budget", "healthGate", "tls", "maxResponse",
+            "connections", "timeout", "connectTimeout", "retry", "budget", "healthGate", "hedging", "tls", "maxResponse",
         ])
         var client = ClientSpec()
         client.maxResponseBytes =
@@ -521,6 +536,9 @@ struct ScenarioDecoder {
                 throw gateNode.expected("true, false or an object")
             }
         }
+        if let hedgingNode = object.present("hedging") {
+            client.hedging = try hedging(hedgingNode)
+        }
         if let tlsNode = object.present("tls") {
             let tls = try tlsNode.object(allowed: ["caFile"])
             if let caNode = tls.present("caFile") {
@@ -534,5 +552,25 @@ struct ScenarioDecoder {
             }
         }
         return client
+    }
+
+    /// `client.hedging`: `{"delay": "20ms", "maxAttempts": 2, "nonFatalStatuses": [503]}` (delay required).
+    func hedging(_ node: Node) throws(ScenarioError) -> HedgingSpec {
+        let object = try node.object(allowed: ["delay", "maxAttempts", "nonFatalStatuses"])
+        guard let delayNode = object.present("delay") else {
+            throw node.error("missing \"delay\": how long an attempt may go unanswered before the hedge, e.g. \"20ms\"")
+        }
+        var spec = HedgingSpec(delay: try delayNode.duration(allowZero: true))
+        spec.maxAttempts =
+            try object.present("maxAttempts")?.int(min: 2, max: HedgingSpec.maxAttemptsLimit) ?? spec.maxAttempts
+        if let statuses = object.present("nonFatalStatuses") {
+            var set: Set<Int> = []
+            for item in try statuses.array() {
+                let status = try item.int(min: 300, max: 599)
+                set.insert(status)
+            }
+            spec.nonFatalStatuses = set
+        }
+        return spec
     }
 }

@@ -15,10 +15,12 @@
 ///     switch action {
 ///     case .send(let attempt):
 ///         let outcome = send(timeout: attempt.timeout)
-///         action = machine.attemptEnded(outcome, succeeded: outcome.is2xx, retryAfter: nil, now: now,
-///                                       wallClockSeconds: wall, budget: &budget, gate: &gate, rng: &rng).action
+///         action = machine.attemptEnded(attempt.number, outcome, succeeded: outcome.is2xx, retryAfter: nil,
+///                                       now: now, wallClockSeconds: wall, budget: &budget, gate: &gate,
+///                                       rng: &rng).action
 ///     case .retry(let delay, _): sleep(delay); action = machine.wake(now: now, gate: &gate)
 ///     case .waitForGate: waitForTheGate(); action = machine.wake(now: now, gate: &gate)
+///     case .awaitAttempts: break  // hedging only: wait for an attempt's end or `hedgeAfter`
 ///     case .finish(let end): return end
 ///     }
 /// }
@@ -33,6 +35,8 @@ public struct CallMachine: Sendable {
         case idle
         /// An attempt is in flight (`trial`: a half-open trial of the gate).
         case attempting(trial: Bool)
+        /// A hedged call: one or more attempts in flight (``CallMachine/inFlight``).
+        case hedging
         /// Sleeping before the next attempt.
         case sleeping
         /// Waiting for the gate to admit the next attempt.
@@ -55,6 +59,11 @@ public struct CallMachine: Sendable {
     public private(set) var lastOutcome: AttemptOutcome?
     /// Made at the first outcome that is not a success: a call whose first attempt succeeds has nothing to plan.
     private var planner: RetryPlanner?
+    /// Whether this call is hedged (hedging is configured and the request is idempotent). A flag rather than
+    /// a copy of the policy: a call that is not hedged carries nothing of it.
+    private let hedged: Bool
+    /// A hedged call's attempts in flight.
+    public private(set) var inFlight: [CallAttempt] = []
 
     /// Creates the machine of one call.
     ///
@@ -66,12 +75,22 @@ public struct CallMachine: Sendable {
         self.policy = policy
         self.idempotent = idempotent
         self.deadline = deadline
+        self.hedged = idempotent && policy.hedging != nil
     }
 
     /// Whether the call is over.
     public var isFinished: Bool {
         if case .finished = state { return true }
         return false
+    }
+
+    /// Whether attempt `number` is in flight (its end is still awaited).
+    public func isInFlight(_ number: Int) -> Bool {
+        switch state {
+        case .attempting: return number == attempts
+        case .hedging: return inFlight.contains { $0.number == number }
+        case .idle, .sleeping, .waitingForGate, .finished: return false
+        }
     }
 
     /// Starts the call at `now`: pays its deposit into the retry budget and asks the gate for the first attempt.
@@ -81,9 +100,10 @@ public struct CallMachine: Sendable {
         return nextAttempt(now: now, gate: &gate)
     }
 
-    /// The attempt in flight ended.
+    /// The attempt in flight ended (for a hedged call: attempt `number`, one of those in flight).
     ///
     /// - Parameters:
+    ///   - number: the attempt's number.
     ///   - outcome: its status or transport failure.
     ///   - succeeded: whether the driver counts it as a success (the library: a 2xx; loadgen: the scenario's
     ///     expected statuses).
@@ -94,9 +114,13 @@ public struct CallMachine: Sendable {
     ///   - gate: the health gate, told the outcome.
     ///   - rng: the jitter source.
     public mutating func attemptEnded(
-        _ outcome: AttemptOutcome, succeeded: Bool, retryAfter: RetryAfter?, now: Duration, wallClockSeconds: Double,
-        budget: inout RetryBudget, gate: inout HealthGate, rng: inout some RandomNumberGenerator
+        _ number: Int, _ outcome: AttemptOutcome, succeeded: Bool, retryAfter: RetryAfter?, now: Duration,
+        wallClockSeconds: Double, budget: inout RetryBudget, gate: inout HealthGate,
+        rng: inout some RandomNumberGenerator
     ) -> CallStep {
+        if state == .hedging {
+            return hedgeEnded(number, outcome, succeeded: succeeded, now: now, budget: &budget, gate: &gate)
+        }
         guard case .attempting(let trial) = state else { return CallStep(action: unexpected()) }
         lastOutcome = outcome
         // The gate learns what the endpoint did; an attempt cancelled locally says nothing about it.
@@ -134,7 +158,7 @@ public struct CallMachine: Sendable {
         switch state {
         case .sleeping, .waitingForGate: return nextAttempt(now: now, gate: &gate)
         case .finished(let end): return .finish(end)
-        case .idle, .attempting: return unexpected()
+        case .idle, .attempting, .hedging: return unexpected()
         }
     }
 
@@ -145,6 +169,7 @@ public struct CallMachine: Sendable {
         case .finished(let ended): return .finish(ended)
         case .attempting(let trial):
             if trial { gate.releaseTrial() }
+        case .hedging: releaseTrials(&gate)
         case .idle, .sleeping, .waitingForGate: break
         }
         return finish(end)
@@ -157,6 +182,7 @@ public struct CallMachine: Sendable {
         switch gate.admit() {
         case .proceed(let trial):
             attempts += 1
+            if hedged, let hedging = policy.hedging { return sendHedge(trial: trial, timeout: timeout, hedging) }
             planner?.recordAttempt()
             state = .attempting(trial: trial)
             return .send(CallAttempt(number: attempts, trial: trial, timeout: timeout))
@@ -166,6 +192,89 @@ public struct CallMachine: Sendable {
             return .waitForGate(deadline: deadline)
         }
     }
+
+    // MARK: - Hedging
+
+    /// The hedge timer of the latest attempt fired with attempts still in flight: sends the next hedge if
+    /// the policy, the deadline, the retry budget and the gate allow it.
+    public mutating func hedgeDue(now: Duration, budget: inout RetryBudget, gate: inout HealthGate) -> CallAction {
+        guard state == .hedging else {
+            if case .finished(let end) = state { return .finish(end) }
+            return .awaitAttempts  // a timer that outlived its hedge
+        }
+        return nextHedge(now: now, budget: &budget, gate: &gate)
+    }
+
+    /// Attempt `number` of a hedged call ended.
+    private mutating func hedgeEnded(
+        _ number: Int, _ outcome: AttemptOutcome, succeeded: Bool, now: Duration, budget: inout RetryBudget,
+        gate: inout HealthGate
+    ) -> CallStep {
+        guard let hedging = policy.hedging, let index = inFlight.firstIndex(where: { $0.number == number }) else {
+            return CallStep(action: .awaitAttempts)  // not one in flight: ignored
+        }
+        let attempt = inFlight.remove(at: index)
+        lastOutcome = outcome
+        var transition: HealthGate.Transition?
+        if outcome == .transport(.cancelled) {
+            if attempt.trial { gate.releaseTrial() }
+        } else {
+            let failure = policy.retry.classifier.isEndpointFailure(outcome)
+            transition = gate.record(failure ? .failure : .success, trial: attempt.trial)
+        }
+        if succeeded { return CallStep(action: endHedging(.succeeded, gate: &gate), transition: transition) }
+        let transportAllowed: Bool
+        if case .transport = outcome { transportAllowed = policy.retryTransportErrors } else { transportAllowed = true }
+        guard transportAllowed, hedging.isNonFatal(outcome, classifier: policy.retry.classifier, idempotent: idempotent)
+        else {
+            return CallStep(action: endHedging(.gaveUp(.notRetryable), gate: &gate), transition: transition)
+        }
+        // Non-fatal: the others run on, and the next hedge goes at once.
+        let next = nextHedge(now: now, budget: &budget, gate: &gate)
+        return CallStep(action: next, transition: transition)
+    }
+
+    /// The next hedge, or what is left to do without one.
+    private mutating func nextHedge(now: Duration, budget: inout RetryBudget, gate: inout HealthGate) -> CallAction {
+        guard let hedging = policy.hedging else { return unexpected() }
+        let timeout = RetryPlanner.attemptTimeout(perAttempt: policy.attemptTimeout, deadline: deadline, now: now)
+        var cannot: GiveUpReason?
+        if attempts >= hedging.maxAttempts {
+            cannot = .attemptsExhausted
+        } else if let timeout, timeout <= .zero {
+            cannot = .deadlineExceeded
+        } else if !budget.tryWithdraw(now: now) {
+            cannot = .budgetExhausted
+        } else if case .proceed(let trial) = gate.admit() {
+            attempts += 1
+            return sendHedge(trial: trial, timeout: timeout, hedging)
+        } else {
+            cannot = .attemptsExhausted  // the gate holds it: no more hedges
+        }
+        if !inFlight.isEmpty { return .awaitAttempts }
+        return finish(.gaveUp(cannot ?? .attemptsExhausted))
+    }
+
+    private mutating func sendHedge(trial: Bool, timeout: Duration?, _ hedging: HedgingPolicy) -> CallAction {
+        let attempt = CallAttempt(
+            number: attempts, trial: trial, timeout: timeout,
+            hedgeAfter: attempts < hedging.maxAttempts ? hedging.delay : nil)
+        inFlight.append(attempt)
+        state = .hedging
+        return .send(attempt)
+    }
+
+    /// Ends a hedged call; the attempts still in flight are losers, and their trial slots go back to the gate.
+    private mutating func endHedging(_ end: CallEnd, gate: inout HealthGate) -> CallAction {
+        releaseTrials(&gate)
+        return finish(end)
+    }
+
+    private mutating func releaseTrials(_ gate: inout HealthGate) {
+        for attempt in inFlight where attempt.trial { gate.releaseTrial() }
+    }
+
+    // MARK: -
 
     private func makePlanner() -> RetryPlanner {
         var planner = RetryPlanner(policy: policy.retry, idempotent: idempotent, deadline: deadline)

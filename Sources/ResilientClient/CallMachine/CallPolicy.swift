@@ -13,11 +13,15 @@ public final class CallPolicy: Sendable {
     /// the call whatever the classifier says. The library always retries them (`true`); a load scenario may
     /// turn them off (`retry.retryOnErrors`).
     public let retryTransportErrors: Bool
+    /// Hedging for idempotent requests instead of retries, or `nil` (the default) for none.
+    public let hedging: HedgingPolicy?
 
     /// Creates the rules.
     public init(
-        retry: RetryPolicy, attemptTimeout: Duration?, gateWaitMode: GateWaitMode, retryTransportErrors: Bool = true
+        retry: RetryPolicy, attemptTimeout: Duration?, gateWaitMode: GateWaitMode, retryTransportErrors: Bool = true,
+        hedging: HedgingPolicy? = nil
     ) {
+        self.hedging = hedging
         self.retry = retry
         self.attemptTimeout = attemptTimeout
         self.gateWaitMode = gateWaitMode

@@ -30,6 +30,9 @@ public struct ResilientClientConfiguration: Sendable {
     public var gate: HealthGate.Configuration
     /// What calls do while the gate is closed. Default `.wait`.
     public var gateWaitMode: GateWaitMode
+    /// Hedging for idempotent routes instead of retries (``HedgingPolicy``, gRPC A6 semantics). Default `nil`:
+    /// calls are retried with backoff, not hedged.
+    public var hedging: HedgingPolicy? = nil
     /// Overall deadline of a call, across attempts, backoff sleeps and gate waits. Default 30 s;
     /// `nil` for none. A call can override it.
     public var deadline: Duration?
