@@ -475,7 +475,7 @@ enum CallFixtures {
             (.transport(TransportError(.other, "TLS"), attempts: 1), .unreachable),
             (.transport(TransportError(.protocolError), attempts: 1), .runtimeError),
             (.transport(TransportError(.cancelled), attempts: 1), .runtimeError),
-            (.gateClosed, .unreachable),
+            (.gateBlocked, .unreachable),
             (.invalidRequest("bad URL"), .usageError),
             (.cancelled, .runtimeError),
         ]
@@ -500,7 +500,7 @@ enum CallFixtures {
         printer.handle(.retryScheduled(
             path: "/p", nextAttempt: 3, delay: .seconds(1),
             reason: DelayReason(cause: .status(503), backoff: .milliseconds(10), retryAfter: .seconds(1))))
-        printer.handle(.gate(.init(from: .open, to: .closed)))
+        printer.handle(.gate(.init(from: .passing, to: .blocked)))
         printer.handle(.probe(healthy: true, outcome: .status(200)))
         printer.handle(.attempt(path: "/p", .init(number: 3, outcome: .status(200), latency: .milliseconds(3), trial: true)))
         printer.handle(.budgetRefused(path: "/p", attempts: 3))
@@ -510,11 +510,11 @@ enum CallFixtures {
             out.text == """
                 attempt 1: connection refused in 250us (connect(): Connection refused); retrying in 80ms (backoff)
                 attempt 2: HTTP 503 in 2ms; retrying in 1s (Retry-After 1s)
-                health gate: open -> closed
+                health gate: passing -> blocked
                 probe /ping: HTTP 200 (healthy)
-                attempt 3: HTTP 200 in 3ms [half-open trial]
+                attempt 3: HTTP 200 in 3ms [trial call]
                 retry budget exhausted after 3 attempts: not adding load
-                health gate closed: not sending
+                health gate blocked: not sending
 
                 """)
         #expect(AttemptPrinter.describe(.transport(.connectionClosed(requestSent: false))) == "connection closed before sending")

@@ -213,8 +213,8 @@ import Testing
         #expect(result.accountingProblems().isEmpty)
     }
 
-    @Test func healthGateClosesOnFailuresAndProbes() async throws {
-        // Routes always 503 while /ping says 200: the gate closes after 3 failures, the probe reopens it
+    @Test func healthGateBlocksOnFailuresAndProbes() async throws {
+        // Routes always 503 while /ping says 200: the gate blocks after 3 failures, the probe lets traffic through again
         // half-way, the trials fail, and so on. Calls due while it is closed are not sent.
         let target = try EngineTestTarget { _ in .status(503) }
         defer { target.shutdown() }

@@ -86,7 +86,7 @@ import Testing
         for index in Int64(0)..<12 {
             let start = index * second / 3
             let slow = start >= second && start < 2 * second
-            let attempts: [AttemptRecord] =
+            let attempts: [MeasuredAttempt] =
                 slow
                 ? [
                     .failure(sent: start, ended: start + second / 2, error: .timeout),

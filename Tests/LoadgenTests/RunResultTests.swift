@@ -15,7 +15,7 @@ import Testing
                 result.record(.notSent(index: Int64(index) + indexOffset, intendedStart: start, reason: reasons[Int(rng.int(0...2))]))
                 continue
             }
-            var attempts: [AttemptRecord] = []
+            var attempts: [MeasuredAttempt] = []
             var time = start + rng.int(0...5_000_000)
             for attempt in 0..<Int(rng.int(1...4)) {
                 let end = time + rng.int(100_000...50_000_000)

@@ -30,7 +30,7 @@ import Testing
             configuration.deadline = nil
             configuration.attemptTimeout = .seconds(5)
             if let gateThreshold {
-                configuration.gate = HealthGate.Configuration(failureThreshold: gateThreshold, halfOpenTrials: 3)
+                configuration.gate = HealthGate.Configuration(failureThreshold: gateThreshold, trialCalls: 3)
                 configuration.gateWaitMode = .failFast
             } else {
                 configuration.gate = .disabled
@@ -115,7 +115,7 @@ import Testing
     @Test func aRetryAtTheClosedGateEndsTheCallInBoth() async throws {
         // Two 503s close the gate (threshold 2); the retry that follows finds it closed.
         let (library, engine) = try await actions(script: [503, 503], gateThreshold: 2)
-        #expect(library == [Self.send(1), Self.retry(2, after: 503), Self.send(2), Self.retry(4, after: 503), .finish(.gateClosed)])
+        #expect(library == [Self.send(1), Self.retry(2, after: 503), Self.send(2), Self.retry(4, after: 503), .finish(.gateBlocked)])
         #expect(engine == library)
     }
 

@@ -35,7 +35,7 @@ import Testing
                     attempts: [.failure(sent: intended + 5, ended: intended + rng.int(1_000...9_000_000), error: .reset)],
                     requestIndex: request)
             default:
-                var attempts: [AttemptRecord] = []
+                var attempts: [MeasuredAttempt] = []
                 var time = intended + rng.int(0...2_000_000)
                 let tries = rng.int(1...3)
                 for attempt in 1...tries {

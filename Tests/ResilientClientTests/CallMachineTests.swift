@@ -7,7 +7,7 @@ import Testing
     /// A call's world: the shared budget and gate, the jitter source, and the time.
     struct World {
         var budget = RetryBudget(.unlimited)
-        var gate = HealthGate(.init(failureThreshold: 2, halfOpenTrials: 1))
+        var gate = HealthGate(.init(failureThreshold: 2, trialCalls: 1))
         var rng = SplitMix64(seed: 1)
         var now: Duration = .zero
     }
@@ -175,7 +175,7 @@ import Testing
         #expect(Self.ended(&machine, &world, .status(503)).transition == nil)
         _ = machine.wake(now: .seconds(1), gate: &world.gate)
         let step = Self.ended(&machine, &world, .status(503))
-        #expect(step.transition == HealthGate.Transition(from: .open, to: .closed))
+        #expect(step.transition == HealthGate.Transition(from: .passing, to: .blocked))
         guard case .retry = step.action else {
             Issue.record("the planner still decides the retry; the gate holds it when it is due")
             return
@@ -197,7 +197,7 @@ import Testing
         #expect(machine.wake(now: .seconds(2), gate: &world.gate)
             == .send(CallAttempt(number: 1, trial: true, timeout: .seconds(3))))
         let step = Self.ended(&machine, &world, .status(200))
-        #expect(step == CallStep(action: .finish(.succeeded), transition: .init(from: .halfOpen, to: .open)))
+        #expect(step == CallStep(action: .finish(.succeeded), transition: .init(from: .trial, to: .passing)))
     }
 
     @Test func aWaitAtTheGateEndsAtTheDeadline() {
@@ -212,7 +212,7 @@ import Testing
         var world = World()
         closeGate(&world)
         var machine = CallMachine(policy: Self.policy(mode: .failFast), idempotent: true, deadline: nil)
-        #expect(machine.start(now: world.now, budget: &world.budget, gate: &world.gate) == .finish(.gateClosed))
+        #expect(machine.start(now: world.now, budget: &world.budget, gate: &world.gate) == .finish(.gateBlocked))
         #expect(machine.attempts == 0)
     }
 
@@ -220,7 +220,7 @@ import Testing
         var world = World()
         closeGate(&world)
         _ = world.gate.beginProbing()
-        _ = world.gate.recordProbe(healthy: true)  // half-open, one trial
+        _ = world.gate.recordProbe(healthy: true)  // trial state, one trial call
         var first = CallMachine(policy: Self.policy(), idempotent: true, deadline: nil)
         var second = CallMachine(policy: Self.policy(), idempotent: true, deadline: nil)
         #expect(first.start(now: world.now, budget: &world.budget, gate: &world.gate)
@@ -230,7 +230,7 @@ import Testing
         #expect(second.wake(now: world.now, gate: &world.gate) == .send(CallAttempt(number: 1, trial: true, timeout: .seconds(10))))
         // A late answer to the stopped call changes nothing.
         #expect(Self.ended(&first, &world, .status(503)).action == .finish(.cancelled))
-        #expect(world.gate.state == .halfOpen)
+        #expect(world.gate.state == .trial)
     }
 
     @Test func aCancelledAttemptSaysNothingAboutTheEndpoint() {
@@ -240,7 +240,7 @@ import Testing
         _ = machine.start(now: world.now, budget: &world.budget, gate: &world.gate)
         let step = Self.ended(&machine, &world, .transport(.cancelled))
         #expect(step == CallStep(action: .finish(.gaveUp(.notRetryable))))
-        #expect(world.gate.state == .open)
+        #expect(world.gate.state == .passing)
     }
 
     @Test func shutdownEndsAWaitingCall() {
@@ -257,7 +257,7 @@ import Testing
         _ = world.gate.record(.failure, trial: false)
         _ = world.gate.admit()
         _ = world.gate.record(.failure, trial: false)
-        #expect(world.gate.state == .closed)
+        #expect(world.gate.state == .blocked)
     }
 
     // MARK: - Hedging (gRPC A6)
@@ -354,7 +354,7 @@ import Testing
 
     @Test func stoppingAHedgedCallGivesBackItsTrials() {
         var world = World()
-        world.gate = HealthGate(.init(failureThreshold: 1, halfOpenTrials: 2))
+        world.gate = HealthGate(.init(failureThreshold: 1, trialCalls: 2))
         _ = world.gate.admit()
         _ = world.gate.record(.failure, trial: false)
         _ = world.gate.beginProbing()

@@ -10,27 +10,27 @@ import Testing
         let transport = ScriptedTransport(mainDefault: .respond(503), pingDefault: .respond(503))
         let client = makeClient(transport, clock: clock) {
             $0.retry.maxAttempts = 1
-            $0.gate = .init(failureThreshold: 2, halfOpenTrials: 1,
+            $0.gate = .init(failureThreshold: 2, trialCalls: 1,
                             probeBackoff: Backoff(base: .seconds(1), cap: .seconds(1), jitter: .none))
             $0.gateWaitMode = .failFast
             $0.onEvent = { log.append($0) }
         }
         defer { client.shutdown() }
         _ = await client.callReporting(predict, cat)
-        #expect(client.gateState == .open)
+        #expect(client.gateState == .passing)
         _ = await client.callReporting(predict, cat)
-        #expect(client.gateState == .closed)
+        #expect(client.gateState == .blocked)
         let before = transport.mainRequests
         let (result, report) = await client.callReporting(predict, cat)
-        guard case .failure(.gateClosed) = result else {
-            Issue.record("expected gateClosed, got \(result)")
+        guard case .failure(.gateBlocked) = result else {
+            Issue.record("expected gateBlocked, got \(result)")
             return
         }
         #expect(report.attempts.isEmpty)
         #expect(transport.mainRequests == before)
         #expect(client.counters.gateRejections == 1)
-        #expect(client.counters.gateClosed == 1)
-        #expect(log.all.contains { if case .gate(.init(from: .open, to: .closed)) = $0 { return true } else { return false } })
+        #expect(client.counters.gateBlocked == 1)
+        #expect(log.all.contains { if case .gate(.init(from: .passing, to: .blocked)) = $0 { return true } else { return false } })
         #expect(log.all.contains { if case .gateRejected("/predict") = $0 { return true } else { return false } })
     }
 
@@ -41,7 +41,7 @@ import Testing
             [.respond(503), .respond(503), .respond(200, body: catReply)], ping: [.respond(503), .respond(200)])
         let client = makeClient(transport, clock: clock) {
             $0.retry.maxAttempts = 1
-            $0.gate = .init(failureThreshold: 2, halfOpenTrials: 1,
+            $0.gate = .init(failureThreshold: 2, trialCalls: 1,
                             probeBackoff: Backoff(base: .milliseconds(100), cap: .seconds(1), jitter: .none))
             $0.onEvent = { log.append($0) }
         }
@@ -53,16 +53,16 @@ import Testing
         #expect(report.attempts.count == 1)
         #expect(report.attempts.first?.trial == true)
         #expect(report.gateWait == .milliseconds(300))  // probes after 100 ms (503) and 200 ms (200)
-        #expect(client.gateState == .open)
+        #expect(client.gateState == .passing)
         let counters = client.counters
-        #expect(counters.gateClosed == 1 && counters.gateHalfOpened == 1 && counters.gateOpened == 1)
+        #expect(counters.gateBlocked == 1 && counters.gateTrial == 1 && counters.gatePassing == 1)
         #expect(counters.probes == 2)
         #expect(transport.pingRequests == 2)
         let transitions = log.all.compactMap { event -> HealthGate.Transition? in
             if case .gate(let t) = event { return t } else { return nil }
         }
-        #expect(transitions == [.init(from: .open, to: .closed), .init(from: .closed, to: .halfOpen),
-                                .init(from: .halfOpen, to: .open)])
+        #expect(transitions == [.init(from: .passing, to: .blocked), .init(from: .blocked, to: .trial),
+                                .init(from: .trial, to: .passing)])
     }
 
     @Test func waitingCallHitsItsDeadline() async {
@@ -74,7 +74,7 @@ import Testing
             $0.deadline = .seconds(2)
         }
         _ = await client.callReporting(predict, cat)
-        #expect(client.gateState == .closed)
+        #expect(client.gateState == .blocked)
         let (result, report) = await client.callReporting(predict, cat)
         client.shutdown()
         guard case .failure(.deadlineExceeded(0, nil)) = result else {
@@ -93,7 +93,7 @@ import Testing
         let client = makeClient(transport, clock: clock) {
             $0.retry.maxAttempts = 2
             $0.budget = .unlimited
-            $0.gate = .init(failureThreshold: 1, halfOpenTrials: 1,
+            $0.gate = .init(failureThreshold: 1, trialCalls: 1,
                             probeBackoff: Backoff(base: .milliseconds(100), cap: .seconds(1), jitter: .none))
         }
         defer { client.shutdown() }
@@ -108,19 +108,19 @@ import Testing
         let (second, report) = await client.callReporting(predict, cat)
         #expect(try second.get() == Prediction(label: "cat"))
         #expect(report.attempts.first?.trial == true)
-        #expect(client.counters.gateClosed == 2)
-        #expect(client.gateState == .open)
+        #expect(client.counters.gateBlocked == 2)
+        #expect(client.gateState == .passing)
     }
 
-    @Test func successesKeepTheGateOpen() async throws {
+    @Test func successesKeepTheGatePassing() async throws {
         let clock = TestClock()
         var steps: [ScriptedTransport.Step] = []
         for _ in 0..<10 { steps += [.respond(503), .respond(200, body: catReply)] }
         let transport = ScriptedTransport(steps)
         let client = makeClient(transport, clock: clock) { $0.gate = .init(failureThreshold: 2); $0.budget = .unlimited }
         for _ in 0..<10 { _ = try await client.call(predict, cat) }
-        #expect(client.gateState == .open)
-        #expect(client.counters.gateClosed == 0)
+        #expect(client.gateState == .passing)
+        #expect(client.counters.gateBlocked == 0)
         #expect(transport.pingRequests == 0)
     }
 
@@ -129,7 +129,7 @@ import Testing
         let transport = ScriptedTransport(mainDefault: .respond(400))
         let client = makeClient(transport, clock: clock) { $0.gate = .init(failureThreshold: 1) }
         for _ in 0..<5 { _ = await client.callReporting(predict, cat) }
-        #expect(client.gateState == .open)
+        #expect(client.gateState == .passing)
     }
 }
 

@@ -68,7 +68,7 @@ import Testing
             maxAttempts: 100, backoff: Backoff(base: .milliseconds(5), multiplier: 2, cap: .milliseconds(50)))
         configuration.budget = .unlimited
         configuration.gate = .init(
-            failureThreshold: 5, halfOpenTrials: 3,
+            failureThreshold: 5, trialCalls: 3,
             probeBackoff: Backoff(base: .milliseconds(20), multiplier: 2, cap: .milliseconds(200)))
         configuration.gateWaitMode = .wait
         configuration.deadline = .seconds(60)
@@ -90,7 +90,7 @@ import Testing
         first.shutdown()
 
         // The failures close the gate; calls now wait while the prober polls a dead port.
-        #expect(await EndToEnd.waitFor { client.gateState == .closed })
+        #expect(await EndToEnd.waitFor { client.gateState == .blocked })
         #expect(await EndToEnd.waitFor { client.counters.probes >= 1 })
         var restarted = endpoint
         restarted.port = port
@@ -116,20 +116,20 @@ import Testing
         #expect(probes.contains(.transport(.connectionRefused)))
         #expect(probes.last == .status(200))
 
-        // The gate went closed → half-open → open, in that order, and ended open.
+        // The gate went blocked → trial → passing, in that order, and ended passing.
         let transitions = log.all.compactMap { event -> HealthGate.Transition? in
             if case .gate(let transition) = event { return transition }
             return nil
         }
-        let closed = transitions.firstIndex(of: .init(from: .open, to: .closed))
-        let halfOpen = transitions.lastIndex(of: .init(from: .closed, to: .halfOpen))
-        let opened = transitions.lastIndex(of: .init(from: .halfOpen, to: .open))
-        #expect(closed != nil && halfOpen != nil && opened != nil)
-        if let closed, let halfOpen, let opened { #expect(closed < halfOpen && halfOpen < opened) }
-        #expect(transitions.last == .init(from: .halfOpen, to: .open))
-        #expect(client.gateState == .open)
+        let closed = transitions.firstIndex(of: .init(from: .passing, to: .blocked))
+        let trial = transitions.lastIndex(of: .init(from: .blocked, to: .trial))
+        let opened = transitions.lastIndex(of: .init(from: .trial, to: .passing))
+        #expect(closed != nil && trial != nil && opened != nil)
+        if let closed, let trial, let opened { #expect(closed < trial && trial < opened) }
+        #expect(transitions.last == .init(from: .trial, to: .passing))
+        #expect(client.gateState == .passing)
         let counters = client.counters
-        #expect(counters.gateClosed >= 1 && counters.gateHalfOpened >= 1 && counters.gateOpened >= 1)
+        #expect(counters.gateBlocked >= 1 && counters.gateTrial >= 1 && counters.gatePassing >= 1)
         #expect(counters.probes >= 1)
         #expect(counters.succeeded == calls && counters.failed == 0)
         // Calls waited for the gate instead of hammering the dead port: beyond the one attempt each
@@ -369,7 +369,7 @@ import Testing
         #expect(attempts == 1)
         #expect(text == #"{"detail":"Internal Server Error","error":"ValueError: boom"}"#)
         #expect(await EndToEnd.waitFor { server.stats.requests == 1 && server.stats.serverErrors == 1 })
-        #expect(client.counters.retries == 0 && client.gateState == .open)
+        #expect(client.counters.retries == 0 && client.gateState == .passing)
     }
 
     @Test func hungCallTimesOutAs504AndIsRetriedOnlyWhenIdempotent() async throws {

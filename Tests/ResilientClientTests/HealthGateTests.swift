@@ -4,7 +4,7 @@ import Testing
 
 @Suite struct HealthGateTests {
     func makeGate(threshold: Int = 3, trials: Int = 2) -> HealthGate {
-        HealthGate(.init(failureThreshold: threshold, halfOpenTrials: trials,
+        HealthGate(.init(failureThreshold: threshold, trialCalls: trials,
                          probeBackoff: Backoff(base: .milliseconds(100), multiplier: 2, cap: .seconds(2), jitter: .none)))
     }
 
@@ -17,8 +17,8 @@ import Testing
         #expect(gate.consecutiveFailures == 0)
         #expect(gate.record(.failure, trial: false) == nil)
         #expect(gate.record(.failure, trial: false) == nil)
-        #expect(gate.record(.failure, trial: false) == .init(from: .open, to: .closed))
-        #expect(gate.state == .closed)
+        #expect(gate.record(.failure, trial: false) == .init(from: .passing, to: .blocked))
+        #expect(gate.state == .blocked)
         #expect(gate.consecutiveTrips == 1)
         #expect(gate.admit() == .wait)
     }
@@ -34,12 +34,12 @@ import Testing
         do { let value = gate.beginProbing(); #expect(value == true) }
     }
 
-    @Test func unhealthyProbesKeepTheGateClosed() {
+    @Test func unhealthyProbesKeepTheGateBlocked() {
         var gate = makeGate(threshold: 1)
         gate.record(.failure, trial: false)
         do { let value = gate.beginProbing(); #expect(value == true) }
         #expect(gate.recordProbe(healthy: false) == nil)
-        #expect(gate.state == .closed)
+        #expect(gate.state == .blocked)
         #expect(gate.proberActive)
     }
 
@@ -51,9 +51,9 @@ import Testing
         #expect(gate.nextProbeDelay(using: &rng) == .milliseconds(100))
         #expect(gate.nextProbeDelay(using: &rng) == .milliseconds(200))
         #expect(gate.nextProbeDelay(using: &rng) == .milliseconds(400))
-        #expect(gate.recordProbe(healthy: true) == .init(from: .closed, to: .halfOpen))
+        #expect(gate.recordProbe(healthy: true) == .init(from: .blocked, to: .trial))
         #expect(gate.admit() == .proceed(trial: true))
-        #expect(gate.record(.failure, trial: true) == .init(from: .halfOpen, to: .closed))
+        #expect(gate.record(.failure, trial: true) == .init(from: .trial, to: .blocked))
         #expect(gate.consecutiveTrips == 2)
         do { let value = gate.beginProbing(); #expect(value == true) }
         // Second trip: the first probe already waits as long as a second retry.
@@ -74,7 +74,7 @@ import Testing
         #expect(gate.admit() == .wait)
         #expect(gate.record(.success, trial: true) == nil)
         #expect(gate.admit() == .wait)
-        #expect(gate.record(.success, trial: true) == .init(from: .halfOpen, to: .open))
+        #expect(gate.record(.success, trial: true) == .init(from: .trial, to: .passing))
         #expect(gate.admit() == .proceed(trial: false))
         #expect(gate.consecutiveTrips == 0)
     }
@@ -87,11 +87,11 @@ import Testing
         _ = gate.admit()
         _ = gate.admit()
         #expect(gate.record(.success, trial: true) == nil)
-        #expect(gate.record(.failure, trial: true) == .init(from: .halfOpen, to: .closed))
+        #expect(gate.record(.failure, trial: true) == .init(from: .trial, to: .blocked))
         #expect(gate.admit() == .wait)
         // The late outcome of the other trial is stale now.
         #expect(gate.record(.success, trial: true) == nil)
-        #expect(gate.state == .closed)
+        #expect(gate.state == .blocked)
     }
 
     @Test func releasedTrialSlotIsReissued() {
@@ -115,11 +115,11 @@ import Testing
         gate.record(.failure, trial: false)
         #expect(gate.record(.failure, trial: false) == nil)  // in flight when it closed
         #expect(gate.record(.success, trial: false) == nil)
-        #expect(gate.state == .closed)
+        #expect(gate.state == .blocked)
         _ = gate.beginProbing()
         gate.recordProbe(healthy: true)
-        #expect(gate.record(.failure, trial: false) == nil)  // a non-trial while half-open
-        #expect(gate.state == .halfOpen)
+        #expect(gate.record(.failure, trial: false) == nil)  // a non-trial call during the trial state
+        #expect(gate.state == .trial)
         #expect(gate.recordProbe(healthy: true) == nil)  // not closed: ignored
     }
 
@@ -128,14 +128,14 @@ import Testing
         for _ in 0..<100 { #expect(gate.record(.failure, trial: false) == nil) }
         #expect(gate.admit() == .proceed(trial: false))
         do { let value = gate.beginProbing(); #expect(value == false) }
-        #expect(gate.state == .open)
+        #expect(gate.state == .passing)
     }
 
     @Test func configurationDefaultsAndClamping() {
         let defaults = HealthGate.Configuration()
-        #expect(defaults.failureThreshold == 5 && defaults.halfOpenTrials == 3 && defaults.enabled)
-        let clamped = HealthGate.Configuration(failureThreshold: 0, halfOpenTrials: -1)
-        #expect(clamped.failureThreshold == 1 && clamped.halfOpenTrials == 1)
+        #expect(defaults.failureThreshold == 5 && defaults.trialCalls == 3 && defaults.enabled)
+        let clamped = HealthGate.Configuration(failureThreshold: 0, trialCalls: -1)
+        #expect(clamped.failureThreshold == 1 && clamped.trialCalls == 1)
     }
 
     /// Drives the machine with every short sequence of events and checks its invariants.
@@ -155,9 +155,9 @@ import Testing
                 case .admit:
                     let a = g.admit()
                     switch before {
-                    case .open: #expect(a == .proceed(trial: false))
-                    case .closed: #expect(a == .wait)
-                    case .halfOpen: break
+                    case .passing: #expect(a == .proceed(trial: false))
+                    case .blocked: #expect(a == .wait)
+                    case .trial: break
                     }
                 case .success: transition = g.record(.success, trial: false)
                 case .failure: transition = g.record(.failure, trial: false)
@@ -165,7 +165,7 @@ import Testing
                 case .trialFailure: transition = g.record(.failure, trial: true)
                 case .release: g.releaseTrial()
                 case .probe:
-                    if g.beginProbing() { #expect(before == .closed) }
+                    if g.beginProbing() { #expect(before == .blocked) }
                     _ = g.nextProbeDelay(using: &rng)
                 case .healthy: transition = g.recordProbe(healthy: true)
                 case .unhealthy: transition = g.recordProbe(healthy: false)
@@ -176,8 +176,8 @@ import Testing
                     #expect(g.state == before || event == .admit)
                 }
                 #expect(g.consecutiveFailures < g.configuration.failureThreshold)
-                if g.state != .closed { #expect(!g.proberActive) }
-                if g.state == .open { #expect(g.consecutiveTrips == 0) } else { #expect(g.consecutiveTrips >= 1) }
+                if g.state != .blocked { #expect(!g.proberActive) }
+                if g.state == .passing { #expect(g.consecutiveTrips == 0) } else { #expect(g.consecutiveTrips >= 1) }
                 run(g, depth: depth - 1)
             }
         }

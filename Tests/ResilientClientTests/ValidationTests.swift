@@ -94,7 +94,7 @@ import Testing
         let errors: [ResilientClientError] = [
             .validation(problem), .httpStatus(status: 500, body: Array("x".utf8), attempts: 1),
             .overloaded(attempts: 5, lastStatus: 503), .deadlineExceeded(attempts: 2, last: .status(503)),
-            .deadlineExceeded(attempts: 0, last: nil), .budgetExhausted(attempts: 1, last: .status(503)), .gateClosed,
+            .deadlineExceeded(attempts: 0, last: nil), .budgetExhausted(attempts: 1, last: .status(503)), .gateBlocked,
             .transport(TransportError(.connectionRefused, "refused"), attempts: 3),
             .decoding(message: "bad", body: []), .invalidRequest("x"), .cancelled,
         ]

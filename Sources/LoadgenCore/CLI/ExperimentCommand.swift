@@ -45,13 +45,10 @@ enum ExperimentCommand {
     /// Runs `loadgen experiment`.
     static func run(_ parsed: ParsedArguments, environment: LoadgenEnvironment) async -> LoadgenExitCode {
         let repeatCount: Int
-        var engine = environment.engine
+        let engine: any LoadEngine
         do {
             repeatCount = try parsed.int("repeat", in: 1...100) ?? 1
-            if let threads = try parsed.int("threads", in: 1...256), var network = engine as? NetworkLoadEngine {
-                network.configuration.threads = threads
-                engine = network
-            }
+            engine = try LoadgenCommand.engine(environment.engine, threads: parsed)
         } catch {
             environment.standardError(error.report)
             return .usageError

@@ -368,12 +368,9 @@ public enum LoadgenCommand {
             return .usageError
         }
         var launcher = environment.launcher
-        var engine = environment.engine
+        let engine: any LoadEngine
         do {
-            if let threads = try parsed.int("threads", in: 1...256), var network = engine as? NetworkLoadEngine {
-                network.configuration.threads = threads
-                engine = network
-            }
+            engine = try Self.engine(environment.engine, threads: parsed)
         } catch {
             environment.standardError(error.report)
             return .usageError
@@ -573,4 +570,15 @@ public enum LoadgenCommand {
         return adding("interrupted", .object(item), to: document, after: "duration_s")
     }
 
+}
+
+extension LoadgenCommand {
+    /// `engine` with the `--threads` of `parsed` applied (a network engine's event-loop threads).
+    static func engine(_ engine: any LoadEngine, threads parsed: ParsedArguments) throws(CommandLineError) -> any LoadEngine {
+        guard let threads = try parsed.int("threads", in: 1...256), var network = engine as? NetworkLoadEngine else {
+            return engine
+        }
+        network.configuration.threads = threads
+        return network
+    }
 }

@@ -46,7 +46,7 @@ final class AttemptPrinter: Sendable {
             write("probe /ping: \(Self.describe(outcome))\(healthy ? " (healthy)" : "")\n")
         case .gateRejected:
             flush()
-            write("health gate closed: not sending\n")
+            write("health gate blocked: not sending\n")
         case .callFinished:
             flush()
         }
@@ -61,14 +61,13 @@ final class AttemptPrinter: Sendable {
         if let line { write(line + "\n") }
     }
 
-    /// One attempt's line, without the retry part (LoadgenCore has its own `AttemptRecord`, hence the
-    /// fields one by one).
+    /// One attempt's line, without the retry part, from the fields of an attempt.
     static func describeAttempt(
         number: Int, outcome: AttemptOutcome, message: String, latency: Duration, trial: Bool
     ) -> String {
         var line = "attempt \(number): \(describe(outcome)) in \(format(latency))"
         if !message.isEmpty, case .transport = outcome, message != describe(outcome) { line += " (\(message))" }
-        if trial { line += " [half-open trial]" }
+        if trial { line += " [trial call]" }
         return line
     }
 

@@ -274,7 +274,7 @@ public enum CallCommand {
             return outcomeCode(last)
         case .budgetExhausted(_, let last), .retryAfterBeyondDeadline(_, _, let last): return outcomeCode(last)
         case .transport(let transport, _): return outcomeCode(.transport(transport.kind))
-        case .gateClosed: return .unreachable
+        case .gateBlocked: return .unreachable
         case .invalidRequest: return .usageError
         case .cancelled, .shutdown: return .runtimeError
         }

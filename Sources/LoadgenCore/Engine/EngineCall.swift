@@ -31,9 +31,9 @@ final class EngineCall: @unchecked Sendable {
     /// The call's life, as the library lives it: this loop does what it says.
     var machine: CallMachine
     /// The first attempt (kept inline: most calls have exactly one).
-    private(set) var firstAttempt: AttemptRecord?
+    private(set) var firstAttempt: MeasuredAttempt?
     /// Attempts after the first.
-    private(set) var laterAttempts: [AttemptRecord] = []
+    private(set) var laterAttempts: [MeasuredAttempt] = []
     /// Current phase.
     var phase: Phase = .queued
     /// Whether the budget refused a retry the policy wanted.
@@ -68,16 +68,16 @@ final class EngineCall: @unchecked Sendable {
     var hasAttempts: Bool { firstAttempt != nil }
 
     /// The latest attempt.
-    var lastAttempt: AttemptRecord? { laterAttempts.last ?? firstAttempt }
+    var lastAttempt: MeasuredAttempt? { laterAttempts.last ?? firstAttempt }
 
     /// Adds an attempt.
-    func append(_ attempt: AttemptRecord) {
+    func append(_ attempt: MeasuredAttempt) {
         if firstAttempt == nil { firstAttempt = attempt } else { laterAttempts.append(attempt) }
     }
 
     /// Adds an attempt before the last one: a hedged call's losers, cancelled when the last attempt decided
     /// the call (whose outcome is its last attempt's).
-    func insertBeforeLast(_ attempt: AttemptRecord) {
+    func insertBeforeLast(_ attempt: MeasuredAttempt) {
         guard let first = firstAttempt else {
             firstAttempt = attempt
             return
@@ -91,7 +91,7 @@ final class EngineCall: @unchecked Sendable {
     }
 
     /// Writes every attempt, in order, into `buffer` (reused between calls to avoid an allocation per call).
-    func copyAttempts(into buffer: inout [AttemptRecord]) {
+    func copyAttempts(into buffer: inout [MeasuredAttempt]) {
         buffer.removeAll(keepingCapacity: true)
         if let firstAttempt { buffer.append(firstAttempt) }
         buffer.append(contentsOf: laterAttempts)

@@ -39,7 +39,7 @@ extension EngineLoop {
     }
 
     /// Gives the call's next attempt a connection slot, if its machine sends one (the gate may hold it: a
-    /// closed gate ends the call, `failFast`, as the scenario's health gate is documented to do).
+    /// blocked gate ends the call, `failFast`, as the scenario's health gate is documented to do).
     func startAttempt(_ call: EngineCall, slot: Int) {
         let now = EventLoop.now()
         let action =
@@ -131,7 +131,7 @@ extension EngineLoop {
         let now = EventLoop.now()
         let slot = attempt.slot
         slots[slot].call = nil
-        let record: AttemptRecord
+        let record: MeasuredAttempt
         let outcome: AttemptOutcome
         var succeeded = false
         var retryAfter: RetryAfter?
@@ -163,9 +163,9 @@ extension EngineLoop {
     @inline(__always)
     func answered(
         _ call: EngineCall, sent: UInt64, status: Int, retryAfter header: @autoclosure () -> String?, now: UInt64
-    ) -> (AttemptRecord, AttemptOutcome, Bool, RetryAfter?) {
+    ) -> (MeasuredAttempt, AttemptOutcome, Bool, RetryAfter?) {
         let succeeded = settings.requests.isSuccess(status, requestIndex: call.request.requestIndex)
-        let record = AttemptRecord.response(
+        let record = MeasuredAttempt.response(
             sent: Int64(sent), ended: Int64(now), status: status, succeeded: succeeded)
         var retryAfter: RetryAfter?
         if !succeeded, let value = header() {
@@ -178,7 +178,7 @@ extension EngineLoop {
     /// The attempt is recorded: free its slot, then retry, finish or give up (`conclude`), and start what waits.
     @inline(__always)
     func attemptRecorded(
-        _ call: EngineCall, _ attempt: EngineAttempt, record: AttemptRecord, outcome: AttemptOutcome,
+        _ call: EngineCall, _ attempt: EngineAttempt, record: MeasuredAttempt, outcome: AttemptOutcome,
         succeeded: Bool, retryAfter: RetryAfter?, now: UInt64
     ) {
         progress.attempts += 1
@@ -202,7 +202,7 @@ extension EngineLoop {
         let step = call.machine.attemptEnded(
             attempt, outcome, succeeded: succeeded, retryAfter: retryAfter, now: Self.duration(now),
             wallClockSeconds: retryAfter == nil ? 0 : Self.wallClock(), budget: &budget, gate: &gate, rng: &rng)
-        if let transition = step.transition, transition.to == .closed { startProber() }
+        if let transition = step.transition, transition.to == .blocked { startProber() }
         settings.trace?(call.index, step.action)
         switch step.action {
         case .retry(let delay, _):

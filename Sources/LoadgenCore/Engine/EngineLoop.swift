@@ -36,7 +36,7 @@ final class EngineLoop: @unchecked Sendable {
         var budget: RetryBudget
         var gate: HealthGate
         var result: RunResult = RunResult()
-        var scratchAttempts: [AttemptRecord] = []
+        var scratchAttempts: [MeasuredAttempt] = []
         var lastEnd: UInt64 = 0
         var progress: LoopProgress = LoopProgress()
         var loadFinished: Bool = false
@@ -88,7 +88,7 @@ final class EngineLoop: @unchecked Sendable {
         _read { yield hot.pointee.result }
         _modify { yield &hot.pointee.result }
     }
-    var scratchAttempts: [AttemptRecord] {
+    var scratchAttempts: [MeasuredAttempt] {
         _read { yield hot.pointee.scratchAttempts }
         _modify { yield &hot.pointee.scratchAttempts }
     }

@@ -14,13 +14,13 @@ import ResilientClient
 ///   `minRetriesPerSecond` allowance is split between the loops, so the run as a whole gets the scenario's
 ///   budget without a lock on the hot path. No budget: unlimited retries within `maxAttempts`.
 /// - `hedging` becomes the calls' ``HedgingPolicy`` (`http` targets only).
-/// - `healthGate` becomes a ``HealthGate`` per loop (threshold from the scenario, 3 half-open trials,
+/// - `healthGate` becomes a ``HealthGate`` per loop (threshold from the scenario, 3 trial calls,
 ///   probes every `probeInterval`).
 struct EnginePolicy: Sendable {
     /// The library's retry policy.
     let retry: RetryPolicy
     /// The rules of every call's ``CallMachine``: the retry policy, the attempt timeout, no overall deadline,
-    /// and a closed gate fails the call fast (it is not sent: `health_gate`).
+    /// and a blocked gate fails the call fast (it is not sent: `health_gate`).
     let call: CallPolicy
     /// Whether transport failures may be retried at all (`retryOnTransportErrors`).
     let retryTransportErrors: Bool
@@ -66,7 +66,7 @@ struct EnginePolicy: Sendable {
         if let gateSpec = client.healthGate {
             let interval = gateSpec.probeInterval.duration
             gate = HealthGate.Configuration(
-                failureThreshold: gateSpec.failureThreshold, halfOpenTrials: 3,
+                failureThreshold: gateSpec.failureThreshold, trialCalls: 3,
                 probeBackoff: Backoff(base: interval, multiplier: 1, cap: interval, jitter: .none))
             gateEnabled = true
         } else {

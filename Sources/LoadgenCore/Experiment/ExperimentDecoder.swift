@@ -4,24 +4,15 @@ import Foundation
 extension Experiment {
     /// Reads and validates the experiment file at `path` (relative paths inside resolve as in scenarios).
     public static func load(path: String, currentDirectory: String? = nil) throws(ScenarioError) -> Experiment {
-        let cwd = currentDirectory ?? FileManager.default.currentDirectoryPath
-        let absolute = path.hasPrefix("/") ? path : (cwd as NSString).appendingPathComponent(path)
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory) else {
-            throw ScenarioError(path: "", message: "cannot read experiment file \"\(path)\": no such file")
-        }
-        guard !isDirectory.boolValue, let data = FileManager.default.contents(atPath: absolute) else {
-            throw ScenarioError(path: "", message: "cannot read experiment file \"\(path)\": not a readable file")
-        }
+        let file = try ScenarioFile(path: path, currentDirectory: currentDirectory, kind: "experiment")
         let json: JSONValue
         do {
-            json = try LoadgenJSON.parse(Array(data))
+            json = try LoadgenJSON.parse(file.bytes)
         } catch {
             throw ScenarioError(path: "", message: error.description)
         }
-        let stem = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
-        let decoder = ScenarioDecoder(baseDirectory: (absolute as NSString).deletingLastPathComponent, currentDirectory: cwd)
-        return try ExperimentDecoder(scenarios: decoder).experiment(Node(json, path: ""), defaultName: stem)
+        let decoder = ScenarioDecoder(baseDirectory: file.directory, currentDirectory: file.currentDirectory)
+        return try ExperimentDecoder(scenarios: decoder).experiment(Node(json, path: ""), defaultName: file.stem)
     }
 }
 

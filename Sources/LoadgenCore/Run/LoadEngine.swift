@@ -152,7 +152,7 @@ public struct ProgressSnapshot: Sendable, Equatable {
 /// monotonic clock) or not sent (with a reason); `elapsedNanoseconds` is set to the measurement window;
 /// retries follow `plan.client.retry` (only `retryOnStatus` statuses and, if enabled, transport errors;
 /// backoff `min(maxDelay, baseDelay·2^(n-1))` with the jitter mode), within `plan.client.budget`, and not
-/// while the health gate is closed. `progress` is called about every `plan.progressInterval` from any thread.
+/// while the health gate is blocked. `progress` is called about every `plan.progressInterval` from any thread.
 /// Throw `LoadgenRunError.targetUnreachable` when the target cannot be reached at all before the run
 /// (connection refused, health check failing); failures during the run are recorded, not thrown.
 /// An interrupted run (`run(_:interruption:progress:)`) schedules only the calls due by the interruption:

@@ -28,7 +28,7 @@ public struct NotSentReason: RawRepresentable, Hashable, Sendable, Comparable, C
     public var rawValue: String
     /// Creates a reason.
     public init(rawValue: String) { self.rawValue = rawValue }
-    /// The health gate was closed (the target was considered down) when the call was due.
+    /// The health gate was blocked (the target was considered down) when the call was due.
     public static let healthGate = NotSentReason(rawValue: "health_gate")
     /// The run's time ended (including the drain period) while the call was still waiting for a connection.
     public static let runEnded = NotSentReason(rawValue: "run_ended")
@@ -94,7 +94,7 @@ public enum FailureCause: Sendable, Hashable {
 }
 
 /// One attempt of a call, as the engine observed it. Times are monotonic nanoseconds (any fixed origin).
-public struct AttemptRecord: Sendable, Equatable {
+public struct MeasuredAttempt: Sendable, Equatable {
     /// When the request's first byte was written.
     public var sent: Int64
     /// When the response completed or the attempt failed.
@@ -107,13 +107,13 @@ public struct AttemptRecord: Sendable, Equatable {
     public var succeeded: Bool
 
     /// An attempt that received a response.
-    public static func response(sent: Int64, ended: Int64, status: Int, succeeded: Bool) -> AttemptRecord {
-        AttemptRecord(sent: sent, ended: ended, status: status, error: nil, succeeded: succeeded)
+    public static func response(sent: Int64, ended: Int64, status: Int, succeeded: Bool) -> MeasuredAttempt {
+        MeasuredAttempt(sent: sent, ended: ended, status: status, error: nil, succeeded: succeeded)
     }
 
     /// An attempt that failed without a response.
-    public static func failure(sent: Int64, ended: Int64, error: ErrorKind) -> AttemptRecord {
-        AttemptRecord(sent: sent, ended: ended, status: nil, error: error, succeeded: false)
+    public static func failure(sent: Int64, ended: Int64, error: ErrorKind) -> MeasuredAttempt {
+        MeasuredAttempt(sent: sent, ended: ended, status: nil, error: error, succeeded: false)
     }
 
     /// The failure cause, or `nil` when the attempt succeeded.
@@ -131,7 +131,7 @@ public struct CallRecord: Sendable, Equatable {
     /// When the call was due: the schedule's intended time (open loop) or when the user issued it (closed loop).
     public var intendedStart: Int64
     /// The attempts in order; empty when not sent.
-    public var attempts: [AttemptRecord]
+    public var attempts: [MeasuredAttempt]
     /// Set when the call was never sent.
     public var notSentReason: NotSentReason?
     /// Whether the retry budget refused a retry the policy wanted (the call then ended with its last attempt).
@@ -141,7 +141,7 @@ public struct CallRecord: Sendable, Equatable {
 
     /// A call that was sent at least once. Its outcome is its last attempt's.
     public static func sent(
-        index: Int64, intendedStart: Int64, attempts: [AttemptRecord], retryDeniedByBudget: Bool = false,
+        index: Int64, intendedStart: Int64, attempts: [MeasuredAttempt], retryDeniedByBudget: Bool = false,
         requestIndex: Int = 0
     ) -> CallRecord {
         CallRecord(

@@ -11,19 +11,10 @@ extension Scenario {
         path: String, currentDirectory: String? = nil,
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(ScenarioError) -> Scenario {
-        let cwd = currentDirectory ?? FileManager.default.currentDirectoryPath
-        let absolute = path.hasPrefix("/") ? path : (cwd as NSString).appendingPathComponent(path)
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: absolute, isDirectory: &isDirectory) else {
-            throw ScenarioError(path: "", message: "cannot read scenario file \"\(path)\": no such file")
-        }
-        guard !isDirectory.boolValue, let data = FileManager.default.contents(atPath: absolute) else {
-            throw ScenarioError(path: "", message: "cannot read scenario file \"\(path)\": not a readable file")
-        }
-        let base = (absolute as NSString).deletingLastPathComponent
-        let stem = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+        let file = try ScenarioFile(path: path, currentDirectory: currentDirectory, kind: "scenario")
         return try decode(
-            Array(data), baseDirectory: base, currentDirectory: cwd, defaultName: stem, environment: environment)
+            file.bytes, baseDirectory: file.directory, currentDirectory: file.currentDirectory, defaultName: file.stem,
+            environment: environment)
     }
 
     /// Decodes and validates scenario JSON. Every error names the field by path. `${NAME}` in header values is

@@ -2,7 +2,7 @@
 public struct CallAttempt: Sendable, Equatable, Hashable {
     /// 1 for the first attempt.
     public var number: Int
-    /// Whether the gate let it through as a half-open trial.
+    /// Whether the gate let it through as a trial call.
     public var trial: Bool
     /// How long it may take: the attempt timeout, shortened to the time left before the call's deadline;
     /// `nil` for no bound.

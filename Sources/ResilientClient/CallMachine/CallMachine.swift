@@ -33,7 +33,7 @@ public struct CallMachine: Sendable {
     public enum State: Sendable, Equatable, Hashable {
         /// Not started.
         case idle
-        /// An attempt is in flight (`trial`: a half-open trial of the gate).
+        /// An attempt is in flight (`trial`: a trial call of the gate).
         case attempting(trial: Bool)
         /// A hedged call: one or more attempts in flight (``CallMachine/inFlight``).
         case hedging
@@ -162,7 +162,7 @@ public struct CallMachine: Sendable {
         }
     }
 
-    /// Ends the call from outside (`.cancelled`, `.shutdown`): a half-open trial in flight gives its slot back.
+    /// Ends the call from outside (`.cancelled`, `.shutdown`): a trial call in flight gives its slot back.
     /// Once finished, the call stays as it ended.
     public mutating func stop(_ end: CallEnd, gate: inout HealthGate) -> CallAction {
         switch state {
@@ -187,7 +187,7 @@ public struct CallMachine: Sendable {
             state = .attempting(trial: trial)
             return .send(CallAttempt(number: attempts, trial: trial, timeout: timeout))
         case .wait:
-            if policy.gateWaitMode == .failFast { return finish(.gateClosed) }
+            if policy.gateWaitMode == .failFast { return finish(.gateBlocked) }
             state = .waitingForGate
             return .waitForGate(deadline: deadline)
         }

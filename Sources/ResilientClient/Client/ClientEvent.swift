@@ -8,7 +8,7 @@ public struct AttemptRecord: Sendable, Equatable {
     public var message: String
     /// Time from sending to the outcome.
     public var latency: Duration
-    /// Whether the attempt was a half-open trial of the health gate.
+    /// Whether the attempt was a trial call of the health gate.
     public var trial: Bool
     /// The delay slept after this attempt before the next one (`nil` if there was no retry).
     public var delayAfter: Duration?
@@ -77,7 +77,7 @@ public enum ClientEvent: Sendable {
     case gate(HealthGate.Transition)
     /// The health prober polled `/ping`.
     case probe(healthy: Bool, outcome: AttemptOutcome)
-    /// A call was refused because the gate is closed and the client fails fast.
+    /// A call was refused because the gate is blocked and the client fails fast.
     case gateRejected(path: String)
     /// A call ended.
     case callFinished(CallReport)
@@ -101,14 +101,14 @@ public struct ClientCounters: Sendable, Equatable, Hashable {
     public var validationFailures = 0
     /// Calls that ended with `deadlineExceeded`.
     public var deadlinesExceeded = 0
-    /// Calls refused at once because the gate was closed (fail-fast mode).
+    /// Calls refused at once because the gate was blocked (fail-fast mode).
     public var gateRejections = 0
     /// Transitions of the gate to closed.
-    public var gateClosed = 0
-    /// Transitions of the gate to half-open.
-    public var gateHalfOpened = 0
+    public var gateBlocked = 0
+    /// Transitions of the gate to trial.
+    public var gateTrial = 0
     /// Transitions of the gate to open.
-    public var gateOpened = 0
+    public var gatePassing = 0
     /// `/ping` probes sent by the prober.
     public var probes = 0
 

@@ -217,10 +217,10 @@ extension ResilientClient {
         let attempts = call.machine.attempts
         let last = call.machine.lastOutcome
         switch end {
-        case .gateClosed:
+        case .gateBlocked:
             state.withLock { $0.counters.gateRejections += 1 }
             emit(.gateRejected(path: call.path))
-            return .gateClosed
+            return .gateBlocked
         case .cancelled: return .cancelled
         case .shutdown: return .shutdown
         case .gaveUp(.budgetExhausted):

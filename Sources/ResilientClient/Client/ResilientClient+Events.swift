@@ -7,8 +7,8 @@ extension ResilientClient {
 
     /// Delivers the queued gate and probe events in the order the gate changed. Gate changes happen on
     /// different tasks (the prober, the calls) and a woken call may change the gate again at once, so
-    /// delivering each change from its own task could reorder them (`halfOpen → open` before
-    /// `closed → halfOpen`). Every caller returns only after its own events were delivered, by itself or by
+    /// delivering each change from its own task could reorder them (`trial → open` before
+    /// `closed → trial`). Every caller returns only after its own events were delivered, by itself or by
     /// the caller that held the delivery lock before it, and delivers before waking the waiters it admitted.
     func deliverGateEvents() {
         gateEventDelivery.withLock { _ in

@@ -4,16 +4,16 @@ import Synchronization
 
 extension ResilientClient {
     /// Tells observers about a gate change, then wakes the waiting calls (each asks the gate again), and
-    /// starts the prober if the gate closed.
+    /// starts the prober if the gate blocked.
     func announce(_ transition: HealthGate.Transition, waking wakes: [CheckedContinuation<GateWake, Never>]) {
         deliverGateEvents()
         for waiter in wakes { waiter.resume(returning: .changed) }
-        if transition.to == .closed { startProberIfNeeded() }
+        if transition.to == .blocked { startProberIfNeeded() }
     }
 
     // MARK: - The health gate
 
-    /// Waits at the closed gate until the call's machine sends an attempt or ends the call (at its deadline,
+    /// Waits at the blocked gate until the call's machine sends an attempt or ends the call (at its deadline,
     /// on cancellation, on shutdown). Starts the prober if none runs.
     func waitAtGate(_ call: inout CallInProgress, deadline: Duration?) async -> CallAction {
         startProberIfNeeded()
@@ -53,8 +53,8 @@ extension ResilientClient {
         }
     }
 
-    /// Starts the single prober while the gate is closed. The prober's task holds the client weakly (a
-    /// client dropped while its gate is closed is not kept alive by it); `deinit` and `shutdown()` cancel it.
+    /// Starts the single prober while the gate is blocked. The prober's task holds the client weakly (a
+    /// client dropped while its gate is blocked is not kept alive by it); `deinit` and `shutdown()` cancel it.
     func startProberIfNeeded() {
         state.withLock { state in
             guard !state.shutDown, state.gate.beginProbing() else { return }

@@ -73,7 +73,7 @@ public final class ResilientClient: Sendable {
         }
     }
 
-    /// Why a call waiting at the closed gate was woken.
+    /// Why a call waiting at the blocked gate was woken.
     enum GateWake {
         /// The gate changed (or a trial slot was given back): ask it again.
         case changed
@@ -89,7 +89,7 @@ public final class ResilientClient: Sendable {
         var rng: SplitMix64
         var counters = ClientCounters()
         var nextID: UInt64 = 0
-        /// Calls waiting at the closed gate, woken (all of them) whenever it may admit them.
+        /// Calls waiting at the blocked gate, woken (all of them) whenever it may admit them.
         var gateWaiters: [UInt64: CheckedContinuation<GateWake, Never>] = [:]
         /// Counts the gate's changes: a call that was told to wait registers only if it has not changed since.
         var gateGeneration: UInt64 = 0
@@ -138,22 +138,22 @@ public final class ResilientClient: Sendable {
 
         /// Counts a gate change and queues its event for observers. When the gate changed or a trial slot
         /// was given back (`trialReleased`) and it is not closed, every waiting call is returned to be woken:
-        /// each asks the gate again (the first few get the half-open trials, the others wait on).
+        /// each asks the gate again (the first few get the trial calls, the others wait on).
         mutating func gateChanged(_ transition: HealthGate.Transition?, trialReleased: Bool = false)
             -> [CheckedContinuation<GateWake, Never>]
         {
             if let transition {
                 pendingGateEvents.append(.gate(transition))
                 switch transition.to {
-                case .closed: counters.gateClosed += 1
-                case .halfOpen: counters.gateHalfOpened += 1
-                case .open: counters.gateOpened += 1
+                case .blocked: counters.gateBlocked += 1
+                case .trial: counters.gateTrial += 1
+                case .passing: counters.gatePassing += 1
                 }
             } else if !trialReleased {
                 return []
             }
             gateGeneration += 1
-            guard gate.state != .closed, !gateWaiters.isEmpty else { return [] }
+            guard gate.state != .blocked, !gateWaiters.isEmpty else { return [] }
             defer { gateWaiters.removeAll() }
             return Array(gateWaiters.values)
         }
@@ -391,7 +391,7 @@ public final class ResilientClient: Sendable {
     }
 
     /// Stops the health prober and ends every event stream. From then on every call fails at once with
-    /// ``ResilientClientError/shutdown``, and so do calls waiting at the closed gate and calls due to retry;
+    /// ``ResilientClientError/shutdown``, and so do calls waiting at the blocked gate and calls due to retry;
     /// an attempt already in flight ends as the transport answers it.
     public func shutdown() {
         let (streams, waiters) = state.withLock { state in

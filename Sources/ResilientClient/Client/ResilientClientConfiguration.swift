@@ -1,10 +1,10 @@
 import Foundation
 
-/// What a call does when the health gate is closed.
+/// What a call does when the health gate is blocked.
 public enum GateWaitMode: String, Sendable, Equatable, Hashable {
-    /// Wait for the gate to open (or half-open), within the call's deadline. The default.
+    /// Wait for the gate to pass traffic (or let a trial call through), within the call's deadline. The default.
     case wait
-    /// Fail at once with ``ResilientClientError/gateClosed``.
+    /// Fail at once with ``ResilientClientError/gateBlocked``.
     case failFast
 }
 
@@ -26,9 +26,9 @@ public struct ResilientClientConfiguration: Sendable {
     public var retry: RetryPolicy
     /// Retry budget. Default: 20 % of calls plus 10 retries/s over a 10 s window.
     public var budget: RetryBudget.Configuration
-    /// Health gate. Default: closes after 5 consecutive failures, 3 half-open trials.
+    /// Health gate. Default: blocks after 5 consecutive failures, 3 trial calls.
     public var gate: HealthGate.Configuration
-    /// What calls do while the gate is closed. Default `.wait`.
+    /// What calls do while the gate is blocked. Default `.wait`.
     public var gateWaitMode: GateWaitMode
     /// Hedging for idempotent routes instead of retries (``HedgingPolicy``, gRPC A6 semantics). Default `nil`:
     /// calls are retried with backoff, not hedged.

@@ -77,8 +77,8 @@ public enum ResilientClientError: Error, Sendable, CustomStringConvertible {
     /// The endpoint asked, with `Retry-After`, to wait `wait` before a retry, and that wait would end after the
     /// call's deadline: the call fails at once instead of sleeping towards a deadline it cannot meet.
     case retryAfterBeyondDeadline(wait: Duration, attempts: Int, last: AttemptOutcome)
-    /// The health gate is closed and the client is configured to fail fast instead of waiting.
-    case gateClosed
+    /// The health gate is blocked and the client is configured to fail fast instead of waiting.
+    case gateBlocked
     /// The transport failed (connection refused, reset, timeout, …) and the call was not, or no longer,
     /// retried.
     case transport(TransportError, attempts: Int)
@@ -89,7 +89,7 @@ public enum ResilientClientError: Error, Sendable, CustomStringConvertible {
     /// The caller's task was cancelled.
     case cancelled
     /// The client was shut down (``ResilientClient/shutdown()``): a call made after it, a call waiting at
-    /// the closed gate, and a call due to retry all end with this at once.
+    /// the blocked gate, and a call due to retry all end with this at once.
     case shutdown
 
     /// A one-line explanation.
@@ -108,7 +108,7 @@ public enum ResilientClientError: Error, Sendable, CustomStringConvertible {
         case .retryAfterBeyondDeadline(let wait, let attempts, let last):
             return "the endpoint asked to retry after \(wait) (Retry-After, after \(attempts) attempt(s), last: \(last)), "
                 + "which ends after the call's deadline; not waiting"
-        case .gateClosed: return "health gate closed: endpoint unhealthy, failing fast"
+        case .gateBlocked: return "health gate blocked: endpoint unhealthy, failing fast"
         case .transport(let error, let attempts): return "transport error after \(attempts) attempt(s): \(error)"
         case .decoding(let message, _): return "could not decode the reply: \(message)"
         case .invalidRequest(let message): return "invalid request: \(message)"
