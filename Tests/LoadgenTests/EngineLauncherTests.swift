@@ -84,7 +84,9 @@ import Testing
         defer { directory.cleanup() }
         let path = directory.path + "/endpoint.log"
         let started = try await launcher(
-            "echo 'worker 1 ready' >&2; echo 'Endpoint is running at: http://127.0.0.1:4321'; echo 'after ready'; exec sleep 30",
+            // The ready line and the line after it in one write: a stop that follows the ready line at once
+            // cannot land between them.
+            "echo 'worker 1 ready' >&2; printf 'Endpoint is running at: http://127.0.0.1:4321\\nafter ready\\n'; exec sleep 30",
             log: .file(path)
         ).start(target)
         await started.stop()
