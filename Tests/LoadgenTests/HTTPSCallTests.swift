@@ -111,4 +111,17 @@ import Testing
         #expect(refused.stderr.contains("SSL certificate problem: self-signed certificate"), "\(refused.stderr)")
         #expect(refused.stderr.contains("hint: the server's certificate is not signed by a trusted authority; trust its CA with --ca-file PEM"))
     }
+
+    /// libcurl's path (`--ca-file`) stops an endless body at `--max-response`, as the plain-HTTP path does.
+    @Test func maxResponseCutsAnEndlessBodyOverTLS() throws {
+        let server = try TLSServer()
+        let cut = try Self.loadgen([
+            "call", "https://127.0.0.1:\(server.port)/endless", "-X", "GET", "--ca-file", server.certificate,
+            "--max-response", "65536", "--retries", "0", "-w", "%{http_code} %{attempts}",
+        ])
+        #expect(cut.status == 4, "\(cut.stderr)")
+        #expect(cut.stdout == "000 1")
+        #expect(cut.stderr.contains("attempt 1: response too large"), "\(cut.stderr)")
+        #expect(cut.stderr.contains("response body larger than the limit of 65536 bytes"), "\(cut.stderr)")
+    }
 }

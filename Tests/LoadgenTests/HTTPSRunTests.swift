@@ -78,6 +78,30 @@ struct HTTPSRunTests {
         #expect(result.callFailures.byKind[TransportFailure.tlsKind] == 20, "\(result.callFailures.byKind)")
     }
 
+    /// `client.maxResponse` holds over https too: every call to an endless body fails once, as `too_large`.
+    @Test func maxResponseCutsEveryEndlessBodyAsTooLarge() async throws {
+        let server = try HTTPSCallTests.TLSServer()
+        let path = try server.directory.write(
+            "endless.json",
+            """
+            {"name": "tls-endless", "target": {"url": "https://127.0.0.1:\(server.port)"},
+             "requests": [{"route": "/endless", "method": "GET"}],
+             "load": {"type": "constant-rate", "rate": 10, "duration": "1s"},
+             "client": {"connections": 4, "timeout": "10s", "maxResponse": 65536, "tls": {"caFile": "cert.pem"}}}
+            """)
+        let scenario = try Scenario.load(path: path)
+        guard case .url(let target) = scenario.target else {
+            Issue.record("not a url target")
+            return
+        }
+        let result = try await NetworkLoadEngine().run(RunPlan(scenario: scenario, target: target)) { _ in }
+        #expect(result.calls == 10)
+        #expect(result.ok == 0)
+        #expect(result.calls == result.ok + result.failed + result.notSentTotal)
+        #expect(result.callFailures.byKind == [.tooLarge: 10], "\(result.callFailures.byKind)")
+        #expect(result.attempts == 10)
+    }
+
     @Test func badCaFileIsAScenarioErrorNamingTheField() async throws {
         let directory = try TempDir()
         defer { directory.cleanup() }
@@ -101,7 +125,7 @@ struct HTTPSRunTests {
 
     /// The engine's request bytes read back as the transport's request: framing headers dropped.
     @Test func preparedRequestBecomesATransportRequest() throws {
-        let sender = try SecureSender(target: TargetURL(host: "127.0.0.1", port: 8443, scheme: .https), caFile: nil)
+        let sender = try SecureSender(target: TargetURL(host: "127.0.0.1", port: 8443, scheme: .https), caFile: nil, maxResponseBytes: 1 << 20)
         let encoded = HTTPClientConnection.encodeRequest(
             method: "POST", target: "/v1/predict?x=1", host: "127.0.0.1", port: 8443,
             headers: [("Content-Type", "application/json"), ("X-Trace", "a: b")], body: Array(#"{"text":"hi"}"#.utf8))

@@ -1,3 +1,4 @@
+import HTTP1
 import NetIO
 import Testing
 
@@ -25,6 +26,16 @@ import Testing
         for error in errors {
             #expect(TransportFailure(error, expired: false).outcome == .transport(TransportError(error).kind), "\(error)")
         }
+    }
+
+    @Test func aResponseOverTheLimitIsTooLargeOnEveryPath() {
+        let plain = TransportFailure(.invalidResponse(HTTPParseError(status: 413, reason: "x")), expired: false)
+        #expect(plain.kind == .tooLarge)
+        #expect(plain.outcome == .transport(.responseTooLarge))
+        // The https transports (URLSession, libcurl) report it as a TransportError: the same kind and outcome.
+        let secure = TransportFailure(TransportError.responseTooLarge(limit: 65536), expired: false)
+        #expect(secure == plain)
+        #expect(TransportError.responseTooLarge(limit: 65536).message == "response body larger than the limit of 65536 bytes")
     }
 
     @Test func anUnresolvedHostHasAKindOfItsOwnAndIsRetried() {

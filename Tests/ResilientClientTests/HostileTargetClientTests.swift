@@ -50,7 +50,7 @@ import Testing
         #expect(server.requests == 1)
     }
 
-    @Test("an endless body stops at the transport's response limit: one attempt, a protocol error, bounded reading")
+    @Test("an endless body stops at the transport's response limit: one attempt, too large, bounded reading")
     func endlessBodyHitsTheLimit() async throws {
         let server = try HostileServer { _ in .endlessBody }
         defer { server.stop() }
@@ -62,7 +62,7 @@ import Testing
             Issue.record("expected a failure")
             return
         }
-        #expect(report.attempts.map(\.outcome) == [.transport(.protocolError)])
+        #expect(report.attempts.map(\.outcome) == [.transport(.responseTooLarge)])
         server.stop()
         #expect(server.largestEndlessBodySent < 64 << 20, "\(server.largestEndlessBodySent) bytes")
     }

@@ -317,6 +317,10 @@ func eventually(_ condition: () async -> Bool) async -> Bool {
         #expect(LoopTransport.map(.resetAfterSend).kind == .connectionClosed(requestSent: true))
         #expect(LoopTransport.map(.closedByPeer(requestSent: false)).kind == .connectionClosed(requestSent: false))
         #expect(LoopTransport.map(.invalidResponse(HTTPParseError(status: 400, reason: "x"))).kind == .protocolError)
+        let tooLarge = LoopTransport.map(
+            .invalidResponse(HTTPParseError(status: 413, reason: "body larger than the limit of 64 bytes")))
+        #expect(tooLarge.kind == .responseTooLarge)
+        #expect(tooLarge.message == "response too large: body larger than the limit of 64 bytes")
     }
 
     @Test func clientOverLoopTransportRetries503() async throws {

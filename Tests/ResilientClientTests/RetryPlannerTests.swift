@@ -25,7 +25,7 @@ import Testing
     @Test func transportTable() {
         let always: [TransportError.Kind] = [.connectionRefused, .connectTimeout, .connectionClosed(requestSent: false)]
         let idempotentOnly: [TransportError.Kind] = [.responseTimeout, .connectionClosed(requestSent: true)]
-        let never: [TransportError.Kind] = [.protocolError, .other]
+        let never: [TransportError.Kind] = [.protocolError, .responseTooLarge, .other]
         for kind in always {
             #expect(classifier.classify(.transport(kind), idempotent: false) == .retry)
             #expect(classifier.classify(.transport(kind), idempotent: true) == .retry)
@@ -54,6 +54,7 @@ import Testing
         #expect(classifier.isEndpointFailure(.transport(.connectTimeout)))
         #expect(classifier.isEndpointFailure(.transport(.connectionClosed(requestSent: true))))
         #expect(!classifier.isEndpointFailure(.transport(.protocolError)))
+        #expect(!classifier.isEndpointFailure(.transport(.responseTooLarge)))
         #expect(!classifier.isEndpointFailure(.transport(.other)))
     }
 }

@@ -70,7 +70,7 @@ public enum LoadgenCommand {
                     .value(
                         "max-response", valueName: "BYTES",
                         help: "Override client.maxResponse: a longer response body fails its attempt as too_large "
-                            + "(default 8388608; http:// targets)."),
+                            + "(default 8388608)."),
                     .value(
                         "endpoint-log", valueName: "FILE",
                         help: "Append the embedded endpoint's log (requests, model output, tracebacks) to FILE."),

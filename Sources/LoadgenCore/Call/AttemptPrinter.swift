@@ -83,6 +83,7 @@ final class AttemptPrinter: Sendable {
             case .responseTimeout: return "response timeout"
             case .connectionClosed(let sent): return sent ? "connection closed after sending" : "connection closed before sending"
             case .protocolError: return "malformed HTTP response"
+            case .responseTooLarge: return "response too large"
             case .cancelled: return "cancelled"
             case .other: return "transport error"
             }

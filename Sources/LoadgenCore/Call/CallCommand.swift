@@ -100,7 +100,7 @@ public enum CallCommand {
             .value("attempt-timeout", valueName: "D", help: "Timeout of one attempt.", defaultDescription: "10s"),
             .value(
                 "max-response", valueName: "BYTES",
-                help: "Largest response body read (http:// URLs); a longer one fails the attempt.",
+                help: "Largest response body read; a longer one fails the attempt.",
                 defaultDescription: "8388608"),
             .flag("no-idempotent", help: "The route has side effects: do not retry after it may have run."),
             .value("wait-healthy", valueName: "D", help: "First poll GET /ping until it answers 200, for at most D."),
@@ -199,7 +199,7 @@ public enum CallCommand {
             }
         } else {
             do {
-                inner = try SecureTransports.make(caFile: options.caFile)
+                inner = try SecureTransports.make(caFile: options.caFile, maxResponseBytes: options.maxResponseBytes)
             } catch {
                 standardError("error: cannot start the HTTPS client: \(error)\n")
                 return .runtimeError
@@ -295,7 +295,8 @@ public enum CallCommand {
         switch outcome {
         case .status(let status): return statusCode(status)
         case .transport(.responseTimeout): return .timedOut
-        case .transport(.protocolError), .transport(.cancelled), .transport(.shutdown): return .runtimeError
+        case .transport(.protocolError), .transport(.responseTooLarge), .transport(.cancelled), .transport(.shutdown):
+            return .runtimeError
         case .transport: return .unreachable
         }
     }

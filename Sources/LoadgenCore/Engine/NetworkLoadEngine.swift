@@ -128,7 +128,8 @@ public struct NetworkLoadEngine: LoadEngine {
         var secure: SecureSender?
         if plan.target.isSecure {
             do {
-                secure = try SecureSender(target: plan.target, caFile: plan.client.tls.caFile)
+                secure = try SecureSender(
+                    target: plan.target, caFile: plan.client.tls.caFile, maxResponseBytes: plan.client.maxResponseBytes)
             } catch {
                 throw LoadgenRunError.engineUnavailable("https target \(plan.target): \(error.message)")
             }

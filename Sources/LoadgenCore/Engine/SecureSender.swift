@@ -13,9 +13,10 @@ struct SecureSender: Sendable {
     /// `https://host:port`, before a request's target.
     let origin: String
 
-    /// A sender for `target` trusting `caFile` (`nil`: the system's authorities).
-    init(target: TargetURL, caFile: String?) throws(TransportError) {
-        transport = try SecureTransports.make(caFile: caFile)
+    /// A sender for `target` trusting `caFile` (`nil`: the system's authorities) that reads at most
+    /// `maxResponseBytes` of a response body (`client.maxResponse`).
+    init(target: TargetURL, caFile: String?, maxResponseBytes: Int) throws(TransportError) {
+        transport = try SecureTransports.make(caFile: caFile, maxResponseBytes: maxResponseBytes)
         let host = target.host.contains(":") ? "[\(target.host)]" : target.host
         origin = "https://\(host):\(target.port)"
     }
@@ -94,6 +95,9 @@ extension TransportFailure {
             self.init(kind: .reset, outcome: .transport(.connectionClosed(requestSent: sent)))
         case .protocolError:
             self.init(kind: .protocolError, outcome: .transport(.protocolError))
+        case .responseTooLarge:
+            // Longer than `client.maxResponse`, as on the plain-HTTP path.
+            self.init(kind: .tooLarge, outcome: .transport(.responseTooLarge))
         case .cancelled:
             self.init(kind: expired ? .timeout : .other, outcome: .transport(expired ? .responseTimeout : .cancelled))
         case .other:

@@ -13,9 +13,13 @@ import ResilientClient
 /// are trusted.
 ///
 /// Each attempt is one blocking `curl_easy_perform` on a Dispatch worker thread (a fresh handle, so a
-/// fresh connection and TLS handshake per attempt): simple and correct, not fast.
+/// fresh connection and TLS handshake per attempt): simple and correct, not fast. A response body is not read
+/// past `maxResponseBytes`: the write callback refuses the byte that would pass it, libcurl stops the transfer,
+/// and the attempt fails with `.responseTooLarge` (loadgen's `too_large`).
 final class CurlTransport: HTTPTransport {
     private let caFile: String
+    /// The longest response body read, in bytes.
+    let maxResponseBytes: Int
     private let library: Library
 
     /// The libcurl functions used, found once.
@@ -63,9 +67,12 @@ final class CurlTransport: HTTPTransport {
     private static let responseCodeInfo: Int32 = 0x20_0002
     private static let requestSizeInfo: Int32 = 0x20_000C
 
-    /// - Parameter caFile: the PEM file of trusted certificate authorities.
-    init(caFile: String) throws(TransportError) {
+    /// - Parameters:
+    ///   - caFile: the PEM file of trusted certificate authorities.
+    ///   - maxResponseBytes: the longest response body read (`client.maxResponse`, `--max-response`).
+    init(caFile: String, maxResponseBytes: Int) throws(TransportError) {
         self.caFile = caFile
+        self.maxResponseBytes = max(0, maxResponseBytes)
         self.library = try Library.shared.get()
     }
 
@@ -75,9 +82,11 @@ final class CurlTransport: HTTPTransport {
     func send(_ request: TransportRequest, timeout: Duration?) async throws(TransportError) -> TransportResponse {
         let library = self.library
         let caFile = self.caFile
+        let limit = maxResponseBytes
         let result: Result<TransportResponse, TransportError> = await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
-                continuation.resume(returning: Self.perform(request, timeout: timeout, caFile: caFile, library: library))
+                continuation.resume(
+                    returning: Self.perform(request, timeout: timeout, caFile: caFile, limit: limit, library: library))
             }
         }
         return try result.get()
@@ -87,14 +96,20 @@ final class CurlTransport: HTTPTransport {
     private final class Sink {
         var body: [UInt8] = []
         var headerLines: [String] = []
+        /// The longest body taken.
+        let limit: Int
+        /// Set when the body passed `limit`: the transfer was stopped there.
+        var tooLarge = false
+
+        init(limit: Int) { self.limit = limit }
     }
 
     private static func perform(
-        _ request: TransportRequest, timeout: Duration?, caFile: String, library: Library
+        _ request: TransportRequest, timeout: Duration?, caFile: String, limit: Int, library: Library
     ) -> Result<TransportResponse, TransportError> {
         guard let easy = library.initialize() else { return .failure(TransportError(.other, "curl_easy_init failed")) }
         defer { library.cleanup(easy) }
-        let sink = Sink()
+        let sink = Sink(limit: limit)
         var errorBuffer = [CChar](repeating: 0, count: 256)
         var headers: UnsafeMutableRawPointer?
         defer { library.slistFree(headers) }
@@ -130,6 +145,12 @@ final class CurlTransport: HTTPTransport {
             data, size, count, context in
             guard let data, let context else { return 0 }
             let sink = Unmanaged<Sink>.fromOpaque(context).takeUnretainedValue()
+            if size * count > sink.limit - sink.body.count {
+                // Fewer bytes taken than given: libcurl ends the transfer (CURLE_WRITE_ERROR).
+                sink.tooLarge = true
+                sink.body = []
+                return 0
+            }
             data.withMemoryRebound(to: UInt8.self, capacity: size * count) {
                 sink.body.append(contentsOf: UnsafeBufferPointer(start: $0, count: size * count))
             }
@@ -156,6 +177,7 @@ final class CurlTransport: HTTPTransport {
             _ = clinux_curl_setopt_pointer(library.setopt, easy, Option.errorBuffer, buffer.baseAddress)
             return withExtendedLifetime(sink) { library.perform(easy) }
         }
+        if sink.tooLarge { return .failure(.responseTooLarge(limit: limit)) }
         if code != 0 {
             let detail = errorBuffer.withUnsafeBufferPointer { String(cString: $0.baseAddress ?? UnsafePointer(bitPattern: 1)!) }
             var sent = 0

@@ -32,6 +32,9 @@ public final class ResilientClient: Sendable {
     /// The configuration the client was created with.
     public let configuration: ResilientClientConfiguration
     let transport: any HTTPTransport
+    /// A `LoopTransport` the client built for itself (on the shared transport's event loop, with the
+    /// configuration's response limit), whose connections it closes when it is released.
+    let ownedTransport: LoopTransport?
     let clock: any ClientClock
     let state: Mutex<State>
     /// Held while queued gate events are delivered, so that they reach observers one at a time, in order.
@@ -164,7 +167,9 @@ public final class ResilientClient: Sendable {
     /// - Parameters:
     ///   - configuration: endpoint URL and policies.
     ///   - transport: how attempts are sent; default: `LoopTransport` (the project's own HTTP/1.1
-    ///     keep-alive pool) for `http://`, ``URLSessionTransport`` for `https://`.
+    ///     keep-alive pool) for `http://`, ``URLSessionTransport`` for `https://`, either reading at most
+    ///     ``ResilientClientConfiguration/maxResponseBytes`` of a response body. A transport given here
+    ///     keeps its own limit.
     ///   - clock: the time source; inject one to test without waiting.
     public convenience init(
         configuration: ResilientClientConfiguration, transport: (any HTTPTransport)? = nil,
@@ -180,7 +185,12 @@ public final class ResilientClient: Sendable {
     ) {
         self.trace = trace
         self.configuration = configuration
-        self.transport = transport ?? Self.defaultTransport(for: configuration.baseURL)
+        if let transport {
+            self.transport = transport
+            self.ownedTransport = nil
+        } else {
+            (self.transport, self.ownedTransport) = Self.defaultTransport(for: configuration)
+        }
         self.clock = clock
         self.bodyHeaders = configuration.headers + [("Content-Type", "application/json")]
         self.usesSystemClock = clock is SystemClientClock
@@ -201,11 +211,26 @@ public final class ResilientClient: Sendable {
             state.prober?.cancel()
             for continuation in state.streams.values { continuation.finish() }
         }
+        // It does not own its event loop: this only closes its connections, from any thread.
+        ownedTransport?.shutdown()
     }
 
-    static func defaultTransport(for url: URL) -> any HTTPTransport {
-        if url.scheme?.lowercased() == "http", let shared = LoopTransport.shared { return shared }
-        return URLSessionTransport()
+    /// The transport a client builds for `configuration`: for `http://`, the shared `LoopTransport` when its
+    /// response limit is the configuration's, otherwise a transport of the client's own on the shared one's
+    /// event loop (no new thread); for `https://` (or if no event loop could be started), a
+    /// ``URLSessionTransport``. Each reads at most ``ResilientClientConfiguration/maxResponseBytes``.
+    static func defaultTransport(
+        for configuration: ResilientClientConfiguration
+    ) -> (transport: any HTTPTransport, owned: LoopTransport?) {
+        let limit = max(0, configuration.maxResponseBytes)
+        if configuration.baseURL.scheme?.lowercased() == "http", let shared = LoopTransport.shared {
+            if shared.configuration.limits.maxBodyBytes == limit { return (shared, nil) }
+            var own = shared.configuration
+            own.limits.maxBodyBytes = limit
+            let transport = LoopTransport(configuration: own, group: shared.group)
+            return (transport, transport)
+        }
+        return (URLSessionTransport(maxResponseBytes: limit), nil)
     }
 
     // MARK: - Public API
@@ -323,7 +348,8 @@ public final class ResilientClient: Sendable {
     /// ```
     ///
     /// - Throws: `.deadlineExceeded` (with the last outcome) when `timeout` passes, `.cancelled`, or
-    ///   `.transport` for a failure that polling cannot fix (bad URL, protocol error).
+    ///   `.transport` for a failure that polling cannot fix (bad URL, protocol error, an answer over
+    ///   ``ResilientClientConfiguration/maxResponseBytes``).
     public func waitUntilHealthy(timeout: Duration) async throws(ResilientClientError) {
         let deadline = readClock() + timeout
         let backoff = configuration.gate.probeBackoff
@@ -335,7 +361,7 @@ public final class ResilientClient: Sendable {
             let (outcome, error) = await ping(until: deadline)
             if Task.isCancelled { throw .cancelled }
             if outcome == .status(200) { return }
-            if case .transport(let kind) = outcome, kind == .other || kind == .protocolError || kind == .shutdown {
+            if case .transport(let kind) = outcome, [.other, .protocolError, .responseTooLarge, .shutdown].contains(kind) {
                 throw .transport(error ?? TransportError(kind), attempts: attempts)
             }
             let delay = state.withLock { backoff.delay(forRetry: attempts, previous: previous, using: &$0.rng) }

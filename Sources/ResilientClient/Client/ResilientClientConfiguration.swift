@@ -38,6 +38,13 @@ public struct ResilientClientConfiguration: Sendable {
     public var deadline: Duration?
     /// Timeout of one attempt (connect, send and receive). Default 10 s; `nil` for none.
     public var attemptTimeout: Duration?
+    /// The longest response body an attempt reads, in bytes. Default 8 MiB
+    /// (``defaultMaxResponseBytes``, the same as loadgen's `--max-response`). A longer body, or one that never
+    /// ends, is not read past the limit: the attempt fails with ``TransportError/Kind/responseTooLarge``
+    /// (not retried) and memory stays bounded. It applies to the transport the client builds itself
+    /// (`LoopTransport` for `http://`, ``URLSessionTransport`` for `https://`); a transport passed to
+    /// ``ResilientClient/init(configuration:transport:clock:)`` keeps its own limit. Negative values count as 0.
+    public var maxResponseBytes: Int = ResilientClientConfiguration.defaultMaxResponseBytes
     /// Path polled for health. Default `/ping`.
     public var pingPath: String
     /// Header fields added to every request. Default: `Accept: application/json`.
@@ -48,6 +55,9 @@ public struct ResilientClientConfiguration: Sendable {
     /// Called synchronously for every ``ClientEvent`` (keep it short). Gate and probe events arrive one at a
     /// time, in the order the gate changed. Default `nil`.
     public var onEvent: (@Sendable (ClientEvent) -> Void)?
+
+    /// The default of ``maxResponseBytes``: 8 MiB.
+    public static let defaultMaxResponseBytes = 8 << 20
 
     /// Creates a configuration with the defaults above.
     public init(

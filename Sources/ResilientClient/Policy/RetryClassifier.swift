@@ -23,7 +23,7 @@ public enum AttemptOutcome: Sendable, Equatable, Hashable, CustomStringConvertib
 /// | connection refused, connect timeout, unresolved host name, closed before any byte was sent | always (nothing reached the server) |
 /// | `idempotentRetryableStatuses` (default: 502, 504) | only for idempotent routes |
 /// | response timeout, connection closed after the request was sent | only for idempotent routes |
-/// | anything else (4xx, 500, protocol errors, …) | never |
+/// | anything else (4xx, 500, protocol errors, a response over the size limit, …) | never |
 ///
 /// A 503 from the endpoint means "not admitted" (the queue was full), so the request did no work and
 /// repeating it is safe even for a route with side effects; a 429 ("too many requests", RFC 6585) says the
@@ -65,7 +65,7 @@ public struct RetryClassifier: Sendable, Equatable, Hashable {
                 return .retry
             case .responseTimeout, .connectionClosed(requestSent: true):
                 return idempotent ? .retry : .fail
-            case .protocolError, .cancelled, .shutdown, .other:
+            case .protocolError, .responseTooLarge, .cancelled, .shutdown, .other:
                 return .fail
             }
         }
@@ -82,7 +82,7 @@ public struct RetryClassifier: Sendable, Equatable, Hashable {
         case .transport(let kind):
             switch kind {
             case .connectionRefused, .connectTimeout, .unresolvedHost, .responseTimeout, .connectionClosed: return true
-            case .protocolError, .cancelled, .shutdown, .other: return false
+            case .protocolError, .responseTooLarge, .cancelled, .shutdown, .other: return false
             }
         }
     }

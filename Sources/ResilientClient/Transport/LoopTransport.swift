@@ -32,7 +32,8 @@ public final class LoopTransport: HTTPTransport {
         public var maxWaitingRequests: Int
         /// TCP connect timeout. Default 5 s.
         public var connectTimeout: Duration
-        /// Parser limits for responses. Default `HTTPLimits()` (8 MiB bodies).
+        /// Parser limits for responses. Default `HTTPLimits()` (8 MiB bodies); a longer body is not read past
+        /// the limit and fails its request with ``TransportError/Kind/responseTooLarge``.
         public var limits: HTTPLimits
 
         /// Creates a configuration (counts below 1 are raised to 1; the waiting queue may be 0).
@@ -53,7 +54,8 @@ public final class LoopTransport: HTTPTransport {
 
     /// The pool limits.
     public let configuration: Configuration
-    private let group: EventLoopGroup
+    /// The event loops (internal: a client builds a transport with its own limits on the shared one's loops).
+    let group: EventLoopGroup
     private let ownsGroup: Bool
     private let pools = Mutex<[String: HostPool]>([:])
     /// Set by `shutdown()`. A request is handed to its pool's loop under this lock, so none reaches a loop

@@ -18,6 +18,10 @@ public struct TransportError: Error, Sendable, Equatable, Hashable, CustomString
         case connectionClosed(requestSent: Bool)
         /// The response could not be parsed as HTTP/1.1: not retried.
         case protocolError
+        /// The response's body is longer than the transport's limit
+        /// (``ResilientClientConfiguration/maxResponseBytes``): the transport stopped reading it. Not retried
+        /// (the same request would get the same answer), and not a sign of an unhealthy endpoint.
+        case responseTooLarge
         /// The task was cancelled while the request was in flight: not retried.
         case cancelled
         /// The transport was shut down: nothing was sent, and nothing can be. Not retried.
@@ -35,6 +39,12 @@ public struct TransportError: Error, Sendable, Equatable, Hashable, CustomString
     public init(_ kind: Kind, _ message: String = "") {
         self.kind = kind
         self.message = message
+    }
+
+    /// The error of a transport that stopped reading a response body longer than `limit` bytes; the message
+    /// names the limit.
+    public static func responseTooLarge(limit: Int) -> TransportError {
+        TransportError(.responseTooLarge, "response body larger than the limit of \(limit) bytes")
     }
 
     /// `kind: message`.
