@@ -6,7 +6,8 @@
 #   list    {"text": [0, 1, 2, …]}             422: parsed and validated only (text must be a str)
 #   object  {"text": "x", "extra": {"k0": 0…}} 200: parsed (many keys), the worker gets and echoes "x"
 #
-#   Benchmarks/large-body.sh [rounds=3]        # BUILD=debug uses the debug build instead of a release build
+#   Benchmarks/large-body.sh [rounds=3]        # BUILD=debug uses the debug build instead of a release build;
+#                                              # SIZES="7 28 56 112" picks the sizes in MiB (default 7 28 56)
 #
 # Each figure is the median of `rounds` requests (curl's time_total, one connection per request), loopback only.
 set -euo pipefail
@@ -15,6 +16,7 @@ bench_init large-body
 require_tools --fail python3 curl
 
 ROUNDS=${1:-3}
+SIZES=${SIZES:-7 28 56}
 if [ "${BUILD:-release}" = debug ]; then
   (cd "$ROOT" && swift build --product reference-endpoint >"$WORK/build.log" 2>&1) || { tail -30 "$WORK/build.log"; exit 1; }
   BIN="$ROOT/.build/debug/reference-endpoint"
@@ -23,10 +25,10 @@ else
   BIN="$ROOT/.build/release/reference-endpoint"
 fi
 
-python3 - "$WORK" <<'PY'
+python3 - "$WORK" $SIZES <<'PY'
 import json, sys
 work = sys.argv[1]
-for mb in (7, 28, 56):
+for mb in map(int, sys.argv[2:]):
     n = mb << 20
     with open(f"{work}/string-{mb}.json", "w") as f:
         json.dump({"text": "a" * n}, f)
@@ -45,7 +47,7 @@ URL=$(sed -n 's/^Endpoint is running at: //p' "$WORK/ready")
 
 printf "%-8s %6s %8s %10s %9s\n" shape MiB status seconds MB/s
 for shape in string list object; do
-  for mb in 7 28 56; do
+  for mb in $SIZES; do
     file="$WORK/$shape-$mb.json"
     bytes=$(stat -c %s "$file")
     times=()
