@@ -44,9 +44,11 @@ public final class ResilientClient: Sendable {
     /// Whether an attempt can await the transport directly: it enforces the attempt timeout itself and
     /// time is real, so no timer has to race it.
     let sendsDirectly: Bool
+    #if os(Linux) && !RESILIENT_CLIENT_NO_LOOP
     /// The transport as a `LoopTransport` when it is one and sends directly: called as a concrete type,
     /// without the protocol's async witness (a frame of its own on every attempt).
     let loopTransport: LoopTransport?
+    #endif
     /// Whether the clock is the system's, read then without the protocol's dispatch.
     let usesSystemClock: Bool
     /// Whether the configuration has an `onEvent` hook.
@@ -163,8 +165,9 @@ public final class ResilientClient: Sendable {
     ///
     /// - Parameters:
     ///   - configuration: endpoint URL and policies.
-    ///   - transport: how attempts are sent; default: `LoopTransport` (the project's own HTTP/1.1
-    ///     keep-alive pool) for `http://`, ``URLSessionTransport`` for `https://`.
+    ///   - transport: how attempts are sent; default: on Linux, `LoopTransport` (the project's own HTTP/1.1
+    ///     keep-alive pool on epoll) for `http://` and ``URLSessionTransport`` for `https://`; elsewhere
+    ///     ``URLSessionTransport`` for both.
     ///   - clock: the time source; inject one to test without waiting.
     public convenience init(
         configuration: ResilientClientConfiguration, transport: (any HTTPTransport)? = nil,
@@ -185,7 +188,9 @@ public final class ResilientClient: Sendable {
         self.bodyHeaders = configuration.headers + [("Content-Type", "application/json")]
         self.usesSystemClock = clock is SystemClientClock
         self.sendsDirectly = self.transport.enforcesTimeout && usesSystemClock
+        #if os(Linux) && !RESILIENT_CLIENT_NO_LOOP
         self.loopTransport = sendsDirectly ? self.transport as? LoopTransport : nil
+        #endif
         self.hasEventHook = configuration.onEvent != nil
         self.callPolicy = CallPolicy(
             retry: configuration.retry, attemptTimeout: configuration.attemptTimeout,
@@ -203,8 +208,12 @@ public final class ResilientClient: Sendable {
         }
     }
 
+    /// The transport of a client that was given none: on Linux the shared `LoopTransport` for `http://`
+    /// (URLSession for `https://`, or if its event loop could not start); elsewhere URLSession for both.
     static func defaultTransport(for url: URL) -> any HTTPTransport {
+        #if os(Linux) && !RESILIENT_CLIENT_NO_LOOP
         if url.scheme?.lowercased() == "http", let shared = LoopTransport.shared { return shared }
+        #endif
         return URLSessionTransport()
     }
 

@@ -5,7 +5,7 @@ import Foundation
 #endif
 
 /// An ``HTTPTransport`` on `URLSession` (FoundationNetworking on Linux): the client's transport for
-/// `https://` URLs, and a portable fallback for `http://`.
+/// `https://` URLs, and for every URL where there is no `LoopTransport` (any platform but Linux).
 ///
 /// URL errors map to ``TransportError`` kinds: "cannot connect" to `.connectionRefused`, "timed out" to
 /// `.responseTimeout` (URLSession does not say whether the request was sent, so it is treated as
