@@ -30,7 +30,10 @@
 /// Known differences, all cases where FastAPI itself answers 500 because its response encoder
 /// (`json.dumps(..., allow_nan=False)` then UTF-8) fails on the echoed `input`: `NaN`/`Infinity` inputs are
 /// echoed as `NaN`/`Infinity`, lone surrogates as U+FFFD, undecodable non-JSON bodies with U+FFFD.
-public struct BodyTemplate: Sendable {
+///
+/// Package-internal: the endpoint validates with it, and so does `ResilientClient` before it sends (an
+/// application sees the verdict as the client's `ValidationProblem`).
+package struct BodyTemplate: Sendable {
     /// The template's parameters, in order.
     public let params: [BodyParam]
     private let names: [String]
@@ -218,8 +221,8 @@ enum PythonWhitespace {
     }
 }
 
-/// A body that passed validation.
-public struct ValidatedBody: Sendable, Equatable {
+/// A body that passed validation (package-internal: what the endpoint hands its workers).
+package struct ValidatedBody: Sendable, Equatable {
     /// Parameter names, in template order.
     public var names: [String]
     /// Coerced values in template order (`"5"` for an int is `.number("5")`, `5` for a float is
@@ -254,8 +257,9 @@ public struct ValidatedBody: Sendable, Equatable {
     }
 }
 
-/// One entry of FastAPI's `{"detail": [...]}`: `{type, loc, msg, input, ctx?}`.
-public struct ValidationErrorDetail: Sendable, Equatable {
+/// One entry of FastAPI's `{"detail": [...]}`: `{type, loc, msg, input, ctx?}` (package-internal; an application
+/// reads these entries as JSON in the client's `ValidationProblem`).
+package struct ValidationErrorDetail: Sendable, Equatable {
     /// One element of `loc`: an attribute name or a character position.
     public enum Location: Sendable, Equatable {
         /// `"body"` or an attribute name.
@@ -314,8 +318,8 @@ public struct ValidationErrorDetail: Sendable, Equatable {
     }
 }
 
-/// A rejected body: the response FastAPI would send.
-public struct ValidationFailure: Error, Sendable, Equatable {
+/// A rejected body: the response FastAPI would send (package-internal, like ``BodyTemplate``).
+package struct ValidationFailure: Error, Sendable, Equatable {
     /// HTTP status: 422 (validation errors in `details`) or 400 (the body could not be decoded at all:
     /// invalid encoding, nesting too deep, integer literal too long; `details` is empty).
     public var status: Int

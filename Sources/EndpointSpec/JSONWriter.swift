@@ -1,6 +1,7 @@
 extension JSON {
-    /// How `serialize` writes `.number` values.
-    public enum NumberStyle: Sendable {
+    /// How `serialize` writes `.number` values (package-internal: the endpoint's 422 bodies echo numbers as
+    /// Python would; an application's JSON keeps its literals).
+    package enum NumberStyle: Sendable {
         /// The literal text as stored (what the client sent).
         case literal
         /// As Python re-serializes the number after `json.loads`: integers in canonical form (`-0` → `0`),
@@ -19,7 +20,7 @@ extension JSON {
     }
 
     /// Writes `value` with the given number style.
-    public static func serialize(_ value: JSONValue, numbers: NumberStyle) -> [UInt8] {
+    package static func serialize(_ value: JSONValue, numbers: NumberStyle) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(64)
         serialize(value, numbers: numbers, into: &out)
@@ -27,7 +28,7 @@ extension JSON {
     }
 
     /// Appends the serialization of `value` to `out`.
-    public static func serialize(_ value: JSONValue, numbers: NumberStyle, into out: inout [UInt8]) {
+    package static func serialize(_ value: JSONValue, numbers: NumberStyle, into out: inout [UInt8]) {
         switch value {
         case .null:
             appendASCII("null", to: &out)
@@ -62,7 +63,7 @@ extension JSON {
     }
 
     /// Appends `text` as a JSON string literal, escaped as Python's `json.dumps(..., ensure_ascii=False)`.
-    public static func writeString(_ text: String, into out: inout [UInt8]) {
+    package static func writeString(_ text: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         var text = text
         text.withUTF8 { bytes in
@@ -97,7 +98,7 @@ extension JSON {
 
     /// The text Python's `json.dumps` writes for the number `json.loads` makes of `literal`
     /// (`"1e3"` → `"1000.0"`, `"-0"` → `"0"`, `"1E400"` → `"Infinity"`).
-    public static func pythonNumberText(_ literal: String) -> String { PythonNumber.reserialized(literal) }
+    package static func pythonNumberText(_ literal: String) -> String { PythonNumber.reserialized(literal) }
 }
 
 /// Python's view of JSON number literals and of the numeric strings pydantic accepts (package-internal: the

@@ -54,8 +54,9 @@ public struct RouteSpec: Sendable, Equatable, Hashable {
         self.body = body
     }
 
-    /// `file` without a trailing `.py`, i.e. the Python module name.
-    public var moduleName: String {
+    /// `file` without a trailing `.py`, i.e. the Python module name (package-internal: the endpoint's workers
+    /// import it).
+    package var moduleName: String {
         file.hasSuffix(".py") ? String(file.dropLast(3)) : file
     }
 }

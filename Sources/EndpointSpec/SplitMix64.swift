@@ -2,6 +2,10 @@
 /// every part of the package that needs reproducible randomness: the client's jitter, loadgen's generated
 /// request values and the endpoint's `--fail-rate` draws.
 ///
+/// Public (re-exported by `ResilientClient`): it is the seeded generator an application passes to a backoff
+/// schedule's `delay(forRetry:previous:using:)` or `nextDelay(using:)` to get the same jitter on every run, as
+/// the client itself does with `ResilientClientConfiguration.randomSeed`.
+///
 /// ```swift
 /// var rng = SplitMix64(seed: 42)                 // a stream fully determined by the seed
 /// let delay = Backoff().delay(forRetry: 1, previous: nil, using: &rng)

@@ -4,6 +4,10 @@
     import Musl
 #elseif canImport(Darwin)
     import Darwin
+#elseif canImport(Android)
+    import Android
+#elseif canImport(ucrt)
+    import ucrt
 #endif
 import Synchronization
 

@@ -8,6 +8,8 @@
 # The endpoint's flags are taken from the README's `swift run -c release reference-endpoint ...` line; it runs
 # from this repository's debug build (`swift build`), which CI has already made for `swift test`.
 # Port 8080, as the README says; PORT=NNNN runs both on another port (the only other substitution).
+# It also checks what the app can name through `import ResilientClient`: the route vocabulary, not the
+# package-internal parts of EndpointSpec (step 3b).
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 readme="$repo/README.md"
@@ -45,6 +47,26 @@ if [ "$port" != 8080 ]; then sed -i "s#127.0.0.1:8080#127.0.0.1:$port#" "$work/a
 # 3. Build the example as a consumer would.
 echo "== building the README example in $work/app (depends on $dep -> $repo)"
 (cd "$work/app" && swift build 2>&1 | tail -n 3)
+
+# 3b. What an application sees through `import ResilientClient` (Sources/ResilientClient/Exports.swift): the
+# route vocabulary, and none of the endpoint's internals. Two probes are type-checked as the app's own code is
+# (against its build's modules, outside this package): the first uses public names and must pass, so that the
+# second fails for the one reason it may, every package-internal name it uses being out of reach.
+modules="$(cd "$work/app" && swift build --show-bin-path)/Modules"
+typecheck() { printf 'import ResilientClient\n%s\n' "$1" >"$work/probe.swift"; swiftc -typecheck -I "$modules" "$work/probe.swift" 2>&1; }
+visible='var rng = SplitMix64(seed: 1); _ = rng.next()
+let spec = RouteSpec(path: "/add", file: "calc", function: "add", body: [BodyParam(name: "a", type: ParamType.int)])
+_ = try? JSON.parse(JSON.serialize(spec.jsonValue)); _ = ValidationProblem(details: [])'
+typecheck "$visible" >/dev/null || { typecheck "$visible" >&2; echo "check.sh: the public route vocabulary does not type-check" >&2; exit 1; }
+hidden=(BodyTemplate ValidatedBody ValidationFailure ValidationErrorDetail EndpointConfig PythonNumber NumberStyle moduleName)
+out="$(typecheck '_ = BodyTemplate([]); _ = ValidatedBody.self; _ = ValidationFailure.self; _ = ValidationErrorDetail.self
+_ = EndpointConfig.self; _ = PythonNumber.self; _ = JSON.NumberStyle.self
+_ = RouteSpec(path: "/add", file: "calc", function: "add").moduleName')" && { echo "check.sh: an application sees package-internal EndpointSpec names" >&2; exit 1; }
+for name in "${hidden[@]}"; do
+  grep -q "'$name' is inaccessible due to 'package' protection level" <<<"$out" \
+    || { echo "$out" >&2; echo "check.sh: an application can reach $name" >&2; exit 1; }
+done
+echo "an application sees the route vocabulary, not ${hidden[*]}"
 
 # 4. Start the endpoint with the README's flags.
 flags="$(sed -n 's/^swift run -c release reference-endpoint \(.*\)$/\1/p' "$readme" | head -n 1)"

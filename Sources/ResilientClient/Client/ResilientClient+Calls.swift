@@ -105,6 +105,7 @@ extension ResilientClient {
                 return try await runHedged(&call, first: attempt, now: now)
             case .send(let attempt):
                 let sent: Result<TransportResponse, TransportError>
+                #if os(Linux) && !RESILIENT_CLIENT_NO_LOOP
                 if let loopTransport {
                     do throws(TransportError) {
                         sent = .success(try await loopTransport.send(call.request, timeout: attempt.timeout))
@@ -114,6 +115,9 @@ extension ResilientClient {
                 } else {
                     sent = await send(call.request, timeout: attempt.timeout, until: attempt.timeout.map { now + $0 })
                 }
+                #else
+                sent = await send(call.request, timeout: attempt.timeout, until: attempt.timeout.map { now + $0 })
+                #endif
                 switch conclude(&call, sent: sent, started: now, attempt: attempt) {
                 case .succeeded(let response): return response
                 case .failed(let error): throw error

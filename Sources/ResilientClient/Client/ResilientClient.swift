@@ -32,9 +32,11 @@ public final class ResilientClient: Sendable {
     /// The configuration the client was created with.
     public let configuration: ResilientClientConfiguration
     let transport: any HTTPTransport
+    #if os(Linux) && !RESILIENT_CLIENT_NO_LOOP
     /// A `LoopTransport` the client built for itself (on the shared transport's event loop, with the
     /// configuration's response limit), whose connections it closes when it is released.
     let ownedTransport: LoopTransport?
+    #endif
     let clock: any ClientClock
     let state: Mutex<State>
     /// Held while queued gate events are delivered, so that they reach observers one at a time, in order.
@@ -47,9 +49,11 @@ public final class ResilientClient: Sendable {
     /// Whether an attempt can await the transport directly: it enforces the attempt timeout itself and
     /// time is real, so no timer has to race it.
     let sendsDirectly: Bool
+    #if os(Linux) && !RESILIENT_CLIENT_NO_LOOP
     /// The transport as a `LoopTransport` when it is one and sends directly: called as a concrete type,
     /// without the protocol's async witness (a frame of its own on every attempt).
     let loopTransport: LoopTransport?
+    #endif
     /// Whether the clock is the system's, read then without the protocol's dispatch.
     let usesSystemClock: Bool
     /// Whether the configuration has an `onEvent` hook.
@@ -166,10 +170,10 @@ public final class ResilientClient: Sendable {
     ///
     /// - Parameters:
     ///   - configuration: endpoint URL and policies.
-    ///   - transport: how attempts are sent; default: `LoopTransport` (the project's own HTTP/1.1
-    ///     keep-alive pool) for `http://`, ``URLSessionTransport`` for `https://`, either reading at most
-    ///     ``ResilientClientConfiguration/maxResponseBytes`` of a response body. A transport given here
-    ///     keeps its own limit.
+    ///   - transport: how attempts are sent; default: on Linux, `LoopTransport` (the project's own HTTP/1.1
+    ///     keep-alive pool on epoll) for `http://` and ``URLSessionTransport`` for `https://`; elsewhere
+    ///     ``URLSessionTransport`` for both; each reads at most ``ResilientClientConfiguration/maxResponseBytes``
+    ///     of a response body. A transport given here keeps its own limit.
     ///   - clock: the time source; inject one to test without waiting.
     public convenience init(
         configuration: ResilientClientConfiguration, transport: (any HTTPTransport)? = nil,
@@ -185,17 +189,23 @@ public final class ResilientClient: Sendable {
     ) {
         self.trace = trace
         self.configuration = configuration
+        #if os(Linux) && !RESILIENT_CLIENT_NO_LOOP
         if let transport {
             self.transport = transport
             self.ownedTransport = nil
         } else {
             (self.transport, self.ownedTransport) = Self.defaultTransport(for: configuration)
         }
+        #else
+        self.transport = transport ?? URLSessionTransport(maxResponseBytes: max(0, configuration.maxResponseBytes))
+        #endif
         self.clock = clock
         self.bodyHeaders = configuration.headers + [("Content-Type", "application/json")]
         self.usesSystemClock = clock is SystemClientClock
         self.sendsDirectly = self.transport.enforcesTimeout && usesSystemClock
+        #if os(Linux) && !RESILIENT_CLIENT_NO_LOOP
         self.loopTransport = sendsDirectly ? self.transport as? LoopTransport : nil
+        #endif
         self.hasEventHook = configuration.onEvent != nil
         self.callPolicy = CallPolicy(
             retry: configuration.retry, attemptTimeout: configuration.attemptTimeout,
@@ -211,14 +221,17 @@ public final class ResilientClient: Sendable {
             state.prober?.cancel()
             for continuation in state.streams.values { continuation.finish() }
         }
+        #if os(Linux) && !RESILIENT_CLIENT_NO_LOOP
         // It does not own its event loop: this only closes its connections, from any thread.
         ownedTransport?.shutdown()
+        #endif
     }
 
     /// The transport a client builds for `configuration`: for `http://`, the shared `LoopTransport` when its
     /// response limit is the configuration's, otherwise a transport of the client's own on the shared one's
     /// event loop (no new thread); for `https://` (or if no event loop could be started), a
     /// ``URLSessionTransport``. Each reads at most ``ResilientClientConfiguration/maxResponseBytes``.
+    #if os(Linux) && !RESILIENT_CLIENT_NO_LOOP
     static func defaultTransport(
         for configuration: ResilientClientConfiguration
     ) -> (transport: any HTTPTransport, owned: LoopTransport?) {
@@ -232,6 +245,7 @@ public final class ResilientClient: Sendable {
         }
         return (URLSessionTransport(maxResponseBytes: limit), nil)
     }
+    #endif
 
     // MARK: - Public API
 

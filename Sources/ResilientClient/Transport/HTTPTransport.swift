@@ -88,7 +88,8 @@ public struct TransportResponse: Sendable {
 }
 
 /// How ``ResilientClient`` sends one attempt. Implement it to plug in another HTTP stack or a test
-/// double; the client supplies `LoopTransport` for `http://` and ``URLSessionTransport`` for `https://`.
+/// double. By default the client sends with `LoopTransport` for `http://` on Linux, and with
+/// ``URLSessionTransport`` otherwise (`https://`, and every URL on other platforms).
 ///
 /// Contract:
 /// - `send` performs exactly one attempt (no retries, no redirects) and returns any complete response,

@@ -1,3 +1,5 @@
+// `LoopTransport`'s connection pools run on NetIO's epoll event loops: Linux only (see Package.swift).
+#if os(Linux) && !RESILIENT_CLIENT_NO_LOOP
 import HTTP1
 import NetIO
 
@@ -190,3 +192,4 @@ final class HostPool: @unchecked Sendable {
         }
     }
 }
+#endif

@@ -1,10 +1,13 @@
+// `LoopTransport` runs on NetIO's epoll event loops: Linux only (see Package.swift).
+#if os(Linux) && !RESILIENT_CLIENT_NO_LOOP
 import Foundation
 import HTTP1
 import NetIO
 import Synchronization
 
-/// The client's transport for `http://`: a keep-alive HTTP/1.1 connection pool per `host:port` on the
-/// project's own NetIO event loops (no URLSession, no thread per request).
+/// The client's transport for `http://` on Linux: a keep-alive HTTP/1.1 connection pool per `host:port` on the
+/// project's own NetIO event loops (no URLSession, no thread per request). Linux only (epoll); elsewhere the
+/// client sends with ``URLSessionTransport``.
 ///
 /// - Up to `maxConnectionsPerHost` connections per host; each carries one request at a time.
 /// - Idle connections are reused (most recently used first); a connection that failed, timed out, or
@@ -204,3 +207,4 @@ extension LoopTransport {
     /// `true`: the attempt timeout is enforced by the transport itself (an event-loop timer per request).
     public var enforcesTimeout: Bool { true }
 }
+#endif

@@ -1,11 +1,14 @@
+// NetIO's HTTP client exists on Linux only (see Package.swift).
+#if os(Linux) && !RESILIENT_CLIENT_NO_LOOP
 import NetIO
 
 extension TransportError {
     /// The library's reading of a failure of NetIO's HTTP client, the one mapping the client's `LoopTransport`
     /// and loadgen's engine share: nothing sent (refused, connect timeout, a timeout or reset before the request
     /// was written) is always safe to retry; after sending, only for idempotent routes. A body over the decoder's
-    /// limit (a 413 from the response decoder) is `.responseTooLarge`.
-    public init(_ error: HTTPClientError) {
+    /// limit (a 413 from the response decoder) is `.responseTooLarge`. Package-internal: an application never
+    /// sees NetIO's errors.
+    package init(_ error: HTTPClientError) {
         let message = error.description
         switch error {
         case .connectRefused, .unreachable: self.init(.connectionRefused, message)
@@ -24,3 +27,4 @@ extension TransportError {
         }
     }
 }
+#endif

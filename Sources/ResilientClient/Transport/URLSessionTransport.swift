@@ -5,7 +5,7 @@ import Foundation
 #endif
 
 /// An ``HTTPTransport`` on `URLSession` (FoundationNetworking on Linux): the client's transport for
-/// `https://` URLs, and a portable fallback for `http://`.
+/// `https://` URLs, and for every URL where there is no `LoopTransport` (any platform but Linux).
 ///
 /// A response body is read as it arrives and never past ``maxResponseBytes``: a longer one (announced by
 /// its `Content-Length`, or counted as it arrives, as with an endless chunked body) cancels the task and

@@ -1,3 +1,5 @@
+// Used by `HostPool` alone (and built on NetIO's `FIFOQueue`): Linux only, as `LoopTransport` is.
+#if os(Linux) && !RESILIENT_CLIENT_NO_LOOP
 import NetIO
 
 /// The requests waiting for a connection to one host: first in, first out, each with the timer that bounds
@@ -45,3 +47,4 @@ struct WaitQueue<Job, Timer> {
         return all
     }
 }
+#endif
