@@ -423,7 +423,7 @@ enum CallFixtures {
             Issue.record("expected a run")
             return
         }
-        let options = try CallOptions(parsed, currentDirectory: "/")
+        let options = try LoadgenCore.CallOptions(parsed, currentDirectory: "/")
         #expect(options.baseURL.absoluteString == "https://example.com:8443")
         #expect(options.path == "/a%20b?x=1")
         #expect(options.method == "POST")
@@ -437,14 +437,14 @@ enum CallFixtures {
 
         // Defaults: GET without a body, the route spec's verb and path with one.
         guard case .run(let bare) = try parser.parse(["http://h"]) else { return }
-        let defaults = try CallOptions(bare, currentDirectory: "/")
+        let defaults = try LoadgenCore.CallOptions(bare, currentDirectory: "/")
         #expect(defaults.method == "GET" && defaults.path == "/" && defaults.body == nil && defaults.contentType == nil)
         #expect(defaults.retry.maxAttempts == 5 && defaults.retry.backoff == Backoff())
         #expect(defaults.deadline == .seconds(30) && defaults.attemptTimeout == .seconds(10) && defaults.idempotent)
         guard case .run(let routed) = try parser.parse([
             "http://h:1", "--route-spec", #"{"verb": "PUT", "path": "/r", "file": "f", "function": "g", "body": []}"#,
         ]) else { return }
-        let route = try CallOptions(routed, currentDirectory: "/")
+        let route = try LoadgenCore.CallOptions(routed, currentDirectory: "/")
         #expect(route.method == "PUT" && route.path == "/r" && route.routeSpec?.function == "g")
     }
 

@@ -42,9 +42,18 @@ import Testing
     /// One call through the library against a target answering `script` (by request number), then the first
     /// call of a one-user run through the engine against a fresh target with the same script.
     func actions(
-        script: [Int], gateThreshold: Int?, hedging: HedgingPolicy? = nil
+        script: [Int], gateThreshold: Int?, hedging: HedgingPolicy? = nil,
+        limiter: AdaptiveRateLimiter.Configuration? = nil
     ) async throws -> (library: [CallAction], engine: [CallAction]) {
         var (spec, configure) = Self.settings(gateThreshold: gateThreshold)
+        if let limiter {
+            spec.adaptiveRateLimit = limiter
+            let base = configure
+            configure = { configuration in
+                base(&configuration)
+                configuration.adaptiveRateLimit = limiter
+            }
+        }
         if let hedging {
             spec.hedging = HedgingSpec(
                 delay: DurationValue(hedging.delay), maxAttempts: hedging.maxAttempts, nonFatalStatuses: hedging.nonFatalStatuses)
@@ -85,6 +94,17 @@ import Testing
         return (libraryTrace.all, engineTrace.all)
     }
 
+    /// A wait for the rate limiter, its length left out (it depends on when the answers came).
+    static let pace = CallAction.pace(after: .zero)
+
+    /// `actions` with every wait for the rate limiter as ``pace``.
+    static func withoutPaceLengths(_ actions: [CallAction]) -> [CallAction] {
+        actions.map { action in
+            if case .pace = action { return pace }
+            return action
+        }
+    }
+
     static func send(_ number: Int) -> CallAction {
         .send(CallAttempt(number: number, trial: false, timeout: .seconds(5)))
     }
@@ -116,6 +136,29 @@ import Testing
         // Two 503s close the gate (threshold 2); the retry that follows finds it closed.
         let (library, engine) = try await actions(script: [503, 503], gateThreshold: 2)
         #expect(library == [Self.send(1), Self.retry(2, after: 503), Self.send(2), Self.retry(4, after: 503), .finish(.gateBlocked)])
+        #expect(engine == library)
+    }
+
+    @Test func bothPaceEachRetryAfterAThrottleBehindTheAdaptiveRateLimiter() async throws {
+        // The first 503 turns the limiter on at its minimum rate (5/s, an empty bucket): each retry then
+        // waits for a token (about 200 ms, far longer than the 2 and 4 ms backoffs), in both drivers.
+        let limiter = AdaptiveRateLimiter.Configuration(minimumRate: 5)
+        let (library, engine) = try await actions(script: [503, 503, 200], gateThreshold: nil, limiter: limiter)
+        #expect(Self.withoutPaceLengths(library) == [
+            Self.send(1), Self.retry(2, after: 503), Self.pace, Self.send(2), Self.retry(4, after: 503), Self.pace,
+            Self.send(3), .finish(.succeeded),
+        ])
+        #expect(library.allSatisfy { action in
+            if case .pace(let wait) = action { return wait > .zero && wait <= .milliseconds(200) }
+            return true
+        })
+        #expect(Self.withoutPaceLengths(engine) == Self.withoutPaceLengths(library))
+    }
+
+    @Test func withTheLimiterOnButNoThrottleNothingIsPaced() async throws {
+        let limiter = AdaptiveRateLimiter.Configuration(minimumRate: 5)
+        let (library, engine) = try await actions(script: [502, 200], gateThreshold: nil, limiter: limiter)
+        #expect(library == [Self.send(1), Self.retry(2, after: 502), Self.send(2), .finish(.succeeded)])
         #expect(engine == library)
     }
 

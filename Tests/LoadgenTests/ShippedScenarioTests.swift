@@ -1,4 +1,5 @@
 import Foundation
+import ResilientClient
 import TestSupport
 import Testing
 
@@ -9,7 +10,7 @@ import Testing
 @Suite struct ShippedScenarioTests {
     static let repository = URL(fileURLWithPath: Repository.root)
 
-    @Test(arguments: ["quickstart.json", "sla-check.json", "ramp-to-overload.json", "closed-loop.json"])
+    @Test(arguments: ["quickstart.json", "sla-check.json", "ramp-to-overload.json", "closed-loop.json", "adaptive-rate-limit.json"])
     func decodes(file: String) throws {
         let directory = try TempDir()
         defer { directory.cleanup() }
@@ -23,6 +24,18 @@ import Testing
         #expect(!scenario.thresholds.isEmpty)
         let described = LoadgenCommand.describe(scenario)
         #expect(described.hasPrefix("ok: "))
+    }
+
+    @Test func theAdaptiveRateLimitScenarioTurnsTheLimiterOnAndSaysSo() throws {
+        let directory = try TempDir()
+        defer { directory.cleanup() }
+        try FileManager.default.createDirectory(atPath: directory.path + "/examples/echo", withIntermediateDirectories: true)
+        let text = try String(
+            contentsOf: Self.repository.appendingPathComponent("scenarios/adaptive-rate-limit.json"), encoding: .utf8)
+        let scenario = try Scenario.load(
+            path: try directory.write("scenarios/adaptive-rate-limit.json", text), currentDirectory: "/")
+        #expect(scenario.client.adaptiveRateLimit == AdaptiveRateLimiter.Configuration(minimumRate: 10))
+        #expect(LoadgenCommand.describe(scenario).contains(", adaptive rate limit\n"))
     }
 
     @Test func quickstartIsModest() throws {

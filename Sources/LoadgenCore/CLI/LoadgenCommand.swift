@@ -217,6 +217,7 @@ public enum LoadgenCommand {
         }
         if client.budget != nil { text += ", retry budget" }
         if let gate = client.healthGate { text += ", health gate \(gate.path)" }
+        if client.adaptiveRateLimit != nil { text += ", adaptive rate limit" }
         text += "\n"
         for threshold in scenario.thresholds { text += "  threshold  \(threshold.expression)\n" }
         return text

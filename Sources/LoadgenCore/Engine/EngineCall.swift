@@ -12,7 +12,7 @@ final class EngineCall: @unchecked Sendable {
         case connecting
         /// Its attempt's request was handed to a connection.
         case inFlight
-        /// Sleeping before the next attempt.
+        /// Sleeping before the next attempt (a backoff, or a wait for the adaptive rate limiter's token).
         case backoff
         /// Recorded.
         case finished

@@ -39,14 +39,24 @@ extension EngineLoop {
     }
 
     /// Gives the call's next attempt a connection slot, if its machine sends one (the gate may hold it: a
-    /// blocked gate ends the call, `failFast`, as the scenario's health gate is documented to do).
+    /// blocked gate ends the call, `failFast`, as the scenario's health gate is documented to do). When the
+    /// loop's adaptive rate limiter makes the attempt wait, the slot goes back and the call waits on a loop
+    /// timer, then queues with the retries; its intended start stays, so the wait shows in its latency.
     func startAttempt(_ call: EngineCall, slot: Int) {
         let now = EventLoop.now()
         let action =
             call.machine.state == .idle
-            ? call.machine.start(now: Self.duration(now), budget: &budget, gate: &gate)
-            : call.machine.wake(now: Self.duration(now), gate: &gate)
+            ? call.machine.start(now: Self.duration(now), budget: &budget, gate: &gate, limiter: &limiter)
+            : call.machine.wake(now: Self.duration(now), gate: &gate, limiter: &limiter)
         settings.trace?(call.index, action)
+        if case .pace(let wait) = action {
+            idle.append(slot)
+            call.phase = .backoff
+            call.timer = loop.schedule(after: UInt64(max(0, Self.nanoseconds(wait)))) { [self] in
+                backoffEnded(call)
+            }
+            return
+        }
         guard case .send(let attempt) = action else {
             idle.append(slot)
             if !call.hasAttempts {
@@ -199,6 +209,7 @@ extension EngineLoop {
             finishSent(call, now: now)
             return
         }
+        limiter?.record(outcome, now: Self.duration(now))
         let step = call.machine.attemptEnded(
             attempt, outcome, succeeded: succeeded, retryAfter: retryAfter, now: Self.duration(now),
             wallClockSeconds: retryAfter == nil ? 0 : Self.wallClock(), budget: &budget, gate: &gate, rng: &rng)
@@ -222,8 +233,8 @@ extension EngineLoop {
             }
         case .awaitAttempts:
             break  // a hedged call's other attempts run on
-        case .waitForGate:
-            finishSent(call, now: now)  // not after an outcome: the engine's gate fails fast
+        case .waitForGate, .pace:
+            finishSent(call, now: now)  // not after an outcome: the engine's gate fails fast, pacing comes at a wake
         }
     }
 

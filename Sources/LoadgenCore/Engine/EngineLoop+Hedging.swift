@@ -28,7 +28,7 @@ extension EngineLoop {
         case .finish:
             idle.append(slot)
             finishSent(call, now: now)
-        case .retry, .waitForGate, .awaitAttempts:
+        case .retry, .waitForGate, .awaitAttempts, .pace:
             idle.append(slot)
         }
     }

@@ -35,6 +35,8 @@ final class EngineLoop: @unchecked Sendable {
         var submitting: Int = 0
         var budget: RetryBudget
         var gate: HealthGate
+        /// The loop's adaptive rate limiter, or `nil` when the scenario has none.
+        var limiter: AdaptiveRateLimiter?
         var result: RunResult = RunResult()
         var scratchAttempts: [MeasuredAttempt] = []
         var lastEnd: UInt64 = 0
@@ -83,6 +85,10 @@ final class EngineLoop: @unchecked Sendable {
     var gate: HealthGate {
         _read { yield hot.pointee.gate }
         _modify { yield &hot.pointee.gate }
+    }
+    var limiter: AdaptiveRateLimiter? {
+        _read { yield hot.pointee.limiter }
+        _modify { yield &hot.pointee.limiter }
     }
     var result: RunResult {
         _read { yield hot.pointee.result }
@@ -160,7 +166,10 @@ final class EngineLoop: @unchecked Sendable {
         hot.initialize(
             to: HotState(
                 slots: Array(repeating: Slot(), count: connections), idle: Array((0..<connections).reversed()),
-                budget: RetryBudget(settings.policy.budgets[loopIndex]), gate: HealthGate(settings.policy.gate)))
+                budget: RetryBudget(settings.policy.budgets[loopIndex]), gate: HealthGate(settings.policy.gate),
+                limiter: settings.policy.adaptiveRateLimit.map {
+                    AdaptiveRateLimiter($0, now: Self.duration(EventLoop.now()))
+                }))
         rng = EngineRandom(seed: settings.seed, stream: UInt64(loopIndex))
         if settings.policy.gateEnabled {
             gateRetryDelay = UInt64(max(1_000_000, Self.nanoseconds(settings.policy.gate.probeBackoff.base)))

@@ -14,6 +14,8 @@ import ResilientClient
 ///   `minRetriesPerSecond` allowance is split between the loops, so the run as a whole gets the scenario's
 ///   budget without a lock on the hot path. No budget: unlimited retries within `maxAttempts`.
 /// - `hedging` becomes the calls' ``HedgingPolicy`` (`http` targets only).
+/// - `adaptiveRateLimit` becomes an ``AdaptiveRateLimiter`` per event loop: each loop paces its own calls'
+///   first attempts and retries by the throttles its own calls see.
 /// - `healthGate` becomes a ``HealthGate`` per loop (threshold from the scenario, 3 trial calls,
 ///   probes every `probeInterval`).
 struct EnginePolicy: Sendable {
@@ -36,6 +38,8 @@ struct EnginePolicy: Sendable {
     let connectTimeout: Duration
     /// What a response may be (its body at most `client.maxResponseBytes`).
     let responseLimits: HTTPLimits
+    /// The constants of each loop's adaptive rate limiter, or `nil` when it is off.
+    let adaptiveRateLimit: AdaptiveRateLimiter.Configuration?
 
     /// Statuses the library retries only for idempotent requests.
     static let idempotentOnlyStatuses: Set<Int> = [502, 504]
@@ -79,6 +83,7 @@ struct EnginePolicy: Sendable {
             retry: retry, attemptTimeout: .nanoseconds(Int64(clamping: attemptTimeout)), gateWaitMode: .failFast,
             retryTransportErrors: retryTransportErrors, hedging: secure ? nil : client.hedging?.policy)
         responseLimits = HTTPLimits(maxBodyBytes: client.maxResponseBytes)
+        adaptiveRateLimit = client.adaptiveRateLimit
     }
 
     /// `min(maxDelay, baseDelay × 2^(n-1))` with the scenario's jitter mode.

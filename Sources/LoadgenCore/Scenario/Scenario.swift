@@ -355,6 +355,9 @@ public struct ClientSpec: Sendable, Equatable {
     public var healthGate: HealthGateSpec?
     /// Hedging instead of retries, the library's ``HedgingPolicy`` (`nil`: off).
     public var hedging: HedgingSpec?
+    /// Client-side rate limiting that adapts to 503 and 429, the library's ``AdaptiveRateLimiter`` with these
+    /// constants, one limiter per event loop (`client.adaptiveRateLimit`; `nil`: off, the default).
+    public var adaptiveRateLimit: AdaptiveRateLimiter.Configuration?
     /// TLS settings for `https://` targets.
     public var tls: TLSSpec
     /// Largest response body accepted, in bytes (default 8 MiB): a longer or endless body fails the attempt as

@@ -1,3 +1,4 @@
+import ResilientClient
 import EndpointSpec
 import Foundation
 import ReferenceEndpoint
@@ -448,6 +449,7 @@ struct ScenarioDecoder {
     func client(_ node: Node) throws(ScenarioError) -> ClientSpec {
         let object = try node.object(allowed: [
             "connections", "timeout", "connectTimeout", "retry", "budget", "healthGate", "hedging", "tls", "maxResponse",
+            "adaptiveRateLimit",
         ])
         var client = ClientSpec()
         client.maxResponseBytes =
@@ -530,6 +532,9 @@ struct ScenarioDecoder {
         if let hedgingNode = object.present("hedging") {
             client.hedging = try hedging(hedgingNode)
         }
+        if let limitNode = object.present("adaptiveRateLimit") {
+            client.adaptiveRateLimit = try adaptiveRateLimit(limitNode)
+        }
         if let tlsNode = object.present("tls") {
             let tls = try tlsNode.object(allowed: ["caFile"])
             if let caNode = tls.present("caFile") {
@@ -543,6 +548,37 @@ struct ScenarioDecoder {
             }
         }
         return client
+    }
+
+    /// `client.adaptiveRateLimit`: `true` (the AWS SDKs' constants), `false` (off), or an object that changes
+    /// some of them: `{"beta": 0.7, "scale": 0.4, "smoothing": 0.8, "minimumRate": 0.5}`.
+    func adaptiveRateLimit(_ node: Node) throws(ScenarioError) -> AdaptiveRateLimiter.Configuration? {
+        if case .bool(let enabled) = node.value { return enabled ? AdaptiveRateLimiter.Configuration() : nil }
+        guard case .object = node.value else { throw node.expected("true, false or an object") }
+        let object = try node.object(allowed: ["beta", "scale", "smoothing", "minimumRate"])
+        let defaults = AdaptiveRateLimiter.Configuration()
+        /// A number in `range` (the limiter's own bounds: nothing is clamped silently), or the default.
+        func number(
+            _ key: String, _ fallback: Double, _ range: ClosedRange<Double>, meaning: String
+        ) throws(ScenarioError) -> Double {
+            guard let valueNode = object.present(key) else { return fallback }
+            let value = try valueNode.double()
+            guard value.isFinite, range.contains(value) else {
+                let low = String(format: "%g", range.lowerBound)
+                let bounds =
+                    range.upperBound.isInfinite
+                    ? "a number >= \(low)" : "a number from \(low) to \(String(format: "%g", range.upperBound))"
+                throw valueNode.expected("\(bounds) (\(meaning))")
+            }
+            return value
+        }
+        return AdaptiveRateLimiter.Configuration(
+            beta: try number("beta", defaults.beta, 0.01...1, meaning: "the share of the rate kept after a throttle"),
+            scale: try number("scale", defaults.scale, 0.001...Double.infinity, meaning: "CUBIC's scale constant"),
+            smoothing: try number(
+                "smoothing", defaults.smoothing, 0.01...1, meaning: "the weight of the newest sending-rate sample"),
+            minimumRate: try number(
+                "minimumRate", defaults.minimumRate, 0.01...Double.infinity, meaning: "the lowest rate, in sends per second"))
     }
 
     /// `client.hedging`: `{"delay": "20ms", "maxAttempts": 2, "nonFatalStatuses": [503]}` (delay required).

@@ -6,6 +6,10 @@ public enum CallAction: Sendable, Equatable, Hashable {
     /// Sleep `after` before the next attempt (the backoff, or a longer `Retry-After`), then call
     /// ``CallMachine/wake(now:gate:)``.
     case retry(after: Duration, reason: DelayReason)
+    /// Wait `after` for the adaptive rate limiter's token (``AdaptiveRateLimiter``), then call
+    /// ``CallMachine/wake(now:gate:limiter:)``. Only a machine driven with a limiter that has seen a throttle
+    /// asks for it.
+    case pace(after: Duration)
     /// The health gate holds the next attempt: wait until the gate changes (then call
     /// ``CallMachine/wake(now:gate:)``) or until `deadline` (also ``CallMachine/wake(now:gate:)``, which ends the call).
     case waitForGate(deadline: Duration?)

@@ -18,7 +18,7 @@
 ///         action = machine.attemptEnded(attempt.number, outcome, succeeded: outcome.is2xx, retryAfter: nil,
 ///                                       now: now, wallClockSeconds: wall, budget: &budget, gate: &gate,
 ///                                       rng: &rng).action
-///     case .retry(let delay, _): sleep(delay); action = machine.wake(now: now, gate: &gate)
+///     case .retry(let delay, _), .pace(let delay): sleep(delay); action = machine.wake(now: now, gate: &gate)
 ///     case .waitForGate: waitForTheGate(); action = machine.wake(now: now, gate: &gate)
 ///     case .awaitAttempts: break  // hedging only: wait for an attempt's end or `hedgeAfter`
 ///     case .finish(let end): return end
@@ -41,6 +41,8 @@ public struct CallMachine: Sendable {
         case sleeping
         /// Waiting for the gate to admit the next attempt.
         case waitingForGate
+        /// Waiting for the adaptive rate limiter's token before the next attempt.
+        case pacing
         /// Over.
         case finished(CallEnd)
     }
@@ -89,15 +91,25 @@ public struct CallMachine: Sendable {
         switch state {
         case .attempting: return number == attempts
         case .hedging: return inFlight.contains { $0.number == number }
-        case .idle, .sleeping, .waitingForGate, .finished: return false
+        case .idle, .sleeping, .waitingForGate, .pacing, .finished: return false
         }
     }
 
     /// Starts the call at `now`: pays its deposit into the retry budget and asks the gate for the first attempt.
     public mutating func start(now: Duration, budget: inout RetryBudget, gate: inout HealthGate) -> CallAction {
+        var limiter: AdaptiveRateLimiter?
+        return start(now: now, budget: &budget, gate: &gate, limiter: &limiter)
+    }
+
+    /// Starts the call at `now` behind an adaptive rate limiter (`nil`: none): pays its deposit into the retry
+    /// budget and takes a token for the first attempt; when the token is not there yet, the call waits for it
+    /// (``CallAction/pace(after:)``), otherwise the gate is asked for the first attempt.
+    public mutating func start(
+        now: Duration, budget: inout RetryBudget, gate: inout HealthGate, limiter: inout AdaptiveRateLimiter?
+    ) -> CallAction {
         guard state == .idle else { return unexpected() }
         budget.deposit(now: now)
-        return nextAttempt(now: now, gate: &gate)
+        return pacedAttempt(now: now, gate: &gate, limiter: &limiter)
     }
 
     /// The attempt in flight ended (for a hedged call: attempt `number`, one of those in flight).
@@ -152,11 +164,20 @@ public struct CallMachine: Sendable {
         }
     }
 
-    /// The backoff sleep is over, or the gate may have changed, or the deadline of a wait at the gate passed:
-    /// asks the gate for the next attempt.
+    /// The backoff sleep is over, or the gate may have changed, or the deadline of a wait at the gate passed,
+    /// or the wait for the rate limiter's token is over: asks the gate for the next attempt.
     public mutating func wake(now: Duration, gate: inout HealthGate) -> CallAction {
+        var limiter: AdaptiveRateLimiter?
+        return wake(now: now, gate: &gate, limiter: &limiter)
+    }
+
+    /// Like ``wake(now:gate:)`` behind an adaptive rate limiter (`nil`: none): after a backoff sleep the
+    /// next attempt takes a token first, and waits for it when it is not there yet (``CallAction/pace(after:)``).
+    /// A call woken at the gate or after its wait for a token does not take another.
+    public mutating func wake(now: Duration, gate: inout HealthGate, limiter: inout AdaptiveRateLimiter?) -> CallAction {
         switch state {
-        case .sleeping, .waitingForGate: return nextAttempt(now: now, gate: &gate)
+        case .sleeping: return pacedAttempt(now: now, gate: &gate, limiter: &limiter)
+        case .waitingForGate, .pacing: return nextAttempt(now: now, gate: &gate)
         case .finished(let end): return .finish(end)
         case .idle, .attempting, .hedging: return unexpected()
         }
@@ -170,9 +191,23 @@ public struct CallMachine: Sendable {
         case .attempting(let trial):
             if trial { gate.releaseTrial() }
         case .hedging: releaseTrials(&gate)
-        case .idle, .sleeping, .waitingForGate: break
+        case .idle, .sleeping, .waitingForGate, .pacing: break
         }
         return finish(end)
+    }
+
+    /// The next attempt once it has its token from the limiter, if there is one. A wait that would end past the
+    /// call's deadline ends the call at once (the token stays taken: the limiter counts what was asked of it).
+    /// Without a limiter, or before it has seen a throttle, this is one `nil` check or one comparison.
+    private mutating func pacedAttempt(
+        now: Duration, gate: inout HealthGate, limiter: inout AdaptiveRateLimiter?
+    ) -> CallAction {
+        if let wait = limiter?.reserve(now: now), wait > .zero {
+            if let deadline, now + wait >= deadline { return finish(.gaveUp(.deadlineExceeded)) }
+            state = .pacing
+            return .pace(after: wait)
+        }
+        return nextAttempt(now: now, gate: &gate)
     }
 
     /// The next attempt if there is time for it and the gate admits it.

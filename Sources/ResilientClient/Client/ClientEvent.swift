@@ -97,6 +97,9 @@ public struct ClientCounters: Sendable, Equatable, Hashable {
     public var retries = 0
     /// Retries refused by the retry budget.
     public var budgetRefusals = 0
+    /// Attempts that waited for the adaptive rate limiter before they were sent
+    /// (``ResilientClientConfiguration/adaptiveRateLimit``).
+    public var paced = 0
     /// Bodies rejected by client-side validation (never sent).
     public var validationFailures = 0
     /// Calls that ended with `deadlineExceeded`.

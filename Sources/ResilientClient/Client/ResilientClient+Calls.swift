@@ -59,13 +59,13 @@ extension ResilientClient {
     @inline(__always)
     func execute<Reply>(
         spec: RouteSpec, body: JSONValue?, bytes: consuming [UInt8], idempotent: Bool, deadline: Duration?,
-        wantsReport: Bool = true, report: inout CallReport?,
+        options: CallOptions? = nil, wantsReport: Bool = true, report: inout CallReport?,
         decode: (TransportResponse) throws(ResilientClientError) -> Reply
     ) async throws(ResilientClientError) -> Reply {
         var call: CallInProgress
         do throws(ResilientClientError) {
             call = try begin(
-                spec: spec, body: body, bytes: bytes, idempotent: idempotent, deadline: deadline,
+                spec: spec, body: body, bytes: bytes, idempotent: idempotent, deadline: deadline, options: options,
                 wantsReport: wantsReport)
         } catch {
             // Invalid body, no URL, or cancelled: nothing was sent.
@@ -123,7 +123,7 @@ extension ResilientClient {
                 case .failed(let error): throw error
                 case .next(let next): action = next
                 }
-            case .retry(let delay, _):
+            case .retry(let delay, _), .pace(let delay):
                 do {
                     try await clock.sleep(for: delay)
                     now = readClock()
@@ -151,16 +151,27 @@ extension ResilientClient {
     /// The synchronous start of a call: validation, the route's URL, and one critical section that
     /// counts the call and starts its machine (budget deposit, the gate's answer for the first attempt).
     /// Never inlined into the async caller, where its lock's closure context would be allocated on the
-    /// task. Throws when the call ends before it starts (the caller reports it).
+    /// task. Throws when the call ends before it starts (the caller reports it). A call without `options`
+    /// pays one `nil` check for them.
     @inline(never)
     func begin(
-        spec: RouteSpec, body: JSONValue?, bytes: consuming [UInt8], idempotent: Bool, deadline: Duration?, wantsReport: Bool
+        spec: RouteSpec, body: JSONValue?, bytes: consuming [UInt8], idempotent: Bool, deadline: Duration?,
+        options: CallOptions?, wantsReport: Bool
     ) throws(ResilientClientError) -> CallInProgress {
         if let body, let problem = JSONBridge.validate(body, template: spec.body) { throw .validation(problem) }
         if Task.isCancelled { throw .cancelled }
         let start = readClock()
-        var machine = CallMachine(
-            policy: callPolicy, idempotent: idempotent, deadline: (deadline ?? configuration.deadline).map { start + $0 })
+        var policy = callPolicy
+        var callDeadline = deadline ?? configuration.deadline
+        if let options {
+            if let retry = options.retry {
+                policy = CallPolicy(
+                    retry: retry, attemptTimeout: policy.attemptTimeout, gateWaitMode: policy.gateWaitMode,
+                    retryTransportErrors: policy.retryTransportErrors, hedging: policy.hedging)
+            }
+            callDeadline = deadline ?? options.deadline ?? configuration.deadline
+        }
+        var machine = CallMachine(policy: policy, idempotent: idempotent, deadline: callDeadline.map { start + $0 })
         let path = spec.path
         let known = state.withLock { state -> (RouteURL, CallAction, UInt64)? in
             guard let route = state.routeURL(for: path) else { return nil }
@@ -184,9 +195,9 @@ extension ResilientClient {
         }
         // A GET carries no body (nor a Content-Type for one).
         let isGet = spec.verb == "GET"
-        let request = TransportRequest(
-            method: spec.verb, url: route.url, headers: isGet ? configuration.headers : bodyHeaders,
-            body: isGet ? [] : bytes)
+        var headers = isGet ? configuration.headers : bodyHeaders
+        if let options, !options.headers.isEmpty { headers = CallOptions.merge(options.headers, over: headers) }
+        let request = TransportRequest(method: spec.verb, url: route.url, headers: headers, body: isGet ? [] : bytes)
         return CallInProgress(
             request: request, route: route, start: start, machine: machine, firstAction: action,
             gateGeneration: generation, keepAttempts: wantsReport || hasListeners)
@@ -261,6 +272,7 @@ extension ResilientClient {
             }
             let (transition, wakes) = state.withLock { state in
                 state.counters.succeeded += 1
+                state.limiter?.record(outcome, now: call.end ?? started)
                 let step = call.machine.attemptEnded(
                     attempt.number, outcome, succeeded: true, retryAfter: nil, now: started, wallClockSeconds: 0,
                     budget: &state.budget, gate: &state.gate, rng: &state.rng)
@@ -300,6 +312,7 @@ extension ResilientClient {
         let cancelled = outcome == .transport(.cancelled)
         // The gate learns the outcome and the machine decides in one critical section.
         let (step, wakes) = state.withLock { state in
+            state.limiter?.record(outcome, now: finished)
             let step = call.machine.attemptEnded(
                 attempt.number, outcome, succeeded: false, retryAfter: retryAfter, now: finished, wallClockSeconds: wall,
                 budget: &state.budget, gate: &state.gate, rng: &state.rng)
@@ -327,7 +340,7 @@ extension ResilientClient {
             call.keep(record)
             if reason == .budgetExhausted { emit(.budgetRefused(path: call.path, attempts: attempt.number)) }
             return .failed(error(reason, outcome: outcome, sent: sent, attempts: attempt.number))
-        case .send, .waitForGate, .finish, .awaitAttempts:
+        case .send, .waitForGate, .finish, .awaitAttempts, .pace:
             call.keep(record)
             return .next(step.action)
         }

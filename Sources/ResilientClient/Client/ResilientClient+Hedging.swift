@@ -48,7 +48,7 @@ extension ResilientClient {
                     group.cancelAll()
                     call.end = readClock()
                     return .failure(ended(&call, end))
-                case .retry, .waitForGate:
+                case .retry, .waitForGate, .pace:
                     group.cancelAll()
                     call.end = readClock()
                     _ = stop(&call, .shutdown)
@@ -121,6 +121,7 @@ extension ResilientClient {
         emit(.attempt(path: call.path, record))
         call.keep(record)
         let (step, wakes) = state.withLock { state in
+            state.limiter?.record(outcome, now: now)
             let step = call.machine.attemptEnded(
                 attempt.number, outcome, succeeded: succeeded, retryAfter: nil, now: now, wallClockSeconds: 0,
                 budget: &state.budget, gate: &state.gate, rng: &state.rng)

@@ -14,6 +14,9 @@ import Synchronization
 /// - **Deadlines**: one deadline per call across attempts, sleeps and gate waits, a timeout per attempt,
 ///   and task cancellation honoured at once, also during a backoff sleep.
 /// - **Typed routes** validated on the client with the server's own template validator.
+/// - **Per-call options** (``CallOptions``): headers, a deadline and a retry policy for one call or one route.
+/// - **Adaptive rate limiting** (off by default, ``ResilientClientConfiguration/adaptiveRateLimit``): after
+///   a 503 or 429, sends wait for tokens of an ``AdaptiveRateLimiter`` shared by the client's calls.
 ///
 /// ```swift
 /// let client = ResilientClient(configuration: .init(baseURL: URL(string: "http://127.0.0.1:8080")!))
@@ -93,6 +96,8 @@ public final class ResilientClient: Sendable {
     struct State: ~Copyable {
         var budget: RetryBudget
         var gate: HealthGate
+        /// The adaptive rate limiter shared by every call, or `nil` when it is off.
+        var limiter: AdaptiveRateLimiter?
         var rng: SplitMix64
         var counters = ClientCounters()
         var nextID: UInt64 = 0
@@ -125,17 +130,27 @@ public final class ResilientClient: Sendable {
         mutating func begin(_ machine: inout CallMachine, now: Duration) -> CallAction {
             counters.calls += 1
             if shutDown { return machine.stop(.shutdown, gate: &gate) }
-            let action = machine.start(now: now, budget: &budget, gate: &gate)
-            if case .send = action { counters.attempts += 1 }
+            let action = machine.start(now: now, budget: &budget, gate: &gate, limiter: &limiter)
+            count(action)
             return action
         }
 
         /// Asks a call's machine for its next attempt (after a backoff sleep or a gate change); counts it.
         mutating func wake(_ machine: inout CallMachine, now: Duration) -> CallAction {
             if shutDown { return machine.stop(.shutdown, gate: &gate) }
-            let action = machine.wake(now: now, gate: &gate)
-            if case .send = action { counters.attempts += 1 }
+            let action = machine.wake(now: now, gate: &gate, limiter: &limiter)
+            count(action)
             return action
+        }
+
+        /// Counts an attempt sent, or one that waits for the rate limiter.
+        @inline(__always)
+        mutating func count(_ action: CallAction) {
+            switch action {
+            case .send: counters.attempts += 1
+            case .pace: counters.paced += 1
+            default: break
+            }
         }
 
         mutating func makeID() -> UInt64 {
@@ -213,6 +228,7 @@ public final class ResilientClient: Sendable {
         var seeder = SystemRandomNumberGenerator()
         self.state = Mutex(State(
             budget: RetryBudget(configuration.budget), gate: HealthGate(configuration.gate),
+            limiter: configuration.adaptiveRateLimit.map { AdaptiveRateLimiter($0, now: clock.now) },
             rng: SplitMix64(seed: configuration.randomSeed ?? seeder.next())))
     }
 
@@ -259,24 +275,29 @@ public final class ResilientClient: Sendable {
     /// - Parameters:
     ///   - route: the route.
     ///   - body: the request body; encoded with `JSONEncoder`.
-    ///   - deadline: the overall deadline of this call; `nil` uses the configuration's.
+    ///   - deadline: the overall deadline of this call; `nil` uses the options' (the call's, then the
+    ///     route's), then the configuration's.
+    ///   - options: headers, deadline and retry policy of this call (``CallOptions``), applied over the
+    ///     route's ``Route/options``; `nil`: the route's, or none.
     /// - Throws: ``ResilientClientError``; `.validation` without any network traffic if the body does
     ///   not match the template.
     public func call<Body, Reply>(
-        _ route: Route<Body, Reply>, _ body: Body, deadline: Duration? = nil
+        _ route: Route<Body, Reply>, _ body: Body, deadline: Duration? = nil, options: CallOptions? = nil
     ) async throws(ResilientClientError) -> Reply {
         var report: CallReport?
-        return try await typedCall(route, body, deadline: deadline, wantsReport: false, report: &report)
+        return try await typedCall(
+            route, body, deadline: deadline, options: options, wantsReport: false, report: &report)
     }
 
-    /// Like ``call(_:_:deadline:)`` but never throws: returns the result together with the call's
+    /// Like ``call(_:_:deadline:options:)`` but never throws: returns the result together with the call's
     /// ``CallReport`` (every attempt, its latency, the delays slept and why).
     public func callReporting<Body, Reply>(
-        _ route: Route<Body, Reply>, _ body: Body, deadline: Duration? = nil
+        _ route: Route<Body, Reply>, _ body: Body, deadline: Duration? = nil, options: CallOptions? = nil
     ) async -> (result: Result<Reply, ResilientClientError>, report: CallReport) {
         var report: CallReport?
         do throws(ResilientClientError) {
-            let reply = try await typedCall(route, body, deadline: deadline, wantsReport: true, report: &report)
+            let reply = try await typedCall(
+                route, body, deadline: deadline, options: options, wantsReport: true, report: &report)
             return (.success(reply), report ?? CallReport(method: route.spec.verb, path: route.spec.path))
         } catch {
             return (.failure(error), report ?? CallReport(method: route.spec.verb, path: route.spec.path, error: error))
@@ -286,7 +307,8 @@ public final class ResilientClient: Sendable {
     // The typed path throws rather than returning a `Result<Reply, …>`: it runs as unspecialized generic
     // code (called from the application's module), where each `Result<Reply, …>` costs a metadata lookup.
     func typedCall<Body, Reply>(
-        _ route: Route<Body, Reply>, _ body: Body, deadline: Duration?, wantsReport: Bool, report: inout CallReport?
+        _ route: Route<Body, Reply>, _ body: Body, deadline: Duration?, options: CallOptions?, wantsReport: Bool,
+        report: inout CallReport?
     ) async throws(ResilientClientError) -> Reply {
         let bytes: [UInt8]
         let value: JSONValue
@@ -312,7 +334,8 @@ public final class ResilientClient: Sendable {
         }
         return try await execute(
             spec: route.spec, body: value, bytes: bytes, idempotent: route.idempotent, deadline: deadline,
-            wantsReport: wantsReport, report: &report, decode: Self.decodeReply)
+            options: options.map { $0.applied(over: route.options) } ?? route.options, wantsReport: wantsReport,
+            report: &report, decode: Self.decodeReply)
     }
 
     /// The reply of a typed call: through `JSONValue` when the type decodes from it, else `JSONDecoder`.
@@ -343,13 +366,17 @@ public final class ResilientClient: Sendable {
     /// ```swift
     /// let reply = try await client.callJSON(spec, .object(JSONObject([.init(key: "filename", value: .string("cat.jpg"))])))
     /// ```
+    ///
+    /// `options` (``CallOptions``) sets headers, a deadline and a retry policy for this call; `deadline`,
+    /// when given, is over the options' deadline.
     public func callJSON(
-        _ spec: RouteSpec, _ body: JSONValue, idempotent: Bool = true, deadline: Duration? = nil
+        _ spec: RouteSpec, _ body: JSONValue, idempotent: Bool = true, deadline: Duration? = nil,
+        options: CallOptions? = nil
     ) async throws(ResilientClientError) -> JSONValue {
         var report: CallReport?
         return try await execute(
             spec: spec, body: body, bytes: JSONBridge.serialize(body), idempotent: idempotent, deadline: deadline,
-            wantsReport: false, report: &report, decode: Self.parseReply)
+            options: options, wantsReport: false, report: &report, decode: Self.parseReply)
     }
 
     /// Polls `GET /ping` with backoff until it answers 200.

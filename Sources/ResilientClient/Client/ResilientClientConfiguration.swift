@@ -33,6 +33,10 @@ public struct ResilientClientConfiguration: Sendable {
     /// Hedging for idempotent routes instead of retries (``HedgingPolicy``, gRPC A6 semantics). Default `nil`:
     /// calls are retried with backoff, not hedged.
     public var hedging: HedgingPolicy? = nil
+    /// Client-side rate limiting that adapts to throttling (``AdaptiveRateLimiter``, the AWS SDKs' adaptive
+    /// mode): once the endpoint answers 503 or 429, a call's first attempt and each retry wait for a token
+    /// of a bucket whose rate follows CUBIC. One limiter per client, shared by its calls. Default `nil`: off.
+    public var adaptiveRateLimit: AdaptiveRateLimiter.Configuration? = nil
     /// Overall deadline of a call, across attempts, backoff sleeps and gate waits. Default 30 s;
     /// `nil` for none. A call can override it.
     public var deadline: Duration?

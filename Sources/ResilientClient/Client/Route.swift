@@ -25,11 +25,15 @@ public struct Route<Body: Encodable & Sendable, Reply: Decodable & Sendable>: Se
     public var spec: RouteSpec
     /// Whether the route may be repeated after an ambiguous failure. Default `true`.
     public var idempotent: Bool
+    /// Headers, deadline and retry policy for every call of this route (``CallOptions``); a call's own
+    /// options apply over them. Default `nil`: the configuration's.
+    public var options: CallOptions?
 
     /// Creates a route from the server's spec.
-    public init(_ spec: RouteSpec, idempotent: Bool = true) {
+    public init(_ spec: RouteSpec, idempotent: Bool = true, options: CallOptions? = nil) {
         self.spec = spec
         self.idempotent = idempotent
+        self.options = options
     }
 
     /// Creates a route from Swift values (the client does not need the Python file and function).
@@ -37,7 +41,11 @@ public struct Route<Body: Encodable & Sendable, Reply: Decodable & Sendable>: Se
     /// ```swift
     /// let add = Route<AddBody, Int>(path: "/add", body: [.init(name: "x", type: .int), .init(name: "y", type: .int)])
     /// ```
-    public init(verb: String = "POST", path: String, body: [BodyParam], idempotent: Bool = true) {
-        self.init(RouteSpec(verb: verb, path: path, file: "", function: "", body: body), idempotent: idempotent)
+    public init(
+        verb: String = "POST", path: String, body: [BodyParam], idempotent: Bool = true, options: CallOptions? = nil
+    ) {
+        self.init(
+            RouteSpec(verb: verb, path: path, file: "", function: "", body: body), idempotent: idempotent,
+            options: options)
     }
 }

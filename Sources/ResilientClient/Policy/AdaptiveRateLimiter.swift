@@ -15,7 +15,12 @@ import Foundation
 ///
 /// It is a pure value: time is passed in as `now`, a monotonic reading since any fixed origin, and nothing
 /// sleeps. A driver asks `reserve(now:)` before each send, waits the delay it returns, then sends; it reports
-/// each answer with `record(throttled:now:)`.
+/// each answer with `record(_:now:)` (or `record(throttled:now:)`).
+///
+/// ``ResilientClient`` (``ResilientClientConfiguration/adaptiveRateLimit``) and loadgen's engine
+/// (`client.adaptiveRateLimit`) drive it the same way: one limiter per client (per event loop in loadgen),
+/// a reservation before a call's first attempt and before each retry (hedges are not paced: the retry
+/// budget bounds them), and every attempt's outcome recorded with `record(_:now:)`.
 ///
 /// ```swift
 /// var limiter = AdaptiveRateLimiter(now: .zero)
@@ -108,6 +113,23 @@ public struct AdaptiveRateLimiter: Sendable, Equatable {
             calculated = configuration.scale * elapsed * elapsed * elapsed + lastMaxRate
         }
         setRate(min(calculated, 2 * measuredRate), now: seconds)
+    }
+
+    /// Records an attempt's outcome, the one rule both drivers (``ResilientClient`` and loadgen's engine)
+    /// follow: a 503 or a 429 is a throttle, any other status is not, and a transport failure (no answer, or
+    /// an attempt cancelled here) is not recorded at all: it says nothing about the endpoint's rate.
+    public mutating func record(_ outcome: AttemptOutcome, now: Duration) {
+        guard let throttled = Self.isThrottle(outcome) else { return }
+        record(throttled: throttled, now: now)
+    }
+
+    /// Whether `outcome` is a throttling answer (503, 429), not one (any other status), or nothing to
+    /// record (`nil`: a transport failure).
+    public static func isThrottle(_ outcome: AttemptOutcome) -> Bool? {
+        switch outcome {
+        case .status(let status): return status == 503 || status == 429
+        case .transport: return nil
+        }
     }
 
     /// Updates the measured sending rate: sends are counted in half-second buckets, and each finished bucket's
