@@ -52,8 +52,15 @@ echo "== building the README example in $work/app (depends on $dep -> $repo)"
 # route vocabulary, and none of the endpoint's internals. Two probes are type-checked as the app's own code is
 # (against its build's modules, outside this package): the first uses public names and must pass, so that the
 # second fails for the one reason it may, every package-internal name it uses being out of reach.
-modules="$(cd "$work/app" && swift build --show-bin-path)/Modules"
-typecheck() { printf 'import ResilientClient\n%s\n' "$1" >"$work/probe.swift"; swiftc -typecheck -I "$modules" "$work/probe.swift" 2>&1; }
+bin_path="$(cd "$work/app" && swift build --show-bin-path)"
+modules="$bin_path/Modules"
+# On Linux ResilientClient's modules reach the C shim CLinux (through NetIO), whose module map is in the build.
+clinux=()
+[ -f "$bin_path/CLinux.build/module.modulemap" ] && clinux=(-Xcc "-fmodule-map-file=$bin_path/CLinux.build/module.modulemap")
+typecheck() {
+  printf 'import ResilientClient\n%s\n' "$1" >"$work/probe.swift"
+  swiftc -typecheck -I "$modules" "${clinux[@]}" "$work/probe.swift" 2>&1
+}
 visible='var rng = SplitMix64(seed: 1); _ = rng.next()
 let spec = RouteSpec(path: "/add", file: "calc", function: "add", body: [BodyParam(name: "a", type: ParamType.int)])
 _ = try? JSON.parse(JSON.serialize(spec.jsonValue)); _ = ValidationProblem(details: [])'
@@ -63,7 +70,7 @@ out="$(typecheck '_ = BodyTemplate([]); _ = ValidatedBody.self; _ = ValidationFa
 _ = EndpointConfig.self; _ = PythonNumber.self; _ = JSON.NumberStyle.self
 _ = RouteSpec(path: "/add", file: "calc", function: "add").moduleName')" && { echo "check.sh: an application sees package-internal EndpointSpec names" >&2; exit 1; }
 for name in "${hidden[@]}"; do
-  grep -q "'$name' is inaccessible due to 'package' protection level" <<<"$out" \
+  grep -qE "'$name' is inaccessible due to 'package' protection level|cannot find '$name' in scope" <<<"$out" \
     || { echo "$out" >&2; echo "check.sh: an application can reach $name" >&2; exit 1; }
 done
 echo "an application sees the route vocabulary, not ${hidden[*]}"
