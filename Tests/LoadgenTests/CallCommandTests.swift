@@ -30,24 +30,6 @@ enum CallFixtures {
         return server
     }
 
-    /// A port nothing listens on (bound to port 0, read back, closed).
-    static func closedPort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        try #require(fd >= 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
-            }
-        }
-        try #require(ok)
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
     /// Runs `loadgen call ARGS` in-process; returns (exit code, stdout, stderr).
     static func call(_ arguments: [String], directory: String = "/") async -> (Int32, String, String) {
         let out = Buffer()
@@ -126,7 +108,9 @@ enum CallFixtures {
     }
 
     @Test func refusedPortExitsThreeAfterEveryRetry() async throws {
-        let port = try CallFixtures.closedPort()
+        let refusing = try RefusingPort()  // refused for as long as it lives
+        defer { withExtendedLifetime(refusing) {} }
+        let port = refusing.port
         let (code, out, err) = await CallFixtures.call(
             ["http://127.0.0.1:\(port)/predict", "--body", "{}", "--retries", "2"] + fast)
         #expect(code == 3)
@@ -262,7 +246,9 @@ enum CallFixtures {
         #expect(missingCode == 6 && missingOut.hasSuffix("}\n404"))
 
         // No answer at all: 000, and every attempt counted.
-        let port = try CallFixtures.closedPort()
+        let refusing = try RefusingPort()  // refused for as long as it lives
+        defer { withExtendedLifetime(refusing) {} }
+        let port = refusing.port
         let (refusedCode, refusedOut, _) = await CallFixtures.call(
             ["127.0.0.1:\(port)/predict", "-q", "--retries", "2", "-w", "%{http_code} %{attempts} %{exitcode}"] + fast)
         #expect(refusedCode == 3 && refusedOut == "000 3 3")

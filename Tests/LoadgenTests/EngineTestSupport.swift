@@ -81,16 +81,6 @@ final class EngineTestTarget: Sendable {
         for responder in counters.held.withLock({ $0 }) { responder.respond(status: 200) }
         counters.held.withLock { $0.removeAll() }
     }
-
-    /// A port with nothing listening (a server bound and shut down).
-    static func closedPort() throws -> Int {
-        let group = try EventLoopGroup(threads: 1, name: "closed")
-        let server = try HTTPServer(group: group, port: 0) { _, responder in responder.respond(status: 200) }
-        let port = server.port
-        server.shutdown()
-        group.shutdown()
-        return port
-    }
 }
 
 /// A plan for the test target.

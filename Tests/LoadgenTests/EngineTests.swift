@@ -137,7 +137,9 @@ import Testing
     }
 
     @Test func refusedConnectionsFailWithKindRefused() async throws {
-        let port = try EngineTestTarget.closedPort()
+        let refusing = try RefusingPort()  // refused for as long as it lives
+        defer { withExtendedLifetime(refusing) {} }
+        let port = refusing.port
         let client = ClientSpec(
             connections: 2, retry: RetrySpec(maxAttempts: 2, baseDelay: .milliseconds(1), jitter: .none))
         let plan = enginePlan(port: port, load: .constantRate(rate: 100, duration: .milliseconds(200)), client: client)
@@ -153,7 +155,9 @@ import Testing
     }
 
     @Test func unreachableTargetThrowsBeforeTheRun() async throws {
-        let port = try EngineTestTarget.closedPort()
+        let refusing = try RefusingPort()  // refused for as long as it lives
+        defer { withExtendedLifetime(refusing) {} }
+        let port = refusing.port
         let plan = enginePlan(port: port, load: .constantRate(rate: 100, duration: .milliseconds(200)))
         await #expect(throws: LoadgenRunError.self) { _ = try await twoLoops.run(plan) { _ in } }
         do {
@@ -171,7 +175,9 @@ import Testing
         let engine = NetworkLoadEngine(configuration: .init(threads: 1, startupTimeout: .milliseconds(300)))
         let gated = ClientSpec(connections: 2, healthGate: HealthGateSpec(probeInterval: .milliseconds(50)))
         // Nothing listening.
-        let port = try EngineTestTarget.closedPort()
+        let refusing = try RefusingPort()  // refused for as long as it lives
+        defer { withExtendedLifetime(refusing) {} }
+        let port = refusing.port
         let refused = enginePlan(port: port, load: .constantRate(rate: 50, duration: .milliseconds(100)), client: gated)
         await #expect(throws: LoadgenRunError.self) { _ = try await engine.run(refused) { _ in } }
         // Listening, but /ping answers 503.

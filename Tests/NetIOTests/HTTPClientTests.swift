@@ -99,7 +99,9 @@ func withClient(
     }
 
     @Test func connectToAClosedPortFailsWithConnectRefused() async throws {
-        let port = try closedPort()
+        let refusing = try RefusingPort()  // refused for as long as it lives
+        defer { withExtendedLifetime(refusing) {} }
+        let port = refusing.port
         let clients = try EventLoopGroup(threads: 1)
         defer { clients.shutdown() }
         await #expect(throws: HTTPClientError.connectRefused) {

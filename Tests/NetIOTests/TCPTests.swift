@@ -71,7 +71,9 @@ import Testing
     }
 
     @Test func connectToAClosedPortIsRefused() throws {
-        let port = try closedPort()
+        let refusing = try RefusingPort()  // refused for as long as it lives
+        defer { withExtendedLifetime(refusing) {} }
+        let port = refusing.port
         let group = try EventLoopGroup(threads: 1)
         defer { group.shutdown() }
         let results = Recorder<NetError?>()

@@ -100,13 +100,3 @@ func occurrences(of marker: String, in bytes: [UInt8]) -> Int {
     }
     return count
 }
-
-/// A port with nothing listening: bind port 0, read it, close.
-func closedPort() throws -> Int {
-    let group = try EventLoopGroup(threads: 1)
-    defer { group.shutdown() }
-    let listener = try TCPListener(group: group, port: 0) { _ in }
-    let port = listener.port
-    listener.close()
-    return port
-}

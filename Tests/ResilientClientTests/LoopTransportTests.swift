@@ -2,6 +2,7 @@ import Foundation
 import HTTP1
 import NetIO
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import ResilientClient
@@ -198,9 +199,9 @@ func eventually(_ condition: () async -> Bool) async -> Bool {
     }
 
     @Test func refusedConnection() async throws {
-        let server = try TestServer { _, _ in .respond(200, headers: [], body: "") }
-        let url = server.url("/ping")
-        server.shutdown()  // nothing listens on that port now
+        let refusing = try RefusingPort()  // refused for as long as it lives
+        defer { withExtendedLifetime(refusing) {} }
+        let url = URL(string: "http://127.0.0.1:\(refusing.port)/ping")!
         let transport = try LoopTransport()
         defer { transport.shutdown() }
         await #expect {

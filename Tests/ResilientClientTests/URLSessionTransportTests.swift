@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import ResilientClient
@@ -24,9 +25,9 @@ import Testing
     }
 
     @Test func refusedConnectionMapsToConnectionRefused() async throws {
-        let server = try TestServer { _, _ in .respond(200, headers: [], body: "") }
-        let url = server.url("/ping")
-        server.shutdown()
+        let refusing = try RefusingPort()  // refused for as long as it lives
+        defer { withExtendedLifetime(refusing) {} }
+        let url = URL(string: "http://127.0.0.1:\(refusing.port)/ping")!
         await #expect {
             try await URLSessionTransport().send(TransportRequest(method: "GET", url: url), timeout: .seconds(5))
         } throws: { error in
