@@ -49,6 +49,13 @@ import Testing
         #expect(without.paced == 0)
         #expect(shedWithout > 0)
         #expect(with.paced > 0)
+        // The result counts the paced attempts of recorded calls (a call cut while it waited is not sent).
+        #expect(without.result.pacedAttempts == 0)
+        #expect(with.result.pacedAttempts > 0 && with.result.pacedAttempts <= Int64(with.paced))
+        let summary = Report.summary(with.result, outcomes: [])
+        #expect(summary.contains("paced by the rate limiter \(with.result.pacedAttempts)"))
+        #expect(!Report.summary(without.result, outcomes: []).contains("paced"))
+        #expect(Report.json(with.result, outcomes: []).contains("\"paced_attempts\": \(with.result.pacedAttempts)"))
         #expect(shedWith < shedWithout, "503s with the limiter \(shedWith), without \(shedWithout)")
         let shareWith = Double(shedWith) / Double(max(1, with.result.attempts))
         let shareWithout = Double(shedWithout) / Double(max(1, without.result.attempts))

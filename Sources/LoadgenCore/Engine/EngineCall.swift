@@ -38,6 +38,8 @@ final class EngineCall: @unchecked Sendable {
     var phase: Phase = .queued
     /// Whether the budget refused a retry the policy wanted.
     var budgetDenied = false
+    /// How many of its attempts the adaptive rate limiter made wait.
+    var pacedAttempts = 0
     /// Position in the loop's list of live calls.
     var liveIndex = -1
     /// The connection slot of the current attempt.

@@ -50,6 +50,7 @@ extension EngineLoop {
             : call.machine.wake(now: Self.duration(now), gate: &gate, limiter: &limiter)
         settings.trace?(call.index, action)
         if case .pace(let wait) = action {
+            call.pacedAttempts += 1
             idle.append(slot)
             call.phase = .backoff
             call.timer = loop.schedule(after: UInt64(max(0, Self.nanoseconds(wait)))) { [self] in
@@ -264,7 +265,8 @@ extension EngineLoop {
             result.record(
                 .sent(
                     index: call.index, intendedStart: Int64(call.intendedStart), attempts: scratchAttempts,
-                    retryDeniedByBudget: call.budgetDenied, requestIndex: call.request.requestIndex))
+                    retryDeniedByBudget: call.budgetDenied, requestIndex: call.request.requestIndex,
+                    pacedAttempts: call.pacedAttempts))
         }
         if call.user >= 0 { userCallEnded(call.user, gateRefused: false) }
         checkDone()

@@ -155,6 +155,7 @@ public struct ShardResult: Sendable {
         result.failed = try required(root, "failed")
         result.attempts = try required(root, "attempts")
         result.budgetDenials = try root.integer("budget_denials") ?? 0
+        result.pacedAttempts = try root.integer("paced_attempts") ?? 0
         result.warmupCalls = try root.integer("warmup_calls") ?? 0
         let notSent = try required(try required(root, object: "not_sent"), object: "by_reason")
         for pair in notSent.object.pairs {

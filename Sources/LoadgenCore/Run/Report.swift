@@ -15,7 +15,8 @@ public enum Report {
         text += row(
             "attempts",
             "\(result.attempts)  (retries \(result.retries), amplification \(formatNumber(result.amplification, digits: 3))"
-                + (result.budgetDenials > 0 ? ", retries denied by budget \(result.budgetDenials)" : "") + ")")
+                + (result.budgetDenials > 0 ? ", retries denied by budget \(result.budgetDenials)" : "")
+                + (result.pacedAttempts > 0 ? ", paced by the rate limiter \(result.pacedAttempts)" : "") + ")")
         if let generator = generatorLine(result) { text += row("generator", generator) }
         text += row("rates", rates(result))
         text += row("error rate", formatNumber(result.errorRate * 100, digits: 3) + "%")
@@ -144,6 +145,7 @@ public enum Report {
         root["attempts"] = .int(Int(result.attempts))
         root["retries"] = .int(Int(result.retries))
         root["budget_denials"] = .int(Int(result.budgetDenials))
+        root["paced_attempts"] = .int(Int(result.pacedAttempts))
         root["generator_lag_max_ms"] = .double(Double(result.generatorLagMaxNanoseconds) / 1e6, digits: 3)
         root["warmup_calls"] = .int(Int(result.warmupCalls))
         root["throughput_rps"] = .double(result.throughput, digits: 3)

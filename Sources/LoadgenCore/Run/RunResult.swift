@@ -138,15 +138,17 @@ public struct CallRecord: Sendable, Equatable {
     public var retryDeniedByBudget = false
     /// Which of the scenario's requests the call used (index into `scenario.requests`), for the per-name report.
     public var requestIndex = 0
+    /// How many of its attempts the adaptive rate limiter made wait before they were sent (0 without one).
+    public var pacedAttempts = 0
 
     /// A call that was sent at least once. Its outcome is its last attempt's.
     public static func sent(
         index: Int64, intendedStart: Int64, attempts: [MeasuredAttempt], retryDeniedByBudget: Bool = false,
-        requestIndex: Int = 0
+        requestIndex: Int = 0, pacedAttempts: Int = 0
     ) -> CallRecord {
         CallRecord(
             index: index, intendedStart: intendedStart, attempts: attempts, notSentReason: nil,
-            retryDeniedByBudget: retryDeniedByBudget, requestIndex: requestIndex)
+            retryDeniedByBudget: retryDeniedByBudget, requestIndex: requestIndex, pacedAttempts: pacedAttempts)
     }
 
     /// A call that was never sent.
@@ -240,6 +242,8 @@ public struct RunResult: Sendable, Equatable {
     public var warmupCalls: Int64 = 0
     /// Retries the retry budget refused.
     public var budgetDenials: Int64 = 0
+    /// Attempts the adaptive rate limiter made wait before they were sent (`client.adaptiveRateLimit`).
+    public var pacedAttempts: Int64 = 0
     /// The most the open-loop generator was behind its schedule when it started a measured call, in
     /// nanoseconds: its own lag (a loop too busy to keep up), not the target's. Arrivals it could not start within
     /// `EngineLoop.generatorLagLimit` are not sent (`generator_behind`).
@@ -276,6 +280,7 @@ public struct RunResult: Sendable, Equatable {
         }
         byRequest[request].calls += 1
         if call.retryDeniedByBudget { budgetDenials += 1 }
+        pacedAttempts += Int64(call.pacedAttempts)
         if let reason = call.notSentReason {
             notSent[reason, default: 0] += 1
             byRequest[request].notSent += 1
@@ -343,6 +348,7 @@ public struct RunResult: Sendable, Equatable {
         serviceTimeOk.merge(other.serviceTimeOk)
         warmupCalls += other.warmupCalls
         budgetDenials += other.budgetDenials
+        pacedAttempts += other.pacedAttempts
         generatorLagMaxNanoseconds = max(generatorLagMaxNanoseconds, other.generatorLagMaxNanoseconds)
         timeline.merge(other.timeline)
         plannedNanoseconds = max(plannedNanoseconds, other.plannedNanoseconds)
