@@ -163,44 +163,57 @@ extension ResilientClient {
         let start = readClock()
         var policy = callPolicy
         var callDeadline = deadline ?? configuration.deadline
-        if let options {
-            if let retry = options.retry {
-                policy = CallPolicy(
-                    retry: retry, attemptTimeout: policy.attemptTimeout, gateWaitMode: policy.gateWaitMode,
-                    retryTransportErrors: policy.retryTransportErrors, hedging: policy.hedging)
-            }
-            callDeadline = deadline ?? options.deadline ?? configuration.deadline
-        }
+        // A GET carries no body (nor a Content-Type for one).
+        let isGet = spec.verb == "GET"
+        var headers = isGet ? configuration.headers : bodyHeaders
+        // `!= nil` and a call: `if let` would copy the options (and their retry policy) even when there are none.
+        if options != nil { Self.apply(options, policy: &policy, deadline: &callDeadline, headers: &headers, given: deadline) }
         var machine = CallMachine(policy: policy, idempotent: idempotent, deadline: callDeadline.map { start + $0 })
         let path = spec.path
-        let known = state.withLock { state -> (RouteURL, CallAction, UInt64)? in
-            guard let route = state.routeURL(for: path) else { return nil }
-            return (route, state.begin(&machine, now: start), state.gateGeneration)
+        // One critical section for a known path (the usual case); set in place, not returned, to spare copies.
+        var route: RouteURL?
+        var action = CallAction.finish(.shutdown)
+        var generation: UInt64 = 0
+        state.withLock { state in
+            route = state.routeURL(for: path)
+            guard route != nil else { return }
+            action = state.begin(&machine, now: start)
+            generation = state.gateGeneration
         }
-        let route: RouteURL
-        let action: CallAction
-        let generation: UInt64
-        if let known {
-            (route, action, generation) = known
-        } else {
+        if route == nil {
             // The first call of this path: parse its URL once.
             guard let url = url(for: path) else {
                 throw .invalidRequest("cannot form a URL from \(configuration.baseURL) and \(path)")
             }
-            route = RouteURL(routePath: path, url: url, path: url.path)
-            (action, generation) = state.withLock { state in
-                state.remember(route)
-                return (state.begin(&machine, now: start), state.gateGeneration)
+            let parsed = RouteURL(routePath: path, url: url, path: url.path)
+            route = parsed
+            state.withLock { state in
+                state.remember(parsed)
+                action = state.begin(&machine, now: start)
+                generation = state.gateGeneration
             }
         }
-        // A GET carries no body (nor a Content-Type for one).
-        let isGet = spec.verb == "GET"
-        var headers = isGet ? configuration.headers : bodyHeaders
-        if let options, !options.headers.isEmpty { headers = CallOptions.merge(options.headers, over: headers) }
+        guard let route else { throw .invalidRequest("unreachable: no URL for \(path)") }
         let request = TransportRequest(method: spec.verb, url: route.url, headers: headers, body: isGet ? [] : bytes)
         return CallInProgress(
-            request: request, route: route, start: start, machine: machine, firstAction: action,
+            request: request, route: route, start: start, machine: consume machine, firstAction: action,
             gateGeneration: generation, keepAttempts: wantsReport || hasListeners)
+    }
+
+    /// What a call's `options` change: the retry policy, the deadline (unless the call `given` one), headers.
+    @inline(never)
+    static func apply(
+        _ options: CallOptions?, policy: inout CallPolicy, deadline: inout Duration?, headers: inout [(name: String, value: String)],
+        given: Duration?
+    ) {
+        guard let options else { return }
+        if let retry = options.retry {
+            policy = CallPolicy(
+                retry: retry, attemptTimeout: policy.attemptTimeout, gateWaitMode: policy.gateWaitMode,
+                retryTransportErrors: policy.retryTransportErrors, hedging: policy.hedging)
+        }
+        if given == nil, let own = options.deadline { deadline = own }
+        if !options.headers.isEmpty { headers = CallOptions.merge(options.headers, over: headers) }
     }
 
     /// The machine's next step after a backoff sleep or a gate change, or `.cancelled` for a cancelled task.
