@@ -56,6 +56,8 @@ public final class EventLoop: @unchecked Sendable {
     private var slots: [Selectable?] = []
     private var generations: [UInt32] = []
     private var flushList: [Selectable] = []
+    private var endOfIterationTasks: [() -> Void] = []
+    private var runningEndOfIteration: [() -> Void] = []
 
     private var timerHeap: [TimerEntry] = []
     private var timerTasks: [UInt64: () -> Void] = [:]
@@ -169,6 +171,14 @@ public final class EventLoop: @unchecked Sendable {
         object.token = 0
     }
 
+    /// Runs `task` at the end of this loop iteration, after every event of the iteration was handled and before
+    /// the sockets' output is flushed: work that is cheaper once per iteration than once per event (one write to
+    /// a worker pipe for every call the iteration's requests made). Loop thread only.
+    public func atEndOfIteration(_ task: @escaping () -> Void) {
+        precondition(inEventLoop || thread == 0, "EventLoop.atEndOfIteration must be called on the loop thread")
+        endOfIterationTasks.append(task)
+    }
+
     /// Asks the loop to call `object.flushScheduledOutput()` at the end of this iteration.
     func scheduleFlush(_ object: Selectable) {
         guard !object.flushScheduled else { return }
@@ -223,6 +233,11 @@ public final class EventLoop: @unchecked Sendable {
     }
 
     private func flushScheduled() {
+        if !endOfIterationTasks.isEmpty {
+            swap(&endOfIterationTasks, &runningEndOfIteration)
+            for task in runningEndOfIteration { task() }
+            runningEndOfIteration.removeAll(keepingCapacity: true)
+        }
         var index = 0
         while index < flushList.count {
             let object = flushList[index]

@@ -195,7 +195,9 @@ final class EndpointHandler: HTTPServerHandler {
             let route = routes[index]
             let log = self.log
             let stats = self.stats
-            let accepted = pool.submit(route: index, arguments: validated.argumentsJSON(), abandoned: abandoned) {
+            let accepted = pool.submit(
+                route: index, arguments: validated.argumentsJSON(), abandoned: abandoned, deferringTo: responder.loop
+            ) {
                 result in
                 switch result {
                 case .success(let body):

@@ -61,6 +61,28 @@ import Testing
         #expect(order.values == ["outer", "inner"])
     }
 
+    @Test func atEndOfIterationRunsAfterTheIterationsWorkAndOnlyOnce() throws {
+        let group = try EventLoopGroup(threads: 1)
+        defer { group.shutdown() }
+        let loop = group.loops[0]
+        let order = Recorder<String>()
+        let done = Latch()
+        loop.execute {
+            loop.atEndOfIteration {
+                order.append("end")
+                // Asked for during the end of an iteration: the end of the next one, not this one again.
+                loop.atEndOfIteration {
+                    order.append("next end")
+                    done.countDown()
+                }
+            }
+            order.append("task")
+            loop.execute { order.append("next task") }
+        }
+        #expect(done.wait(timeoutNanoseconds: testTimeout))
+        #expect(order.values == ["task", "end", "next task", "next end"])
+    }
+
     @Test func timersFireInDeadlineOrderAndCancelledOnesNever() throws {
         let group = try EventLoopGroup(threads: 1)
         defer { group.shutdown() }

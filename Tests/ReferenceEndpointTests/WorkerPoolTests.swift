@@ -2,6 +2,7 @@ import Dispatch
 import EndpointSpec
 import Foundation
 import Glibc
+import NetIO
 import Synchronization
 import TestSupport
 import Testing
@@ -57,6 +58,35 @@ struct WorkerPoolTests {
         #expect(F.text(try F.call(pool, Calc.append, "{}")) == #"["a",null]"#)
         #expect(F.text(try F.call(pool, Calc.append, #"{"item":"b"}"#)) == #"["a","b"]"#)
         #expect(F.text(try F.call(pool, Calc.append, "{}")) == #"["a",null]"#)
+    }
+
+    @Test func callsSubmittedFromALoopWaitForTheIterationsEndThenAllComplete() throws {
+        let pool = WorkerPool(configuration: F.configuration(Repository.example("trivial"), F.trivialRoutes), log: EndpointLog(enabled: false))
+        try pool.start()
+        defer { pool.shutdown() }
+        let group = try EventLoopGroup(threads: 1)
+        defer { group.shutdown() }
+        let loop = group.loops[0]
+        let count = 200
+        let answers = Mutex<[Int: String]>([:])
+        let done = DispatchSemaphore(value: 0)
+        let beforeTheEnd = Mutex<(waiting: Int, inFlight: Int)?>(nil)
+        loop.execute {
+            for x in 0..<count {
+                let accepted = pool.submit(route: 0, arguments: Array("{\"x\": \(x)}".utf8), deferringTo: loop) { result in
+                    answers.withLock { $0[x] = F.text(result) ?? "\(result)" }
+                    done.signal()
+                }
+                if !accepted { Issue.record("call \(x) refused") }
+            }
+            // Still on the loop, before the iteration ends: everything waits, nothing was written to the worker.
+            beforeTheEnd.withLock { $0 = (pool.waitingCalls, pool.inFlightCalls) }
+        }
+        for _ in 0..<count { try #require(done.wait(timeout: .now() + 60) == .success, "a call did not complete") }
+        #expect(beforeTheEnd.withLock { $0 }.map { $0.waiting == count && $0.inFlight == 0 } == true)
+        let all = answers.withLock { $0 }
+        #expect(all.count == count)
+        #expect((0..<count).allSatisfy { all[$0] == "{\"y\":\($0)}" })
     }
 
     @Test func exceptionBecomesResultAndTracebackGoesToLog() throws {

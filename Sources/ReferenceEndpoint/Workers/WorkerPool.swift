@@ -51,11 +51,15 @@ public final class WorkerPool: Sendable {
     /// monotonic time (`EventLoop.now()`): the moment the call would finish if it started now (now plus the
     /// route's measured duration), so that a deadline check also drops calls that could not finish in time. It
     /// is asked under the pool's lock, so it must be quick and must not call the pool.
+    ///
+    /// `deferringTo`, when given, is the event loop whose thread is calling: the call waits in the queue until
+    /// the end of the loop's iteration, and then every call the iteration submitted goes to the workers in one
+    /// write per worker, instead of one write (and one wake-up of the worker) per call.
     public func submit(
         route: Int, arguments: [UInt8], abandoned: (@Sendable (UInt64) -> Bool)? = nil,
-        _ completion: @escaping @Sendable (WorkerResult) -> Void
+        deferringTo loop: EventLoop? = nil, _ completion: @escaping @Sendable (WorkerResult) -> Void
     ) -> Bool {
-        core.submit(route: route, arguments: arguments, abandoned: abandoned, completion)
+        core.submit(route: route, arguments: arguments, abandoned: abandoned, deferringTo: loop, completion)
     }
 
     /// Completes with `.abandoned` every waiting call whose `abandoned` check says so (the pool also does this
@@ -215,6 +219,8 @@ struct PoolState {
     /// The supervisor is completing a batch of results and dispatches right after: submitters only enqueue,
     /// so that everything submitted meanwhile goes out in one write per worker (group commit).
     var dispatchPending = false
+    /// An event loop will dispatch at the end of its iteration (`submit(deferringTo:)`): submitters only enqueue.
+    var dispatchDeferred = false
     /// Estimated nanoseconds per call, by route (EWMA of what the workers measure).
     var routeCost: [UInt64]
     var routeMeasured: [Bool]
@@ -385,13 +391,24 @@ final class WorkerPoolCore: Sendable {
         }
     }
 
+    /// What a submitter does after queueing its call.
+    private enum AfterSubmit {
+        /// Somebody else dispatches it (a dispatcher at work, the supervisor, an iteration's end already asked for).
+        case nothing
+        /// Dispatch now: this thread took the dispatcher role.
+        case dispatch
+        /// Ask the loop to dispatch at the end of its iteration.
+        case deferToLoop
+    }
+
     func submit(
-        route: Int, arguments: [UInt8], abandoned: AbandonedCheck?, _ completion: @escaping WorkerCompletion
+        route: Int, arguments: [UInt8], abandoned: AbandonedCheck?, deferringTo loop: EventLoop?,
+        _ completion: @escaping WorkerCompletion
     ) -> Bool {
         let maxQueue = configuration.maxQueue
         let routes = configuration.routes.count
         var dropped: [WaitingCall] = []
-        let becameDispatcher = state.withLock { s -> Bool? in
+        let after = state.withLock { s -> AfterSubmit? in
             guard s.phase == .running, !s.draining, route >= 0, route < routes else { return nil }
             if s.queue.count >= maxQueue {
                 // Calls nobody waits for any more must not hold the places of calls somebody does.
@@ -399,14 +416,33 @@ final class WorkerPoolCore: Sendable {
                 guard s.queue.count < maxQueue else { return nil }
             }
             s.queue.append(WaitingCall(route: route, arguments: arguments, abandoned: abandoned, completion: completion))
-            if s.flushing || s.dispatchPending { return false }
+            if s.flushing || s.dispatchPending || s.dispatchDeferred { return .nothing }
+            if loop != nil {
+                s.dispatchDeferred = true
+                return .deferToLoop
+            }
+            s.flushing = true
+            return .dispatch
+        }
+        for call in dropped { call.completion(.abandoned) }
+        switch after {
+        case nil: return false
+        case .nothing: break
+        case .dispatch: dispatchLoop()
+        case .deferToLoop: loop?.atEndOfIteration { [self] in dispatchAtEndOfIteration() }
+        }
+        return true
+    }
+
+    /// The end of the iteration a deferred call was submitted in: dispatches everything waiting.
+    private func dispatchAtEndOfIteration() {
+        let became = state.withLock { s -> Bool in
+            s.dispatchDeferred = false
+            if s.flushing { return false }
             s.flushing = true
             return true
         }
-        for call in dropped { call.completion(.abandoned) }
-        guard let becameDispatcher else { return false }
-        if becameDispatcher { dispatchLoop() }
-        return true
+        if became { dispatchLoop() }
     }
 
     func dropAbandonedCalls() {
