@@ -89,6 +89,41 @@ struct WorkerPoolTests {
         #expect((0..<count).allSatisfy { all[$0] == "{\"y\":\($0)}" })
     }
 
+    @Test(arguments: [1, 2])
+    func resultsEncodeAsJSONEncoderDidAfterAnErrorAndOnThreads(threads: Int) throws {
+        let model = try TemporaryModel(["enc.py": """
+            SHARED = {"list": [1, 2.5, "é\\u0000"], "nested": {"t": True, "n": None}}
+            def circular():
+                a = []
+                a.append([a])
+                return {"a": a}
+            def shared():
+                return SHARED
+            """])
+        let routes = [
+            RouteSpec(path: "/circular", file: "enc", function: "circular"),
+            RouteSpec(path: "/shared", file: "enc", function: "shared"),
+        ]
+        let pool = WorkerPool(configuration: F.configuration(model.path, routes, threads: threads), log: EndpointLog(enabled: false))
+        try pool.start()
+        defer { pool.shutdown() }
+        #expect(try F.call(pool, 0, "{}") == .exception(type: "ValueError", message: "Circular reference detected"))
+        // The encoder's circular-reference check forgets the failed result: the same objects encode afterwards,
+        // also from many calls at once.
+        let expected = #"{"list":[1,2.5,"é\u0000"],"nested":{"t":true,"n":null}}"#
+        let answers = Mutex<[String]>([])
+        let done = DispatchSemaphore(value: 0)
+        for _ in 0..<40 {
+            let accepted = pool.submit(route: 1, arguments: Array("{}".utf8)) { result in
+                answers.withLock { $0.append(F.text(result) ?? "\(result)") }
+                done.signal()
+            }
+            try #require(accepted)
+        }
+        for _ in 0..<40 { try #require(done.wait(timeout: .now() + 60) == .success) }
+        #expect(answers.withLock { $0 }.allSatisfy { $0 == expected })
+    }
+
     @Test func exceptionBecomesResultAndTracebackGoesToLog() throws {
         let log = CapturedLog()
         let pool = WorkerPool(configuration: F.configuration(Repository.example("calculator"), F.calculatorRoutes), log: log.log)
