@@ -223,6 +223,39 @@ import Testing
         #expect(result.0 == 0, "\(result.2)")
     }
 
+    @Test("every shipped experiment passes loadgen validate, which lists its variants",
+        arguments: ["contention.json", "metastable.json", "retry-after.json", "server-sheds.json"])
+    func shippedExperimentsValidate(file: String) async throws {
+        let result = await Self.validate("scenarios/experiments/" + file, directory: Repository.root)
+        #expect(result.0 == 0, "\(result.2)")
+        let experiment = try Experiment.load(path: Repository.root + "/scenarios/experiments/" + file)
+        #expect(result.1.hasPrefix("ok: experiment \(experiment.name), \(experiment.variants.count) variants\n"))
+        for variant in experiment.variants { #expect(result.1.contains("\nvariant \(variant.name)")) }
+    }
+
+    @Test("loadgen validate names the variant and field of a broken experiment")
+    func brokenExperimentIsNamed() async throws {
+        let folder = NSTemporaryDirectory() + "/validate-experiment-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let route = #"{"path": "/predict", "verb": "POST", "file": "predict", "function": "predict", "body": [{"name": "text", "type": "str"}]}"#
+        let base = #"{"target": {"embedded": {"modelDir": "\#(Repository.root)/examples/echo", "routes": [\#(route)]}}, "#
+            + #""requests": [{"route": "/predict", "method": "POST", "body": {"text": "x"}}], "#
+            + #""load": {"type": "constant-rate", "rate": 10, "duration": "1s"}}"#
+        let unknownField = #"{"scenario": \#(base), "variants": [{"name": "a"}, {"name": "b", "client": {"retires": 3}}]}"#
+        try unknownField.write(toFile: folder + "/bad.json", atomically: true, encoding: .utf8)
+        let bad = await Self.validate(folder + "/bad.json", directory: folder)
+        #expect(bad.0 == 2)
+        #expect(bad.2.contains("variants[1]") && bad.2.contains("retires"), "\(bad.2)")
+        // A variant whose route names a function the model file does not have.
+        let missingModel = unknownField.replacingOccurrences(of: #""client": {"retires": 3}"#, with: #""target": {"embedded": {"routes": [\#(route.replacingOccurrences(of: "\"function\": \"predict\"", with: "\"function\": \"nowhere\""))]}}"#)
+        try missingModel.write(toFile: folder + "/nomodel.json", atomically: true, encoding: .utf8)
+        let noModel = await Self.validate(folder + "/nomodel.json", directory: folder)
+        #expect(noModel.0 == 2)
+        #expect(noModel.2.contains("variants[1] (b): target.embedded: the endpoint would not start"), "\(noModel.2)")
+        #expect(noModel.2.contains("nowhere"), "\(noModel.2)")
+    }
+
     @Test("sla-check.json targets the endpoint's default port")
     func slaCheckUsesTheDefaultPort() throws {
         let scenario = try Scenario.load(path: Repository.root + "/scenarios/sla-check.json")

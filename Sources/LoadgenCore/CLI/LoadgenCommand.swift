@@ -95,11 +95,11 @@ public enum LoadgenCommand {
                 ],
                 positionals: [PositionalSpec("SCENARIO", help: "path to the scenario JSON file")]),
             CommandSpec(
-                name: "validate", abstract: "Check a scenario file and print what it would run.",
+                name: "validate", abstract: "Check a scenario or experiment file and print what it would run.",
                 discussion: """
-                    Checks the file as 'run' reads it; for an embedded target also what the endpoint checks at
-                    start: one Python worker imports every route's file from modelDir, finds every function and
-                    evaluates every default_value.
+                    Checks the file as 'run' (or, for a file with "scenario" and "variants", 'experiment') reads
+                    it; for an embedded target also what the endpoint checks at start: one Python worker imports
+                    every route's file from modelDir, finds every function and evaluates every default_value.
 
                     \(validateExitCodes)
                     """,
@@ -172,20 +172,65 @@ public enum LoadgenCommand {
 
     /// `loadgen validate SCENARIO`.
     static func validate(_ parsed: ParsedArguments, environment: LoadgenEnvironment) -> LoadgenExitCode {
+        let path = parsed.positional("SCENARIO") ?? ""
+        if isExperimentFile(path, currentDirectory: environment.currentDirectory) {
+            return validateExperiment(path, environment: environment)
+        }
         guard let scenario = loadScenario(parsed, environment: environment) else { return .usageError }
-        if case .embedded(let embedded) = scenario.target {
-            do {
-                try ModelCheck.check(
-                    modelDirectory: embedded.modelDirectory, routes: embedded.routes, python: embedded.python)
-            } catch {
-                let path = parsed.positional("SCENARIO") ?? ""
-                environment.standardError(
-                    "error: \(path): target.embedded: the endpoint would not start: \(error.message)\n")
-                return .usageError
-            }
+        guard checkModel(scenario, at: "target.embedded", path: path, environment: environment) else {
+            return .usageError
         }
         environment.standardOutput(describe(scenario))
         return .success
+    }
+
+    /// Whether the file at `path` is an experiment (an object with `scenario` and `variants`), which `validate`
+    /// checks as `loadgen experiment` would read it. Anything unreadable is left to the scenario loader's errors.
+    static func isExperimentFile(_ path: String, currentDirectory: String?) -> Bool {
+        guard let file = try? ScenarioFile(path: path, currentDirectory: currentDirectory, kind: "scenario"),
+            case .object(let object)? = try? LoadgenJSON.parse(file.bytes)
+        else { return false }
+        return object["variants"] != nil && object["scenario"] != nil
+    }
+
+    /// `loadgen validate EXPERIMENT`: the experiment file, then each variant's embedded model as the endpoint
+    /// would check it at start; prints each variant's scenario.
+    static func validateExperiment(_ path: String, environment: LoadgenEnvironment) -> LoadgenExitCode {
+        let experiment: Experiment
+        do {
+            experiment = try Experiment.load(path: path, currentDirectory: environment.currentDirectory)
+        } catch {
+            let location = error.path.isEmpty ? "" : "\(error.path): "
+            environment.standardError("error: \(path): \(location)\(error.message)\n")
+            return .usageError
+        }
+        var text = "ok: experiment \(experiment.name), \(experiment.variants.count) variant"
+            + (experiment.variants.count == 1 ? "" : "s") + "\n"
+        for (index, variant) in experiment.variants.enumerated() {
+            let field = "variants[\(index)] (\(variant.name)): target.embedded"
+            guard checkModel(variant.scenario, at: field, path: path, environment: environment) else {
+                return .usageError
+            }
+            text += "\nvariant \(variant.name)" + (variant.description.isEmpty ? "" : ": \(variant.description)") + "\n"
+            text += describe(variant.scenario).split(separator: "\n").dropFirst().map { $0 + "\n" }.joined()
+        }
+        environment.standardOutput(text)
+        return .success
+    }
+
+    /// Checks an embedded target's model files and functions as the endpoint would at start; prints the error
+    /// (naming `field` in `path`) and returns false when it would not start.
+    static func checkModel(
+        _ scenario: Scenario, at field: String, path: String, environment: LoadgenEnvironment
+    ) -> Bool {
+        guard case .embedded(let embedded) = scenario.target else { return true }
+        do {
+            try ModelCheck.check(modelDirectory: embedded.modelDirectory, routes: embedded.routes, python: embedded.python)
+            return true
+        } catch {
+            environment.standardError("error: \(path): \(field): the endpoint would not start: \(error.message)\n")
+            return false
+        }
     }
 
     /// A human summary of a valid scenario.
