@@ -409,7 +409,7 @@ enum CallFixtures {
             Issue.record("expected a run")
             return
         }
-        let options = try LoadgenCore.CallOptions(parsed, currentDirectory: "/")
+        let options = try CallCommandOptions(parsed, currentDirectory: "/")
         #expect(options.baseURL.absoluteString == "https://example.com:8443")
         #expect(options.path == "/a%20b?x=1")
         #expect(options.method == "POST")
@@ -423,14 +423,14 @@ enum CallFixtures {
 
         // Defaults: GET without a body, the route spec's verb and path with one.
         guard case .run(let bare) = try parser.parse(["http://h"]) else { return }
-        let defaults = try LoadgenCore.CallOptions(bare, currentDirectory: "/")
+        let defaults = try CallCommandOptions(bare, currentDirectory: "/")
         #expect(defaults.method == "GET" && defaults.path == "/" && defaults.body == nil && defaults.contentType == nil)
         #expect(defaults.retry.maxAttempts == 5 && defaults.retry.backoff == Backoff())
         #expect(defaults.deadline == .seconds(30) && defaults.attemptTimeout == .seconds(10) && defaults.idempotent)
         guard case .run(let routed) = try parser.parse([
             "http://h:1", "--route-spec", #"{"verb": "PUT", "path": "/r", "file": "f", "function": "g", "body": []}"#,
         ]) else { return }
-        let route = try LoadgenCore.CallOptions(routed, currentDirectory: "/")
+        let route = try CallCommandOptions(routed, currentDirectory: "/")
         #expect(route.method == "PUT" && route.path == "/r" && route.routeSpec?.function == "g")
     }
 

@@ -131,14 +131,14 @@ public enum CallCommand {
         standardError: @escaping @Sendable (String) -> Void = StandardStreams.writeError,
         currentDirectory: String = FileManager.default.currentDirectoryPath
     ) async -> Int32 {
-        let options: CallOptions
+        let options: CallCommandOptions
         do {
             switch try CommandParser(root: spec).parse(arguments) {
             case .help(let text), .version(let text):
                 standardOutput(text)
                 return ExitCode.success.rawValue
             case .run(let parsed):
-                options = try CallOptions(parsed, currentDirectory: currentDirectory)
+                options = try CallCommandOptions(parsed, currentDirectory: currentDirectory)
             }
         } catch {
             standardError(error.report)
@@ -149,7 +149,7 @@ public enum CallCommand {
 
     /// Performs the call described by `options`.
     public static func run(
-        _ options: CallOptions, standardOutput: @escaping @Sendable (String) -> Void,
+        _ options: CallCommandOptions, standardOutput: @escaping @Sendable (String) -> Void,
         standardError: @escaping @Sendable (String) -> Void
     ) async -> ExitCode {
         let started = ContinuousClock.now
@@ -169,7 +169,7 @@ public enum CallCommand {
     }
 
     private static func perform(
-        _ options: CallOptions, standardOutput: @escaping @Sendable (String) -> Void,
+        _ options: CallCommandOptions, standardOutput: @escaping @Sendable (String) -> Void,
         standardError: @escaping @Sendable (String) -> Void, started: (CallTransport) -> Void
     ) async -> ExitCode {
         // The endpoint's own validator, on the very bytes and Content-Type that would be sent.

@@ -4,7 +4,7 @@ import Foundation
 import ResilientClient
 
 /// Everything `loadgen call` was asked to do, checked and converted from its flags.
-public struct CallOptions: Sendable {
+public struct CallCommandOptions: Sendable {
     /// `scheme://host[:port]`, the client's base URL.
     public var baseURL: URL
     /// The path (and query) called, e.g. `/predict`.
