@@ -15,16 +15,7 @@ build_release "$ROOT" --product loadgen
 build_release "$ROOT" --product reference-endpoint
 LOADGEN="$ROOT/.build/release/loadgen"
 
-# The scenario as shipped (model folder made absolute, since the copies live in WORK), and without the limiter.
-python3 - "$ROOT" "$WORK" <<'PY'
-import json, sys
-root, work = sys.argv[1], sys.argv[2]
-scenario = json.load(open(f"{root}/scenarios/adaptive-rate-limit.json"))
-scenario["target"]["embedded"]["modelDir"] = f"{root}/examples/echo"
-json.dump(scenario, open(f"{work}/limited.json", "w"))
-del scenario["client"]["adaptiveRateLimit"]
-json.dump(scenario, open(f"{work}/plain.json", "w"))
-PY
+with_and_without adaptive-rate-limit.json adaptiveRateLimit
 
 report() {  # report LABEL JSON
   python3 - "$1" "$2" <<'PY'
@@ -40,14 +31,4 @@ print(f"{label:<22} calls {d['calls']:>6}  ok {d['ok']:>6}  goodput {goodput:7.1
 PY
 }
 
-for round in $(seq 1 "$ROUNDS"); do
-  [ "$ROUNDS" -gt 1 ] && echo "round $round of $ROUNDS"
-  # Alternate the order, so that neither variant always runs on a warmer machine.
-  if [ $((round % 2)) -eq 1 ]; then order="plain limited"; else order="limited plain"; fi
-  for variant in $order; do
-    "$LOADGEN" run "$WORK/$variant.json" --json "$WORK/$variant-$round.json" >/dev/null 2>"$WORK/$variant-$round.log" || true
-    [ -s "$WORK/$variant-$round.json" ] || { tail -20 "$WORK/$variant-$round.log"; exit 1; }
-    if [ "$variant" = limited ]; then label="adaptive rate limit"; else label="no rate limit"; fi
-    report "$label" "$WORK/$variant-$round.json"
-  done
-done
+rounds_with_and_without "adaptive rate limit" "no rate limit"

@@ -14,16 +14,7 @@ build_release "$ROOT" --product loadgen
 build_release "$ROOT" --product reference-endpoint
 LOADGEN="$ROOT/.build/release/loadgen"
 
-# The scenario as shipped (model folder made absolute, since the copies live in WORK), and without hedging.
-python3 - "$ROOT" "$WORK" <<'PY'
-import json, sys
-root, work = sys.argv[1], sys.argv[2]
-scenario = json.load(open(f"{root}/scenarios/hedging.json"))
-scenario["target"]["embedded"]["modelDir"] = f"{root}/examples/echo"
-json.dump(scenario, open(f"{work}/hedged.json", "w"))
-del scenario["client"]["hedging"]
-json.dump(scenario, open(f"{work}/plain.json", "w"))
-PY
+with_and_without hedging.json hedging
 
 report() {  # report LABEL JSON
   python3 - "$1" "$2" <<'PY'
@@ -36,14 +27,4 @@ print(f"{label:<16} calls {d['calls']:>5}  ok {d['ok']:>5}  p50 {l['p50']:7.2f} 
 PY
 }
 
-for round in $(seq 1 "$ROUNDS"); do
-  [ "$ROUNDS" -gt 1 ] && echo "round $round of $ROUNDS"
-  # Alternate the order, so that neither variant always runs on a warmer machine.
-  if [ $((round % 2)) -eq 1 ]; then order="plain hedged"; else order="hedged plain"; fi
-  for variant in $order; do
-    "$LOADGEN" run "$WORK/$variant.json" --json "$WORK/$variant-$round.json" >/dev/null 2>"$WORK/$variant-$round.log" || true
-    [ -s "$WORK/$variant-$round.json" ] || { tail -20 "$WORK/$variant-$round.log"; exit 1; }
-    if [ "$variant" = hedged ]; then label="hedging 20ms ×2"; else label="no hedging"; fi
-    report "$label" "$WORK/$variant-$round.json"
-  done
-done
+rounds_with_and_without "hedging 20ms ×2" "no hedging"

@@ -125,3 +125,36 @@ client_bench_start() {
   wait_for_port "$PORT" || true
   kill -0 "${PIDS[-1]}" 2>/dev/null || { echo "the bench server failed to start (port $PORT in use?)"; exit 1; }
 }
+
+# with_and_without SCENARIO KEY: writes WORK/with.json (scenarios/SCENARIO as shipped, its embedded model folder
+# made absolute, since the copies live in WORK) and WORK/without.json (the same without client.KEY), for scripts
+# that compare one client setting on and off (hedging.sh, adaptive-rate-limit.sh).
+with_and_without() {
+  python3 - "$ROOT" "$WORK" "$1" "$2" <<'PY'
+import json, sys
+root, work, name, key = sys.argv[1:5]
+scenario = json.load(open(f"{root}/scenarios/{name}"))
+embedded = scenario["target"]["embedded"]
+embedded["modelDir"] = f"{root}/scenarios/{embedded['modelDir']}"
+json.dump(scenario, open(f"{work}/with.json", "w"))
+del scenario["client"][key]
+json.dump(scenario, open(f"{work}/without.json", "w"))
+PY
+}
+
+# rounds_with_and_without LABEL_WITH LABEL_WITHOUT: runs WORK/with.json and WORK/without.json with loadgen,
+# interleaved ROUNDS times (the order alternating, so that neither always runs on a warmer machine), and
+# prints each run through the caller's `report LABEL JSON`.
+rounds_with_and_without() {
+  local round variant label order
+  for round in $(seq 1 "$ROUNDS"); do
+    [ "$ROUNDS" -gt 1 ] && echo "round $round of $ROUNDS"
+    if [ $((round % 2)) -eq 1 ]; then order="without with"; else order="with without"; fi
+    for variant in $order; do
+      "$LOADGEN" run "$WORK/$variant.json" --json "$WORK/$variant-$round.json" >/dev/null 2>"$WORK/$variant-$round.log" || true
+      [ -s "$WORK/$variant-$round.json" ] || { tail -20 "$WORK/$variant-$round.log"; exit 1; }
+      if [ "$variant" = with ]; then label=$1; else label=$2; fi
+      report "$label" "$WORK/$variant-$round.json"
+    done
+  done
+}
