@@ -18,11 +18,14 @@
 # the median ratio with its range (min-max) and the median req/s of each side; the load average before and after;
 # and any non-2xx responses or socket errors wrk reports.
 #
-# GRANIAN_OPTS default: --loop uvloop --runtime-mode st --runtime-threads 1 (Granian's own choices for RSGI with
-# uvloop installed, spelled out). Tried briefly on one core, 2026-12-04, on the shared 2-core VM: --loop rloop
-# (its Rust loop, a separate package) was no faster than uvloop, --loop asyncio 10-20% slower; --runtime-mode mt,
-# --runtime-threads 2 (a second Rust I/O thread on the same core) and --task-impl rust (experimental) were no
-# faster; --blocking-threads is at most 1 for RSGI (the thread that runs Python). Set GRANIAN_OPTS to try others.
+# GRANIAN_OPTS default: --loop uvloop --runtime-mode st --runtime-threads 1, i.e. Granian's own choice for RSGI with
+# uvloop installed, spelled out so that another installed loop (rloop, which `auto` prefers) cannot change it.
+# Tried briefly on one core (2 s of /predict after 1 s of warm-up, 3 to 4 interleaved rounds per option, 2026-12-04,
+# on the shared 2-core VM at load 1 to 5, so only large differences count): --loop rloop (Granian's Rust loop, a
+# separate package) matched uvloop, never beat it clearly; --loop asyncio and --task-impl rust (experimental)
+# were lower in most rounds; --runtime-threads 2 (multi-threaded Rust runtime, a second I/O thread on the same
+# core), --http 1 and --backpressure 64 were no faster. --blocking-threads is at most 1 for RSGI (the one thread
+# that runs Python), which is the default. Set GRANIAN_OPTS to try others on a quiet machine.
 #
 # A benchmark prints figures; it never fails a test. Python packages: pip install -r requirements-bench.txt
 #
@@ -40,6 +43,8 @@ bench_init endpoint-granian
 require_tools --fail wrk taskset python3
 python3 -c "import granian, pydantic" 2>/dev/null \
   || { echo "error: Granian peer missing: pip install -r $ROOT/requirements-bench.txt" >&2; exit 1; }
+case "$GRANIAN_OPTS" in *uvloop*) python3 -c "import uvloop" 2>/dev/null \
+  || { echo "error: uvloop missing: pip install -r $ROOT/requirements-bench.txt" >&2; exit 1; } ;; esac
 case "$CORES" in 1 | 2 | 1,2) ;; *) echo "error: CORES must be 1, 2 or 1,2" >&2; exit 1 ;; esac
 [ "$ROUNDS" -ge 1 ] && [ "$ROUNDS" -le 50 ] || { echo "error: ROUNDS must be 1 to 50" >&2; exit 1; }
 
@@ -158,8 +163,9 @@ differences = 0
 for a, b in zip(ours, peer):
     if (a["status"], a["body"]) != (b["status"], b["body"]):
         differences += 1
-        print(f"warning: {a['case']}: ours {a['status']} {json.dumps(a['body'])}")
-        print(f"         {' ' * len(a['case'])}  granian {b['status']} {json.dumps(b['body'])}")
+        print(f"warning: {a['case']} answered differently:")
+        print(f"  ours     {a['status']} {json.dumps(a['body'])}")
+        print(f"  granian  {b['status']} {json.dumps(b['body'])}")
 if len(ours) != len(peer):
     differences += 1
     print(f"warning: {len(ours)} answers from ours, {len(peer)} from granian")
