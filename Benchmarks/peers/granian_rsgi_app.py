@@ -20,12 +20,16 @@ pydantic model and the model function are the same objects' sources, not copies)
   a missing or non-JSON Content-Type is not parsed (FastAPI's strict_content_type); 404 and 405 as Starlette;
 - GET /ping answers {"message": "pong"}.
 
-Fast path, for `Content-Type: application/json`: `Model.model_validate_json` (pydantic-core parses and validates
-in one pass, in Rust) and the result encoded with orjson when it is installed (json's C encoder otherwise).
-Whenever that path fails (invalid JSON, invalid body, a result orjson cannot encode) the request is answered
-by the slow path, which does exactly what FastAPI does: json.loads, then model_validate(from_attributes=True),
-errors through a jsonable_encoder-like conversion and json.dumps(ensure_ascii=False, allow_nan=False). Only
-errors take it, so it costs nothing on the measured requests.
+Fast path, for `Content-Type: application/json`: `Model.model_validate_json`, i.e. the model's pydantic-core
+validator's `validate_json` called directly (it parses and validates in one pass, in Rust), then the function,
+its result encoded with orjson when it is installed (json's C encoder otherwise). Whenever that path fails
+(invalid JSON, invalid body, a result orjson cannot encode) the request is answered by the slow path, which does
+exactly what FastAPI does: json.loads, then model_validate(from_attributes=True), errors through a
+jsonable_encoder-like conversion and json.dumps(ensure_ascii=False, allow_nan=False). Only errors take it, so it
+costs nothing on the measured requests. Where the fast path could still differ from FastAPI: a body pydantic's
+JSON parser accepts with another meaning than json.loads (none known for these types), and results orjson
+encodes where json would not (NaN becomes null instead of Starlette's 500; floats are written by another
+algorithm). The trivial model returns {"y": int}, for which both encoders agree.
 """
 import email.message
 import json
@@ -87,7 +91,7 @@ def starlette_json(status, content):
 
 
 class Route:
-    __slots__ = ("verb", "allow", "fn", "model", "call")
+    __slots__ = ("verb", "allow", "fn", "model", "validate_json", "call")
 
     def __init__(self, model_dir, route, index, modules):
         params = route.get("body") or []
@@ -95,6 +99,8 @@ class Route:
         self.allow = [("content-type", "application/json"), ("allow", self.verb)]
         self.fn = load_function(model_dir, route["file"], route["function"], modules)
         self.model = body_model(index, params) if params else None
+        # What Model.model_validate_json calls, without its Python wrapper (0.5 us a body instead of 1.2 us).
+        self.validate_json = self.model.__pydantic_validator__.validate_json if self.model else None
         names = [p["name"] for p in params]
         fn = self.fn
         if not names:
@@ -179,7 +185,7 @@ async def app(scope, proto):
             content_type = scope.headers.get("content-type")
             if content_type == "application/json":
                 try:
-                    validated = route.model.model_validate_json(raw)
+                    validated = route.validate_json(raw)
                 except ValueError:  # ValidationError, or anything else: FastAPI's own path decides
                     status, headers, body = route.slow(raw, content_type)
                 else:
