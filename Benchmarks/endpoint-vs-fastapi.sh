@@ -37,14 +37,7 @@ start_server() {
   taskset -c 0 "$@" >"$WORK/server.out" 2>"$WORK/server.err" &
   SERVER_PID=$!
   PIDS+=("$SERVER_PID")
-  PORT=""
-  for _ in $(seq 1 1200); do
-    PORT=$(sed -n 's|^Endpoint is running at: http://[^:]*:\([0-9]*\)$|\1|p' "$WORK/server.out" | head -1)
-    [ -n "$PORT" ] && break
-    kill -0 "$SERVER_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  if [ -z "$PORT" ]; then echo "error: server did not start: $*" >&2; cat "$WORK/server.err" >&2; exit 1; fi
+  wait_for_endpoint "$SERVER_PID" "server $*"
 }
 
 # wrk on CPU 1 against http://127.0.0.1:PORT$1 (optionally with a Lua script $2): prints req/s and, on

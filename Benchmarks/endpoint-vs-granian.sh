@@ -78,14 +78,7 @@ start_ours() {
     --workers "$1" --loop-threads "$1" --no-access-log >"$WORK/server.out" 2>"$WORK/server.err" &
   local pid=$!
   PIDS+=("$pid")
-  PORT=""
-  for _ in $(seq 1 1200); do
-    PORT=$(sed -n 's|^Endpoint is running at: http://[^:]*:\([0-9]*\)$|\1|p' "$WORK/server.out" | head -1)
-    [ -n "$PORT" ] && break
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if [ -z "$PORT" ]; then echo "error: the endpoint did not start" >&2; cat "$WORK/server.err" >&2; exit 1; fi
+  wait_for_endpoint "$pid" "the endpoint"
 }
 
 # start_granian WORKERS: Granian on a free port; waits (at most 60 s) until GET /ping answers 200, sets PORT.

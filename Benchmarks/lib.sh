@@ -158,3 +158,18 @@ rounds_with_and_without() {
     done
   done
 }
+
+# wait_for_endpoint PID WHAT: waits (at most 120 s) for the "Endpoint is running at: http://H:P" line in
+# WORK/server.out of the server PID started, and sets PORT; exits with WORK/server.err if it never comes.
+wait_for_endpoint() {
+  PORT=""
+  for _ in $(seq 1 1200); do
+    PORT=$(sed -n 's|^Endpoint is running at: http://[^:]*:\([0-9]*\)$|\1|p' "$WORK/server.out" | head -1)
+    [ -n "$PORT" ] && return 0
+    kill -0 "$1" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "error: $2 did not start" >&2
+  cat "$WORK/server.err" >&2
+  exit 1
+}

@@ -429,20 +429,9 @@ final class WorkerPoolCore: Sendable {
         case nil: return false
         case .nothing: break
         case .dispatch: dispatchLoop()
-        case .deferToLoop: loop?.atEndOfIteration { [self] in dispatchAtEndOfIteration() }
+        case .deferToLoop: loop?.atEndOfIteration { [self] in dispatch(endOfIteration: true) }
         }
         return true
-    }
-
-    /// The end of the iteration a deferred call was submitted in: dispatches everything waiting.
-    private func dispatchAtEndOfIteration() {
-        let became = state.withLock { s -> Bool in
-            s.dispatchDeferred = false
-            if s.flushing { return false }
-            s.flushing = true
-            return true
-        }
-        if became { dispatchLoop() }
     }
 
     func dropAbandonedCalls() {
@@ -452,10 +441,11 @@ final class WorkerPoolCore: Sendable {
         for call in dropped { call.completion(.abandoned) }
     }
 
-    /// Takes the dispatcher role if nobody holds it, and dispatches.
-    func dispatch() {
+    /// Takes the dispatcher role if nobody holds it, and dispatches: for the supervisor after a batch of results,
+    /// or (`endOfIteration`) at the end of the event loop iteration that deferred a call.
+    func dispatch(endOfIteration: Bool = false) {
         let became = state.withLock { s -> Bool in
-            s.dispatchPending = false
+            if endOfIteration { s.dispatchDeferred = false } else { s.dispatchPending = false }
             if s.flushing { return false }
             s.flushing = true
             return true
