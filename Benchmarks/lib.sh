@@ -125,10 +125,10 @@ median() {
 }
 
 # measure_process OUT COMMAND…: runs COMMAND under GNU time (/usr/bin/time; its exit code is returned) and
-# writes to OUT one line `cpu_s user_s sys_s maxrss_kib max_fds`: its CPU time and peak RSS (exact, at its
-# exit) and the most file descriptors it had open (/proc/PID/fd, sampled every 0.1 s). COMMAND may be
-# `taskset …`, which execs the program in the same process. (GNU time rather than wait4 from Python: a child
-# forked by Python starts with Python's RSS as its peak, GNU time's with about 1.5 MiB.)
+# writes to OUT one line `cpu_s user_s sys_s maxrss_kib max_fds wall_s`: its CPU time and peak RSS (exact, at
+# its exit), the most file descriptors it had open (/proc/PID/fd, sampled every 0.1 s) and its wall time.
+# COMMAND may be `taskset …`, which execs the program in the same process. (GNU time rather than wait4 from
+# Python: a child forked by Python starts with Python's RSS as its peak, GNU time's with about 1.5 MiB.)
 measure_process() {
   local out=$1
   shift
@@ -137,7 +137,7 @@ measure_process() {
 import os, subprocess, sys, time
 out, argv = sys.argv[1], sys.argv[2:]
 timing = out + ".time"
-timer = subprocess.Popen(["/usr/bin/time", "-f", "%U %S %M", "-o", timing] + argv)
+timer = subprocess.Popen(["/usr/bin/time", "-f", "%U %S %M %e", "-o", timing] + argv)
 fds = 0
 while timer.poll() is None:
     try:
@@ -149,11 +149,11 @@ while timer.poll() is None:
     time.sleep(0.1)
 try:
     with open(timing) as f:
-        user, system, rss = f.read().split()[-3:]
+        user, system, rss, wall = f.read().split()[-4:]
 except (OSError, ValueError):
-    user, system, rss = "0", "0", "0"
+    user, system, rss, wall = "0", "0", "0", "0"
 with open(out, "w") as f:
-    f.write("%.3f %s %s %s %d\n" % (float(user) + float(system), user, system, rss, fds))
+    f.write("%.3f %s %s %s %d %s\n" % (float(user) + float(system), user, system, rss, fds, wall))
 sys.exit(timer.returncode)
 PY
 }
