@@ -81,15 +81,15 @@ free_port() {
 
 # start_nginx PORT LOCATION…: nginx with one worker, access log off and keep-alive without limit, listening on
 # 127.0.0.1:PORT with the given location blocks, pinned to CPU 0 and added to PIDS; returns once it accepts.
-# NGINX_CONNECTIONS (default 4096) sets worker_connections and the worker's open-file limit (raise `ulimit -n`
-# too for more than about 1,000); NGINX_UNPINNED=1 leaves it on any CPU.
+# NGINX_CONNECTIONS (default 4096) sets worker_connections and, when set, the worker's open-file limit (raise
+# `ulimit -n` too for more than about 1,000); NGINX_UNPINNED=1 leaves it on any CPU.
 start_nginx() {
   local port=$1
   shift
   mkdir -p "$WORK/nginx/logs"
   cat > "$WORK/nginx/nginx.conf" <<CONF
-worker_processes 1;
-worker_rlimit_nofile $((${NGINX_CONNECTIONS:-4096} * 2 + 64));
+worker_processes 1;${NGINX_CONNECTIONS:+
+worker_rlimit_nofile $((NGINX_CONNECTIONS * 2 + 64));}
 daemon off;
 error_log $WORK/nginx/logs/error.log;
 pid $WORK/nginx/nginx.pid;

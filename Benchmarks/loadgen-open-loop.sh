@@ -146,7 +146,7 @@ fi
 
 echo
 if [ -z "$GOOD" ]; then
-  echo "no rate held within 1% of schedule (down to $LO calls/s); wrk W = $(printf '%.0f' "$W") req/s"
+  echo "no rate held within 1% of schedule (down to $BAD calls/s); wrk W = $(printf '%.0f' "$W") req/s"
 else
   awk -v g="$GOOD" -v b="${BAD:-}" -v w="$W" -v c="$CONNS" -v cpu="$GOOD_CPU" -v late="$LATE_MS" 'BEGIN {
     printf "highest constant rate held within 1%% of schedule (late > %s ms counted): %d calls/s%s\n", late, g,

@@ -57,10 +57,10 @@ done
 
 CLIENT=()  # the prefix that pins a client (empty: unpinned)
 
-# run_wrk THREADS CONNS: prints wrk's requests/s (notes about errors go to stderr).
+# run_wrk THREADS CONNS [SECONDS]: prints wrk's requests/s (notes about errors go to stderr).
 run_wrk() {
   local out
-  out=$("${CLIENT[@]}" wrk -t"$1" -c"$2" -d"${DURATION}s" "$URL" 2>&1) || true
+  out=$("${CLIENT[@]}" wrk -t"$1" -c"$2" -d"${3:-$DURATION}s" "$URL" 2>&1) || true
   grep -E 'Non-2xx|Socket errors' <<<"$out" | sed 's/^ */  note: wrk: /' >&2 || true
   awk '/Requests\/sec/ {print $2; found=1} END {if (!found) print 0}' <<<"$out"
 }
@@ -92,10 +92,10 @@ for t in "${THREADS_ALL[@]}"; do
     CLIENT=()
     MODE="nothing pinned: nginx (1 worker, return 200), wrk -t2 and loadgen --threads 2 share both cores"
   fi
-  NGINX_UNPINNED=$NGINX_UNPINNED start_nginx "$PORT" 'location / { return 200 "ok"; }'
+  start_nginx "$PORT" 'location / { return 200 "ok"; }'
   echo "== $MODE; ${DURATION}s per run, $ROUNDS paired rounds"
   for c in "${CONNS_ALL[@]}"; do
-    run_wrk "$t" "$c" >/dev/null  # warm nginx up (not measured)
+    run_wrk "$t" "$c" 1 >/dev/null 2>&1  # warm nginx up (not measured)
     WRK_ALL=()
     LG_ALL=()
     RATIOS=()
