@@ -81,16 +81,19 @@ free_port() {
 
 # start_nginx PORT LOCATION…: nginx with one worker, access log off and keep-alive without limit, listening on
 # 127.0.0.1:PORT with the given location blocks, pinned to CPU 0 and added to PIDS; returns once it accepts.
+# NGINX_CONNECTIONS (default 4096) sets worker_connections and, when set, the worker's open-file limit (raise
+# `ulimit -n` too for more than about 1,000); NGINX_UNPINNED=1 leaves it on any CPU.
 start_nginx() {
   local port=$1
   shift
   mkdir -p "$WORK/nginx/logs"
   cat > "$WORK/nginx/nginx.conf" <<CONF
-worker_processes 1;
+worker_processes 1;${NGINX_CONNECTIONS:+
+worker_rlimit_nofile $((NGINX_CONNECTIONS * 2 + 64));}
 daemon off;
 error_log $WORK/nginx/logs/error.log;
 pid $WORK/nginx/nginx.pid;
-events { worker_connections 4096; }
+events { worker_connections ${NGINX_CONNECTIONS:-4096}; }
 http {
   access_log off;
   keepalive_requests 100000000;
@@ -103,7 +106,9 @@ http {
   }
 }
 CONF
-  taskset -c 0 nginx -p "$WORK/nginx" -e "$WORK/nginx/logs/error.log" -c "$WORK/nginx/nginx.conf" &
+  local pin=(taskset -c 0)
+  [ "${NGINX_UNPINNED:-0}" = 1 ] && pin=()
+  "${pin[@]}" nginx -p "$WORK/nginx" -e "$WORK/nginx/logs/error.log" -c "$WORK/nginx/nginx.conf" &
   PIDS+=($!)
   wait_for_port "$port" || { echo "error: nginx did not start" >&2; cat "$WORK/nginx/logs/error.log" >&2; exit 1; }
 }
@@ -111,6 +116,46 @@ CONF
 # wrk_rps WRK-ARGUMENT… URL: runs wrk on CPU 1 and prints its requests/s.
 wrk_rps() {
   taskset -c 1 wrk "$@" | awk '/Requests\/sec/ {print $2}'
+}
+
+# median NUMBER…: prints the median (the mean of the middle two for an even count); nothing for no numbers.
+median() {
+  [ $# -gt 0 ] || return 0
+  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# measure_process OUT COMMAND…: runs COMMAND under GNU time (/usr/bin/time; its exit code is returned) and
+# writes to OUT one line `cpu_s user_s sys_s maxrss_kib max_fds wall_s`: its CPU time and peak RSS (exact, at
+# its exit), the most file descriptors it had open (/proc/PID/fd, sampled every 0.1 s) and its wall time.
+# COMMAND may be `taskset …`, which execs the program in the same process. (GNU time rather than wait4 from
+# Python: a child forked by Python starts with Python's RSS as its peak, GNU time's with about 1.5 MiB.)
+measure_process() {
+  local out=$1
+  shift
+  [ -x /usr/bin/time ] || { echo "error: /usr/bin/time (GNU time) is not installed" >&2; exit 1; }
+  python3 - "$out" "$@" <<'PY'
+import os, subprocess, sys, time
+out, argv = sys.argv[1], sys.argv[2:]
+timing = out + ".time"
+timer = subprocess.Popen(["/usr/bin/time", "-f", "%U %S %M %e", "-o", timing] + argv)
+fds = 0
+while timer.poll() is None:
+    try:
+        with open(f"/proc/{timer.pid}/task/{timer.pid}/children") as f:
+            for child in f.read().split():
+                fds = max(fds, len(os.listdir(f"/proc/{child}/fd")))
+    except OSError:
+        pass
+    time.sleep(0.1)
+try:
+    with open(timing) as f:
+        user, system, rss, wall = f.read().split()[-4:]
+except (OSError, ValueError):
+    user, system, rss, wall = "0", "0", "0", "0"
+with open(out, "w") as f:
+    f.write("%.3f %s %s %s %d %s\n" % (float(user) + float(system), user, system, rss, fds, wall))
+sys.exit(timer.returncode)
+PY
 }
 
 # client_bench_start: builds Benchmarks/client-overhead/main.swift (a throwaway package using ResilientClient),

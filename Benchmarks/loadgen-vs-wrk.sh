@@ -1,58 +1,142 @@
 #!/usr/bin/env bash
-# Compares loadgen's request rate with wrk's against the same nginx (`return 200`, one worker, access log off).
-# nginx is pinned to CPU 0; wrk and then loadgen to CPU 1, each with the same connections and one request in
-# flight per connection, as fast as possible: wrk `-t1 -cN`, loadgen a closed loop of N users with no think time
-# over N keep-alive connections (which is what wrk does). Prints both rates and the ratio loadgen/wrk.
-# The two clients alternate for ROUNDS rounds (default 3) and the best round of each is compared, since the machine
-# may be shared. A benchmark prints figures; it never fails a test.
-# Usage: [ROUNDS=3] [PORT=free port] Benchmarks/loadgen-vs-wrk.sh [duration-seconds=10] [connections=64]
+# Compares loadgen's request rate with wrk's in a closed loop against the same nginx (`return 200`, one worker,
+# access log off): the same connections and one request in flight per connection, as fast as possible: wrk
+# `-tT -cN`, loadgen a closed loop of N users with no think time over N keep-alive connections (which is what wrk
+# does) on T event-loop threads (`loadgen run --threads T`).
+#
+# For each connection count it runs ROUNDS (default 5) paired rounds: in each round both clients run once, one
+# after the other, and which goes first alternates (wrk first in odd rounds), so a drift of the machine hits both
+# alike. Each round prints both rates and the ratio loadgen/wrk; then, per connection count, the median of the
+# rounds' ratios with its min–max range and both clients' median rates. The figure to quote is that median ratio
+# (goal: ≥ 1.05 at 32 and at 256 connections), not the best round.
+#
+# THREADS picks the mode (a comma list runs each):
+#   1 (default)  nginx pinned to CPU 0; wrk -t1 and loadgen --threads 1 pinned to CPU 1.
+#   2            nothing pinned (nginx, wrk -t2, loadgen --threads 2 share both cores).
+#   1,2          both, then per connection count and client the scaling factor from one thread to two
+#                (median rate with 2 threads / median rate with 1); nginx is restarted for each mode.
+# A client's non-2xx answers, socket errors, failed or not-sent calls are printed as notes. A benchmark prints
+# figures; it never fails a test.
+# Usage: [ROUNDS=5] [THREADS=1|2|1,2] [PORT=free port] Benchmarks/loadgen-vs-wrk.sh [seconds=3] [connections=32,256]
 set -euo pipefail
-DURATION=${1:-10}
-CONNS=${2:-64}
-ROUNDS=${ROUNDS:-3}
+DURATION=${1:-3}
+CONNS_LIST=${2:-32,256}
+ROUNDS=${ROUNDS:-5}
+THREADS=${THREADS:-1}
 source "$(dirname "$0")/lib.sh"
 PORT=${PORT:-$(free_port)}  # a fixed port could be held by another benchmark
 bench_init loadgen-vs-wrk
 require_tools wrk nginx taskset
 
+IFS=, read -r -a CONNS_ALL <<<"$CONNS_LIST"
+IFS=, read -r -a THREADS_ALL <<<"$THREADS"
+for t in "${THREADS_ALL[@]}"; do
+  case "$t" in 1|2) ;; *) echo "error: THREADS takes 1, 2 or 1,2 (got $THREADS)" >&2; exit 2 ;; esac
+done
+for c in "${CONNS_ALL[@]}"; do
+  [[ "$c" =~ ^[0-9]+$ ]] && [ "$c" -ge 2 ] || { echo "error: connections must be numbers ≥ 2 (got $CONNS_LIST)" >&2; exit 2; }
+done
+[ "$ROUNDS" -ge 1 ] && [ "$ROUNDS" -le 50 ] || { echo "error: ROUNDS must be 1 to 50" >&2; exit 2; }
+
 echo "building loadgen (release)…"
 build_release "$ROOT" --product loadgen
 LOADGEN="$ROOT/.build/release/loadgen"
+URL="http://127.0.0.1:$PORT/"
 
-start_nginx "$PORT" 'location / { return 200 "ok"; }'
-
-cat > "$WORK/scenario.json" <<JSON
+for c in "${CONNS_ALL[@]}"; do
+  cat > "$WORK/scenario-$c.json" <<JSON
 {
   "name": "loadgen-vs-wrk",
   "target": {"url": "http://127.0.0.1:$PORT"},
   "requests": [{"route": "/", "method": "GET"}],
-  "load": {"type": "closed", "users": $CONNS, "duration": "${DURATION}s", "thinkTime": "0s"},
-  "client": {"connections": $CONNS, "timeout": "5s"}
+  "load": {"type": "closed", "users": $c, "duration": "${DURATION}s", "thinkTime": "0s"},
+  "client": {"connections": $c, "timeout": "5s"}
 }
 JSON
-
-# Warm nginx up once (not measured).
-wrk_rps -t1 -c"$CONNS" -d1s "http://127.0.0.1:$PORT/" >/dev/null
-
-WRK_ALL=()
-LOADGEN_ALL=()
-for round in $(seq 1 "$ROUNDS"); do
-  WRK_ALL+=("$(wrk_rps -t1 -c"$CONNS" -d"${DURATION}s" "http://127.0.0.1:$PORT/")")
-  rm -f "$WORK/result.json"
-  taskset -c 1 "$LOADGEN" run "$WORK/scenario.json" --quiet --json "$WORK/result.json" || true
-  LOADGEN_ALL+=("$(python3 -c 'import json, sys; print("%.2f" % json.load(open(sys.argv[1]))["throughput_rps"])' \
-    "$WORK/result.json" 2>/dev/null || echo 0)")
-  echo "round $round: wrk ${WRK_ALL[-1]} req/s, loadgen ${LOADGEN_ALL[-1]} req/s"
 done
-best() { printf '%s\n' "$@" | sort -g | tail -1; }
-WRK_RPS=$(best "${WRK_ALL[@]}")
-LOADGEN_RPS=$(best "${LOADGEN_ALL[@]}")
 
-echo "nginx on CPU 0 (1 worker, return 200); clients on CPU 1; $CONNS connections, ${DURATION}s each"
-echo "best of $ROUNDS rounds:"
-echo "wrk -t1 -c$CONNS -d${DURATION}s:             $WRK_RPS req/s"
-echo "loadgen closed loop, $CONNS users, think 0s: $LOADGEN_RPS req/s"
-if [ -n "$WRK_RPS" ] && [ -n "$LOADGEN_RPS" ]; then
-  awk -v a="$LOADGEN_RPS" -v b="$WRK_RPS" 'BEGIN { printf "ratio loadgen/wrk: %.2f\n", a / b }'
+CLIENT=()  # the prefix that pins a client (empty: unpinned)
+
+# run_wrk THREADS CONNS [SECONDS]: prints wrk's requests/s (notes about errors go to stderr).
+run_wrk() {
+  local out
+  out=$("${CLIENT[@]}" wrk -t"$1" -c"$2" -d"${3:-$DURATION}s" "$URL" 2>&1) || true
+  grep -E 'Non-2xx|Socket errors' <<<"$out" | sed 's/^ */  note: wrk: /' >&2 || true
+  awk '/Requests\/sec/ {print $2; found=1} END {if (!found) print 0}' <<<"$out"
+}
+
+# run_loadgen THREADS CONNS: prints loadgen's throughput_rps (notes about failed or unsent calls go to stderr).
+run_loadgen() {
+  rm -f "$WORK/result.json"
+  "${CLIENT[@]}" "$LOADGEN" run "$WORK/scenario-$2.json" --threads "$1" --quiet --json "$WORK/result.json" \
+    >/dev/null 2>"$WORK/loadgen.err" || true
+  python3 - "$WORK/result.json" <<'PY' || { echo 0; sed 's/^/  note: loadgen: /' "$WORK/loadgen.err" | tail -3 >&2; }
+import json, sys
+r = json.load(open(sys.argv[1]))
+if r["failed"] or r["not_sent"]["total"]:
+    print("  note: loadgen: %d failed, %d not sent %s" % (r["failed"], r["not_sent"]["total"], r["not_sent"]["by_reason"]),
+          file=sys.stderr)
+print("%.2f" % r["throughput_rps"])
+PY
+}
+
+declare -A MED_WRK MED_LG SUMMARY
+for t in "${THREADS_ALL[@]}"; do
+  stop_all
+  if [ "$t" = 1 ]; then
+    NGINX_UNPINNED=0
+    CLIENT=(taskset -c 1)
+    MODE="nginx on CPU 0 (1 worker, return 200); wrk -t1 and loadgen --threads 1 on CPU 1"
+  else
+    NGINX_UNPINNED=1
+    CLIENT=()
+    MODE="nothing pinned: nginx (1 worker, return 200), wrk -t2 and loadgen --threads 2 share both cores"
+  fi
+  start_nginx "$PORT" 'location / { return 200 "ok"; }'
+  echo "== $MODE; ${DURATION}s per run, $ROUNDS paired rounds"
+  for c in "${CONNS_ALL[@]}"; do
+    run_wrk "$t" "$c" 1 >/dev/null 2>&1  # warm nginx up (not measured)
+    WRK_ALL=()
+    LG_ALL=()
+    RATIOS=()
+    for round in $(seq 1 "$ROUNDS"); do
+      if [ $((round % 2)) = 1 ]; then
+        first=wrk
+        w=$(run_wrk "$t" "$c")
+        l=$(run_loadgen "$t" "$c")
+      else
+        first=loadgen
+        l=$(run_loadgen "$t" "$c")
+        w=$(run_wrk "$t" "$c")
+      fi
+      r=$(awk -v a="$l" -v b="$w" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
+      WRK_ALL+=("$w")
+      LG_ALL+=("$l")
+      RATIOS+=("$r")
+      printf 'threads %s, %4s connections, round %d (%s first): wrk %10.0f req/s, loadgen %10.0f req/s, ratio %s\n' \
+        "$t" "$c" "$round" "$first" "$w" "$l" "$r"
+    done
+    MED_WRK[$t,$c]=$(median "${WRK_ALL[@]}")
+    MED_LG[$t,$c]=$(median "${LG_ALL[@]}")
+    lo=$(printf '%s\n' "${RATIOS[@]}" | sort -g | head -1)
+    hi=$(printf '%s\n' "${RATIOS[@]}" | sort -g | tail -1)
+    SUMMARY[$t,$c]=$(printf 'threads %s  %4s connections  median ratio loadgen/wrk %.3f (range %.3f–%.3f, %d rounds)  median wrk %.0f req/s, loadgen %.0f req/s' \
+      "$t" "$c" "$(median "${RATIOS[@]}")" "$lo" "$hi" "$ROUNDS" "${MED_WRK[$t,$c]}" "${MED_LG[$t,$c]}")
+    echo "${SUMMARY[$t,$c]}"
+  done
+done
+
+echo
+echo "summary (${DURATION}s runs; median over paired rounds):"
+for t in "${THREADS_ALL[@]}"; do
+  for c in "${CONNS_ALL[@]}"; do echo "${SUMMARY[$t,$c]}"; done
+done
+if [ -n "${MED_WRK[1,${CONNS_ALL[0]}]:-}" ] && [ -n "${MED_WRK[2,${CONNS_ALL[0]}]:-}" ]; then
+  echo "scaling from 1 thread (pinned, 1 client core) to 2 (unpinned, 2 cores shared with nginx), median rates:"
+  for c in "${CONNS_ALL[@]}"; do
+    awk -v c="$c" -v w1="${MED_WRK[1,$c]}" -v w2="${MED_WRK[2,$c]}" -v l1="${MED_LG[1,$c]}" -v l2="${MED_LG[2,$c]}" \
+      'BEGIN { printf "%4s connections  wrk %.2fx (%.0f -> %.0f req/s)  loadgen %.2fx (%.0f -> %.0f req/s)\n",
+               c, (w1 > 0 ? w2 / w1 : 0), w1, w2, (l1 > 0 ? l2 / l1 : 0), l1, l2 }'
+  done
 fi
-echo "(machine shared with other work: figures are indicative)"
+echo "load average now: $(cut -d' ' -f1-3 /proc/loadavg) (on a shared machine the figures are indicative)"

@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# loadgen's open loop at full speed: the highest constant rate loadgen holds within 1% of its schedule against
+# nginx (`return 200`, one worker, access log off, pinned to CPU 0), compared with wrk's closed-loop rate on the
+# same connections (goal: ≥ 0.9× wrk), and loadgen's own CPU time per request at that rate.
+#
+# 1. wrk's rate: `wrk -t1 -cN` on CPU 1, WRK_ROUNDS (default 3) runs of the same length; their median is W.
+# 2. The search: loadgen (`--threads 1`, CPU 1) runs a `constant-rate` scenario over N connections for the
+#    given seconds after a 1 s warmup at the same rate (WARMUP; warmup calls count in no figure), first at
+#    LOW×W and HIGH×W (defaults 0.5 and 1.2), then STEPS (default 6) bisection steps between the highest rate
+#    that held and the lowest that did not (0.7 W / 2^6: about 1% of W). If LOW×W does not hold, up to two
+#    more steps halve it. Each step is one run (no repeat): on a busy machine, rerun or raise the seconds.
+#
+# "Held within 1% of schedule": of the calls the schedule planned (`calls` in the JSON, rate × seconds), at
+# least 99% were sent on time and succeeded. A planned call is a miss when it was
+#   - not sent, whatever the reason (`not_sent.by_reason`: `generator_behind` = started more than 100 ms after
+#     it was due, `client_queue_full`, …);
+#   - failed (a status or error: it did not do the work asked); or
+#   - late: its latency, measured by loadgen from the call's *intended* start, exceeds LATE_MS (default 10 ms).
+#     The JSON has no per-call send lag (intended start → actual send): only `generator_lag_max_ms`, the
+#     largest, and whole histograms of the latency (from the intended start) and of the service time (from
+#     the send). So a late start, whether the generator ran behind or the call waited for a free connection,
+#     is counted through the latency histogram (`histograms.latency`, exact to 0.1%): a call counted late may
+#     also just have been slow to answer, so the count is an upper bound on late starts. Against nginx on
+#     loopback an answer takes well under a millisecond until the connections run out.
+# A step holds when misses ≤ 1% of planned calls. Each step's row shows them by kind, the generator's largest
+# lag, p99 of latency and service time, and loadgen's CPU time (user + system, GNU time, whole process
+# including start-up and the warmup) per request sent (warmup included) and as a share of one core.
+#
+# The answer is the highest rate that held, its ratio to W, and its CPU µs per request. A benchmark prints
+# figures; it never fails a test.
+# Usage: [WRK_ROUNDS=3] [STEPS=6] [LOW=0.5] [HIGH=1.2] [LATE_MS=10] [WARMUP=1s] [PORT=free port]
+#        Benchmarks/loadgen-open-loop.sh [seconds=3] [connections=64]
+set -euo pipefail
+DURATION=${1:-3}
+CONNS=${2:-64}
+WRK_ROUNDS=${WRK_ROUNDS:-3}
+STEPS=${STEPS:-6}
+LOW=${LOW:-0.5}
+HIGH=${HIGH:-1.2}
+LATE_MS=${LATE_MS:-10}
+WARMUP=${WARMUP:-1s}
+source "$(dirname "$0")/lib.sh"
+PORT=${PORT:-$(free_port)}  # a fixed port could be held by another benchmark
+bench_init loadgen-open-loop
+require_tools wrk nginx taskset
+[ "$STEPS" -ge 0 ] && [ "$STEPS" -le 20 ] || { echo "error: STEPS must be 0 to 20" >&2; exit 2; }
+[ "$WRK_ROUNDS" -ge 1 ] && [ "$WRK_ROUNDS" -le 20 ] || { echo "error: WRK_ROUNDS must be 1 to 20" >&2; exit 2; }
+
+echo "building loadgen (release)…"
+build_release "$ROOT" --product loadgen
+LOADGEN="$ROOT/.build/release/loadgen"
+
+start_nginx "$PORT" 'location / { return 200 "ok"; }'
+echo "nginx on CPU 0 (1 worker, return 200); wrk and loadgen on CPU 1; $CONNS connections, ${DURATION}s per run"
+
+wrk_rps -t1 -c"$CONNS" -d1s "http://127.0.0.1:$PORT/" >/dev/null  # warm nginx up (not measured)
+WRK_ALL=()
+for round in $(seq 1 "$WRK_ROUNDS"); do
+  WRK_ALL+=("$(wrk_rps -t1 -c"$CONNS" -d"${DURATION}s" "http://127.0.0.1:$PORT/")")
+done
+W=$(median "${WRK_ALL[@]}")
+echo "wrk -t1 -c$CONNS closed loop: $(printf '%.0f ' "${WRK_ALL[@]}")req/s; median W = $(printf '%.0f' "$W") req/s"
+if ! awk -v w="$W" 'BEGIN { exit !(w > 0) }'; then echo "wrk measured nothing; stopping"; exit 0; fi
+
+# step RATE: runs loadgen at RATE calls/s, prints the step's row and returns 0 if the rate held. Leaves the
+# step's figures in STEP_CPU_US (CPU µs per request).
+STEP=0
+step() {
+  local rate=$1 verdict row
+  STEP=$((STEP + 1))
+  cat > "$WORK/scenario.json" <<JSON
+{
+  "name": "loadgen-open-loop",
+  "target": {"url": "http://127.0.0.1:$PORT"},
+  "requests": [{"route": "/", "method": "GET"}],
+  "load": {"type": "constant-rate", "rate": $rate, "duration": "${DURATION}s"},
+  "warmup": "$WARMUP",
+  "client": {"connections": $CONNS, "timeout": "5s"}
+}
+JSON
+  rm -f "$WORK/result.json"
+  measure_process "$WORK/measure.txt" taskset -c 1 "$LOADGEN" run "$WORK/scenario.json" --threads 1 --quiet \
+    --json "$WORK/result.json" >/dev/null 2>"$WORK/loadgen.err" || true
+  row=$(python3 - "$WORK/result.json" "$WORK/measure.txt" "$rate" "$W" "$LATE_MS" "$STEP" <<'PY'
+import json, sys
+path, measure, rate, w, late_ms, step = sys.argv[1:]
+cpu, _, _, _, _, wall = (float(x) for x in open(measure).read().split())
+try:
+    r = json.load(open(path))
+except (OSError, ValueError):
+    print("FAIL\t\t%4s %9.0f %5.2f  loadgen wrote no result" % (step, float(rate), float(rate) / float(w)))
+    sys.exit()
+planned = r["calls"]
+not_sent = r["not_sent"]["total"]
+late_us = float(late_ms) * 1000
+hist = r["histograms"]["latency"]
+late = sum(count for value, count in hist["counts"] if value > late_us)
+misses = not_sent + r["failed"] + late
+on_time = (planned - misses) / planned if planned else 0
+held = planned > 0 and misses <= 0.01 * planned
+requests = r["attempts"] + r["warmup_calls"]
+cpu_us = cpu / requests * 1e6 if requests else 0
+reasons = ",".join("%s %d" % kv for kv in sorted(r["not_sent"]["by_reason"].items())) or "-"
+def ms(block, key):
+    v = (r.get(block) or {}).get(key)
+    return "%8.2f" % v if v is not None else "       -"
+print("%s\t%.2f\t%4s %9.0f %5.2f %9d %7.2f%% %9d %7d %6d  %8.1f %s %s  %6.2f %6.2f %6.0f%%   %s" % (
+    "PASS" if held else "FAIL", cpu_us, step, float(rate), float(rate) / float(w), planned, 100 * on_time, not_sent, late,
+    r["failed"], r["generator_lag_max_ms"], ms("latency_ms", "p99"), ms("service_time_ms", "p99"), cpu, cpu_us,
+    100 * cpu / wall if wall else 0, reasons))
+PY
+)
+  verdict=$(cut -f1 <<<"$row")
+  STEP_CPU_US=$(cut -f2 <<<"$row")
+  row=$(cut -f3- <<<"$row")
+  echo "$row  $([ "$verdict" = PASS ] && echo held || echo missed)"
+  [ "$verdict" = PASS ]
+}
+
+printf '%4s %9s %5s %9s %8s %9s %7s %6s  %8s %8s %8s  %6s %6s %7s   %s\n' step rate "×W" planned on-time \
+  "not-sent" "late>${LATE_MS}ms" failed "lag-max" "p99" "p99-svc" "cpu-s" "µs/req" "cpu" "not sent by reason"
+printf '%4s %9s %5s %9s %8s %9s %7s %6s  %8s %8s %8s  %6s %6s %7s\n' "" "calls/s" "" "calls" "" "calls" "" "" "ms" \
+  "ms" "ms" "" "" "core"
+rate_at() { awk -v w="$W" -v f="$1" 'BEGIN { printf "%d", w * f }'; }
+GOOD=""  # highest rate that held
+GOOD_CPU=""
+BAD=""   # lowest rate that did not
+LO=$(rate_at "$LOW")
+for _ in 1 2 3; do
+  if step "$LO"; then GOOD=$LO; GOOD_CPU=$STEP_CPU_US; break; fi
+  BAD=$LO
+  LO=$((LO / 2))
+done
+if [ -n "$GOOD" ]; then
+  HI=$(rate_at "$HIGH")
+  if [ -z "$BAD" ]; then
+    if step "$HI"; then GOOD=$HI; GOOD_CPU=$STEP_CPU_US; else BAD=$HI; fi
+  fi
+  for _ in $(seq 1 "$STEPS"); do
+    [ -n "$BAD" ] || break
+    MID=$(( (GOOD + BAD) / 2 ))
+    [ "$MID" -gt "$GOOD" ] || break
+    if step "$MID"; then GOOD=$MID; GOOD_CPU=$STEP_CPU_US; else BAD=$MID; fi
+  done
+fi
+
+echo
+if [ -z "$GOOD" ]; then
+  echo "no rate held within 1% of schedule (down to $BAD calls/s); wrk W = $(printf '%.0f' "$W") req/s"
+else
+  awk -v g="$GOOD" -v b="${BAD:-}" -v w="$W" -v c="$CONNS" -v cpu="$GOOD_CPU" -v late="$LATE_MS" 'BEGIN {
+    printf "highest constant rate held within 1%% of schedule (late > %s ms counted): %d calls/s%s\n", late, g,
+      (b == "" ? " (the top of the range: it may hold more)" : sprintf(" (%d did not hold)", b))
+    printf "ratio to wrk -t1 -c%s closed loop (%.0f req/s): %.3f (goal >= 0.9)\n", c, w, g / w
+    printf "loadgen CPU at that rate: %s us per request (user + system, start-up and warmup included)\n", cpu
+  }'
+fi
+echo "load average now: $(cut -d' ' -f1-3 /proc/loadavg) (on a shared machine the figures are indicative)"
