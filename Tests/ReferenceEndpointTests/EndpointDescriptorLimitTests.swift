@@ -77,13 +77,17 @@ struct EndpointDrainTests {
         for client in calls { try client.send(client.request("POST", "/sleep", json: #"{"seconds":1}"#)) }
         let queued = try WireClient(port: port)
         let ping = try WireClient(port: port)
-        usleep(300_000)  // the five are at the worker (1 s each), the next call will wait behind them
+        // The endpoint's own counters say when each step is reached (fixed sleeps failed on a loaded machine).
+        try Self.waitForStats(port: port, "the five calls at the worker") { $0["in_flight"] == 5 }
         try queued.send(queued.request("POST", "/sleep", json: #"{"seconds":1}"#))
-        usleep(100_000)
+        try Self.waitForStats(port: port, "the sixth call waiting") { $0["queued"] == 1 }
         #expect(kill(child.process.processIdentifier, SIGTERM) == 0)
-        usleep(200_000)
         // During the drain: /ping says so, the queued call is turned away, new connections are refused.
-        let health = try ping.exchange("GET", "/ping")
+        var health = try ping.exchange("GET", "/ping")
+        for _ in 0..<500 where health.status == 200 {  // until the signal is handled (at most 5 s)
+            usleep(10_000)
+            health = try ping.exchange("GET", "/ping")
+        }
         #expect(health.status == 503)
         #expect(health.header("retry-after") == "3")
         #expect(health.text.contains("shutting down"))
@@ -101,5 +105,17 @@ struct EndpointDrainTests {
         #expect(stderr.contains("received SIGTERM: draining"))
         #expect(stderr.contains("drained: every call in flight finished"))
         #expect(!stderr.contains("worker crashed"))
+    }
+
+    /// Polls `GET /stats` (a new connection each time, every 10 ms, at most 30 s) until `condition` holds.
+    static func waitForStats(port: Int, _ what: String, _ condition: ([String: Int]) -> Bool) throws {
+        for _ in 0..<3_000 {
+            let response = try WireClient(port: port).exchange("GET", "/stats")
+            if let stats = try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Int], condition(stats) {
+                return
+            }
+            usleep(10_000)
+        }
+        Issue.record("never reached: \(what)")
     }
 }
