@@ -184,6 +184,8 @@ public final class HTTPClientConnection: @unchecked Sendable {
 }
 
 /// The socket side of `HTTPClientConnection`.
+/// Its stored properties are `@exclusivity(unchecked)`, as everything touched only on a loop's thread is here
+/// (see `EventLoop`): one callback runs at a time, so Swift's dynamic exclusivity checks cannot find a conflict.
 final class HTTPClientChannel: StreamChannel, @unchecked Sendable {
     struct Pending {
         var method: String
@@ -222,11 +224,11 @@ final class HTTPClientChannel: StreamChannel, @unchecked Sendable {
         _read { yield hot.pointee.peerWillClose }
         _modify { yield &hot.pointee.peerWillClose }
     }
-    private var closingLocally = false
-    private var timer: TimerID?
-    private var timerDeadline: UInt64 = 0
+    @exclusivity(unchecked) private var closingLocally = false
+    @exclusivity(unchecked) private var timer: TimerID?
+    @exclusivity(unchecked) private var timerDeadline: UInt64 = 0
     /// Set by the close path: what queued requests fail with.
-    private var failure: ((Bool) -> HTTPClientError)?
+    @exclusivity(unchecked) private var failure: ((Bool) -> HTTPClientError)?
 
     init(fd: Int32, loop: EventLoop, host: String, limits: HTTPLimits) {
         self.host = host

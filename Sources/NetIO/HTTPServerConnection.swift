@@ -26,11 +26,13 @@ struct ClosureHandler: HTTPServerHandler {
 }
 
 /// The connections one server has on one loop (loop-thread only).
+/// Its stored properties are `@exclusivity(unchecked)`, as everything touched only on a loop's thread is here
+/// (see `EventLoop`): one callback runs at a time, so Swift's dynamic exclusivity checks cannot find a conflict.
 final class ServerLoopState: @unchecked Sendable {
     let loop: EventLoop
     let configuration: ServerConfiguration
-    private var connections: [ObjectIdentifier: HTTPServerConnection] = [:]
-    private var closing = false
+    @exclusivity(unchecked) private var connections: [ObjectIdentifier: HTTPServerConnection] = [:]
+    @exclusivity(unchecked) private var closing = false
 
     init(loop: EventLoop, configuration: ServerConfiguration) {
         self.loop = loop
@@ -71,39 +73,41 @@ final class ServerLoopState: @unchecked Sendable {
 }
 
 /// One accepted HTTP/1.1 connection: decode, dispatch, answer in order, time out.
+/// Its stored properties are `@exclusivity(unchecked)`, as everything touched only on a loop's thread is here
+/// (see `EventLoop`): one callback runs at a time, so Swift's dynamic exclusivity checks cannot find a conflict.
 final class HTTPServerConnection: StreamChannel, @unchecked Sendable {
     private unowned(unsafe) let state: ServerLoopState
     private let configuration: ServerConfiguration
-    private var decoder: HTTPRequestDecoder
+    @exclusivity(unchecked) private var decoder: HTTPRequestDecoder
     /// Sequence number of the next decoded request.
-    private var nextSequence: UInt64 = 0
+    @exclusivity(unchecked) private var nextSequence: UInt64 = 0
     /// Sequence number whose response is written next.
-    private var nextToWrite: UInt64 = 0
+    @exclusivity(unchecked) private var nextToWrite: UInt64 = 0
     /// Encoded responses that arrived before their predecessors.
-    private var parked: [UInt64: [UInt8]] = [:]
+    @exclusivity(unchecked) private var parked: [UInt64: [UInt8]] = [:]
     /// Per in-flight request: keep-alive, version and HEAD flag, indexed by `sequence - nextToWrite`.
-    private var inFlight = FIFOQueue<RequestInfo>()
+    @exclusivity(unchecked) private var inFlight = FIFOQueue<RequestInfo>()
     /// After this sequence number's response the connection closes.
-    private var lastSequence: UInt64 = .max
+    @exclusivity(unchecked) private var lastSequence: UInt64 = .max
     /// No more requests are decoded (close requested, parse error, EOF).
-    private var stopDecoding = false
-    private var inReadBatch = false
-    private var continueOwed = false
+    @exclusivity(unchecked) private var stopDecoding = false
+    @exclusivity(unchecked) private var inReadBatch = false
+    @exclusivity(unchecked) private var continueOwed = false
     /// When the part of a request now awaited began: the first byte of a head, or the end of a head whose body is
     /// incomplete (0: no partial request).
-    private var partialSince: UInt64 = 0
+    @exclusivity(unchecked) private var partialSince: UInt64 = 0
     /// The partial request is past its head (`partialSince` is the end of the head; `bodyTimeout` applies).
-    private var partialIsBody = false
+    @exclusivity(unchecked) private var partialIsBody = false
     /// Output has been waiting for the peer since `sendWaitSince` with `totalWritten` at `sendWaitWritten`.
-    private var sendWaitSince: UInt64 = 0
-    private var sendWaitWritten: UInt64 = 0
-    private var idleSince: UInt64
-    private var timer: TimerID?
-    private var timerDeadline: UInt64 = 0
-    private var readingPaused = false
+    @exclusivity(unchecked) private var sendWaitSince: UInt64 = 0
+    @exclusivity(unchecked) private var sendWaitWritten: UInt64 = 0
+    @exclusivity(unchecked) private var idleSince: UInt64
+    @exclusivity(unchecked) private var timer: TimerID?
+    @exclusivity(unchecked) private var timerDeadline: UInt64 = 0
+    @exclusivity(unchecked) private var readingPaused = false
     /// Decoding stopped because `maxPipelinedRequests` answers are outstanding.
-    private var pipelinePaused = false
-    private var decoding = false
+    @exclusivity(unchecked) private var pipelinePaused = false
+    @exclusivity(unchecked) private var decoding = false
     /// The peer closed its side (end of file read) or the connection closed; read from any thread
     /// (`HTTPResponder.isClientGone`).
     let peerGone = Atomic<Bool>(false)
@@ -121,7 +125,7 @@ final class HTTPServerConnection: StreamChannel, @unchecked Sendable {
     /// hold 64 answers of any size. A single answer is always sent, however large.
     private var outputLimitBytes: Int { configuration.maxUnsentBytes }
     /// Bytes of the answers in `parked`.
-    private var parkedBytes = 0
+    @exclusivity(unchecked) private var parkedBytes = 0
     /// Answer bytes not yet taken by the kernel.
     private var unsentBytes: Int { output.count - outputOffset + parkedBytes }
 

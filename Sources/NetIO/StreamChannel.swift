@@ -4,18 +4,20 @@ import Glibc
 /// A connected, non-blocking stream file descriptor (TCP socket or pipe) on one loop: reads into the loop's shared
 /// buffer, writes immediately when possible and otherwise keeps the rest in an output buffer drained on EPOLLOUT.
 /// Subclasses override the `did…` hooks. All members are loop-thread only.
+/// Its stored properties are `@exclusivity(unchecked)`, as everything touched only on a loop's thread is here
+/// (see `EventLoop`): one callback runs at a time, so Swift's dynamic exclusivity checks cannot find a conflict.
 class StreamChannel: Selectable, @unchecked Sendable {
     /// Unsent output; bytes before `outputOffset` were already written.
-    final var output: [UInt8] = []
-    final var outputOffset = 0
-    final private(set) var isClosed = false
+    @exclusivity(unchecked) final var output: [UInt8] = []
+    @exclusivity(unchecked) final var outputOffset = 0
+    @exclusivity(unchecked) final private(set) var isClosed = false
     /// The peer sent EOF.
-    final private(set) var readEOF = false
+    @exclusivity(unchecked) final private(set) var readEOF = false
     /// Write side shut down (after `closeAfterFlush`).
-    final private(set) var writeShutdown = false
-    final var closeWhenFlushed = false
+    @exclusivity(unchecked) final private(set) var writeShutdown = false
+    @exclusivity(unchecked) final var closeWhenFlushed = false
     /// Bytes handed to the kernel since the channel was created.
-    final private(set) var totalWritten: UInt64 = 0
+    @exclusivity(unchecked) final private(set) var totalWritten: UInt64 = 0
     let isSocket: Bool
 
     init(fd: Int32, loop: EventLoop, isSocket: Bool = true) {
@@ -182,7 +184,7 @@ class StreamChannel: Selectable, @unchecked Sendable {
         if !hasPendingOutput { finishGracefulClose() }
     }
 
-    private var lingerTimerID: TimerID?
+    @exclusivity(unchecked) private var lingerTimerID: TimerID?
 
     private func finishGracefulClose() {
         if readEOF || !isSocket {

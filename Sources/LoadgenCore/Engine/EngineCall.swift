@@ -3,6 +3,8 @@ import ResilientClient
 
 /// One scheduled call while it lives on a loop: queued, connecting, in flight, or sleeping before a retry.
 /// Touched only on its loop's thread.
+/// Its stored properties are `@exclusivity(unchecked)`, as everything touched only on a loop's thread is here
+/// (see `EventLoop`): one callback runs at a time, so Swift's dynamic exclusivity checks cannot find a conflict.
 final class EngineCall: @unchecked Sendable {
     /// Where the call is in its life.
     enum Phase: Equatable {
@@ -29,33 +31,33 @@ final class EngineCall: @unchecked Sendable {
     /// The request, built once.
     let request: PreparedRequest
     /// The call's life, as the library lives it: this loop does what it says.
-    var machine: CallMachine
+    @exclusivity(unchecked) var machine: CallMachine
     /// The first attempt (kept inline: most calls have exactly one).
-    private(set) var firstAttempt: MeasuredAttempt?
+    @exclusivity(unchecked) private(set) var firstAttempt: MeasuredAttempt?
     /// Attempts after the first.
-    private(set) var laterAttempts: [MeasuredAttempt] = []
+    @exclusivity(unchecked) private(set) var laterAttempts: [MeasuredAttempt] = []
     /// Current phase.
-    var phase: Phase = .queued
+    @exclusivity(unchecked) var phase: Phase = .queued
     /// Whether the budget refused a retry the policy wanted.
-    var budgetDenied = false
+    @exclusivity(unchecked) var budgetDenied = false
     /// How many of its attempts the adaptive rate limiter made wait.
-    var pacedAttempts = 0
+    @exclusivity(unchecked) var pacedAttempts = 0
     /// Position in the loop's list of live calls.
-    var liveIndex = -1
+    @exclusivity(unchecked) var liveIndex = -1
     /// The connection slot of the current attempt.
-    var slot = -1
+    @exclusivity(unchecked) var slot = -1
     /// When the current attempt started (connect included).
-    var attemptSent: UInt64 = 0
+    @exclusivity(unchecked) var attemptSent: UInt64 = 0
     /// When the current attempt times out (`EventLoop.now()` scale).
-    var attemptDeadline: UInt64 = 0
+    @exclusivity(unchecked) var attemptDeadline: UInt64 = 0
     /// The backoff timer, or an `https` attempt's timeout.
-    var timer: TimerID?
+    @exclusivity(unchecked) var timer: TimerID?
     /// An `https` attempt's task (`SecureSender`), cancelled when the run's drain period ends.
-    var task: Task<Void, Never>?
+    @exclusivity(unchecked) var task: Task<Void, Never>?
     /// A hedged call: the timer that sends the next hedge.
-    var hedgeTimer: TimerID?
+    @exclusivity(unchecked) var hedgeTimer: TimerID?
     /// A hedged call: its attempts in flight (the losers to cancel when it ends).
-    var hedges: [EngineAttempt] = []
+    @exclusivity(unchecked) var hedges: [EngineAttempt] = []
 
     init(index: Int64, intendedStart: UInt64, warmup: Bool, user: Int, request: PreparedRequest, machine: CallMachine) {
         self.index = index

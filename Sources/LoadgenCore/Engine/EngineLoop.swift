@@ -7,6 +7,8 @@ import Synchronization
 /// One event loop's share of a run: its connections, its arrivals or users, its queue, its retry budget and
 /// health gate, its histograms. Everything here runs on the loop's thread; other threads only reach it with
 /// `loop.execute`, so nothing on the request path takes a lock.
+/// Its stored properties are `@exclusivity(unchecked)`, as everything touched only on a loop's thread is here
+/// (see `EventLoop`): one callback runs at a time, so Swift's dynamic exclusivity checks cannot find a conflict.
 final class EngineLoop: @unchecked Sendable {
     struct Slot {
         var connection: HTTPClientConnection?
@@ -21,138 +23,53 @@ final class EngineLoop: @unchecked Sendable {
         var warmup: Bool
     }
 
-    /// The state every call touches. It lives behind a pointer the loop owns (allocated in `init`, freed in
-    /// `deinit`) rather than in stored properties: stored class properties pay a dynamic exclusivity check per
-    /// access (~100 instructions, some 20 per call), pointer accesses do not. Only the loop's thread touches it,
-    /// and no access to it overlaps another (the dynamic checks, while they were on, never fired).
-    struct HotState {
-        var slots: [Slot]
-        var idle: [Int]
-        var retryQueue: CallQueue = CallQueue()
-        var newQueue: CallQueue = CallQueue()
-        var live: [EngineCall] = []
-        var pumping: Bool = false
-        var submitting: Int = 0
-        var budget: RetryBudget
-        var gate: HealthGate
-        /// The loop's adaptive rate limiter, or `nil` when the scenario has none.
-        var limiter: AdaptiveRateLimiter?
-        var result: RunResult = RunResult()
-        var scratchAttempts: [MeasuredAttempt] = []
-        var lastEnd: UInt64 = 0
-        var progress: LoopProgress = LoopProgress()
-        var loadFinished: Bool = false
-        var expired: Bool = false
-        var users: [Int] = []
-        var userIterations: [Int64] = []
-        var userWarmupIterations: [Int64] = []
-    }
-
-    let hot: UnsafeMutablePointer<HotState>
-
-    var slots: [Slot] {
-        _read { yield hot.pointee.slots }
-        _modify { yield &hot.pointee.slots }
-    }
-    var idle: [Int] {
-        _read { yield hot.pointee.idle }
-        _modify { yield &hot.pointee.idle }
-    }
-    var retryQueue: CallQueue {
-        _read { yield hot.pointee.retryQueue }
-        _modify { yield &hot.pointee.retryQueue }
-    }
-    var newQueue: CallQueue {
-        _read { yield hot.pointee.newQueue }
-        _modify { yield &hot.pointee.newQueue }
-    }
-    var live: [EngineCall] {
-        _read { yield hot.pointee.live }
-        _modify { yield &hot.pointee.live }
-    }
-    var pumping: Bool {
-        _read { yield hot.pointee.pumping }
-        _modify { yield &hot.pointee.pumping }
-    }
-    var submitting: Int {
-        _read { yield hot.pointee.submitting }
-        _modify { yield &hot.pointee.submitting }
-    }
-    var budget: RetryBudget {
-        _read { yield hot.pointee.budget }
-        _modify { yield &hot.pointee.budget }
-    }
-    var gate: HealthGate {
-        _read { yield hot.pointee.gate }
-        _modify { yield &hot.pointee.gate }
-    }
-    var limiter: AdaptiveRateLimiter? {
-        _read { yield hot.pointee.limiter }
-        _modify { yield &hot.pointee.limiter }
-    }
-    var result: RunResult {
-        _read { yield hot.pointee.result }
-        _modify { yield &hot.pointee.result }
-    }
-    var scratchAttempts: [MeasuredAttempt] {
-        _read { yield hot.pointee.scratchAttempts }
-        _modify { yield &hot.pointee.scratchAttempts }
-    }
-    var lastEnd: UInt64 {
-        _read { yield hot.pointee.lastEnd }
-        _modify { yield &hot.pointee.lastEnd }
-    }
-    var progress: LoopProgress {
-        _read { yield hot.pointee.progress }
-        _modify { yield &hot.pointee.progress }
-    }
-    var loadFinished: Bool {
-        _read { yield hot.pointee.loadFinished }
-        _modify { yield &hot.pointee.loadFinished }
-    }
-    var expired: Bool {
-        _read { yield hot.pointee.expired }
-        _modify { yield &hot.pointee.expired }
-    }
-    var users: [Int] {
-        _read { yield hot.pointee.users }
-        _modify { yield &hot.pointee.users }
-    }
-    var userIterations: [Int64] {
-        _read { yield hot.pointee.userIterations }
-        _modify { yield &hot.pointee.userIterations }
-    }
-    var userWarmupIterations: [Int64] {
-        _read { yield hot.pointee.userWarmupIterations }
-        _modify { yield &hot.pointee.userWarmupIterations }
-    }
+    // The state every call touches (loop thread only, like everything here: see the class's comment).
+    @exclusivity(unchecked) var slots: [Slot]
+    @exclusivity(unchecked) var idle: [Int]
+    @exclusivity(unchecked) var retryQueue: CallQueue = CallQueue()
+    @exclusivity(unchecked) var newQueue: CallQueue = CallQueue()
+    @exclusivity(unchecked) var live: [EngineCall] = []
+    @exclusivity(unchecked) var pumping: Bool = false
+    @exclusivity(unchecked) var submitting: Int = 0
+    @exclusivity(unchecked) var budget: RetryBudget
+    @exclusivity(unchecked) var gate: HealthGate
+    /// The loop's adaptive rate limiter, or `nil` when the scenario has none.
+    @exclusivity(unchecked) var limiter: AdaptiveRateLimiter?
+    @exclusivity(unchecked) var result: RunResult = RunResult()
+    @exclusivity(unchecked) var scratchAttempts: [MeasuredAttempt] = []
+    @exclusivity(unchecked) var lastEnd: UInt64 = 0
+    @exclusivity(unchecked) var progress: LoopProgress = LoopProgress()
+    @exclusivity(unchecked) var loadFinished: Bool = false
+    @exclusivity(unchecked) var expired: Bool = false
+    @exclusivity(unchecked) var users: [Int] = []
+    @exclusivity(unchecked) var userIterations: [Int64] = []
+    @exclusivity(unchecked) var userWarmupIterations: [Int64] = []
 
     let loop: EventLoop
     let loopIndex: Int
     let settings: EngineRunSettings
     let onDone: @Sendable (LoopOutcome) -> Void
 
+    @exclusivity(unchecked) var rng: EngineRandom
+    @exclusivity(unchecked) var proberTimer: TimerID?
+    @exclusivity(unchecked) var proberConnection: HTTPClientConnection?
 
-    var rng: EngineRandom
-    var proberTimer: TimerID?
-    var proberConnection: HTTPClientConnection?
 
+    @exclusivity(unchecked) var measureStart: UInt64 = 0
+    @exclusivity(unchecked) var loadEnd: UInt64 = 0
+    @exclusivity(unchecked) var started = false
+    @exclusivity(unchecked) var reported = false
+    @exclusivity(unchecked) var drainTimer: TimerID?
+    @exclusivity(unchecked) var drainDeadline: UInt64 = 0
+    @exclusivity(unchecked) var loadEndTimer: TimerID?
+    @exclusivity(unchecked) var interrupted = false
 
-    var measureStart: UInt64 = 0
-    var loadEnd: UInt64 = 0
-    var started = false
-    var reported = false
-    var drainTimer: TimerID?
-    var drainDeadline: UInt64 = 0
-    var loadEndTimer: TimerID?
-    var interrupted = false
-
-    var streams: [ArrivalStream] = []
-    var arrivalTimer: TimerID?
+    @exclusivity(unchecked) var streams: [ArrivalStream] = []
+    @exclusivity(unchecked) var arrivalTimer: TimerID?
 
     /// Closed loop: the loop's users (global user = loopIndex + local × loopCount).
-    var closedModel: ClosedLoopModel?
-    var gateRetryDelay: UInt64 = 0
+    @exclusivity(unchecked) var closedModel: ClosedLoopModel?
+    @exclusivity(unchecked) var gateRetryDelay: UInt64 = 0
 
     init(
         loop: EventLoop, loopIndex: Int, connections: Int, settings: EngineRunSettings,
@@ -162,23 +79,15 @@ final class EngineLoop: @unchecked Sendable {
         self.loopIndex = loopIndex
         self.settings = settings
         self.onDone = onDone
-        hot = UnsafeMutablePointer<HotState>.allocate(capacity: 1)
-        hot.initialize(
-            to: HotState(
-                slots: Array(repeating: Slot(), count: connections), idle: Array((0..<connections).reversed()),
-                budget: RetryBudget(settings.policy.budgets[loopIndex]), gate: HealthGate(settings.policy.gate),
-                limiter: settings.policy.adaptiveRateLimit.map {
-                    AdaptiveRateLimiter($0, now: Self.duration(EventLoop.now()))
-                }))
+        slots = Array(repeating: Slot(), count: connections)
+        idle = Array((0..<connections).reversed())
+        budget = RetryBudget(settings.policy.budgets[loopIndex])
+        gate = HealthGate(settings.policy.gate)
+        limiter = settings.policy.adaptiveRateLimit.map { AdaptiveRateLimiter($0, now: Self.duration(EventLoop.now())) }
         rng = EngineRandom(seed: settings.seed, stream: UInt64(loopIndex))
         if settings.policy.gateEnabled {
             gateRetryDelay = UInt64(max(1_000_000, Self.nanoseconds(settings.policy.gate.probeBackoff.base)))
         }
-    }
-
-    deinit {
-        hot.deinitialize(count: 1)
-        hot.deallocate()
     }
 
     // MARK: - Preconnect
@@ -203,10 +112,10 @@ final class EngineLoop: @unchecked Sendable {
         }
     }
 
-    var preconnectPending = 0
-    var preconnectOpened = 0
-    var preconnectError: HTTPClientError?
-    var preconnectCompletion: (@Sendable (Int, HTTPClientError?) -> Void)?
+    @exclusivity(unchecked) var preconnectPending = 0
+    @exclusivity(unchecked) var preconnectOpened = 0
+    @exclusivity(unchecked) var preconnectError: HTTPClientError?
+    @exclusivity(unchecked) var preconnectCompletion: (@Sendable (Int, HTTPClientError?) -> Void)?
 
     func preconnected(slot index: Int, result: Result<HTTPClientConnection, HTTPClientError>) {
         switch result {
@@ -284,7 +193,7 @@ final class EngineLoop: @unchecked Sendable {
 
     /// The loop's time series so far, every interval packed (loop thread).
     func timelineSnapshot() -> Timeline {
-        let timeline = hot.pointee.result.timeline
+        let timeline = result.timeline
         return timeline.sealed()
     }
 
