@@ -20,16 +20,7 @@ require_tools --fail wrk taskset python3
 python3 -c "import fastapi, uvicorn, uvloop, httptools" 2>/dev/null \
   || { echo "error: FastAPI peer missing: pip install -r $ROOT/requirements-bench.txt" >&2; exit 1; }
 
-ROUTE='{"verb": "POST", "path": "/predict", "file": "predict", "function": "predict", "positional": true, "body": [{"name": "x", "type": "int"}]}'
-cat > "$WORK/predict.lua" <<'LUA'
-wrk.method = "POST"
-wrk.body = '{"x": 1}'
-wrk.headers["Content-Type"] = "application/json"
-LUA
-
-echo "building release…"
-build_release "$ROOT"
-BIN="$ROOT/.build/release/reference-endpoint"
+trivial_predict_endpoint
 
 # Starts "$@" pinned to CPU 0, waits (at most 120 s) for its "Endpoint is running at: http://H:P" line and
 # sets PORT.

@@ -48,18 +48,10 @@ case "$GRANIAN_OPTS" in *uvloop*) python3 -c "import uvloop" 2>/dev/null \
 case "$CORES" in 1 | 2 | 1,2) ;; *) echo "error: CORES must be 1, 2 or 1,2" >&2; exit 1 ;; esac
 [ "$ROUNDS" -ge 1 ] && [ "$ROUNDS" -le 50 ] || { echo "error: ROUNDS must be 1 to 50" >&2; exit 1; }
 
-ROUTE='{"verb": "POST", "path": "/predict", "file": "predict", "function": "predict", "positional": true, "body": [{"name": "x", "type": "int"}]}'
-cat > "$WORK/predict.lua" <<'LUA'
-wrk.method = "POST"
-wrk.body = '{"x": 1}'
-wrk.headers["Content-Type"] = "application/json"
-LUA
-
-echo "building release…"
-build_release "$ROOT"
-BIN="$ROOT/.build/release/reference-endpoint"
+trivial_predict_endpoint
 PEERS="$ROOT/Benchmarks/peers"
-# The peer serves PEER_MODEL_DIR/routes.json: the same route as ROUTE above (checked below, not assumed).
+# The peer serves PEER_MODEL_DIR/routes.json: the same route as ROUTE (lib.sh's trivial_predict_endpoint; checked
+# below, not assumed).
 export PEER_MODEL_DIR="$ROOT/examples/trivial"
 python3 - "$ROUTE" "$PEER_MODEL_DIR/routes.json" <<'PY' || echo "warning: examples/trivial/routes.json is not the route measured on ours" >&2
 import json, sys

@@ -218,3 +218,17 @@ wait_for_endpoint() {
   cat "$WORK/server.err" >&2
   exit 1
 }
+
+# trivial_predict_endpoint: the endpoint side shared by the endpoint-vs-* scripts. Sets ROUTE (examples/trivial's
+# POST /predict), writes WORK/predict.lua (wrk: that POST with {"x": 1}), builds release and sets BIN.
+trivial_predict_endpoint() {
+  ROUTE='{"verb": "POST", "path": "/predict", "file": "predict", "function": "predict", "positional": true, "body": [{"name": "x", "type": "int"}]}'
+  cat > "$WORK/predict.lua" <<'LUA'
+wrk.method = "POST"
+wrk.body = '{"x": 1}'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+  echo "building release…"
+  build_release "$ROOT"
+  BIN="$ROOT/.build/release/reference-endpoint"
+}
