@@ -134,6 +134,7 @@ struct WorkerPoolTests {
         #expect(F.text(try F.call(pool, Calc.add, #"{"a":1,"b":1.0}"#)) == #"{"sum":2.0}"#)
         let pid = try #require(pool.currentProcessIDs.first ?? nil)
         pool.shutdown()
+        #expect(log.log.flush(timeout: 30))  // the log's own thread writes the file (it may lag on a loaded machine)
         let text = log.contents
         #expect(text.contains("[worker 0 pid \(pid)] Traceback (most recent call last):"))
         #expect(text.contains("[worker 0 pid \(pid)] ValueError: bad input"))
@@ -329,6 +330,7 @@ struct WorkerPoolTests {
         let secondPID = try #require(pool.currentProcessIDs.first ?? nil)
         #expect(secondPID != firstPID)
         pool.shutdown()
+        #expect(log.log.flush(timeout: 30))  // the log's own thread writes the file (it may lag on a loaded machine)
         #expect(counts.withLock { $0 } == [1, 1, 1, 1])
         #expect(log.contents.contains("[worker 0 pid \(firstPID)] exited (exit status 7); 4 calls in flight failed"))
         for pid in pool.spawnedProcessIDs { #expect(F.isGone(pid)) }
@@ -358,6 +360,7 @@ struct WorkerPoolTests {
         #expect(secondPID != firstPID)
         #expect(F.isGone(firstPID))
         pool.shutdown()
+        #expect(log.log.flush(timeout: 30))  // the log's own thread writes the file (it may lag on a loaded machine)
         #expect(log.contents.contains("[worker 0 pid \(firstPID)] killed: a call to POST /sleep ran longer than the 0.5 s call timeout (signal 9"))
     }
 
