@@ -136,6 +136,28 @@ import Testing
         #expect(result.calls >= Int64(min(users, connections)))
     }
 
+    @Test("wait before send: near nothing in a closed loop with a connection per user; a queue's wait when arrivals outrun the one connection")
+    func sendLagShowsTheClientSideQueue() async throws {
+        let target = try EngineTestTarget { _ in .delayed(milliseconds: 20, status: 200) }
+        defer { target.shutdown() }
+        // 100 arrivals/s for 0.3 s over one connection to a 20 ms answer: each arrival waits for the one before it.
+        let queued = enginePlan(
+            port: target.port, load: .constantRate(rate: 100, duration: .milliseconds(300)),
+            client: ClientSpec(connections: 1))
+        let open = try await NetworkLoadEngine(configuration: .init(threads: 1)).run(queued) { _ in }
+        #expect(open.ok == open.calls && open.sendLag.totalCount == open.calls)
+        // The last of 30 arrivals (at 290 ms) cannot be sent before 29 answers of 20 ms each (580 ms): it waits
+        // at least 290 ms, however fast the machine.
+        #expect((open.sendLag.maxValue ?? 0) >= 290_000, "\(open.sendLag.maxValue ?? 0) µs")
+        // Closed loop, a connection per user: each call is sent as it is issued.
+        let closed = enginePlan(
+            port: target.port, load: .closed(users: 2, duration: .milliseconds(200), thinkTime: .milliseconds(0)),
+            client: ClientSpec(connections: 2))
+        let direct = try await NetworkLoadEngine(configuration: .init(threads: 1)).run(closed) { _ in }
+        #expect(direct.sendLag.totalCount == direct.calls)
+        #expect((direct.sendLag.maxValue ?? .max) < (open.sendLag.maxValue ?? 0))
+    }
+
     @Test func refusedConnectionsFailWithKindRefused() async throws {
         let refusing = try RefusingPort()  // refused for as long as it lives
         defer { withExtendedLifetime(refusing) {} }

@@ -56,6 +56,8 @@ import Testing
         ]))
         #expect(result.latency.maxValue == 130_000)
         #expect(result.serviceTime.maxValue == 90_000)
+        // It waited 40 ms on this side before its first send (the retry's backoff is not a wait to send).
+        #expect(result.sendLag.totalCount == 1 && result.sendLag.maxValue == 40_000)
         #expect(result.attemptLatency.minValue == 10_000)
         #expect(result.attemptLatency.maxValue == 30_000)
         #expect(result.ok == 1)
@@ -98,6 +100,9 @@ import Testing
         var latency = a.latency
         latency.merge(b.latency)
         #expect(merged.latency == latency)
+        var sendLag = a.sendLag
+        sendLag.merge(b.sendLag)
+        #expect(merged.sendLag == sendLag && merged.sendLag.totalCount == merged.sent)
         #expect(merged.accountingProblems().isEmpty)
     }
 

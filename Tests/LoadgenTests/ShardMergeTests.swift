@@ -75,7 +75,7 @@ import Testing
 
     static var histograms: [(String, KeyPath<RunResult, Histogram>)] { [
         ("latency", \.latency), ("latencyOk", \.latencyOk), ("serviceTime", \.serviceTime),
-        ("serviceTimeOk", \.serviceTimeOk), ("attemptLatency", \.attemptLatency),
+        ("serviceTimeOk", \.serviceTimeOk), ("attemptLatency", \.attemptLatency), ("sendLag", \.sendLag),
     ] }
 
     static func expectSameRun(_ merged: RunResult, _ whole: RunResult) {

@@ -44,6 +44,7 @@ public struct ShardResult: Sendable {
         section["late_by_s"] = .double(lateBySeconds, digits: 3)
         var histograms = JSONObject()
         for (name, path) in Self.histograms { histograms[name] = encode(result[keyPath: path]) }
+        histograms["send_lag"] = encode(result.sendLag)
         histograms["latency_ok_by_name"] = .object(
             JSONObject(
                 result.byName.map { group in
@@ -167,6 +168,8 @@ public struct ShardResult: Sendable {
         for (name, path) in Self.histograms {
             result[keyPath: path] = try histogram(try required(histograms, object: name))
         }
+        // Optional: shards written before loadgen measured it have none (their merge shows it empty).
+        if let sendLag = try histograms.object("send_lag") { result.sendLag = try histogram(sendLag) }
         let byNameHistograms = try histograms.object("latency_ok_by_name")
         if let byName = try root.object("by_name") {
             for pair in byName.object.pairs {

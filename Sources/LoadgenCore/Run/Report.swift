@@ -25,6 +25,7 @@ public enum Report {
         text += latencyRow("latency (intended)", result.latency)
         if result.failed > 0 { text += latencyRow("  successful calls", result.latencyOk) }
         text += latencyRow("service time (sent)", result.serviceTime)
+        text += latencyRow("wait before send", result.sendLag)
         text += latencyRow("per attempt", result.attemptLatency)
         if !result.requestLabels.isEmpty, !result.byRequest.isEmpty {
             text += "\n" + pad("  by name", 22)
@@ -155,6 +156,7 @@ public enum Report {
         root["latency_ms"] = latencyJSON(result.latency)
         root["latency_ok_ms"] = latencyJSON(result.latencyOk)
         root["service_time_ms"] = latencyJSON(result.serviceTime)
+        root["send_lag_ms"] = latencyJSON(result.sendLag)
         root["attempt_latency_ms"] = latencyJSON(result.attemptLatency)
         var errors = JSONObject()
         errors["attempts"] = errorsJSON(result.attemptErrors)
@@ -194,6 +196,7 @@ public enum Report {
         var histograms = JSONObject()
         histograms["latency"] = result.latency.jsonValue
         histograms["service_time"] = result.serviceTime.jsonValue
+        histograms["send_lag"] = result.sendLag.jsonValue
         histograms["attempt_latency"] = result.attemptLatency.jsonValue
         histograms["latency_ok"] = result.latencyOk.jsonValue
         root["histograms"] = .object(histograms)

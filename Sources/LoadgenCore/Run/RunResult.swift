@@ -234,6 +234,10 @@ public struct RunResult: Sendable, Equatable {
     public var serviceTime = Histogram.latency()
     /// Per attempt, from send to completion (µs).
     public var attemptLatency = Histogram.latency()
+    /// Per sent call, from its intended start to its first attempt's send (µs): how long it waited on this side,
+    /// for a connection, for the rate limiter, or behind a generator that fell behind its schedule. Near zero
+    /// when the target, not the client, sets the pace.
+    public var sendLag = Histogram.latency()
     /// Per successful call, from intended start to completion (µs): what latency thresholds judge by default.
     public var latencyOk = Histogram.latency()
     /// Per successful call, from the first attempt's send to completion (µs).
@@ -301,6 +305,7 @@ public struct RunResult: Sendable, Equatable {
         let service = last.ended - first.sent
         latency.recordNanoseconds(endToEnd)
         serviceTime.recordNanoseconds(service)
+        sendLag.recordNanoseconds(max(0, first.sent - call.intendedStart))
         if let cause = last.cause {
             failed += 1
             callFailures.add(cause)
@@ -343,6 +348,7 @@ public struct RunResult: Sendable, Equatable {
         callFailures.merge(other.callFailures)
         latency.merge(other.latency)
         serviceTime.merge(other.serviceTime)
+        sendLag.merge(other.sendLag)
         attemptLatency.merge(other.attemptLatency)
         latencyOk.merge(other.latencyOk)
         serviceTimeOk.merge(other.serviceTimeOk)
