@@ -67,7 +67,12 @@ final class ServerLoopState: @unchecked Sendable {
 
     func closeAll() {
         closing = true
-        for connection in Array(connections.values) { connection.close(error: nil) }
+        for connection in Array(connections.values) {
+            // Answers queued earlier in this iteration go out first (as far as the socket takes them at once):
+            // after a drain they are the last answers, and closing would drop them.
+            connection.flushOutput()
+            connection.close(error: nil)
+        }
         connections.removeAll()
     }
 }

@@ -124,6 +124,57 @@ struct WorkerPoolTests {
         #expect(answers.withLock { $0 }.allSatisfy { $0 == expected })
     }
 
+    @Test func aBurstDeferredToTheIterationsEndIsAdmittedAsOneSentAtOnce() throws {
+        // Ten 1 s calls at once against one worker and a queue of 2: the same number is admitted whether each
+        // call goes to the worker as it comes or all wait for the end of the loop's iteration (the calls an idle
+        // worker would take are not "waiting for a worker", so they must not fill the queue).
+        func admitted(deferred: Bool) throws -> Int {
+            let pool = WorkerPool(
+                configuration: F.configuration(Repository.example("calculator"), F.calculatorRoutes, maxQueue: 2),
+                log: EndpointLog(enabled: false))
+            try pool.start()
+            defer { pool.shutdown() }
+            let group = try EventLoopGroup(threads: 1)
+            defer { group.shutdown() }
+            let loop = group.loops[0]
+            let count = Mutex<Int?>(nil)
+            let done = DispatchSemaphore(value: 0)
+            loop.execute {
+                var accepted = 0
+                for _ in 0..<10 {
+                    let arguments = Array(#"{"seconds":1}"#.utf8)
+                    if pool.submit(route: Calc.sleep, arguments: arguments, deferringTo: deferred ? loop : nil, { _ in }) {
+                        accepted += 1
+                    }
+                }
+                count.withLock { $0 = accepted }
+                done.signal()
+            }
+            try #require(done.wait(timeout: .now() + 60) == .success)
+            return try #require(count.withLock { $0 })
+        }
+        let direct = try admitted(deferred: false)
+        #expect(direct >= 3)
+        #expect(try admitted(deferred: true) == direct)
+    }
+
+    @Test func drainWaitsUntilTheCompletionsOfAnsweredCallsHaveReturned() throws {
+        let pool = WorkerPool(configuration: F.configuration(Repository.example("calculator"), F.calculatorRoutes), log: EndpointLog(enabled: false))
+        try pool.start()
+        defer { pool.shutdown() }
+        // A completion that takes its time (as handing an answer to a busy event loop can): the call has left
+        // the worker, but its answer is not on its way until the completion returns.
+        let returned = Atomic<Bool>(false)
+        let accepted = pool.submit(route: Calc.sleep, arguments: Array(#"{"seconds":0.2}"#.utf8)) { _ in
+            usleep(500_000)
+            returned.store(true, ordering: .releasing)
+        }
+        try #require(accepted)
+        #expect(pool.drain(timeout: 30) == 0)
+        let completionReturned = returned.load(ordering: .acquiring)
+        #expect(completionReturned, "drain returned while an answered call's completion was still running")
+    }
+
     @Test func exceptionBecomesResultAndTracebackGoesToLog() throws {
         let log = CapturedLog()
         let pool = WorkerPool(configuration: F.configuration(Repository.example("calculator"), F.calculatorRoutes), log: log.log)

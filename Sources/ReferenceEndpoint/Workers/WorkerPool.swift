@@ -221,6 +221,9 @@ struct PoolState {
     var dispatchPending = false
     /// An event loop will dispatch at the end of its iteration (`submit(deferringTo:)`): submitters only enqueue.
     var dispatchDeferred = false
+    /// Calls taken from a worker whose completions have not returned yet. `drain` waits for them as well as for
+    /// the calls in flight: a call's answer is on its way only once its completion ran.
+    var delivering = 0
     /// Estimated nanoseconds per call, by route (EWMA of what the workers measure).
     var routeCost: [UInt64]
     var routeMeasured: [Bool]
@@ -391,7 +394,7 @@ final class WorkerPoolCore: Sendable {
         }
     }
 
-    /// What a submitter does after queueing its call.
+    /// What a submitter does after queueing its call (or instead of it).
     private enum AfterSubmit {
         /// Somebody else dispatches it (a dispatcher at work, the supervisor, an iteration's end already asked for).
         case nothing
@@ -399,6 +402,10 @@ final class WorkerPoolCore: Sendable {
         case dispatch
         /// Ask the loop to dispatch at the end of its iteration.
         case deferToLoop
+        /// The queue is full of calls deferred to an iteration's end, some of which a worker may take at once:
+        /// dispatch them (this thread took the role), then try again. Without this a burst would be turned away
+        /// by calls that are not really waiting for a worker.
+        case dispatchThenRetry
     }
 
     func submit(
@@ -408,30 +415,42 @@ final class WorkerPoolCore: Sendable {
         let maxQueue = configuration.maxQueue
         let routes = configuration.routes.count
         var dropped: [WaitingCall] = []
-        let after = state.withLock { s -> AfterSubmit? in
-            guard s.phase == .running, !s.draining, route >= 0, route < routes else { return nil }
-            if s.queue.count >= maxQueue {
-                // Calls nobody waits for any more must not hold the places of calls somebody does.
-                dropped = s.takeAbandoned(now: workerClock())
-                guard s.queue.count < maxQueue else { return nil }
+        var retried = false
+        while true {
+            let after = state.withLock { s -> AfterSubmit? in
+                guard s.phase == .running, !s.draining, route >= 0, route < routes else { return nil }
+                if s.queue.count >= maxQueue {
+                    // Calls nobody waits for any more must not hold the places of calls somebody does.
+                    dropped += s.takeAbandoned(now: workerClock())
+                    if s.queue.count >= maxQueue {
+                        guard !retried, s.dispatchDeferred, !s.flushing, !s.dispatchPending else { return nil }
+                        s.flushing = true
+                        return .dispatchThenRetry
+                    }
+                }
+                s.queue.append(WaitingCall(route: route, arguments: arguments, abandoned: abandoned, completion: completion))
+                if s.flushing || s.dispatchPending || s.dispatchDeferred { return .nothing }
+                if loop != nil {
+                    s.dispatchDeferred = true
+                    return .deferToLoop
+                }
+                s.flushing = true
+                return .dispatch
             }
-            s.queue.append(WaitingCall(route: route, arguments: arguments, abandoned: abandoned, completion: completion))
-            if s.flushing || s.dispatchPending || s.dispatchDeferred { return .nothing }
-            if loop != nil {
-                s.dispatchDeferred = true
-                return .deferToLoop
+            if case .dispatchThenRetry = after {
+                dispatchLoop()
+                retried = true
+                continue
             }
-            s.flushing = true
-            return .dispatch
+            for call in dropped { call.completion(.abandoned) }
+            switch after {
+            case nil: return false
+            case .nothing, .dispatchThenRetry: break
+            case .dispatch: dispatchLoop()
+            case .deferToLoop: loop?.atEndOfIteration { [self] in dispatch(endOfIteration: true) }
+            }
+            return true
         }
-        for call in dropped { call.completion(.abandoned) }
-        switch after {
-        case nil: return false
-        case .nothing: break
-        case .dispatch: dispatchLoop()
-        case .deferToLoop: loop?.atEndOfIteration { [self] in dispatch(endOfIteration: true) }
-        }
-        return true
     }
 
     func dropAbandonedCalls() {
@@ -544,8 +563,10 @@ final class WorkerPoolCore: Sendable {
         for call in waiting { call.completion(.rejected) }
         let deadline = workerClock() &+ UInt64(max(0, timeout) * 1e9)
         while true {
-            let inFlight = state.withLock { s in s.workers.reduce(0) { $0 + ($1?.inFlight ?? 0) } }
-            if inFlight == 0 || workerClock() >= deadline { return inFlight }
+            let (inFlight, delivering) = state.withLock { s in
+                (s.workers.reduce(0) { $0 + ($1?.inFlight ?? 0) }, s.delivering)
+            }
+            if inFlight + delivering == 0 || workerClock() >= deadline { return inFlight }
             usleep(10_000)
         }
     }

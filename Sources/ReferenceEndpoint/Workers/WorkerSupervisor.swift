@@ -331,7 +331,9 @@ final class WorkerSupervisor {
         let inFlight = core.state.withLock { s -> [(id: UInt64, call: InFlightCall)] in
             guard let worker = s.workers[process.index], worker.generation == process.generation else { return [] }
             s.workers[process.index] = nil
-            return worker.allCallsWithIDs()
+            let calls = worker.allCallsWithIDs()
+            s.delivering += calls.count
+            return calls
         }
         if process.ready { core.alive.subtract(1, ordering: .relaxed) }
         processes[process.index] = nil
@@ -347,6 +349,7 @@ final class WorkerSupervisor {
         // While the pool is starting, a failure is reported once, by the error `start()` throws.
         if !starting { core.log.log("\(process.prefix)\(reason) (\(status))\(calls)") }
         for entry in inFlight { entry.call.completion(entry.id > highestStarted ? .rejected : result) }
+        if !inFlight.isEmpty { core.state.withLock { $0.delivering -= inFlight.count } }
         if starting {
             if let failure = process.failure {
                 abortStartup(failure)
@@ -626,11 +629,13 @@ final class WorkerSupervisor {
                 s.measured(route: call.route, micros: entry.micros)
                 done.append((call.completion, entry.result))
             }
+            s.delivering += done.count
             return done
         }
         // Nothing read together with a stray result is trusted: those calls fail with the worker's other calls.
         let trusted = unknown.isEmpty
         for (completion, result) in done { completion(trusted ? result : .crashed) }
+        if !done.isEmpty { core.state.withLock { $0.delivering -= done.count } }
         if corruption == nil, let first = unknown.first {
             let calls = unknown.count == 1 ? "call \(first)" : "\(unknown.count) calls (first \(first))"
             corruption = "returned a result for \(calls) it does not have in flight (did the model fork a process that "
