@@ -25,7 +25,6 @@ import copy
 import importlib.util
 import json
 import mmap
-import operator
 import os
 import struct
 import sys
@@ -170,25 +169,6 @@ class _Route:
         self.params = params  # [(name, has_default, default, needs_copy)]
         self.function = function
         self.display = display
-        names = [p[0] for p in params]
-        if positional and names and not any(p[1] for p in params):
-            self.invoke = self._positional_invoke(fn, names, self.invoke)
-
-    @staticmethod
-    def _positional_invoke(fn, names, general):
-        """`invoke` for a positional route without defaults (the usual model function): one itemgetter takes
-        the arguments. A missing one (never: the endpoint validated the body) goes the general way, which names it."""
-        take = operator.itemgetter(*names)
-        spread = len(names) > 1
-
-        def invoke(arguments):
-            try:
-                values = take(arguments)
-            except KeyError:
-                return general(arguments)
-            return fn(*values) if spread else fn(values)
-
-        return invoke
 
     def invoke(self, arguments):
         values = []
@@ -288,8 +268,7 @@ class _Worker:
             if self.delay:
                 time.sleep(self.delay)
             result = route.invoke(arguments)
-            if _getpid() != _WORKER_PID:
-                _exit_forked()
+            _exit_if_forked()
         except BaseException as exc:  # the model's exception becomes the call's result
             _exit_if_forked()
             where = route.label if route is not None else f"route #{route_index}"
@@ -313,23 +292,17 @@ class _Worker:
         _write_all(self.resp_fd, _LEN.pack(len(body) + 1) + bytes((_RESULTS,)) + body)
 
 
-_getpid = os.getpid
-_WORKER_PID = _getpid()
+_WORKER_PID = os.getpid()
 
 
 def _exit_if_forked():
     """Ends a process the model forked that returned (or raised) into the worker loop: only the worker answers."""
-    if _getpid() != _WORKER_PID:
-        _exit_forked()
-
-
-def _exit_forked():
-    """What `_exit_if_forked` does once the pid differs (`execute` compares the pids itself, on its fast path)."""
-    try:
-        sys.stderr.write(f"a process forked by the model (pid {os.getpid()}) returned into the worker; it exits\n")
-        sys.stderr.flush()
-    finally:
-        os._exit(0)
+    if os.getpid() != _WORKER_PID:
+        try:
+            sys.stderr.write(f"a process forked by the model (pid {os.getpid()}) returned into the worker; it exits\n")
+            sys.stderr.flush()
+        finally:
+            os._exit(0)
 
 
 def _protect_protocol(req_fd, resp_fd):
