@@ -315,8 +315,12 @@ public struct RunResult: Sendable, Equatable {
             latencyOk.recordNanoseconds(endToEnd)
             serviceTimeOk.recordNanoseconds(service)
             byRequest[request].ok += 1
-            if byRequest[request].latencyOk == nil { byRequest[request].latencyOk = Histogram.latency() }
-            byRequest[request].latencyOk?.recordNanoseconds(endToEnd)
+            // In place: `latencyOk?.…` is `nil` only before the request's first success.
+            if byRequest[request].latencyOk?.recordNanoseconds(endToEnd) == nil {
+                var first = Histogram.latency()
+                first.recordNanoseconds(endToEnd)
+                byRequest[request].latencyOk = first
+            }
         }
     }
 
