@@ -24,6 +24,8 @@ public struct Histogram: Sendable, Equatable {
     let subBucketCount: Int
     let subBucketHalfCount: Int
     let subBucketMask: Int64
+    /// `64 - unitMagnitude - subBucketHalfCountMagnitude - 1`: the bucket of a value is this minus its leading zeros.
+    let leadingZeroCountBase: Int
     /// Number of buckets.
     public let bucketCount: Int
     var counts: [Int64]
@@ -65,6 +67,7 @@ public struct Histogram: Sendable, Equatable {
         subBucketCount = 1 << (subBucketHalfCountMagnitude + 1)
         subBucketHalfCount = subBucketCount / 2
         subBucketMask = Int64(subBucketCount - 1) << unitMagnitude
+        leadingZeroCountBase = 64 - unitMagnitude - subBucketHalfCountMagnitude - 1
         var smallestUntrackable = Int64(subBucketCount) << unitMagnitude
         var buckets = 1
         while smallestUntrackable <= highest {
@@ -82,14 +85,16 @@ public struct Histogram: Sendable, Equatable {
     // MARK: Index arithmetic
 
     func bucketIndex(of value: Int64) -> Int {
-        let leadingZeroCountBase = 64 - unitMagnitude - subBucketHalfCountMagnitude - 1
-        return leadingZeroCountBase - (value | subBucketMask).leadingZeroBitCount
+        leadingZeroCountBase &- (value | subBucketMask).leadingZeroBitCount
     }
 
+    /// The index in `counts` of a value in `0...highestTrackableValue`. It runs for every recorded value, so its
+    /// arithmetic is unchecked (`&`-operators): for such values every shift count is in 0..<64 and nothing
+    /// overflows, and Swift's checked shifts and additions made it three times as long.
     func countsIndex(of value: Int64) -> Int {
         let bucket = bucketIndex(of: value)
-        let subBucket = Int(value >> Int64(bucket + unitMagnitude))
-        return ((bucket + 1) << subBucketHalfCountMagnitude) + (subBucket - subBucketHalfCount)
+        let subBucket = Int(value &>> Int64(bucket &+ unitMagnitude))
+        return ((bucket &+ 1) &<< subBucketHalfCountMagnitude) &+ (subBucket &- subBucketHalfCount)
     }
 
     func value(atIndex index: Int) -> Int64 {
