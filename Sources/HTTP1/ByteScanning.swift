@@ -141,16 +141,13 @@ func parseFieldLines(
         i = colon + 1
         while isOWS(p[i]) { i += 1 }
         let valueStart = i
-        var valueEnd = i
+        // Every byte but the controls and DEL may be in a value; of those, HTAB may be too, and CR LF ends it.
         while true {
+            i = firstControlOrDEL(p, from: i)
             let b = p[i]
-            if b > sp && b != 0x7F {
-                i += 1
-                valueEnd = i
-            } else if b == sp || b == htab {
+            if b == htab {
                 i += 1
             } else if b == cr && p[i + 1] == lf {
-                i += 1
                 break
             } else if b == lf {
                 throw .badRequest("bare LF (without CR) ending header field \(quoted(p, lineStart, colon))")
@@ -160,6 +157,9 @@ func parseFieldLines(
                 throw .badRequest("invalid character in value of header field \(quoted(p, lineStart, colon))")
             }
         }
+        var valueEnd = i  // at the CR; the value ends before its trailing whitespace
+        while valueEnd > valueStart && isOWS(p[valueEnd - 1]) { valueEnd -= 1 }
+        i += 1
         count += 1
         if count > maxCount {
             throw HTTPParseError(status: 431, reason: "too many header fields (more than \(maxCount))")
@@ -172,6 +172,28 @@ func parseFieldLines(
         }
         lineStart = i + 1
     }
+}
+
+/// The index of the first byte at or after `start` that is a control character (below 0x20) or DEL, which `p`
+/// has: a header section ends with LF. Eight bytes at a time while eight remain (the lowest byte below 0x20 sets
+/// the lowest flagged 0x80 bit of `below`, the lowest DEL that of `del`; bytes from 0x80 up are never flagged):
+/// field values are most of a header section's bytes.
+@inline(__always)
+func firstControlOrDEL(_ p: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+    var i = start
+    if let base = p.baseAddress {
+        while i + 8 <= p.count {
+            let word = UInt64(littleEndian: UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self))
+            let below = (word &- 0x2020_2020_2020_2020) & ~word & 0x8080_8080_8080_8080
+            let x = word ^ 0x7F7F_7F7F_7F7F_7F7F
+            let del = (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080
+            let hit = below | del
+            if hit != 0 { return i + hit.trailingZeroBitCount >> 3 }
+            i += 8
+        }
+    }
+    while p[i] >= sp && p[i] != 0x7F { i += 1 }
+    return i
 }
 
 /// The end of the line starting at `start` (excluding CR LF or LF); used for error messages only.
