@@ -98,7 +98,7 @@ final class EngineCall: @unchecked Sendable {
     func copyAttempts(into buffer: inout [MeasuredAttempt]) {
         buffer.removeAll(keepingCapacity: true)
         if let firstAttempt { buffer.append(firstAttempt) }
-        buffer.append(contentsOf: laterAttempts)
+        if !laterAttempts.isEmpty { buffer.append(contentsOf: laterAttempts) }
     }
 }
 
