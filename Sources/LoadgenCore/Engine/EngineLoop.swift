@@ -23,11 +23,20 @@ final class EngineLoop: @unchecked Sendable {
     }
 
     /// One open-loop arrival stream: every `loopCount`-th arrival of a schedule, starting at this loop's index.
-    struct ArrivalStream {
-        var schedule: ArrivalSchedule
-        var base: UInt64
-        var next: Int64
-        var warmup: Bool
+    /// A class: the arrival loop reads the current stream once per arrival, and a copy of a struct holding the
+    /// schedule (with its arrays) cost more than the rest of the arrival's bookkeeping.
+    final class ArrivalStream {
+        let schedule: ArrivalSchedule
+        let base: UInt64
+        @exclusivity(unchecked) var next: Int64
+        let warmup: Bool
+
+        init(schedule: ArrivalSchedule, base: UInt64, next: Int64, warmup: Bool) {
+            self.schedule = schedule
+            self.base = base
+            self.next = next
+            self.warmup = warmup
+        }
     }
 
     // The state every call touches (loop thread only, like everything here: see the class's comment).
