@@ -68,7 +68,7 @@ public final class EventLoop: @unchecked Sendable {
     @exclusivity(unchecked) private var runningEndOfIteration: [() -> Void] = []
 
     @exclusivity(unchecked) private var timerHeap: [TimerEntry] = []
-    @exclusivity(unchecked) private var timerTasks: [UInt64: () -> Void] = [:]
+    @exclusivity(unchecked) private var timerTasks: [UInt64: TimerTask] = [:]
     @exclusivity(unchecked) private var nextTimerID: UInt64 = 1
 
     /// Scratch buffer shared by every socket read on this loop (copied out by readers before the next read).
@@ -132,7 +132,7 @@ public final class EventLoop: @unchecked Sendable {
         let id = nextTimerID
         nextTimerID &+= 1
         let deadline = EventLoop.now() &+ nanoseconds
-        timerTasks[id] = task
+        timerTasks[id] = TimerTask(run: task)
         pushTimer(TimerEntry(deadline: deadline, id: id))
         return TimerID(raw: id)
     }
@@ -263,6 +263,12 @@ public final class EventLoop: @unchecked Sendable {
         var id: UInt64
     }
 
+    /// A timer's closure, wrapped so that the dictionary stores it as it is: a bare closure as a dictionary
+    /// value is stored at the most general abstraction, behind a thunk allocated at each `schedule`.
+    struct TimerTask {
+        let run: () -> Void
+    }
+
     /// Nanoseconds until the earliest live timer (0: one is due, -1: none), at most 60 s.
     private func nextTimeoutNanoseconds() -> Int64 {
         while let top = timerHeap.first {
@@ -281,7 +287,7 @@ public final class EventLoop: @unchecked Sendable {
         let now = EventLoop.now()
         while let top = timerHeap.first, top.deadline <= now {
             popTimer()
-            if let task = timerTasks.removeValue(forKey: top.id) { task() }
+            if let task = timerTasks.removeValue(forKey: top.id) { task.run() }
         }
     }
 

@@ -79,6 +79,7 @@ extension EngineLoop {
         call.attemptSent = now
         call.slot = slot
         slots[slot].call = call
+        slots[slot].attempt = sent
         if let after = attempt.hedgeAfter { armHedge(call, after: after) }
         if settings.policy.call.hedging != nil { call.hedges.append(sent) }
         submitting += 1
@@ -128,13 +129,21 @@ extension EngineLoop {
         }
     }
 
+    /// Sends `attempt` of `call` on `connection` (its slot's); the answer comes back through the slot
+    /// (`slotAnswered`), which `launch` gave the call and the attempt.
     func send(_ call: EngineCall, _ attempt: EngineAttempt, on connection: HTTPClientConnection) {
         call.phase = .inFlight
         let request = call.request
-        connection.send(method: request.method, encodedRequest: request.encoded, deadline: attempt.deadline) {
-            [self] result in
-            attemptEnded(call, attempt, result: result)
-        }
+        connection.send(
+            method: request.method, encodedRequest: request.encoded, deadline: attempt.deadline,
+            completion: slots[attempt.slot].answer)
+    }
+
+    /// The answer on connection slot `slot`, for the call and attempt the slot holds; none when the attempt was
+    /// cancelled (a hedged call's loser: its slot was cleared before its connection was closed).
+    func slotAnswered(_ slot: Int, _ result: Result<HTTPResponse, HTTPClientError>) {
+        guard let call = slots[slot].call else { return }
+        attemptEnded(call, slots[slot].attempt, result: result)
     }
 
     func attemptEnded(_ call: EngineCall, _ attempt: EngineAttempt, result: Result<HTTPResponse, HTTPClientError>) {
