@@ -8,7 +8,9 @@
 # after the other, and which goes first alternates (wrk first in odd rounds), so a drift of the machine hits both
 # alike. Each round prints both rates and the ratio loadgen/wrk; then, per connection count, the median of the
 # rounds' ratios with its min–max range and both clients' median rates. The figure to quote is that median ratio
-# (goal: ≥ 1.05 at 32 and at 256 connections), not the best round.
+# (goal: ≥ 1.05 at 32 and at 256 connections), not the best round. Each run also measures the client's CPU time
+# (user + system, GNU time) per request, and each connection count the median ratio of loadgen's to wrk's: what
+# each client costs for the same work, a figure a busy host moves much less than the rates.
 #
 # THREADS picks the mode (a comma list runs each):
 #   1 (default)  nginx pinned to CPU 0; wrk -t1 and loadgen --threads 1 pinned to CPU 1.
@@ -27,6 +29,7 @@ source "$(dirname "$0")/lib.sh"
 PORT=${PORT:-$(free_port)}  # a fixed port could be held by another benchmark
 bench_init loadgen-vs-wrk
 require_tools wrk nginx taskset
+[ -x /usr/bin/time ] || { echo "error: /usr/bin/time (GNU time) is not installed" >&2; exit 1; }
 
 IFS=, read -r -a CONNS_ALL <<<"$CONNS_LIST"
 IFS=, read -r -a THREADS_ALL <<<"$THREADS"
@@ -57,19 +60,23 @@ done
 
 CLIENT=()  # the prefix that pins a client (empty: unpinned)
 
-# run_wrk THREADS CONNS [SECONDS]: prints wrk's requests/s (notes about errors go to stderr).
+# run_wrk THREADS CONNS [SECONDS]: prints wrk's requests/s (notes about errors go to stderr) and writes its CPU
+# time per request in µs (user + system, from GNU time) to WORK/cpu.
 run_wrk() {
   local out
-  out=$("${CLIENT[@]}" wrk -t"$1" -c"$2" -d"${3:-$DURATION}s" "$URL" 2>&1) || true
+  out=$(/usr/bin/time -f "%U %S" -o "$WORK/time" "${CLIENT[@]}" wrk -t"$1" -c"$2" -d"${3:-$DURATION}s" "$URL" 2>&1) || true
   grep -E 'Non-2xx|Socket errors' <<<"$out" | sed 's/^ */  note: wrk: /' >&2 || true
+  cpu_per_request "$(awk '/requests in/ {print $1}' <<<"$out")"
   awk '/Requests\/sec/ {print $2; found=1} END {if (!found) print 0}' <<<"$out"
 }
 
-# run_loadgen THREADS CONNS: prints loadgen's throughput_rps (notes about failed or unsent calls go to stderr).
+# run_loadgen THREADS CONNS: prints loadgen's throughput_rps (notes about failed or unsent calls go to stderr)
+# and writes its CPU time per call in µs to WORK/cpu, as run_wrk does (start-up and the report included).
 run_loadgen() {
   rm -f "$WORK/result.json"
-  "${CLIENT[@]}" "$LOADGEN" run "$WORK/scenario-$2.json" --threads "$1" --quiet --json "$WORK/result.json" \
-    >/dev/null 2>"$WORK/loadgen.err" || true
+  /usr/bin/time -f "%U %S" -o "$WORK/time" "${CLIENT[@]}" "$LOADGEN" run "$WORK/scenario-$2.json" --threads "$1" \
+    --quiet --json "$WORK/result.json" >/dev/null 2>"$WORK/loadgen.err" || true
+  cpu_per_request "$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["calls"])' "$WORK/result.json" 2>/dev/null)"
   python3 - "$WORK/result.json" <<'PY' || { echo 0; sed 's/^/  note: loadgen: /' "$WORK/loadgen.err" | tail -3 >&2; }
 import json, sys
 r = json.load(open(sys.argv[1]))
@@ -78,6 +85,13 @@ if r["failed"] or r["not_sent"]["total"]:
           file=sys.stderr)
 print("%.2f" % r["throughput_rps"])
 PY
+}
+
+# cpu_per_request REQUESTS: writes (user + system seconds in WORK/time) / REQUESTS, in µs, to WORK/cpu (0 when
+# either is missing).
+cpu_per_request() {
+  awk -v n="${1:-0}" '{ cpu = $(NF - 1) + $NF } END { printf "%.3f\n", (n > 0 ? cpu * 1e6 / n : 0) }' \
+    "$WORK/time" > "$WORK/cpu" 2>/dev/null || echo 0 > "$WORK/cpu"
 }
 
 declare -A MED_WRK MED_LG SUMMARY
@@ -99,29 +113,32 @@ for t in "${THREADS_ALL[@]}"; do
     WRK_ALL=()
     LG_ALL=()
     RATIOS=()
+    CPU_RATIOS=()
     for round in $(seq 1 "$ROUNDS"); do
       if [ $((round % 2)) = 1 ]; then
         first=wrk
-        w=$(run_wrk "$t" "$c")
-        l=$(run_loadgen "$t" "$c")
+        w=$(run_wrk "$t" "$c"); wc=$(cat "$WORK/cpu")
+        l=$(run_loadgen "$t" "$c"); lc=$(cat "$WORK/cpu")
       else
         first=loadgen
-        l=$(run_loadgen "$t" "$c")
-        w=$(run_wrk "$t" "$c")
+        l=$(run_loadgen "$t" "$c"); lc=$(cat "$WORK/cpu")
+        w=$(run_wrk "$t" "$c"); wc=$(cat "$WORK/cpu")
       fi
       r=$(awk -v a="$l" -v b="$w" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
+      cr=$(awk -v a="$lc" -v b="$wc" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
       WRK_ALL+=("$w")
       LG_ALL+=("$l")
       RATIOS+=("$r")
-      printf 'threads %s, %4s connections, round %d (%s first): wrk %10.0f req/s, loadgen %10.0f req/s, ratio %s\n' \
-        "$t" "$c" "$round" "$first" "$w" "$l" "$r"
+      CPU_RATIOS+=("$cr")
+      printf 'threads %s, %4s connections, round %d (%s first): wrk %10.0f req/s, loadgen %10.0f req/s, ratio %s; CPU per request wrk %.2f µs, loadgen %.2f µs\n' \
+        "$t" "$c" "$round" "$first" "$w" "$l" "$r" "$wc" "$lc"
     done
     MED_WRK[$t,$c]=$(median "${WRK_ALL[@]}")
     MED_LG[$t,$c]=$(median "${LG_ALL[@]}")
     lo=$(printf '%s\n' "${RATIOS[@]}" | sort -g | head -1)
     hi=$(printf '%s\n' "${RATIOS[@]}" | sort -g | tail -1)
-    SUMMARY[$t,$c]=$(printf 'threads %s  %4s connections  median ratio loadgen/wrk %.3f (range %.3f–%.3f, %d rounds)  median wrk %.0f req/s, loadgen %.0f req/s' \
-      "$t" "$c" "$(median "${RATIOS[@]}")" "$lo" "$hi" "$ROUNDS" "${MED_WRK[$t,$c]}" "${MED_LG[$t,$c]}")
+    SUMMARY[$t,$c]=$(printf 'threads %s  %4s connections  median ratio loadgen/wrk %.3f (range %.3f–%.3f, %d rounds)  median wrk %.0f req/s, loadgen %.0f req/s; CPU per request loadgen/wrk %.3f (median)' \
+      "$t" "$c" "$(median "${RATIOS[@]}")" "$lo" "$hi" "$ROUNDS" "${MED_WRK[$t,$c]}" "${MED_LG[$t,$c]}" "$(median "${CPU_RATIOS[@]}")")
     echo "${SUMMARY[$t,$c]}"
   done
 done
