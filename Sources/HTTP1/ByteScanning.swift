@@ -43,20 +43,38 @@ func trimOWS(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> (Int,
     return (s, e)
 }
 
-/// Whether p[start..<end] equals `lowercase` ignoring ASCII case (`lowercase` must be lowercase ASCII).
+/// Whether p[start..<end] equals `lowercase` ignoring ASCII case. `lowercase` must be at least 4 bytes of
+/// lowercase letters, digits and "-", and p[start..<end] validated field bytes (token or value bytes). Setting
+/// bit 0x20 of every byte lowercases the letters and turns nothing else into such a byte but a control
+/// character (CR into "-"), which validated bytes never are; so the bytes are compared 8 (or 4) at a time, the
+/// last load overlapping the one before.
 @inline(__always)
 func bytesEqualLowercased(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, _ lowercase: StaticString)
     -> Bool
 {
     let n = lowercase.utf8CodeUnitCount
-    guard end - start == n else { return false }
-    let l = lowercase.utf8Start
-    var i = 0
-    while i < n {
-        if asciiLower(p[start + i]) != l[i] { return false }
-        i += 1
+    assert(n >= 4, "bytesEqualLowercased compares at least 4 bytes")
+    guard end - start == n, let base = p.baseAddress else { return false }
+    let a = UnsafeRawPointer(base + start)
+    let l = UnsafeRawPointer(lowercase.utf8Start)
+    if n < 8 {
+        let fold: UInt32 = 0x2020_2020
+        return (a.loadUnaligned(as: UInt32.self) | fold) == l.loadUnaligned(as: UInt32.self)
+            && (a.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self) | fold)
+                == l.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
     }
-    return true
+    let fold: UInt64 = 0x2020_2020_2020_2020
+    var i = 0
+    while i < n - 8 {
+        if (a.loadUnaligned(fromByteOffset: i, as: UInt64.self) | fold)
+            != l.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+        {
+            return false
+        }
+        i += 8
+    }
+    return (a.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self) | fold)
+        == l.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
 }
 
 @inline(__always)

@@ -291,7 +291,9 @@ final class HTTPClientChannel: StreamChannel, @unchecked Sendable {
 
     override func didRead(_ bytes: UnsafeRawBufferPointer) {
         decoder.append(bytes)
-        while let method = pending.first?.method, !isClosed {
+        // With nothing buffered, `next` could only answer that it needs more bytes (checked first: reading the
+        // method copies the pending request).
+        while decoder.hasPartialResponse, !isClosed, let method = pending.first?.method {
             let response: HTTPResponse
             do {
                 guard let next = try decoder.next(requestMethod: method) else { return }

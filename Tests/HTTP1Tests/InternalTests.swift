@@ -30,4 +30,34 @@ import Testing
             #expect(try whole.findSectionEnd() == text.utf8.count - 4)
         }
     }
+
+    @Test func caseInsensitiveNameComparisonLooksAtEveryByte() {
+        // Word-at-a-time comparison: each byte of every constant the decoders compare, at every offset in the buffer,
+        // upper- or lowercase, and a change to any one byte (also a different length) breaks equality.
+        let names: [StaticString] = [
+            "host", "close", "expect", "chunked", "connection", "keep-alive", "100-continue", "content-length",
+            "transfer-encoding",
+        ]
+        for name in names {
+            let lower = Array(UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+            for offset in 0..<9 {
+                for variant in [lower, lower.map { (b: UInt8) in b >= 97 && b <= 122 ? b - 32 : b }] {
+                    let bytes = Array(repeating: UInt8(ascii: "x"), count: offset) + variant + [cr, lf]
+                    let end = offset + variant.count
+                    bytes.withUnsafeBufferPointer { p in
+                        #expect(bytesEqualLowercased(p, offset, end, name), "\(name) at \(offset)")
+                        #expect(!bytesEqualLowercased(p, offset, end + 1, name), "\(name) longer")
+                        if offset > 0 { #expect(!bytesEqualLowercased(p, offset - 1, end, name), "\(name) longer") }
+                    }
+                    for index in variant.indices {
+                        var changed = bytes
+                        changed[offset + index] = UInt8(ascii: "_")
+                        changed.withUnsafeBufferPointer { p in
+                            #expect(!bytesEqualLowercased(p, offset, end, name), "\(name) byte \(index) changed")
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
