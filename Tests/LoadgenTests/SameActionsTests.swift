@@ -30,7 +30,12 @@ import Testing
             configuration.deadline = nil
             configuration.attemptTimeout = .seconds(5)
             if let gateThreshold {
-                configuration.gate = HealthGate.Configuration(failureThreshold: gateThreshold, trialCalls: 3)
+                // Probes every 5 s, as the spec's `probeInterval` means for the engine: with the default (faster)
+                // probe backoff, a loaded machine could delay the retry past a healthy probe, which had moved the
+                // library's gate to trial before the retry asked.
+                configuration.gate = HealthGate.Configuration(
+                    failureThreshold: gateThreshold, trialCalls: 3,
+                    probeBackoff: Backoff(base: .seconds(5), multiplier: 1, cap: .seconds(5), jitter: .none))
                 configuration.gateWaitMode = .failFast
             } else {
                 configuration.gate = .disabled
