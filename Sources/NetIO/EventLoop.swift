@@ -56,19 +56,19 @@ public final class EventLoop: @unchecked Sendable {
     public let name: String
     let epollFD: Int32
     let wakeFD: Int32
-    private let tasks = Mutex<[Task]>([])
-    @exclusivity(unchecked) private var runningTasks: [Task] = []
+    private let tasks = Mutex<[SubmittedTask]>([])
+    @exclusivity(unchecked) private var runningTasks: [SubmittedTask] = []
     @exclusivity(unchecked) private var thread: pthread_t = 0
     @exclusivity(unchecked) private var stopped = false
 
     @exclusivity(unchecked) private var slots: [Selectable?] = []
     @exclusivity(unchecked) private var generations: [UInt32] = []
     @exclusivity(unchecked) private var flushList: [Selectable] = []
-    @exclusivity(unchecked) private var endOfIterationTasks: [() -> Void] = []
-    @exclusivity(unchecked) private var runningEndOfIteration: [() -> Void] = []
+    @exclusivity(unchecked) private var endOfIterationTasks: [LoopTask] = []
+    @exclusivity(unchecked) private var runningEndOfIteration: [LoopTask] = []
 
     @exclusivity(unchecked) private var timerHeap: [TimerEntry] = []
-    @exclusivity(unchecked) private var timerTasks: [UInt64: TimerTask] = [:]
+    @exclusivity(unchecked) private var timerTasks: [UInt64: LoopTask] = [:]
     @exclusivity(unchecked) private var nextTimerID: UInt64 = 1
 
     /// Scratch buffer shared by every socket read on this loop (copied out by readers before the next read).
@@ -119,7 +119,7 @@ public final class EventLoop: @unchecked Sendable {
     public func execute(_ task: @escaping Task) {
         let wasEmpty = tasks.withLock { queue -> Bool in
             let empty = queue.isEmpty
-            queue.append(task)
+            queue.append(SubmittedTask(run: task))
             return empty
         }
         if wasEmpty { _ = clinux_eventfd_signal(wakeFD) }
@@ -132,7 +132,7 @@ public final class EventLoop: @unchecked Sendable {
         let id = nextTimerID
         nextTimerID &+= 1
         let deadline = EventLoop.now() &+ nanoseconds
-        timerTasks[id] = TimerTask(run: task)
+        timerTasks[id] = LoopTask(run: task)
         pushTimer(TimerEntry(deadline: deadline, id: id))
         return TimerID(raw: id)
     }
@@ -184,7 +184,7 @@ public final class EventLoop: @unchecked Sendable {
     /// a worker pipe for every call the iteration's requests made). Loop thread only.
     public func atEndOfIteration(_ task: @escaping () -> Void) {
         precondition(inEventLoop || thread == 0, "EventLoop.atEndOfIteration must be called on the loop thread")
-        endOfIterationTasks.append(task)
+        endOfIterationTasks.append(LoopTask(run: task))
     }
 
     /// Asks the loop to call `object.flushScheduledOutput()` at the end of this iteration.
@@ -236,14 +236,14 @@ public final class EventLoop: @unchecked Sendable {
     private func runTasks() {
         tasks.withLock { queue in swap(&queue, &runningTasks) }
         if runningTasks.isEmpty { return }
-        for task in runningTasks { task() }
+        for task in runningTasks { task.run() }
         runningTasks.removeAll(keepingCapacity: true)
     }
 
     private func flushScheduled() {
         if !endOfIterationTasks.isEmpty {
             swap(&endOfIterationTasks, &runningEndOfIteration)
-            for task in runningEndOfIteration { task() }
+            for task in runningEndOfIteration { task.run() }
             runningEndOfIteration.removeAll(keepingCapacity: true)
         }
         var index = 0
@@ -263,10 +263,17 @@ public final class EventLoop: @unchecked Sendable {
         var id: UInt64
     }
 
-    /// A timer's closure, wrapped so that the dictionary stores it as it is: a bare closure as a dictionary
-    /// value is stored at the most general abstraction, behind a thunk allocated at each `schedule`.
-    struct TimerTask {
+    /// A closure the loop keeps (a timer's, or one for the end of the iteration), wrapped so that collections
+    /// store it as it is: a bare closure as a dictionary value or array element is stored at the most general
+    /// abstraction, behind a thunk allocated when it is added and freed through the runtime's generic
+    /// value witnesses when it is removed.
+    struct LoopTask {
         let run: () -> Void
+    }
+
+    /// A task submitted with `execute`, wrapped for the same reason.
+    struct SubmittedTask: Sendable {
+        let run: Task
     }
 
     /// Nanoseconds until the earliest live timer (0: one is due, -1: none), at most 60 s.
