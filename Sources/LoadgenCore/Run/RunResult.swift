@@ -315,12 +315,7 @@ public struct RunResult: Sendable, Equatable {
             latencyOk.recordNanoseconds(endToEnd)
             serviceTimeOk.recordNanoseconds(service)
             byRequest[request].ok += 1
-            // In place: `latencyOk?.…` is `nil` only before the request's first success.
-            if byRequest[request].latencyOk?.recordNanoseconds(endToEnd) == nil {
-                var first = Histogram.latency()
-                first.recordNanoseconds(endToEnd)
-                byRequest[request].latencyOk = first
-            }
+            Histogram.recordLatency(endToEnd / 1000, into: &byRequest[request].latencyOk)
         }
     }
 

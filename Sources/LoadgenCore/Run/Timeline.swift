@@ -137,18 +137,8 @@ public struct Timeline: Sendable, Equatable {
             seal()
             openIndex = index
         }
-        Self.record(microseconds, in: &open)
-        if ok { Self.record(microseconds, in: &openOk) }
-    }
-
-    /// Records into `histogram` in place, allocating it at the first value. (`histogram?.record` is `nil` only
-    /// when there is no histogram yet; comparing the optional itself with `nil` would copy it each time.)
-    private static func record(_ microseconds: Int64, in histogram: inout Histogram?) {
-        if histogram?.record(microseconds) == nil {
-            var first = layout
-            first.record(microseconds)
-            histogram = first
-        }
+        Histogram.recordLatency(microseconds, into: &open)
+        if ok { Histogram.recordLatency(microseconds, into: &openOk) }
     }
 
     /// Packs the interval being recorded.

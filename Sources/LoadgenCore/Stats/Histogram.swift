@@ -158,6 +158,17 @@ public struct Histogram: Sendable, Equatable {
     /// Records a duration given in nanoseconds, as microseconds (truncated).
     public mutating func recordNanoseconds(_ nanoseconds: Int64) { record(nanoseconds / 1000) }
 
+    /// Records `microseconds` into `histogram` in place, starting it as `latency()` at the first value.
+    /// (`histogram?.record` is `nil` only when there is no histogram yet; comparing the optional itself with
+    /// `nil` would copy it each time.)
+    static func recordLatency(_ microseconds: Int64, into histogram: inout Histogram?) {
+        if histogram?.record(microseconds) == nil {
+            var first = latency()
+            first.record(microseconds)
+            histogram = first
+        }
+    }
+
     /// Adds every count of `other` to this histogram, bucket by bucket. When the layouts are equal this is
     /// exact; otherwise each of `other`'s counts is re-recorded at its bucket's lowest equivalent value
     /// (so the result is as if those values had been recorded here).
