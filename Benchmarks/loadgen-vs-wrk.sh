@@ -61,10 +61,10 @@ done
 CLIENT=()  # the prefix that pins a client (empty: unpinned)
 
 # run_wrk THREADS CONNS [SECONDS]: prints wrk's requests/s (notes about errors go to stderr) and writes its CPU
-# time per request in µs (user + system, from GNU time) to WORK/cpu.
+# time per request in µs (user + system, from lib.sh's measure_process) to WORK/cpu.
 run_wrk() {
   local out
-  out=$(/usr/bin/time -f "%U %S" -o "$WORK/time" "${CLIENT[@]}" wrk -t"$1" -c"$2" -d"${3:-$DURATION}s" "$URL" 2>&1) || true
+  out=$(measure_process "$WORK/measure.txt" "${CLIENT[@]}" wrk -t"$1" -c"$2" -d"${3:-$DURATION}s" "$URL" 2>&1) || true
   grep -E 'Non-2xx|Socket errors' <<<"$out" | sed 's/^ */  note: wrk: /' >&2 || true
   cpu_per_request "$(awk '/requests in/ {print $1}' <<<"$out")"
   awk '/Requests\/sec/ {print $2; found=1} END {if (!found) print 0}' <<<"$out"
@@ -74,7 +74,7 @@ run_wrk() {
 # and writes its CPU time per call in µs to WORK/cpu, as run_wrk does (start-up and the report included).
 run_loadgen() {
   rm -f "$WORK/result.json"
-  /usr/bin/time -f "%U %S" -o "$WORK/time" "${CLIENT[@]}" "$LOADGEN" run "$WORK/scenario-$2.json" --threads "$1" \
+  measure_process "$WORK/measure.txt" "${CLIENT[@]}" "$LOADGEN" run "$WORK/scenario-$2.json" --threads "$1" \
     --quiet --json "$WORK/result.json" >/dev/null 2>"$WORK/loadgen.err" || true
   cpu_per_request "$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["calls"])' "$WORK/result.json" 2>/dev/null)"
   python3 - "$WORK/result.json" <<'PY' || { echo 0; sed 's/^/  note: loadgen: /' "$WORK/loadgen.err" | tail -3 >&2; }
@@ -87,11 +87,11 @@ print("%.2f" % r["throughput_rps"])
 PY
 }
 
-# cpu_per_request REQUESTS: writes (user + system seconds in WORK/time) / REQUESTS, in µs, to WORK/cpu (0 when
-# either is missing).
+# cpu_per_request REQUESTS: writes the CPU seconds measure_process wrote to WORK/measure.txt divided by REQUESTS,
+# in µs, to WORK/cpu (0 when either is missing).
 cpu_per_request() {
-  awk -v n="${1:-0}" '{ cpu = $(NF - 1) + $NF } END { printf "%.3f\n", (n > 0 ? cpu * 1e6 / n : 0) }' \
-    "$WORK/time" > "$WORK/cpu" 2>/dev/null || echo 0 > "$WORK/cpu"
+  awk -v n="${1:-0}" '{ cpu = $1 } END { printf "%.3f\n", (n > 0 ? cpu * 1e6 / n : 0) }' \
+    "$WORK/measure.txt" > "$WORK/cpu" 2>/dev/null || echo 0 > "$WORK/cpu"
 }
 
 declare -A MED_WRK MED_LG SUMMARY
