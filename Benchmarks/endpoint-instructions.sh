@@ -8,7 +8,8 @@
 # instructions of every thread of the endpoint process (the dump's PROGRAM TOTALS) are divided by the requests
 # served in between (`served` of GET /stats before and after; the two GET /stats are counted too, a negligible
 # share). Callgrind slows the endpoint about 30-fold; repeat runs agree within about 1%.
-# Usage: [RUN_SECONDS=4] Benchmarks/endpoint-instructions.sh [connections=32] [runs=1] [endpoint binary]
+# KEEP_DUMP=FILE copies the (last run's) dump there, for callgrind_annotate --tree=caller and the like.
+# Usage: [RUN_SECONDS=4] [KEEP_DUMP=FILE] Benchmarks/endpoint-instructions.sh [connections=32] [runs=1] [endpoint binary]
 set -euo pipefail
 CONNS=${1:-32}
 RUNS=${2:-1}
@@ -61,6 +62,7 @@ run() {
   [ -n "$dump" ] || { echo "error: callgrind wrote no dump" >&2; return 1; }
   sleep 1 # the dump is written in one go once it exists, but give it time to finish
   stop_all
+  if [ -n "${KEEP_DUMP:-}" ]; then cp "$dump" "$KEEP_DUMP"; fi
   local total
   total=$(callgrind_annotate "$dump" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1 }')
   if grep -q "Non-2xx\|Socket errors" "$WORK/wrk.out"; then
