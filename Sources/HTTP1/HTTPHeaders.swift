@@ -55,13 +55,6 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
         self.init(elements)
     }
 
-    /// Decoder entry point: `bytes` holds the section, fields are added with `appendRaw`.
-    init(rawSection: UnsafeBufferPointer<UInt8>, capacity: Int) {
-        bytes = Array(rawSection)
-        storedEntries = []
-        storedEntries.reserveCapacity(capacity)
-    }
-
     /// Decoder entry point for headers indexed on demand: `rawSection` is a header section whose field lines,
     /// starting at `fieldsStart`, were validated (by `parseFieldLines`) and end with the empty line.
     init(validatedSection rawSection: UnsafeBufferPointer<UInt8>, fieldsStart: Int) {

@@ -129,11 +129,15 @@ public struct HTTPRequestDecoder: Sendable {
         i += 1
         let version = try parseVersion(p, i, lineEnd)
 
-        var headers = HTTPHeaders(rawSection: p, capacity: 8)
+        // Validate and interpret the fields without indexing them (as the response decoder does): the headers
+        // keep the section and find a field when it is read, which saves an index array per request (a server
+        // usually reads one or two fields, if any).
+        var unused = HTTPHeaders()
         var summary = FieldSummary()
         try parseFieldLines(
-            p, from: nextLine, maxCount: limits.maxHeaderCount, store: true, interpret: true, headers: &headers,
+            p, from: nextLine, maxCount: limits.maxHeaderCount, store: false, interpret: true, headers: &unused,
             summary: &summary)
+        let headers = HTTPHeaders(validatedSection: p, fieldsStart: nextLine)
 
         if version.minor == 1 {
             if summary.hostCount == 0 { throw .badRequest("missing Host header in an HTTP/1.1 request") }

@@ -102,17 +102,7 @@ final class EndpointHandler: HTTPServerHandler {
         let target = head.target
         let path = Router.routingPath(of: target)
 
-        // The body is passed whole for HEAD too: the connection writes only the head, with the Content-Length
-        // a GET would have had (RFC 9110 §9.3.2). Stats are counted before the response leaves, so a client
-        // that has read a response always finds it counted.
-        let answer: @Sendable (Int, [(String, String)], [UInt8]) -> Void = { [self] status, headers, body in
-            stats.record(status: status)
-            responder.respond(status: status, headers: headers, body: body)
-            if accessLog {
-                let micros = (EventLoop.now() &- started) / 1_000
-                log.log("\(head.method) \(target) \(status) \(Self.formatMillis(micros))ms")
-            }
-        }
+        let answer = Answer(handler: self, responder: responder, started: started, method: head.method, target: target)
 
         let resolved = router.resolve(method: head.method, path: path)
         // Everything but /ping needs the token when one is set (health checkers need no secret), so an
@@ -190,38 +180,38 @@ final class EndpointHandler: HTTPServerHandler {
                 answer(failure.status, Self.jsonHeaders, failure.responseBody())
                 return
             }
-            let timeout = callTimeout
-            let retryAfter = self.retryAfter
-            let route = routes[index]
-            let log = self.log
-            let stats = self.stats
+            // The completion captures only `answer` and `index` (one closure context per call); the rest it
+            // reaches through `answer.handler`.
             let accepted = pool.submit(
                 route: index, arguments: validated.argumentsJSON(), abandoned: abandoned, deferringTo: responder.loop
-            ) {
-                result in
+            ) { [answer] result in
+                let handler = answer.handler
+                let stats = handler.stats
                 switch result {
                 case .success(let body):
-                    stats.recordServed(clientGone: responder.isClientGone)
+                    stats.recordServed(clientGone: answer.responder.isClientGone)
                     answer(200, Self.jsonHeaders, body)
                 case .exception(let type, let message):
-                    stats.recordServed(clientGone: responder.isClientGone)
+                    stats.recordServed(clientGone: answer.responder.isClientGone)
                     let detail = JSON.serialize(.object(JSONObject([
                         .init(key: "detail", value: .string("Internal Server Error")),
                         .init(key: "error", value: .string(message.isEmpty ? type : "\(type): \(message)")),
                     ])))
                     answer(500, Self.jsonHeaders, detail)
                 case .crashed:
-                    log.log("\(route.verb) \(route.path): worker crashed during the call")
+                    let route = handler.routes[index]
+                    handler.log.log("\(route.verb) \(route.path): worker crashed during the call")
                     answer(500, Self.jsonHeaders, Self.crashed)
                 case .rejected:
                     stats.recordRejected()
-                    answer(503, Self.jsonHeaders + [("retry-after", retryAfter)], Self.unavailable)
+                    answer(503, Self.jsonHeaders + [("retry-after", handler.retryAfter)], Self.unavailable)
                 case .abandoned:
                     stats.recordAbandoned()
                     answer(504, Self.jsonHeaders, Self.abandonedBody)
                 case .timedOut:
                     let detail = JSON.serialize(.object(JSONObject([
-                        .init(key: "detail", value: .string("Gateway Timeout: the model call ran longer than \(timeout)s")),
+                        .init(key: "detail", value: .string(
+                            "Gateway Timeout: the model call ran longer than \(handler.callTimeout)s")),
                     ])))
                     answer(504, Self.jsonHeaders, detail)
                 }
@@ -229,6 +219,28 @@ final class EndpointHandler: HTTPServerHandler {
             if !accepted {
                 stats.recordShed()
                 answer(503, Self.jsonHeaders + [("retry-after", retryAfter)], Self.unavailable)
+            }
+        }
+    }
+
+    /// Answers one request: counts it in the stats, sends the response and writes the access-log line. The body
+    /// is passed whole for HEAD too: the connection writes only the head, with the Content-Length a GET would
+    /// have had (RFC 9110 §9.3.2). Stats are counted before the response leaves, so a client that has read a
+    /// response always finds it counted. A value rather than a closure, so that a worker call's completion
+    /// holds it in its own context instead of allocating a second one.
+    private struct Answer: Sendable {
+        let handler: EndpointHandler
+        let responder: HTTPResponder
+        let started: UInt64
+        let method: String
+        let target: String
+
+        func callAsFunction(_ status: Int, _ headers: [(String, String)], _ body: [UInt8]) {
+            handler.stats.record(status: status)
+            responder.respond(status: status, headers: headers, body: body)
+            if handler.accessLog {
+                let micros = (EventLoop.now() &- started) / 1_000
+                handler.log.log("\(method) \(target) \(status) \(EndpointHandler.formatMillis(micros))ms")
             }
         }
     }

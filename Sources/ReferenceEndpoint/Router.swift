@@ -28,7 +28,9 @@ public struct Router: Sendable {
     /// Paths whose `GET` and `HEAD` the endpoint answers itself; a route may not claim them.
     static let reservedPaths = [pingPath, statsPath]
 
-    private var methodsByPath: [String: [String: Int]] = [:]
+    /// The routes of each path as (verb, route index) pairs: a path has a few verbs at most, so a linear search
+    /// among them costs less than hashing the method for a second dictionary.
+    private var methodsByPath: [String: [(verb: String, index: Int)]] = [:]
 
     /// Builds the table; throws on a duplicate route or one that shadows `GET /ping` or `GET /stats`.
     public init(routes: [RouteSpec]) throws(RouteTableError) {
@@ -46,13 +48,12 @@ public struct Router: Sendable {
                     message: "route \(index) (\(verb) \(route.path)) conflicts with the built-in counters GET /stats "
                         + "(reserved, like GET /ping)")
             }
-            var methods = methodsByPath[route.path] ?? [:]
-            if let other = methods[verb] {
+            if let other = methodsByPath[route.path]?.first(where: { $0.verb == verb }) {
                 throw RouteTableError(
-                    message: "route \(index) (\(verb) \(route.path)) duplicates route \(other) with the same verb and path")
+                    message: "route \(index) (\(verb) \(route.path)) duplicates route \(other.index) with the same verb "
+                        + "and path")
             }
-            methods[verb] = index
-            methodsByPath[route.path] = methods
+            methodsByPath[route.path, default: []].append((verb, index))
         }
     }
 
@@ -60,12 +61,12 @@ public struct Router: Sendable {
     public func resolve(method: String, path: String) -> RouteDecision {
         if Self.reservedPaths.contains(path) {
             if method == "GET" || method == "HEAD" { return path == Self.pingPath ? .ping : .stats }
-            if let index = methodsByPath[path]?[method] { return .route(index) }
+            if let index = methodsByPath[path]?.first(where: { $0.verb == method })?.index { return .route(index) }
             return .methodNotAllowed(allow: allowHeader(for: path))
         }
         if let methods = methodsByPath[path] {
-            if let index = methods[method] { return .route(index) }
-            if method == "HEAD", let index = methods["GET"] { return .route(index) }
+            if let route = methods.first(where: { $0.verb == method }) { return .route(route.index) }
+            if method == "HEAD", let route = methods.first(where: { $0.verb == "GET" }) { return .route(route.index) }
             return .methodNotAllowed(allow: allowHeader(for: path))
         }
         let alternative = path.hasSuffix("/") && path.count > 1 ? String(path.dropLast()) : path + "/"
@@ -80,6 +81,13 @@ public struct Router: Sendable {
     /// `%XX` escapes are decoded as UTF-8 (invalid escapes kept, invalid UTF-8 replaced by U+FFFD, like
     /// Python's `urllib.parse.unquote`), so `/a%64d` routes to `/add` as it does under FastAPI.
     public static func routingPath(of target: String) -> String {
+        // The common case, an origin-form path without query, fragment or escape, is its own routing path (one
+        // pass over contiguous bytes; Substring's UTF8View, below, is several times slower per byte).
+        var copy = target
+        let isPlainPath = copy.withUTF8 { bytes in
+            bytes.first == UInt8(ascii: "/") && !bytes.contains { $0 == 0x3F || $0 == 0x23 || $0 == 0x25 }
+        }
+        if isPlainPath { return target }
         var rest = Substring(target)
         // Absolute form (`http://host/path`), which RFC 9112 §3.2.2 says servers must accept.
         if rest.utf8.first != UInt8(ascii: "/"), let scheme = rest.range(of: "://"),
@@ -146,7 +154,7 @@ public struct Router: Sendable {
     }
 
     private func allowHeader(for path: String) -> String {
-        var verbs = Set(methodsByPath[path]?.keys.map { $0 } ?? [])
+        var verbs = Set(methodsByPath[path]?.map(\.verb) ?? [])
         if Self.reservedPaths.contains(path) { verbs.formUnion(["GET", "HEAD"]) }
         if verbs.contains("GET") { verbs.insert("HEAD") }
         return verbs.sorted().joined(separator: ", ")
