@@ -12,7 +12,7 @@
 #
 # Each VERSION is a git revision of this repository (main, HEAD~2, ...), a WorkerScript.swift file, or a folder
 # holding the repository (. for the working tree); none means the working tree. Every version is loaded into the
-# same Python process and the versions take turns: REPEATS rounds, the order alternating, so that a busy
+# same Python process and the versions take turns: REPEATS short rounds, the order alternating, so that a busy
 # machine slows all of them alike. Before timing, each version answers one batch whose RESULTS frame is checked
 # against the first version's (call ids, statuses and payloads; micros aside): any difference is printed.
 # Prints every round, then per version the best and the median µs per call and, for each later version, the
@@ -20,12 +20,12 @@
 #
 # A benchmark prints figures; it never fails a test.
 #
-# Usage: [BATCHES=20000] [BATCH=16] [REPEATS=5] [PYTHON=python3] Benchmarks/worker-calls.sh [VERSION ...]
+# Usage: [BATCHES=5000] [BATCH=16] [REPEATS=15] [PYTHON=python3] Benchmarks/worker-calls.sh [VERSION ...]
 #   e.g. Benchmarks/worker-calls.sh main .     (main against the working tree, side by side)
 set -euo pipefail
-BATCHES=${BATCHES:-20000}
+BATCHES=${BATCHES:-5000}
 BATCH=${BATCH:-16}
-REPEATS=${REPEATS:-5}
+REPEATS=${REPEATS:-15}
 PYTHON=${PYTHON:-python3}
 source "$(dirname "$0")/lib.sh"
 bench_init worker-calls
@@ -82,7 +82,7 @@ def load(index, label):
 
 class Version:
     def __init__(self, index, label):
-        self.label = label
+        self.index, self.label = index, label
         self.script = script = load(index, label)
         routes = script._setup(json.loads(json.dumps(config)))
         self.null = os.open(os.devnull, os.O_WRONLY)
@@ -147,19 +147,18 @@ for v in versions:
     v.run(max(1, batches // 10))  # warm-up
 calls = batches * batch
 width = max(12, *(len(l) for l in labels))
-per_call = {v.label: [] for v in versions}
+per_call = [[] for _ in versions]
 print(f"{'round':>5}  " + "  ".join(f"{l:>{width}}" for l in labels) + "   (CPU µs per call)")
 for r in range(repeats):
     order = versions if r % 2 == 0 else versions[::-1]
     for v in order:
-        per_call[v.label].append(v.run(batches) * 1e6 / calls)
-    print(f"{r + 1:>5}  " + "  ".join(f"{per_call[l][-1]:>{width}.3f}" for l in labels))
+        per_call[v.index].append(v.run(batches) * 1e6 / calls)
+    print(f"{r + 1:>5}  " + "  ".join(f"{times[-1]:>{width}.3f}" for times in per_call))
 print()
-first = per_call[labels[0]]
-for label in labels:
-    times = per_call[label]
+first = per_call[0]
+for index, (label, times) in enumerate(zip(labels, per_call)):
     line = f"{label:>{width}}: best {min(times):.3f} µs/call, median {statistics.median(times):.3f} µs/call"
-    if label != labels[0]:
+    if index:
         ratio = statistics.median(t / f for t, f in zip(times, first))
         line += f", median ratio to {labels[0]} {ratio:.3f} ({(ratio - 1) * 100:+.1f}%)"
     print(line)
