@@ -147,7 +147,7 @@ def _loads(raw):
     scanner without `json.loads`'s encoding detection (a sixth of its time); anything else goes through
     `json.loads`, for its error."""
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode()
         value, end = _scan(text, 0)
         if end == len(text):
             return value
@@ -276,7 +276,7 @@ class _Worker:
             sys.stderr.write(f"{where}: {name}() raised {type(exc).__name__}: {exc}\n{traceback.format_exc()}")
             return _EXC, _exception_payload(exc)
         try:
-            return _OK, self.encode(result).encode("utf-8")
+            return _OK, self.encode(result).encode()
         except BaseException as exc:
             sys.stderr.write(f"{route.label}: result of {route.function}() not encodable: {type(exc).__name__}: {exc}\n")
             return _EXC, _exception_payload(exc)
