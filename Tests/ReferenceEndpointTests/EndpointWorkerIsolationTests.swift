@@ -19,6 +19,16 @@ struct EndpointWorkerIsolationTests {
             time.sleep(0.005)
             return {"x": x, "who": "parent"}
 
+        def cfork(x):
+            # fork() called from C (ctypes), as a C extension would: no os.register_at_fork hook runs, so the
+            # child still holds the real protocol pipes when it returns into the worker loop.
+            import ctypes
+            if ctypes.CDLL(None, use_errno=True).fork() == 0:
+                time.sleep(0.03)
+                return {"x": -1, "who": "child"}
+            time.sleep(0.005)
+            return {"x": x, "who": "parent"}
+
         def forge(x):
             # Writes a results frame for a call id the pool never issued straight into the protocol pipe
             # (what a forked child or a stray write could do), then answers normally.
@@ -32,6 +42,7 @@ struct EndpointWorkerIsolationTests {
     static let routes = [
         RouteSpec(path: "/predict", file: "model", function: "predict", positional: true, body: [BodyParam(name: "x", type: .int)]),
         RouteSpec(path: "/forge", file: "model", function: "forge", positional: true, body: [BodyParam(name: "x", type: .int)]),
+        RouteSpec(path: "/cfork", file: "model", function: "cfork", positional: true, body: [BodyParam(name: "x", type: .int)]),
     ]
 
     @Test("a model that forks: every caller reads its own answer, never the child's", arguments: [1, 4])
@@ -51,6 +62,27 @@ struct EndpointWorkerIsolationTests {
             #expect(response.status == 200)
             #expect(response.text == #"{"x":\#(x),"who":"parent"}"#, "call \(x)")
         }
+        #expect(endpoint.stats.serverErrors == 0)
+        #expect(try endpoint.send("GET", "/ping").status == 200)
+    }
+
+    @Test("a model whose C code calls fork(): the child, which kept the pipes, exits instead of answering", arguments: [1, 4])
+    func cForkedChildNeverAnswers(threads: Int) throws {
+        let model = try E2ETemporaryModel(["model.py": Self.forkingModel])
+        var config = EndpointConfiguration(modelDirectory: model.path, routes: Self.routes)
+        config.port = 0
+        config.workers = 1
+        config.eventLoopThreads = 1
+        config.threads = threads
+        let endpoint = try RunningEndpoint(config)
+        let client = try endpoint.connect()
+        for x in 0..<20 {
+            let response = try client.exchange("POST", "/cfork", json: #"{"x":\#(x)}"#)
+            #expect(response.status == 200)
+            #expect(response.text == #"{"x":\#(x),"who":"parent"}"#, "call \(x)")
+        }
+        #expect(endpoint.logFile.waitFor("returned into the worker; it exits"))
+        #expect(!endpoint.logFile.contents.contains("does not have in flight"))
         #expect(endpoint.stats.serverErrors == 0)
         #expect(try endpoint.send("GET", "/ping").status == 200)
     }
