@@ -81,13 +81,13 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
                 i += 1
                 while i < total && (p[i] == sp || p[i] == htab) { i += 1 }
                 let valueStart = i
-                var valueEnd = i
-                while i < total && p[i] != lf {
-                    let b = p[i]
-                    i += 1
-                    if b != sp && b != htab && b != cr { valueEnd = i }
-                }
-                i += 1
+                // A validated value holds no control byte but HTAB, and its line ends with CR LF or LF: the line
+                // end is found eight bytes at a time, and trailing whitespace trimmed back from it.
+                var lineEnd = firstControlOrDEL(p, from: i)
+                while p[lineEnd] == htab { lineEnd = firstControlOrDEL(p, from: lineEnd + 1) }
+                var valueEnd = lineEnd
+                while valueEnd > valueStart && (p[valueEnd - 1] == sp || p[valueEnd - 1] == htab) { valueEnd -= 1 }
+                i = p[lineEnd] == cr ? lineEnd + 2 : lineEnd + 1
                 let entry = Entry(
                     nameStart: Int32(truncatingIfNeeded: lineStart), nameEnd: Int32(truncatingIfNeeded: colon),
                     valueStart: Int32(truncatingIfNeeded: valueStart), valueEnd: Int32(truncatingIfNeeded: valueEnd))
