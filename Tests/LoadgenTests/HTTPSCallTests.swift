@@ -37,7 +37,7 @@ import Testing
             while let byte = try output.fileHandleForReading.read(upToCount: 1)?.first, byte != 10 { line.append(byte) }
             let text = String(decoding: line, as: UTF8.self)
             guard text.hasPrefix("PORT "), let port = Int(text.dropFirst(5)) else {
-                process.terminate()
+                kill(process.processIdentifier, SIGKILL)
                 throw LoadgenRunError.engineUnavailable("the TLS server did not start: '\(text)'")
             }
             self.port = port
@@ -45,7 +45,12 @@ import Testing
 
         deinit {
             try? input.fileHandleForWriting.close()
-            process.terminate()
+            // SIGKILL, not terminate(): Foundation's Process does not reset the signal mask, so a server started
+            // from one of the test pool's threads inherits its blocked signals, SIGTERM among them; and the write
+            // end of its stdin, inherited by a child another test spawned at the same moment, can keep it from
+            // seeing end of file. Either left it running, and this deinit blocked a pool thread in
+            // waitUntilExit for good (seen as a whole test run stalling).
+            kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
             directory.cleanup()
         }
