@@ -24,11 +24,7 @@ else
   build_release "$ROOT" --product reference-endpoint
   BIN="$ROOT/.build/release/reference-endpoint"
 fi
-cat > "$WORK/predict.lua" <<'LUA'
-wrk.method = "POST"
-wrk.body = '{"x": 1}'
-wrk.headers["Content-Type"] = "application/json"
-LUA
+write_predict_lua
 
 # served: prints the endpoint's `served` counter (GET /stats).
 served() {

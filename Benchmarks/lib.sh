@@ -219,15 +219,20 @@ wait_for_endpoint() {
   exit 1
 }
 
-# trivial_predict_endpoint: the endpoint side shared by the endpoint-vs-* scripts. Sets ROUTE (examples/trivial's
-# POST /predict), writes WORK/predict.lua (wrk: that POST with {"x": 1}), builds release and sets BIN.
-trivial_predict_endpoint() {
-  ROUTE='{"verb": "POST", "path": "/predict", "file": "predict", "function": "predict", "positional": true, "body": [{"name": "x", "type": "int"}]}'
+# write_predict_lua: writes WORK/predict.lua, wrk's script for examples/trivial's POST /predict with {"x": 1}.
+write_predict_lua() {
   cat > "$WORK/predict.lua" <<'LUA'
 wrk.method = "POST"
 wrk.body = '{"x": 1}'
 wrk.headers["Content-Type"] = "application/json"
 LUA
+}
+
+# trivial_predict_endpoint: the endpoint side shared by the endpoint-vs-* scripts. Sets ROUTE (examples/trivial's
+# POST /predict), writes WORK/predict.lua (wrk: that POST with {"x": 1}), builds release and sets BIN.
+trivial_predict_endpoint() {
+  ROUTE='{"verb": "POST", "path": "/predict", "file": "predict", "function": "predict", "positional": true, "body": [{"name": "x", "type": "int"}]}'
+  write_predict_lua
   echo "building release…"
   build_release "$ROOT"
   BIN="$ROOT/.build/release/reference-endpoint"

@@ -45,8 +45,10 @@ struct EndpointWorkerIsolationTests {
         RouteSpec(path: "/cfork", file: "model", function: "cfork", positional: true, body: [BodyParam(name: "x", type: .int)]),
     ]
 
-    @Test("a model that forks: every caller reads its own answer, never the child's", arguments: [1, 4])
-    func forkedChildNeverAnswers(threads: Int) throws {
+    /// The forking model behind one worker with `threads` call threads; calls `path` 20 times one after another
+    /// on one connection and expects each caller to read the parent's answer to its own call (with reused slots,
+    /// a child's late answer to call i completed call i + 1 instead). Returns the endpoint for more checks.
+    private func callForkingModel(_ path: String, threads: Int) throws -> (E2ETemporaryModel, RunningEndpoint) {
         let model = try E2ETemporaryModel(["model.py": Self.forkingModel])
         var config = EndpointConfiguration(modelDirectory: model.path, routes: Self.routes)
         config.port = 0
@@ -54,33 +56,27 @@ struct EndpointWorkerIsolationTests {
         config.eventLoopThreads = 1
         config.threads = threads
         let endpoint = try RunningEndpoint(config)
-        // One after another on one connection: with reused slots, the child's late answer to call i completed
-        // call i + 1 instead.
         let client = try endpoint.connect()
         for x in 0..<20 {
-            let response = try client.exchange("POST", "/predict", json: #"{"x":\#(x)}"#)
+            let response = try client.exchange("POST", path, json: #"{"x":\#(x)}"#)
             #expect(response.status == 200)
             #expect(response.text == #"{"x":\#(x),"who":"parent"}"#, "call \(x)")
         }
+        return (model, endpoint)
+    }
+
+    @Test("a model that forks: every caller reads its own answer, never the child's", arguments: [1, 4])
+    func forkedChildNeverAnswers(threads: Int) throws {
+        let (model, endpoint) = try callForkingModel("/predict", threads: threads)
+        defer { withExtendedLifetime(model) {} }
         #expect(endpoint.stats.serverErrors == 0)
         #expect(try endpoint.send("GET", "/ping").status == 200)
     }
 
     @Test("a model whose C code calls fork(): the child, which kept the pipes, exits instead of answering", arguments: [1, 4])
     func cForkedChildNeverAnswers(threads: Int) throws {
-        let model = try E2ETemporaryModel(["model.py": Self.forkingModel])
-        var config = EndpointConfiguration(modelDirectory: model.path, routes: Self.routes)
-        config.port = 0
-        config.workers = 1
-        config.eventLoopThreads = 1
-        config.threads = threads
-        let endpoint = try RunningEndpoint(config)
-        let client = try endpoint.connect()
-        for x in 0..<20 {
-            let response = try client.exchange("POST", "/cfork", json: #"{"x":\#(x)}"#)
-            #expect(response.status == 200)
-            #expect(response.text == #"{"x":\#(x),"who":"parent"}"#, "call \(x)")
-        }
+        let (model, endpoint) = try callForkingModel("/cfork", threads: threads)
+        defer { withExtendedLifetime(model) {} }
         #expect(endpoint.logFile.waitFor("returned into the worker; it exits"))
         #expect(!endpoint.logFile.contents.contains("does not have in flight"))
         #expect(endpoint.stats.serverErrors == 0)
