@@ -94,8 +94,9 @@ public struct HTTPResponseDecoder: Sendable {
                 else { return nil }
                 let status = head.status
                 if status >= 100 && status < 200 && status != 101 { continue }  // interim response: skip
-                if framing == .done || framing == .fixed(remaining: 0) {
-                    return HTTPResponse(head: head, body: [])
+                if framing == .done { return HTTPResponse(head: head, body: []) }
+                if case .fixed(let length) = framing, let body = reader.takeBufferedBody(length: length) {
+                    return HTTPResponse(head: head, body: body)
                 }
                 reader.beginBody(of: head, framing: framing)
             }
