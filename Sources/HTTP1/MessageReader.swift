@@ -101,7 +101,9 @@ struct MessageReader<Head: Sendable>: Sendable {
     mutating func takeBufferedBody(length: Int) -> [UInt8]? {
         guard queue.readable >= length else { return nil }
         let start = queue.readIndex
-        let body = Array(queue.storage[start..<(start + length)])
+        let body = queue.storage.withUnsafeBufferPointer { p in
+            Array(UnsafeBufferPointer(rebasing: p[start..<(start + length)]))  // cheaper than from an ArraySlice
+        }
         queue.consume(length)
         return body
     }
