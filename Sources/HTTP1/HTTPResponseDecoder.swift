@@ -87,19 +87,18 @@ public struct HTTPResponseDecoder: Sendable {
                 guard let (completedHead, completedBody) = try reader.continueBody() else { return nil }
                 return HTTPResponse(head: completedHead, body: completedBody)
             case .head:
-                guard let (parsedHead, summary) = try reader.readHeadSection(HTTPResponseDecoder.parseHead) else {
-                    return nil
-                }
-                let status = parsedHead.status
+                guard
+                    let (head, framing) = try reader.readHeadSection({ (p, limits) throws(HTTPParseError) in
+                        try HTTPResponseDecoder.parseHead(p, limits, requestMethod: requestMethod)
+                    })
+                else { return nil }
+                let status = head.status
                 if status >= 100 && status < 200 && status != 101 { continue }  // interim response: skip
-                let framing = try HTTPResponseDecoder.framing(
-                    status: status, requestMethod: requestMethod, summary: summary, limits: limits)
-                var completedHead = parsedHead
-                if framing == .untilClose { completedHead.keepAlive = false }
-                if framing == .done || framing == .fixed(remaining: 0) {
-                    return HTTPResponse(head: completedHead, body: [])
+                if framing == .done { return HTTPResponse(head: head, body: []) }
+                if case .fixed(let length) = framing, let body = reader.takeBufferedBody(length: length) {
+                    return HTTPResponse(head: head, body: body)
                 }
-                reader.beginBody(of: completedHead, framing: framing)
+                reader.beginBody(of: head, framing: framing)
             }
         }
     }
@@ -112,9 +111,12 @@ public struct HTTPResponseDecoder: Sendable {
         return try declaredFraming(summary, limits: limits, isRequest: false) ?? .untilClose
     }
 
-    /// HTTP-version SP 3DIGIT SP reason-phrase (the SP before an empty reason may be missing).
-    static func parseHead(_ p: UnsafeBufferPointer<UInt8>, _ limits: HTTPLimits) throws(HTTPParseError)
-        -> (HTTPResponseHead, FieldSummary)
+    /// HTTP-version SP 3DIGIT SP reason-phrase (the SP before an empty reason may be missing), then the fields.
+    /// Returns the head and how its body is delimited when it answers a request made with `requestMethod`; the
+    /// head's `keepAlive` is final (false for a body delimited by the connection closing), so the head leaves
+    /// the decoder without being copied to change it.
+    static func parseHead(_ p: UnsafeBufferPointer<UInt8>, _ limits: HTTPLimits, requestMethod: String)
+        throws(HTTPParseError) -> (HTTPResponseHead, BodyState)
     {
         let total = p.count
         var lineEnd = 0
@@ -150,11 +152,14 @@ public struct HTTPResponseDecoder: Sendable {
             p, from: nextLine, maxCount: limits.maxHeaderCount, store: false, interpret: true, headers: &unused,
             summary: &summary)
         let headers = HTTPHeaders(validatedSection: p, fieldsStart: nextLine)
+        let framing = try Self.framing(status: status, requestMethod: requestMethod, summary: summary, limits: limits)
         let keepAlive =
-            version.minor >= 1 ? !summary.connectionClose : (summary.connectionKeepAlive && !summary.connectionClose)
+            framing != .untilClose
+            && (version.minor >= 1
+                ? !summary.connectionClose : (summary.connectionKeepAlive && !summary.connectionClose))
         let head = HTTPResponseHead(
             status: status, reason: makeString(p, reasonStart, max(reasonStart, lineEnd)), version: version,
             headers: headers, keepAlive: keepAlive)
-        return (head, summary)
+        return (head, framing)
     }
 }

@@ -96,6 +96,18 @@ struct MessageReader<Head: Sendable>: Sendable {
         return parsed
     }
 
+    /// The next `length` bytes as a body when all of them are buffered (a small response arrives with its head),
+    /// taken in one copy without entering the body phase; `nil` when more bytes are needed.
+    mutating func takeBufferedBody(length: Int) -> [UInt8]? {
+        guard queue.readable >= length else { return nil }
+        let start = queue.readIndex
+        let body = queue.storage.withUnsafeBufferPointer { p in
+            Array(UnsafeBufferPointer(rebasing: p[start..<(start + length)]))  // cheaper than from an ArraySlice
+        }
+        queue.consume(length)
+        return body
+    }
+
     /// Starts reading the body of `head`, delimited as `framing` says.
     mutating func beginBody(of head: consuming Head, framing: BodyState) {
         if case .fixed(let n) = framing { body.reserveCapacity(min(n, 1 << 20)) }
