@@ -83,7 +83,11 @@ public struct HTTPRequestDecoder: Sendable {
                 return nil
             }
             guard let framing else { return HTTPRequest(head: parsedHead, body: nil) }
-            if framing == .fixed(remaining: 0) { return HTTPRequest(head: parsedHead, body: []) }
+            // A Content-Length body that arrived with its head (a small request) is taken in one copy, as the
+            // response decoder does; one still arriving goes through the body phase.
+            if case .fixed(let length) = framing, let body = reader.takeBufferedBody(length: length) {
+                return HTTPRequest(head: parsedHead, body: body)
+            }
             continuePending = parsedHead.expectsContinue
             reader.beginBody(of: parsedHead, framing: framing)
             return try continueBody()
