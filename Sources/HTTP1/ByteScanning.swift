@@ -119,14 +119,14 @@ struct FieldSummary {
 }
 
 /// Parses field lines from `start` up to (excluding) the empty line that ends `p`.
-/// With `store` the fields are appended to `headers`; with `interpret` the framing fields go to `summary`.
+/// With `interpret` the framing fields go to `summary`. The fields are not stored: `HTTPHeaders` finds them in the
+/// validated section when one is read.
 ///
 /// Line endings must be CRLF (RFC 9112 §2.2, as llhttp's strict mode): a bare LF or a lone CR is a 400.
 /// `p` must end with LF (the end of the empty line), which lets every loop run without end checks: an LF is
 /// neither a token byte nor a value byte, so each scan stops at the latest on it.
 func parseFieldLines(
-    _ p: UnsafeBufferPointer<UInt8>, from start: Int, maxCount: Int, store: Bool, interpret: Bool,
-    headers: inout HTTPHeaders, summary: inout FieldSummary
+    _ p: UnsafeBufferPointer<UInt8>, from start: Int, maxCount: Int, interpret: Bool, summary: inout FieldSummary
 ) throws(HTTPParseError) {
     let total = p.count
     guard total > start, p[total - 1] == lf else { throw .badRequest("internal error: unterminated section") }
@@ -184,9 +184,6 @@ func parseFieldLines(
         }
         if interpret {
             try interpretField(p, lineStart, colon, valueStart, valueEnd, &summary)
-        }
-        if store {
-            headers.appendRaw(nameStart: lineStart, nameEnd: colon, valueStart: valueStart, valueEnd: valueEnd)
         }
         lineStart = i + 1
     }
@@ -598,12 +595,10 @@ struct ByteQueue {
                         status: 431, reason: "trailer section larger than \(limits.maxHeaderBytes) bytes")
                 }
                 try storage.withUnsafeBufferPointer { (p) throws(HTTPParseError) -> Void in
-                    var ignoredHeaders = HTTPHeaders()
                     var ignoredSummary = FieldSummary()
                     try parseFieldLines(
                         UnsafeBufferPointer(rebasing: p[readIndex..<(readIndex + length)]), from: 0,
-                        maxCount: limits.maxHeaderCount, store: false, interpret: false,
-                        headers: &ignoredHeaders, summary: &ignoredSummary)
+                        maxCount: limits.maxHeaderCount, interpret: false, summary: &ignoredSummary)
                 }
                 consume(length)
                 state = .done

@@ -136,11 +136,8 @@ public struct HTTPRequestDecoder: Sendable {
         // Validate and interpret the fields without indexing them (as the response decoder does): the headers
         // keep the section and find a field when it is read, which saves an index array per request (a server
         // usually reads one or two fields, if any).
-        var unused = HTTPHeaders()
         var summary = FieldSummary()
-        try parseFieldLines(
-            p, from: nextLine, maxCount: limits.maxHeaderCount, store: false, interpret: true, headers: &unused,
-            summary: &summary)
+        try parseFieldLines(p, from: nextLine, maxCount: limits.maxHeaderCount, interpret: true, summary: &summary)
         let headers = HTTPHeaders(validatedSection: p, fieldsStart: nextLine)
 
         if version.minor == 1 {

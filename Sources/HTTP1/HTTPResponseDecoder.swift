@@ -146,11 +146,8 @@ public struct HTTPResponseDecoder: Sendable {
         }
         // Validate and interpret the fields without indexing them; the headers keep the section and find a field
         // when it is read (a client usually reads one or two, if any).
-        var unused = HTTPHeaders()
         var summary = FieldSummary()
-        try parseFieldLines(
-            p, from: nextLine, maxCount: limits.maxHeaderCount, store: false, interpret: true, headers: &unused,
-            summary: &summary)
+        try parseFieldLines(p, from: nextLine, maxCount: limits.maxHeaderCount, interpret: true, summary: &summary)
         let headers = HTTPHeaders(validatedSection: p, fieldsStart: nextLine)
         let framing = try Self.framing(status: status, requestMethod: requestMethod, summary: summary, limits: limits)
         let keepAlive =
