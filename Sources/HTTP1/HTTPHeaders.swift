@@ -79,14 +79,14 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
                 guard i < total, p[i] == UInt8(ascii: ":"), i > lineStart else { return }  // the empty line
                 let colon = i
                 i += 1
-                while i < total && (p[i] == sp || p[i] == htab) { i += 1 }
+                while i < total && isOWS(p[i]) { i += 1 }
                 let valueStart = i
                 // A validated value holds no control byte but HTAB, and its line ends with CR LF or LF: the line
                 // end is found eight bytes at a time, and trailing whitespace trimmed back from it.
                 var lineEnd = firstControlOrDEL(p, from: i)
                 while p[lineEnd] == htab { lineEnd = firstControlOrDEL(p, from: lineEnd + 1) }
                 var valueEnd = lineEnd
-                while valueEnd > valueStart && (p[valueEnd - 1] == sp || p[valueEnd - 1] == htab) { valueEnd -= 1 }
+                while valueEnd > valueStart && isOWS(p[valueEnd - 1]) { valueEnd -= 1 }
                 i = p[lineEnd] == cr ? lineEnd + 2 : lineEnd + 1
                 let entry = Entry(
                     nameStart: Int32(truncatingIfNeeded: lineStart), nameEnd: Int32(truncatingIfNeeded: colon),
