@@ -11,9 +11,9 @@ import Testing
     static var scheduled: Int64 { ArrivalSchedule(load: load)?.count ?? 0 }
 
     /// One attempt per call (so each call's reason is its only attempt's), a short attempt timeout, 1 MiB limit.
-    static func client(attempts: Int = 1) -> ClientSpec {
+    static func client(attempts: Int = 1, timeout: DurationValue = .milliseconds(300)) -> ClientSpec {
         var client = ClientSpec(
-            connections: 16, timeout: .milliseconds(300),
+            connections: 16, timeout: timeout,
             retry: RetrySpec(maxAttempts: attempts, baseDelay: .milliseconds(1), maxDelay: .milliseconds(2), jitter: .none),
             budget: nil)
         client.maxResponseBytes = 1 << 20
@@ -32,7 +32,10 @@ import Testing
     func everyCallCountedWithItsReason(behaviour: HostileServer.Behaviour, kind: ErrorKind) async throws {
         let server = try HostileServer { _ in behaviour }
         defer { server.stop() }
-        let plan = enginePlan(port: server.port, load: Self.load, client: Self.client())
+        // Only the stalled answer should end in the attempt timeout; every other fault gets one long enough that
+        // a busy machine (the test suite runs in parallel) cannot turn its reset or bad bytes into a timeout.
+        let timeout: DurationValue = behaviour == .stallMidResponse ? .milliseconds(300) : .seconds(5)
+        let plan = enginePlan(port: server.port, load: Self.load, client: Self.client(timeout: timeout))
         let result = try await NetworkLoadEngine(configuration: .init(threads: 1)).run(plan) { _ in }
 
         #expect(result.calls == Self.scheduled)
