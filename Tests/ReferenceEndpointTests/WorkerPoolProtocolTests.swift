@@ -112,7 +112,7 @@ struct WorkerPoolProtocolTests {
             for _ in 0..<8 { state.queue.append(WaitingCall(route: 0, arguments: [], completion: { _ in })) }
             state.assign(now: 0, threads: 1, maxInFlight: 32, budget: 1_000_000)
             for index in 0..<2 {
-                let ids = Array(state.workers[index]?.calls.keys ?? [:].keys)
+                let ids = state.workers[index]?.allCallsWithIDs().map(\.id) ?? []
                 for id in ids {
                     #expect(seen.insert(id).inserted, "id \(id) was used twice")
                     #expect(state.workers[index]?.take(id: id) != nil)

@@ -124,7 +124,7 @@ struct DispatchWorker {
     /// copying it, so a frame of n bytes through a 64 KiB pipe costs O(n), not O(n²/64 KiB)).
     var outputOffset = 0
     /// In-flight calls by call id; the id travels with the call and comes back with its result.
-    var calls: [UInt64: InFlightCall] = [:]
+    var calls = InFlightCalls()
     var inFlight: Int { calls.count }
     /// Sum of the estimated costs of the calls in flight, in nanoseconds.
     var outstanding: UInt64 = 0
@@ -142,9 +142,9 @@ struct DispatchWorker {
         self.pipe = pipe
     }
 
-    /// Queues `call` for this worker under `id`, which must never have been used before in this pool.
+    /// Queues `call` for this worker under `id`, which must be greater than every id used before in this pool.
     mutating func send(_ call: WaitingCall, id: UInt64, now: UInt64, cost: UInt64) {
-        calls[id] = InFlightCall(route: call.route, sentAt: now, cost: cost, completion: call.completion)
+        calls.append(id: id, InFlightCall(route: call.route, sentAt: now, cost: cost, completion: call.completion))
         outstanding &+= cost
         sent += 1
         if frameStart < 0 || frameCalls == WorkerProtocol.maxCallsPerFrame {
@@ -193,7 +193,7 @@ struct DispatchWorker {
 
     /// Removes and returns the call `id`; nil if this worker has no such call in flight.
     mutating func take(id: UInt64) -> InFlightCall? {
-        guard let call = calls.removeValue(forKey: id) else { return nil }
+        guard let call = calls.take(id: id) else { return nil }
         outstanding = outstanding >= call.cost ? outstanding - call.cost : 0
         return call
     }
@@ -203,7 +203,7 @@ struct DispatchWorker {
 
     /// Every call in flight with its id, oldest first.
     func allCallsWithIDs() -> [(id: UInt64, call: InFlightCall)] {
-        calls.sorted { $0.key < $1.key }.map { (id: $0.key, call: $0.value) }
+        calls.callsWithIDs()
     }
 }
 

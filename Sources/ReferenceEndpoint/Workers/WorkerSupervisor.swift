@@ -204,11 +204,7 @@ final class WorkerSupervisor {
             var earliest = now &+ timeout
             for index in s.workers.indices {
                 guard let worker = s.workers[index] else { continue }
-                var oldest: InFlightCall?
-                for call in worker.calls.values where oldest.map({ call.sentAt < $0.sentAt }) ?? true {
-                    oldest = call
-                }
-                guard let oldest else { continue }
+                guard let oldest = worker.calls.earliestSent() else { continue }
                 if oldest.sentAt &+ timeout <= now {
                     expired.append((index, oldest.route))
                 } else {
