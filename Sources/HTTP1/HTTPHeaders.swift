@@ -189,6 +189,21 @@ public struct HTTPHeaders: Sendable, Equatable, Sequence, ExpressibleByDictionar
         return value(of: entry)
     }
 
+    /// Whether the first field with this name (case-insensitive) has exactly the value `value`, byte for byte:
+    /// a check for a common value (`Content-Type: application/json`) without building a `String` of it, which
+    /// allocates when it is longer than 15 bytes.
+    public func firstValue(of name: String, is value: StaticString) -> Bool {
+        guard let entry = firstEntry(name) else { return false }
+        let start = Int(entry.valueStart)
+        let count = Int(entry.valueEnd) - start
+        guard count == value.utf8CodeUnitCount else { return false }
+        let expected = value.utf8Start
+        return bytes.withUnsafeBufferPointer { p in
+            for offset in 0..<count where p[start + offset] != expected[offset] { return false }
+            return true
+        }
+    }
+
     /// The values of every field with this name (case-insensitive), in order.
     public func values(for name: String) -> [String] {
         let all = entries

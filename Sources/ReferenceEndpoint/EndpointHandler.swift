@@ -174,7 +174,11 @@ final class EndpointHandler: HTTPServerHandler {
                 abandoned = { [deadline] now in responder.isClientGone || now >= deadline }
             }
             let validated: ValidatedBody
-            switch templates[index].validate(body: request.body, contentType: head.headers["content-type"]) {
+            // The usual Content-Type is recognised without building a String of it (one allocation per request).
+            let contentType =
+                head.headers.firstValue(of: "content-type", is: "application/json")
+                ? "application/json" : head.headers["content-type"]
+            switch templates[index].validate(body: request.body, contentType: contentType) {
             case .success(let value): validated = value
             case .failure(let failure):
                 answer(failure.status, Self.jsonHeaders, failure.responseBody())

@@ -122,6 +122,26 @@ import Testing
         #expect(request.head.headers["x-bin"] == "café")
     }
 
+    @Test("firstValue(of:is:) compares the first field's trimmed value byte for byte; the name ignores case")
+    func firstValueIs() throws {
+        var decoder = HTTPRequestDecoder()
+        decoder.append(bytes(
+            "POST /p HTTP/1.1\r\nHost: h\r\ncontent-TYPE: \t application/json  \r\nContent-Type: text/plain\r\n"
+                + "X-Upper: Application/JSON\r\nX-Long: application/json; charset=utf-8\r\nX-Empty:\r\n"
+                + "Content-Length: 0\r\n\r\n"))
+        let headers = try #require(try decoder.next()).head.headers
+        #expect(headers.firstValue(of: "Content-Type", is: "application/json"))
+        #expect(!headers.firstValue(of: "content-type", is: "text/plain"))  // only the first field counts
+        #expect(!headers.firstValue(of: "x-upper", is: "application/json"))  // values are compared as they are
+        #expect(!headers.firstValue(of: "x-long", is: "application/json"))
+        #expect(!headers.firstValue(of: "x-long", is: "application/json; charset=utf-8; x"))
+        #expect(headers.firstValue(of: "x-empty", is: ""))
+        #expect(!headers.firstValue(of: "x-missing", is: ""))
+        let built: HTTPHeaders = ["Content-Type": "application/json"]
+        #expect(built.firstValue(of: "content-type", is: "application/json"))
+        #expect(!built.firstValue(of: "content-type", is: "application/jsoN"))
+    }
+
     @Test func expectContinueIsOfferedOnceBeforeTheBody() throws {
         var decoder = HTTPRequestDecoder()
         decoder.append(bytes("POST /p HTTP/1.1\r\nHost: h\r\nExpect: 100-Continue\r\nContent-Length: 4\r\n\r\n"))
