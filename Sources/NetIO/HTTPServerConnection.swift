@@ -291,7 +291,9 @@ final class HTTPServerConnection: StreamChannel, @unchecked Sendable {
 
     /// Records the answer to `sequence`; writes it (and any parked successors) once all earlier answers are out.
     func complete(sequence: UInt64, status: Int, headers: [(String, String)], body: [UInt8]) {
-        guard !isClosed, sequence >= nextToWrite, sequence < nextSequence, parked[sequence] == nil else { return }
+        // `parked` is empty unless a pipelined answer came out of order: checking that first spares hashing a key.
+        guard !isClosed, sequence >= nextToWrite, sequence < nextSequence, parked.isEmpty || parked[sequence] == nil
+        else { return }
         let info = inFlight[Int(sequence - nextToWrite)]
         let keepAlive = info.keepAlive && sequence != lastSequence
         let backlog = unsentBytes
@@ -299,7 +301,7 @@ final class HTTPServerConnection: StreamChannel, @unchecked Sendable {
             compactOutputIfDrained()
             encode(info: info, keepAlive: keepAlive, status: status, headers: headers, body: body, into: &output)
             advance()
-            while let bytes = parked.removeValue(forKey: nextToWrite) {
+            while !parked.isEmpty, let bytes = parked.removeValue(forKey: nextToWrite) {
                 parkedBytes -= bytes.count
                 output.append(contentsOf: bytes)
                 advance()
