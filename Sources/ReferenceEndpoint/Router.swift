@@ -28,9 +28,11 @@ public struct Router: Sendable {
     /// Paths whose `GET` and `HEAD` the endpoint answers itself; a route may not claim them.
     static let reservedPaths = [pingPath, statsPath]
 
-    /// The routes of each path as (verb, route index) pairs: a path has a few verbs at most, so a linear search
-    /// among them costs less than hashing the method for a second dictionary.
-    private var methodsByPath: [String: [(verb: String, index: Int)]] = [:]
+    /// The routes of each path as (verb, route index) pairs, sorted by path and found by binary search: a few
+    /// string comparisons cost a third of hashing the path for a dictionary. A path has a few verbs at most, so
+    /// a linear search among them costs less than hashing the method. (`String`'s `<` and `==` agree: both
+    /// compare canonical equivalence, as a dictionary's keys do.)
+    private var table: [(path: String, methods: [(verb: String, index: Int)])] = []
 
     /// Builds the table; throws on a duplicate route or one that shadows `GET /ping` or `GET /stats`.
     public init(routes: [RouteSpec]) throws(RouteTableError) {
@@ -48,29 +50,52 @@ public struct Router: Sendable {
                     message: "route \(index) (\(verb) \(route.path)) conflicts with the built-in counters GET /stats "
                         + "(reserved, like GET /ping)")
             }
-            if let other = methodsByPath[route.path]?.first(where: { $0.verb == verb }) {
+            let position = firstPosition(notBelow: route.path)
+            let known = position < table.count && table[position].path == route.path
+            if known, let other = table[position].methods.first(where: { $0.verb == verb }) {
                 throw RouteTableError(
                     message: "route \(index) (\(verb) \(route.path)) duplicates route \(other.index) with the same verb "
                         + "and path")
             }
-            methodsByPath[route.path, default: []].append((verb, index))
+            if known {
+                table[position].methods.append((verb, index))
+            } else {
+                table.insert((route.path, [(verb, index)]), at: position)
+            }
         }
+    }
+
+    /// The index of the first entry of `table` whose path is not below `path` (`table.count` if none).
+    private func firstPosition(notBelow path: String) -> Int {
+        var low = 0
+        var high = table.count
+        while low < high {
+            let middle = low + (high - low) / 2
+            if table[middle].path < path { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+
+    /// The routes at exactly `path`, nil if it has none.
+    private func methods(at path: String) -> [(verb: String, index: Int)]? {
+        let position = firstPosition(notBelow: path)
+        return position < table.count && table[position].path == path ? table[position].methods : nil
     }
 
     /// Decides what to do with `method` on `path` (the request target without its query string).
     public func resolve(method: String, path: String) -> RouteDecision {
         if Self.reservedPaths.contains(path) {
             if method == "GET" || method == "HEAD" { return path == Self.pingPath ? .ping : .stats }
-            if let index = methodsByPath[path]?.first(where: { $0.verb == method })?.index { return .route(index) }
+            if let index = methods(at: path)?.first(where: { $0.verb == method })?.index { return .route(index) }
             return .methodNotAllowed(allow: allowHeader(for: path))
         }
-        if let methods = methodsByPath[path] {
+        if let methods = methods(at: path) {
             if let route = methods.first(where: { $0.verb == method }) { return .route(route.index) }
             if method == "HEAD", let route = methods.first(where: { $0.verb == "GET" }) { return .route(route.index) }
             return .methodNotAllowed(allow: allowHeader(for: path))
         }
         let alternative = path.hasSuffix("/") && path.count > 1 ? String(path.dropLast()) : path + "/"
-        if methodsByPath[alternative] != nil || Self.reservedPaths.contains(alternative) {
+        if methods(at: alternative) != nil || Self.reservedPaths.contains(alternative) {
             return .redirect(path: alternative)
         }
         return .notFound
@@ -154,7 +179,7 @@ public struct Router: Sendable {
     }
 
     private func allowHeader(for path: String) -> String {
-        var verbs = Set(methodsByPath[path]?.map(\.verb) ?? [])
+        var verbs = Set(methods(at: path)?.map(\.verb) ?? [])
         if Self.reservedPaths.contains(path) { verbs.formUnion(["GET", "HEAD"]) }
         if verbs.contains("GET") { verbs.insert("HEAD") }
         return verbs.sorted().joined(separator: ", ")
