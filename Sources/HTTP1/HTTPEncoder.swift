@@ -185,15 +185,17 @@ struct RawWriter {
         self.cursor = cursor
     }
 
-    /// Grows `out` by exactly `length` bytes and lets `write` fill them.
+    /// Lets `write` fill exactly `length` bytes and appends them to `out`. They are written into temporary
+    /// space (on the stack when small) and copied in once: growing `out` with zeros first, for `write` to
+    /// overwrite, cost a slow pass over every byte.
     @inline(__always)
     static func append(_ length: Int, to out: inout [UInt8], _ write: (inout RawWriter) -> Void) {
-        let start = out.count
-        out.append(contentsOf: repeatElement(0, count: length))
-        out.withUnsafeMutableBufferPointer { buffer in
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: length) { buffer in
             guard let base = buffer.baseAddress else { return }
-            var w = RawWriter(base + start)
+            var w = RawWriter(base)
             write(&w)
+            precondition(w.cursor == base + length, "RawWriter: the head was sized wrong")
+            out.append(contentsOf: UnsafeBufferPointer(buffer))
         }
     }
 
