@@ -10,7 +10,9 @@
 # rounds' ratios with its min–max range and both clients' median rates. The figure to quote is that median ratio
 # (goal: ≥ 1.05 at 32 and at 256 connections), not the best round. Each run also measures the client's CPU time
 # (user + system, GNU time) per request, and each connection count the median ratio of loadgen's to wrk's: what
-# each client costs for the same work, a figure a busy host moves much less than the rates.
+# each client costs for the same work, a figure a busy host moves much less than the rates. Each run also shows
+# how busy nginx's worker was (its CPU time over the client's wall time, start-up included): near 100% the
+# server, not the client, set that run's rate, and a faster client cannot show it.
 #
 # THREADS picks the mode (a comma list runs each):
 #   1 (default)  nginx pinned to CPU 0; wrk -t1 and loadgen --threads 1 pinned to CPU 1.
@@ -60,22 +62,40 @@ done
 
 CLIENT=()  # the prefix that pins a client (empty: unpinned)
 
+# nginx_ticks: the CPU time (user + system, clock ticks) nginx's worker has used so far.
+nginx_ticks() { awk '{ print $14 + $15 }' "/proc/$NGINX_WORKER/stat" 2>/dev/null || echo 0; }
+
+# nginx_busy TICKS-BEFORE: writes to WORK/nginx-busy nginx's worker's CPU share (%) over the client run just
+# measured (its wall time from WORK/measure.txt).
+nginx_busy() {
+  awk -v before="$1" -v after="$(nginx_ticks)" -v hz="$(getconf CLK_TCK)" \
+    '{ wall = $6 } END { printf "%.0f\n", (wall > 0 ? (after - before) / hz / wall * 100 : 0) }' \
+    "$WORK/measure.txt" > "$WORK/nginx-busy" 2>/dev/null || echo 0 > "$WORK/nginx-busy"
+}
+
 # run_wrk THREADS CONNS [SECONDS]: prints wrk's requests/s (notes about errors go to stderr) and writes its CPU
-# time per request in µs (user + system, from lib.sh's measure_process) to WORK/cpu.
+# time per request in µs (user + system, from lib.sh's measure_process) to WORK/cpu, nginx's share to
+# WORK/nginx-busy.
 run_wrk() {
-  local out
+  local out before
+  before=$(nginx_ticks)
   out=$(measure_process "$WORK/measure.txt" "${CLIENT[@]}" wrk -t"$1" -c"$2" -d"${3:-$DURATION}s" "$URL" 2>&1) || true
+  nginx_busy "$before"
   grep -E 'Non-2xx|Socket errors' <<<"$out" | sed 's/^ */  note: wrk: /' >&2 || true
   cpu_per_request "$(awk '/requests in/ {print $1}' <<<"$out")"
   awk '/Requests\/sec/ {print $2; found=1} END {if (!found) print 0}' <<<"$out"
 }
 
 # run_loadgen THREADS CONNS: prints loadgen's throughput_rps (notes about failed or unsent calls go to stderr)
-# and writes its CPU time per call in µs to WORK/cpu, as run_wrk does (start-up and the report included).
+# and writes its CPU time per call in µs to WORK/cpu and nginx's share to WORK/nginx-busy, as run_wrk does
+# (start-up and the report included).
 run_loadgen() {
+  local before
   rm -f "$WORK/result.json"
+  before=$(nginx_ticks)
   measure_process "$WORK/measure.txt" "${CLIENT[@]}" "$LOADGEN" run "$WORK/scenario-$2.json" --threads "$1" \
     --quiet --json "$WORK/result.json" >/dev/null 2>"$WORK/loadgen.err" || true
+  nginx_busy "$before"
   cpu_per_request "$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["calls"])' "$WORK/result.json" 2>/dev/null)"
   python3 - "$WORK/result.json" <<'PY' || { echo 0; sed 's/^/  note: loadgen: /' "$WORK/loadgen.err" | tail -3 >&2; }
 import json, sys
@@ -107,6 +127,7 @@ for t in "${THREADS_ALL[@]}"; do
     MODE="nothing pinned: nginx (1 worker, return 200), wrk -t2 and loadgen --threads 2 share both cores"
   fi
   start_nginx "$PORT" 'location / { return 200 "ok"; }'
+  NGINX_WORKER=$(pgrep -P "${PIDS[-1]}" | head -1)
   echo "== $MODE; ${DURATION}s per run, $ROUNDS paired rounds"
   for c in "${CONNS_ALL[@]}"; do
     run_wrk "$t" "$c" 1 >/dev/null 2>&1  # warm nginx up (not measured)
@@ -117,12 +138,12 @@ for t in "${THREADS_ALL[@]}"; do
     for round in $(seq 1 "$ROUNDS"); do
       if [ $((round % 2)) = 1 ]; then
         first=wrk
-        w=$(run_wrk "$t" "$c"); wc=$(cat "$WORK/cpu")
-        l=$(run_loadgen "$t" "$c"); lc=$(cat "$WORK/cpu")
+        w=$(run_wrk "$t" "$c"); wc=$(cat "$WORK/cpu"); wn=$(cat "$WORK/nginx-busy")
+        l=$(run_loadgen "$t" "$c"); lc=$(cat "$WORK/cpu"); ln=$(cat "$WORK/nginx-busy")
       else
         first=loadgen
-        l=$(run_loadgen "$t" "$c"); lc=$(cat "$WORK/cpu")
-        w=$(run_wrk "$t" "$c"); wc=$(cat "$WORK/cpu")
+        l=$(run_loadgen "$t" "$c"); lc=$(cat "$WORK/cpu"); ln=$(cat "$WORK/nginx-busy")
+        w=$(run_wrk "$t" "$c"); wc=$(cat "$WORK/cpu"); wn=$(cat "$WORK/nginx-busy")
       fi
       r=$(awk -v a="$l" -v b="$w" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
       cr=$(awk -v a="$lc" -v b="$wc" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
@@ -130,8 +151,8 @@ for t in "${THREADS_ALL[@]}"; do
       LG_ALL+=("$l")
       RATIOS+=("$r")
       CPU_RATIOS+=("$cr")
-      printf 'threads %s, %4s connections, round %d (%s first): wrk %10.0f req/s, loadgen %10.0f req/s, ratio %s; CPU per request wrk %.2f µs, loadgen %.2f µs\n' \
-        "$t" "$c" "$round" "$first" "$w" "$l" "$r" "$wc" "$lc"
+      printf 'threads %s, %4s connections, round %d (%s first): wrk %10.0f req/s, loadgen %10.0f req/s, ratio %s; CPU per request wrk %.2f µs, loadgen %.2f µs; nginx busy %s%% / %s%%\n' \
+        "$t" "$c" "$round" "$first" "$w" "$l" "$r" "$wc" "$lc" "$wn" "$ln"
     done
     MED_WRK[$t,$c]=$(median "${WRK_ALL[@]}")
     MED_LG[$t,$c]=$(median "${LG_ALL[@]}")
