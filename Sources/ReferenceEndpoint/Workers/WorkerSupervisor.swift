@@ -598,6 +598,7 @@ final class WorkerSupervisor {
                     corruption = "sent a malformed results frame"
                     break
                 }
+                completed.reserveCapacity(completed.count + records.count)  // not grown one doubling at a time
                 for record in records {
                     completed.append((
                         record.id, record.micros,
