@@ -329,8 +329,11 @@ func bytesEqualIgnoringCase(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end
     guard end - start == other.count else { return false }
     var i = 0
     while i < other.count {
-        if asciiLower(p[start + i]) != asciiLower(other[i]) { return false }
-        i += 1
+        // Most bytes are equal as they are; only the others are lowered (names differ mostly in case, if at all).
+        let a = p[start &+ i]
+        let b = other[i]
+        if a != b && asciiLower(a) != asciiLower(b) { return false }
+        i &+= 1
     }
     return true
 }

@@ -25,6 +25,8 @@ public final class HTTPResponder: Sendable {
     let connection: HTTPServerConnection
     let sequence: UInt64
     private let answered = Atomic<Bool>(false)
+    /// An answer given off the loop thread, until the loop thread takes it (see `respond`).
+    private let handedOver = Mutex<(status: Int, headers: [(String, String)], body: [UInt8])?>(nil)
 
     init(connection: HTTPServerConnection, sequence: UInt64) {
         self.connection = connection
@@ -39,7 +41,20 @@ public final class HTTPResponder: Sendable {
             debugLog("HTTPResponder.respond called twice for one request; the second answer was ignored")
             return
         }
-        Self.deliver(connection: connection, sequence: sequence, status: status, headers: headers, body: body)
+        if loop.inEventLoop {
+            connection.complete(sequence: sequence, status: status, headers: headers, body: body)
+            return
+        }
+        // The answer waits here and the loop is handed the responder itself: a closure that captures only `self`
+        // uses it as its context, so the hop allocates nothing per response.
+        handedOver.withLock { $0 = (status, headers, body) }
+        loop.execute { self.completeHandedOver() }
+    }
+
+    /// On the loop thread: writes the answer `respond` left in `handedOver`.
+    private func completeHandedOver() {
+        guard let answer = handedOver.withLock({ $0.take() }) else { return }
+        connection.complete(sequence: sequence, status: answer.status, headers: answer.headers, body: answer.body)
     }
 
     /// Whether `respond` was called.
@@ -60,6 +75,8 @@ public final class HTTPResponder: Sendable {
         }
     }
 
+    /// Hands an answer to the connection's loop (the 500 of a responder released unanswered: `self` cannot be
+    /// handed over from `deinit`).
     private static func deliver(
         connection: HTTPServerConnection, sequence: UInt64, status: Int, headers: [(String, String)], body: [UInt8]
     ) {

@@ -142,6 +142,30 @@ import Testing
         #expect(!built.firstValue(of: "content-type", is: "application/jsoN"))
     }
 
+    @Test("On-demand lookups take a line only when its whole name matches: prefixes, colons in values, tabs")
+    func onDemandLookupMatchesWholeNames() throws {
+        var decoder = HTTPRequestDecoder()
+        decoder.append(bytes(
+            "POST /p HTTP/1.1\r\nHost: h\r\nX-Ab: 1:2\r\nX-A:b\r\nX-Abc: long\r\nX: a:b\r\n"
+                + "X-Tab: a\tb \t\r\nX-Last:\tz\r\n\r\n"))
+        let headers = try #require(try decoder.next()).head.headers
+        #expect(headers["x-a"] == "b")  // after "X-Ab", whose name starts with it
+        #expect(headers["X-AB"] == "1:2")
+        #expect(headers["x-abc"] == "long")
+        #expect(headers["x"] == "a:b")
+        #expect(headers["x-tab"] == "a\tb")
+        #expect(headers["x-last"] == "z")
+        #expect(headers["x-ab:"] == nil)
+        #expect(headers["x: a"] == nil)  // a name with a colon never matches, though "X: a" is followed by ":"
+        #expect(headers["x-a:b"] == nil)
+        #expect(headers["host: h"] == nil)
+        #expect(headers[""] == nil)
+        #expect(headers["x-missing"] == nil)
+        #expect(headers.contains(name: "X-LAST"))
+        #expect(!headers.contains(name: "x-las"))
+        #expect(headers.values(for: "x-ab") == ["1:2"])
+    }
+
     @Test func expectContinueIsOfferedOnceBeforeTheBody() throws {
         var decoder = HTTPRequestDecoder()
         decoder.append(bytes("POST /p HTTP/1.1\r\nHost: h\r\nExpect: 100-Continue\r\nContent-Length: 4\r\n\r\n"))

@@ -6,7 +6,8 @@ import Testing
 @testable import NetIO
 
 /// Answers `/ping` with `pong`, `/echo` with the body, `/slow/N` from another thread (N ms later, via a loop timer
-/// and execute), so pipelined requests are answered out of order.
+/// and execute), so pipelined requests are answered out of order; `/twice-later` and `/drop-later` answer twice or
+/// not at all from that thread.
 struct TestHandler: HTTPServerHandler {
     let other: EventLoop?
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
@@ -14,6 +15,17 @@ struct TestHandler: HTTPServerHandler {
         if target == "/big-later", let other {
             // 256 KiB, answered from another thread (after the request was decoded).
             other.execute { responder.respond(status: 200, body: [UInt8](repeating: 0x61, count: 256 << 10)) }
+            return
+        }
+        if target == "/twice-later", let other {
+            other.execute {
+                responder.respond(status: 200, body: Array("first-later".utf8))
+                responder.respond(status: 500, body: Array("second-later".utf8))
+            }
+            return
+        }
+        if target == "/drop-later", let other {
+            other.execute { _ = responder }  // released off the loop thread without an answer
             return
         }
         if target.hasPrefix("/slow/"), let other, let delay = UInt64(target.dropFirst(6)) {
@@ -224,6 +236,20 @@ func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
         let reply = client.read(occurrences: 1, of: "pong")
         #expect(reply.contains("first"))
         #expect(!reply.contains("second"))
+        #expect(reply.contains("HTTP/1.1 500 "))
+        #expect(reply.contains("no response"))
+    }
+
+    @Test("off the loop thread too: a second answer is ignored, and a responder released unanswered answers 500")
+    func respondingTwiceOffTheLoopIsANoOpAndDroppedResponderAnswers500() throws {
+        let fixture = try ServerFixture()
+        let client = try RawClient(port: fixture.server.port)
+        client.send(
+            "GET /twice-later HTTP/1.1\r\nHost: x\r\n\r\nGET /drop-later HTTP/1.1\r\nHost: x\r\n\r\n"
+                + "GET /ping HTTP/1.1\r\nHost: x\r\n\r\n")
+        let reply = client.read(occurrences: 1, of: "pong")
+        #expect(reply.contains("first-later"))
+        #expect(!reply.contains("second-later"))
         #expect(reply.contains("HTTP/1.1 500 "))
         #expect(reply.contains("no response"))
     }

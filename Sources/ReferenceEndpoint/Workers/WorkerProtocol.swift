@@ -93,6 +93,8 @@ enum WorkerProtocol {
     /// Decodes the result records of a results frame body `bytes[range]`; nil if the body is malformed.
     static func results(in bytes: [UInt8], _ range: Range<Int>) -> [ResultRecord]? {
         var records: [ResultRecord] = []
+        // Room for as many records as the body could hold (each has a header), up to a frame of calls' worth.
+        records.reserveCapacity(min(range.count / resultHeaderSize, maxCallsPerFrame))
         var offset = range.lowerBound
         while offset < range.upperBound {
             guard range.upperBound - offset >= resultHeaderSize else { return nil }

@@ -528,6 +528,14 @@ final class WorkerSupervisor {
 
     // MARK: - Reading
 
+    /// A completed call's completion and its result, wrapped so that an array stores the closure as it is: a
+    /// bare closure in a tuple array element is stored at the most general abstraction, behind a thunk allocated
+    /// when it is added and freed through the runtime's generic value witnesses (as `EventLoop.SubmittedTask`).
+    private struct Delivery {
+        let completion: WorkerCompletion
+        let result: WorkerResult
+    }
+
     private func drainWakePipe() {
         while true {
             let n = scratch.withUnsafeMutableBytes { read(core.wakeRead, $0.baseAddress, $0.count) }
@@ -590,6 +598,7 @@ final class WorkerSupervisor {
                     corruption = "sent a malformed results frame"
                     break
                 }
+                completed.reserveCapacity(completed.count + records.count)  // not grown one doubling at a time
                 for record in records {
                     completed.append((
                         record.id, record.micros,
@@ -612,10 +621,10 @@ final class WorkerSupervisor {
         let index = process.index
         let generation = process.generation
         var unknown: [UInt64] = []
-        let done = core.state.withLock { s -> [(WorkerCompletion, WorkerResult)] in
+        let done = core.state.withLock { s -> [Delivery] in
             guard !completed.isEmpty, corruption == nil, s.workers[index]?.generation == generation else { return [] }
             s.dispatchPending = true
-            var done: [(WorkerCompletion, WorkerResult)] = []
+            var done: [Delivery] = []
             done.reserveCapacity(completed.count)
             for entry in completed {
                 guard let call = s.workers[index]?.take(id: entry.id) else {
@@ -623,14 +632,14 @@ final class WorkerSupervisor {
                     continue
                 }
                 s.measured(route: call.route, micros: entry.micros)
-                done.append((call.completion, entry.result))
+                done.append(Delivery(completion: call.completion, result: entry.result))
             }
             s.delivering += done.count
             return done
         }
         // Nothing read together with a stray result is trusted: those calls fail with the worker's other calls.
         let trusted = unknown.isEmpty
-        for (completion, result) in done { completion(trusted ? result : .crashed) }
+        for delivery in done { delivery.completion(trusted ? delivery.result : .crashed) }
         if !done.isEmpty { core.state.withLock { $0.delivering -= done.count } }
         if corruption == nil, let first = unknown.first {
             let calls = unknown.count == 1 ? "call \(first)" : "\(unknown.count) calls (first \(first))"
