@@ -114,11 +114,17 @@ PY
   echo "$(cut -f2- <<<"$row")  $(awk -v m="$misses" 'BEGIN { print (m <= 1 ? "held" : "missed") }')"
 }
 
+# round_median N: the median (lib.sh) of column N of the step's rounds in WORK/rounds.
+round_median() {
+  # shellcheck disable=SC2046  # one value per word
+  median $(cut -d' ' -f"$1" "$WORK/rounds")
+}
+
 # step X: ROUNDS paired rounds at X, then the step's row (medians over the rounds); returns 0 if the median
 # round's misses are at most 1% of its planned calls (1 if not, 2 if wrk measured nothing). Leaves the medians
 # in STEP_W, STEP_RATE, STEP_MISSES and STEP_CPU_US (CPU µs per request).
 step() {
-  local x=$1 status medians
+  local x=$1 status
   STEP=$((STEP + 1))
   : >"$WORK/rounds"
   for _ in $(seq 1 "$ROUNDS"); do
@@ -126,13 +132,10 @@ step() {
     round "$x" || status=$?
     [ "$status" -eq 0 ] || return "$status"
   done
-  medians=$(python3 - "$WORK/rounds" <<'PY'
-import statistics, sys
-rows = [[float(v) for v in line.split()] for line in open(sys.argv[1]) if line.strip()]
-print(" ".join("%.4f" % statistics.median(column) for column in zip(*rows)))
-PY
-)
-  read -r STEP_W STEP_RATE STEP_MISSES STEP_CPU_US <<<"$medians"
+  STEP_W=$(round_median 1)
+  STEP_RATE=$(round_median 2)
+  STEP_MISSES=$(round_median 3)
+  STEP_CPU_US=$(round_median 4)
   awk -v s="$STEP" -v x="$x" -v w="$STEP_W" -v r="$STEP_RATE" -v m="$STEP_MISSES" -v c="$STEP_CPU_US" -v n="$ROUNDS" 'BEGIN {
     printf "step %d, x = %.3f: median of %d rounds: wrk %.0f req/s, rate %.0f calls/s, misses %.2f%%, loadgen %.2f us/req  %s\n",
       s, x, n, w, r, m, c, (m <= 1 ? "HELD" : "MISSED") }'
