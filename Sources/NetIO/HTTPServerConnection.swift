@@ -99,7 +99,8 @@ final class HTTPServerConnection: StreamChannel, @unchecked Sendable {
     @exclusivity(unchecked) private var inReadBatch = false
     @exclusivity(unchecked) private var continueOwed = false
     /// When the part of a request now awaited began: the first byte of a head, or the end of a head whose body is
-    /// incomplete (0: no partial request).
+    /// incomplete; for a request pipelined behind answers still being prepared, when the last of them went out
+    /// (0: no partial request).
     @exclusivity(unchecked) private var partialSince: UInt64 = 0
     /// The partial request is past its head (`partialSince` is the end of the head; `bodyTimeout` applies).
     @exclusivity(unchecked) private var partialIsBody = false
@@ -350,6 +351,9 @@ final class HTTPServerConnection: StreamChannel, @unchecked Sendable {
         }
         if inFlightCount == 0 {
             idleSince = EventLoop.now()
+            // A request pipelined behind the answers had no clock while they were awaited (the server, not the
+            // client, was slow): the part now awaited is timed from here.
+            if partialSince != 0 { partialSince = idleSince }
             if continueOwed {
                 continueOwed = false
                 if decoder.hasPartialRequest { output.append(contentsOf: HTTPEncoder.continueResponse) }

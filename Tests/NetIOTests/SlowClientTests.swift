@@ -1,15 +1,21 @@
+import Dispatch
 import Glibc
 import HTTP1
 import TestSupport
 import Testing
 @testable import NetIO
 
-/// Answers `/big` with 64 MiB (more than loopback's socket buffers hold) and anything else with `pong`.
+/// Answers `/big` with 64 MiB (more than loopback's socket buffers hold), `/slow` with `slow` after 600 ms (off
+/// the loop thread, as a worker would) and anything else with `pong`.
 private struct BigHandler: HTTPServerHandler {
     static let big = [UInt8](repeating: 0x62, count: 64 << 20)
     func handle(_ request: HTTPRequest, _ responder: HTTPResponder) {
         if request.head.target == "/big" {
             responder.respond(status: 200, body: Self.big)
+        } else if request.head.target == "/slow" {
+            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(600)) {
+                responder.respond(status: 200, body: Array("slow".utf8))
+            }
         } else {
             responder.respond(status: 200, body: Array("pong".utf8))
         }
@@ -117,6 +123,26 @@ private func sawEOF(_ client: RawClient) -> Bool {
         let text = String(decoding: slow.readToEOF(), as: UTF8.self)
         #expect(text.hasPrefix("HTTP/1.1 408 "), "\(text)")
         #expect(text.contains("header timeout"), "\(text)")
+    }
+
+    @Test("a head pipelined behind a slow answer is timed from that answer, not from its first byte")
+    func pipelinedHeadBehindSlowAnswer() throws {
+        let fixture = try SlowClientFixture(headerTimeout: .milliseconds(300))
+        let client = try RawClient(port: fixture.server.port)
+        // The second head starts with the first request and is finished 100 ms after the slow answer (600 ms):
+        // it has been waiting for 700 ms, but the connection waited for the server for 600 ms of them.
+        client.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /ping HTTP/1.1\r\nHost: x\r\n")
+        let first = client.read(occurrences: 1, of: "slow")
+        #expect(first.hasPrefix("HTTP/1.1 200 OK"), "\(first)")
+        #expect(!first.contains("408"), "\(first)")
+        usleep(100_000)
+        client.send("\r\n")
+        let second = client.read(occurrences: 1, of: "pong")
+        #expect(second.hasPrefix("HTTP/1.1 200 OK"), "\(second)")
+        // The restarted clock still runs: a head left unfinished after the answer is cut at the header timeout.
+        client.send("GET /ping HTTP/1.1\r\n")
+        let cut = String(decoding: client.readToEOF(), as: UTF8.self)
+        #expect(cut.hasPrefix("HTTP/1.1 408 "), "\(cut)")
     }
 
     @Test("a client that never reads its answer is disconnected by the send timeout and its slot freed")
