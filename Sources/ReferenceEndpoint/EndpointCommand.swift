@@ -94,7 +94,8 @@ public enum EndpointCommand {
                     defaultDescription: "no limit"),
                 .value(
                     "worker-max-calls", valueName: "N",
-                    help: "Replace a worker after N calls (it finishes its calls first; none is lost).",
+                    help: "Replace a worker after N calls: its replacement starts while it serves, then it "
+                        + "finishes its calls (none is lost).",
                     defaultDescription: "never"),
                 .value(
                     "worker-max-rss", valueName: "MB",

@@ -105,40 +105,98 @@ struct WorkerLifecycleTests {
 
     // MARK: - Recycling
 
-    @Test("--worker-max-calls 3: each worker serves exactly 3 calls, then a fresh one takes over; every call answers")
+    /// Calls `route` one at a time until `processes` different workers answered (at most 60 s), checking after
+    /// each call that no more than `alive` workers are up. Returns the answering pids in order; every call must
+    /// succeed.
+    static func callUntilReplaced(
+        _ pool: WorkerPool, route: Int, json: String = "{}", processes: Int, alive: Int
+    ) throws -> [Int] {
+        var pids: [Int] = []
+        let deadline = Date().addingTimeInterval(60)
+        while Set(pids).count < processes && Date() < deadline {
+            pids.append(try #require(Self.integer(try F.call(pool, route, json)), "a call failed"))
+            #expect(pool.aliveWorkers <= alive)
+        }
+        return pids
+    }
+
+    @Test("--worker-max-calls 3: a worker's replacement starts after its 3rd call, and it serves until that one is ready")
     func recycleAfterCalls() throws {
         let folder = try TemporaryModel(["model.py": Self.model])
         let log = CapturedLog()
         let pool = try Self.pool(folder, log: log) { $0.maxCallsPerWorker = 3 }
         defer { pool.shutdown() }
-        var pids: [Int] = []
-        for _ in 0..<9 { pids.append(try #require(Self.integer(try F.call(pool, Route.pid, "{}")))) }
-        #expect(Set(pids).count == 3)
-        #expect(pids[0] == pids[2] && pids[3] == pids[5] && pids[6] == pids[8])
-        #expect(pids[2] != pids[3] && pids[5] != pids[6])
-        #expect(log.waitFor("recycled: it was sent 3 calls (--worker-max-calls 3)"))
+        let pids = try Self.callUntilReplaced(pool, route: Route.pid, processes: 3, alive: 2)
+        try #require(Set(pids).count == 3, "three workers served in turn: \(Set(pids))")
+        // Each worker answered a run of calls, at least 3 (more while its replacement started), and never again.
+        var runs: [(pid: Int, count: Int)] = []
+        for pid in pids {
+            if runs.last?.pid == pid { runs[runs.count - 1].count += 1 } else { runs.append((pid, 1)) }
+        }
+        #expect(runs.count == 3, "\(runs)")
+        #expect(runs.dropLast().allSatisfy { $0.count >= 3 }, "\(runs)")
+        #expect(log.waitFor("[worker 0 pid \(pids[0])] it was sent 3 calls (--worker-max-calls 3): starting worker 1 to replace it"))
+        #expect(log.waitFor("ready (Python"))
+        #expect(log.waitFor("; it takes over from worker 0"))
+        #expect(log.waitFor("[worker 0 pid \(pids[0])] recycled: it was sent 3 calls (--worker-max-calls 3)"))
+        #expect(Self.processEnds(pids[0]), "the recycled worker is gone")
     }
 
-    @Test("--worker-max-calls under concurrent load: 60 calls at once all succeed, no worker serves more than 5")
+    @Test("--worker-max-calls under concurrent load: every call succeeds, workers are replaced, at most one extra is up")
     func recycleUnderLoad() throws {
         let folder = try TemporaryModel(["model.py": Self.model])
         let log = CapturedLog()
         let pool = try Self.pool(folder, log: log, workers: 2) { $0.maxCallsPerWorker = 5 }
         defer { pool.shutdown() }
-        let results = Mutex<[WorkerResult]>([])
-        let done = DispatchSemaphore(value: 0)
-        for _ in 0..<60 {
-            try #require(pool.submit(route: Route.pid, arguments: Array("{}".utf8)) { result in
-                results.withLock { $0.append(result) }
-                done.signal()
-            })
+        var seen: Set<Int> = []
+        // Bursts of 30 calls at once until five different workers answered (at most 60 s).
+        let deadline = Date().addingTimeInterval(60)
+        while seen.count < 5 && Date() < deadline {
+            let results = Mutex<[WorkerResult]>([])
+            let done = DispatchSemaphore(value: 0)
+            for _ in 0..<30 {
+                try #require(pool.submit(route: Route.pid, arguments: Array("{}".utf8)) { result in
+                    results.withLock { $0.append(result) }
+                    done.signal()
+                })
+            }
+            for _ in 0..<30 { try #require(done.wait(timeout: .now() + 60) == .success) }
+            let pids = results.withLock { $0 }.map(Self.integer)
+            #expect(pids.allSatisfy { $0 != nil }, "every call succeeded")
+            seen.formUnion(pids.compactMap { $0 })
+            #expect(pool.aliveWorkers <= 3)
         }
-        for _ in 0..<60 { try #require(done.wait(timeout: .now() + 60) == .success) }
-        let pids = results.withLock { $0 }.map(Self.integer)
-        #expect(pids.allSatisfy { $0 != nil }, "every call succeeded")
-        let perWorker = Dictionary(grouping: pids.compactMap { $0 }, by: { $0 }).mapValues(\.count)
-        #expect(perWorker.values.allSatisfy { $0 <= 5 })
-        #expect(perWorker.count >= 12)
+        #expect(seen.count >= 5, "workers were replaced under load: \(seen.count) served")
+        #expect(log.waitFor("recycled: it was sent 5 calls (--worker-max-calls 5)"))
+    }
+
+    @Test("recycling never leaves the pool without a worker, even while a slow model imports its replacement")
+    func recycleKeepsAWorkerUp() throws {
+        // An import that takes 1 s: with break-before-make recycling every call would wait that long twice.
+        let folder = try TemporaryModel([
+            "slow.py": "import os, time\ntime.sleep(1.0)\n\ndef pid():\n    return os.getpid()\n"
+        ])
+        var config = F.configuration(folder.path, [RouteSpec(path: "/pid", file: "slow", function: "pid")])
+        config.maxCallsPerWorker = 20
+        let pool = WorkerPool(configuration: config, log: EndpointLog(enabled: false))
+        try pool.start()
+        defer { pool.shutdown() }
+        let stop = Atomic<Bool>(false)
+        let lowest = Atomic<Int>(Int.max)
+        let sampled = DispatchSemaphore(value: 0)
+        let sampler = Thread {
+            while !stop.load(ordering: .relaxed) {
+                lowest.store(min(lowest.load(ordering: .relaxed), pool.aliveWorkers), ordering: .relaxed)
+                usleep(1_000)
+            }
+            sampled.signal()
+        }
+        sampler.start()
+        let pids = try Self.callUntilReplaced(pool, route: 0, processes: 3, alive: 2)
+        stop.store(true, ordering: .relaxed)
+        try #require(sampled.wait(timeout: .now() + 10) == .success)
+        #expect(Set(pids).count == 3, "two recycles happened")
+        #expect(lowest.load(ordering: .relaxed) >= 1, "a worker was ready at every sample")
     }
 
     @Test("--worker-max-rss: a leaking worker is replaced once its resident memory is over the limit")

@@ -66,7 +66,8 @@ public final class WorkerPool: Sendable {
     /// before it hands a call to a worker, when the queue is full, and twice a second).
     public func dropAbandonedCalls() { core.dropAbandonedCalls() }
 
-    /// Workers that are ready to take calls (0 while starting, or while every worker is being replaced).
+    /// Workers that are ready (0 while starting, or while every worker is being replaced after a crash; one more
+    /// than configured while a recycled worker and its replacement overlap).
     public var aliveWorkers: Int { core.alive.load(ordering: .relaxed) }
 
     /// Calls waiting for a worker.
@@ -101,7 +102,8 @@ public final class WorkerPool: Sendable {
     /// Every worker process id spawned so far (for tests checking that none is left behind).
     var spawnedProcessIDs: [pid_t] { core.state.withLock { $0.spawned } }
 
-    /// Process ids of the current workers, by worker index (nil while one is being replaced).
+    /// Process ids of the current workers, by worker index (nil for the free slot, and while a worker is being
+    /// replaced).
     var currentProcessIDs: [pid_t?] { core.state.withLock { $0.workers.map { $0?.pid } } }
 }
 
@@ -130,8 +132,12 @@ struct DispatchWorker {
     var outstanding: UInt64 = 0
     /// Calls sent to this worker so far.
     var sent = 0
-    /// Why the worker is being recycled (`maxCallsPerWorker`, `maxResidentBytes`): it takes no new calls and is
-    /// replaced once its calls in flight are done.
+    /// Why the worker is due for recycling (`maxCallsPerWorker`, `maxResidentBytes`): the supervisor starts its
+    /// replacement, and the worker keeps taking calls until that one is ready, so that recycling never leaves
+    /// the pool a worker short while a model imports.
+    var recycleDue: String?
+    /// Set once the worker's replacement is ready: it takes no new calls and is stopped once its calls in
+    /// flight are done.
     var retiring: String?
     private var frameStart = -1
     private var frameCalls = 0
@@ -213,6 +219,8 @@ struct PoolState {
     var phase = Phase.idle
     var startupError: String?
     var queue = WorkerCallQueue()
+    /// By worker index: one more slot than `WorkerPoolConfiguration.workers`, where a recycled worker's
+    /// replacement starts while the worker still serves (afterwards the recycled worker's slot is the free one).
     var workers: [DispatchWorker?]
     /// Someone is dispatching (building frames and writing them); others only enqueue.
     var flushing = false
@@ -266,8 +274,8 @@ struct PoolState {
             guard best >= 0, let call = queue.removeFirst() else { break }
             workers[best]?.send(call, id: nextCallID, now: now, cost: cost)
             nextCallID += 1
-            if let limit = maxCallsPerWorker, let sent = workers[best]?.sent, sent >= limit {
-                workers[best]?.retiring = "it was sent \(sent) calls (--worker-max-calls \(limit))"
+            if let limit = maxCallsPerWorker, let sent = workers[best]?.sent, sent == limit {
+                workers[best]?.recycleDue = "it was sent \(sent) calls (--worker-max-calls \(limit))"
             }
         }
         for index in workers.indices { workers[index]?.closeFrame() }
@@ -339,7 +347,7 @@ final class WorkerPoolCore: Sendable {
         timeoutNanos = UInt64(seconds * 1e9)
         let routes = configuration.routes.count
         state = Mutex(PoolState(
-            workers: Array(repeating: nil, count: max(1, configuration.workers)),
+            workers: Array(repeating: nil, count: max(1, configuration.workers) + 1),
             routeCost: Array(repeating: Self.budgetPerThread * UInt64(max(1, configuration.threads)), count: routes),
             routeMeasured: Array(repeating: false, count: routes),
             maxCallsPerWorker: configuration.maxCallsPerWorker.flatMap { $0 > 0 ? $0 : nil }))

@@ -46,6 +46,10 @@ final class WorkerSupervisor {
     private var processes: [SupervisedProcess?]
     private var restartAt: [UInt64?]
     private var failures: [Int]
+    /// By slot: the worker (slot and generation) that the process starting there will replace once it is ready.
+    private var replacing: [(slot: Int, generation: Int)?]
+    /// The workers the configuration asks for; the pool has one slot more (`PoolState.workers`).
+    private let configuredWorkers: Int
     private var scratch = [UInt8](repeating: 0, count: 1 << 16)
     private var nextTimeoutCheck: UInt64 = 0
     private var nextLivenessCheck: UInt64 = 0
@@ -64,10 +68,12 @@ final class WorkerSupervisor {
     init(core: WorkerPoolCore) {
         self.core = core
         config = core.configuration
-        let count = max(1, config.workers)
-        processes = Array(repeating: nil, count: count)
-        restartAt = Array(repeating: nil, count: count)
-        failures = Array(repeating: 0, count: count)
+        configuredWorkers = max(1, config.workers)
+        let slots = configuredWorkers + 1
+        processes = Array(repeating: nil, count: slots)
+        restartAt = Array(repeating: nil, count: slots)
+        failures = Array(repeating: 0, count: slots)
+        replacing = Array(repeating: nil, count: slots)
     }
 
     // MARK: - Main loop
@@ -79,7 +85,7 @@ final class WorkerSupervisor {
         startDeadline = now + UInt64(startSeconds * 1e9)
         nextLivenessCheck = now + Self.livenessInterval
         nextTimeoutCheck = now + core.timeoutNanos
-        for index in processes.indices {
+        for index in 0..<configuredWorkers {
             launch(index)
             if finished { return }
         }
@@ -183,6 +189,8 @@ final class WorkerSupervisor {
                 }
             }
         }
+        startReplacements()
+        if finished { return false }
         recycleRetiringWorkers()
         if finished { return false }
         for index in restartAt.indices {
@@ -302,16 +310,24 @@ final class WorkerSupervisor {
         process.ready = true
         process.readyAt = workerClock()
         process.recentLines = []
+        let replaced = replacing[process.index]
+        replacing[process.index] = nil
         let allReady = core.state.withLock { s -> Bool in
             s.workers[process.index]?.ready = true
-            if s.phase == .starting && s.workers.allSatisfy({ $0?.ready == true }) {
+            // The worker this one replaces takes no new calls from now on.
+            if let old = replaced, s.workers[old.slot]?.generation == old.generation {
+                let reason = s.workers[old.slot]?.recycleDue ?? "replaced"
+                s.workers[old.slot]?.retiring = reason
+            }
+            if s.phase == .starting && s.workers.reduce(0, { $0 + ($1?.ready == true ? 1 : 0) }) == configuredWorkers {
                 s.phase = .running
                 return true
             }
             return false
         }
         core.alive.add(1, ordering: .relaxed)
-        core.log.log("\(process.prefix)ready (\(description))")
+        let taking = replaced.map { "; it takes over from worker \($0.slot)" } ?? ""
+        core.log.log("\(process.prefix)ready (\(description))\(taking)")
         if allReady {
             starting = false
             core.startupDone.signal()
@@ -324,15 +340,22 @@ final class WorkerSupervisor {
     private func retire(_ process: SupervisedProcess, result: WorkerResult, reason: String, recycled: Bool = false) {
         if process.waitStatus == nil { process.waitStatus = Self.killGroupAndReap(process.pid) }
         closeProcess(process)
+        var replaced = false  // its replacement was ready: it had been marked `retiring`
         let inFlight = core.state.withLock { s -> [(id: UInt64, call: InFlightCall)] in
             guard let worker = s.workers[process.index], worker.generation == process.generation else { return [] }
             s.workers[process.index] = nil
+            replaced = worker.retiring != nil
             let calls = worker.allCallsWithIDs()
             s.delivering += calls.count
             return calls
         }
         if process.ready { core.alive.subtract(1, ordering: .relaxed) }
         processes[process.index] = nil
+        // A worker whose replacement is starting is not restarted either: the replacement takes its place.
+        if let starting = replacing.firstIndex(where: { $0?.slot == process.index && $0?.generation == process.generation }) {
+            replacing[starting] = nil
+            replaced = true
+        }
         // The worker is dead: its board is final. Without one, every call in flight may have started.
         let highestStarted = process.board?.highestStarted ?? .max
         let notStarted = inFlight.filter { $0.id > highestStarted }.count
@@ -342,8 +365,9 @@ final class WorkerSupervisor {
             calls = "; \(inFlight.count) call\(inFlight.count == 1 ? "" : "s") in flight failed"
             if notStarted > 0 { calls += " (\(notStarted) had not started: answered 503, safe to retry)" }
         }
-        // While the pool is starting, a failure is reported once, by the error `start()` throws.
-        if !starting { core.log.log("\(process.prefix)\(reason) (\(status))\(calls)") }
+        // While the pool is starting, a failure is reported once, by the error `start()` throws. A recycled
+        // worker's end is ours (it was idle and replaced): its wait status says nothing.
+        if !starting { core.log.log("\(process.prefix)\(reason)\(recycled ? "" : " (\(status))")\(calls)") }
         for entry in inFlight { entry.call.completion(entry.id > highestStarted ? .rejected : result) }
         if !inFlight.isEmpty { core.state.withLock { $0.delivering -= inFlight.count } }
         if starting {
@@ -357,7 +381,10 @@ final class WorkerSupervisor {
             return
         }
         let now = workerClock()
-        if recycled || (process.ready && now &- process.readyAt >= Self.stableUptime) {
+        if recycled || replaced {
+            // Its replacement is ready or starting in another slot; this one is free now.
+            failures[process.index] = 0
+        } else if process.ready && now &- process.readyAt >= Self.stableUptime {
             failures[process.index] = 0
             restartAt[process.index] = now
         } else {
@@ -365,8 +392,30 @@ final class WorkerSupervisor {
         }
     }
 
-    /// Replaces every worker marked `retiring` (`maxCallsPerWorker`, `maxResidentBytes`) that has no call in
-    /// flight any more: it takes no new calls, so none is lost.
+    /// Starts the replacement of a worker due for recycling (`maxCallsPerWorker`, `maxResidentBytes`) in the free
+    /// slot, one at a time: the worker keeps serving until its replacement is ready (`markReady` then marks it
+    /// `retiring`), so a recycle never leaves the pool short of a worker while the model imports. A worker due
+    /// while the free slot is taken (another replacement starting, a crashed worker's restart) waits its turn.
+    private func startReplacements() {
+        guard !starting else { return }
+        let due = core.state.withLock { s -> [(slot: Int, generation: Int, pid: pid_t, reason: String)] in
+            s.workers.indices.compactMap { index in
+                guard let worker = s.workers[index], worker.ready, worker.retiring == nil, let reason = worker.recycleDue
+                else { return nil }
+                return (index, worker.generation, worker.pid, reason)
+            }
+        }
+        for worker in due where !replacing.contains(where: { $0?.slot == worker.slot }) {
+            guard let free = processes.indices.first(where: { processes[$0] == nil && restartAt[$0] == nil }) else { return }
+            replacing[free] = (worker.slot, worker.generation)
+            core.log.log("[worker \(worker.slot) pid \(worker.pid)] \(worker.reason): starting worker \(free) to replace it")
+            launch(free)
+            if finished { return }
+        }
+    }
+
+    /// Stops every worker marked `retiring` (its replacement is ready) that has no call in flight any more: it
+    /// takes no new calls, so none is lost.
     private func recycleRetiringWorkers() {
         let idle = core.state.withLock { s -> [(index: Int, generation: Int, reason: String)] in
             s.workers.indices.compactMap { index in
@@ -381,15 +430,15 @@ final class WorkerSupervisor {
         }
     }
 
-    /// Marks `retiring` every worker whose resident memory is over `maxResidentBytes`.
+    /// Marks due for recycling (`recycleDue`) every worker whose resident memory is over `maxResidentBytes`.
     private func checkResidentMemory() {
         guard let limit = config.maxResidentBytes else { return }
         for case let process? in processes where process.ready && process.waitStatus == nil {
             guard let resident = Self.residentBytes(process.pid), resident > limit else { continue }
             let reason = "resident memory \(resident >> 20) MB is over the \(limit >> 20) MB limit (--worker-max-rss)"
             core.state.withLock { s in
-                if s.workers[process.index]?.generation == process.generation, s.workers[process.index]?.retiring == nil {
-                    s.workers[process.index]?.retiring = reason
+                if s.workers[process.index]?.generation == process.generation, s.workers[process.index]?.recycleDue == nil {
+                    s.workers[process.index]?.recycleDue = reason
                 }
             }
         }
