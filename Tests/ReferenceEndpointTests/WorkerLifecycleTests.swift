@@ -199,6 +199,44 @@ struct WorkerLifecycleTests {
         #expect(lowest.load(ordering: .relaxed) >= 1, "a worker was ready at every sample")
     }
 
+    @Test("a replacement that cannot start is retried with backoff while the worker it replaces serves on")
+    func replacementFailingToStart() throws {
+        let folder = try TemporaryModel(["model.py": Self.model])
+        let log = CapturedLog()
+        let pool = try Self.pool(folder, log: log) { $0.maxCallsPerWorker = 3 }
+        defer { pool.shutdown() }
+        try "".write(toFile: folder.path + "/broken", atomically: true, encoding: .utf8)
+        let first = try #require(Self.integer(try F.call(pool, Route.pid, "{}")))
+        for _ in 0..<2 { #expect(Self.integer(try F.call(pool, Route.pid, "{}")) == first) }
+        #expect(log.waitFor("model temporarily broken"), "the replacement tried to start and failed")
+        // The old worker answers every call meanwhile, past its limit.
+        for _ in 0..<20 { #expect(Self.integer(try F.call(pool, Route.pid, "{}")) == first) }
+        #expect(pool.aliveWorkers == 1)
+        unlink(folder.path + "/broken")
+        let pids = try Self.callUntilReplaced(pool, route: Route.pid, processes: 2, alive: 2)
+        #expect(Set(pids).count == 2, "once the model imports again, the replacement takes over")
+        #expect(log.waitFor("; it takes over from worker 0"))
+    }
+
+    @Test("a worker that dies while its replacement starts is not restarted: the replacement takes its place")
+    func replacedWorkerDies() throws {
+        let folder = try TemporaryModel(["model.py": Self.model])
+        let log = CapturedLog()
+        let pool = try Self.pool(folder, log: log) { $0.maxCallsPerWorker = 3 }
+        defer { pool.shutdown() }
+        let first = try #require(Self.integer(try F.call(pool, Route.pid, "{}")))
+        for _ in 0..<2 { _ = try F.call(pool, Route.pid, "{}") }
+        #expect(try F.call(pool, Route.die, "{}") == .crashed)
+        let next = try #require(Self.integer(try F.call(pool, Route.pid, "{}")))
+        #expect(next != first)
+        #expect(log.waitFor("exited (exit status 1); 1 call in flight failed"))
+        // One worker, as configured: the dead worker's slot is not started again (a restart after a crash this
+        // soon after start would come 100 ms later; 500 ms are given). The replacement has served one call.
+        usleep(500_000)
+        #expect(pool.aliveWorkers == 1)
+        #expect(pool.currentProcessIDs.compactMap { $0 } == [pid_t(next)], "\(log.contents)")
+    }
+
     @Test("--worker-max-rss: a leaking worker is replaced once its resident memory is over the limit")
     func recycleOnResidentMemory() throws {
         let folder = try TemporaryModel(["model.py": Self.model])
