@@ -120,6 +120,10 @@ struct DispatchWorker {
     var broken = false
     /// `output` could not be written whole; the supervisor waits for POLLOUT.
     var awaitingWritable = false
+    /// The worker's replacement is ready (`recycleDue`): it takes no new calls and is stopped once its calls in
+    /// flight are done. (Declared beside the other flags, where it takes no room: a larger `DispatchWorker` made
+    /// the dispatcher copy each one it looks at for a call.)
+    var retiring = false
     /// Bytes not yet written to the pipe: `output[outputOffset...]`.
     var output: [UInt8] = []
     /// Bytes at the start of `output` already written (a partial write leaves the rest in place instead of
@@ -133,12 +137,9 @@ struct DispatchWorker {
     /// Calls sent to this worker so far.
     var sent = 0
     /// Why the worker is due for recycling (`maxCallsPerWorker`, `maxResidentBytes`): the supervisor starts its
-    /// replacement, and the worker keeps taking calls until that one is ready, so that recycling never leaves
-    /// the pool a worker short while a model imports.
+    /// replacement, and the worker keeps taking calls until that one is ready (then it is `retiring`), so that
+    /// recycling never leaves the pool a worker short while a model imports.
     var recycleDue: String?
-    /// Set once the worker's replacement is ready: it takes no new calls and is stopped once its calls in
-    /// flight are done.
-    var retiring: String?
     private var frameStart = -1
     private var frameCalls = 0
 
@@ -169,7 +170,7 @@ struct DispatchWorker {
 
     /// The calls in flight if this worker can take one more call of estimated `cost` nanoseconds, else nil.
     func load(ifRoomFor cost: UInt64, threads: Int, maxInFlight: Int, budget: UInt64) -> Int? {
-        guard ready, !broken, !awaitingWritable, retiring == nil else { return nil }
+        guard ready, !broken, !awaitingWritable, !retiring else { return nil }
         if inFlight < threads || (inFlight < maxInFlight && outstanding &+ cost <= budget) { return inFlight }
         return nil
     }
@@ -219,8 +220,9 @@ struct PoolState {
     var phase = Phase.idle
     var startupError: String?
     var queue = WorkerCallQueue()
-    /// By worker index: one more slot than `WorkerPoolConfiguration.workers`, where a recycled worker's
-    /// replacement starts while the worker still serves (afterwards the recycled worker's slot is the free one).
+    /// By worker index (`WorkerPoolConfiguration.workerSlots`): when workers are recycled, one more slot than
+    /// workers, where a recycled worker's replacement starts while the worker still serves (afterwards the
+    /// recycled worker's slot is the free one).
     var workers: [DispatchWorker?]
     /// Someone is dispatching (building frames and writing them); others only enqueue.
     var flushing = false
@@ -347,7 +349,7 @@ final class WorkerPoolCore: Sendable {
         timeoutNanos = UInt64(seconds * 1e9)
         let routes = configuration.routes.count
         state = Mutex(PoolState(
-            workers: Array(repeating: nil, count: max(1, configuration.workers) + 1),
+            workers: Array(repeating: nil, count: configuration.workerSlots),
             routeCost: Array(repeating: Self.budgetPerThread * UInt64(max(1, configuration.threads)), count: routes),
             routeMeasured: Array(repeating: false, count: routes),
             maxCallsPerWorker: configuration.maxCallsPerWorker.flatMap { $0 > 0 ? $0 : nil }))

@@ -30,12 +30,21 @@ public struct WorkerPoolConfiguration: Sendable {
     /// limit kills is respawned like any crashed worker. nil: no limit.
     public var memoryLimitBytes: Int? = nil
     /// When set, a worker is replaced after it has been sent this many calls (like gunicorn's
-    /// `max_requests`): it takes no more calls, finishes those it has, and a fresh worker takes its place. No call
-    /// is lost; calls wait in the queue meanwhile. nil: never.
+    /// `max_requests`): its replacement starts while it goes on serving, and once the replacement is ready it
+    /// takes no more calls, finishes those it has and is stopped. No call is lost, and the pool is never a
+    /// worker short for a recycle. nil: never.
     public var maxCallsPerWorker: Int? = nil
     /// When set, a worker whose resident memory exceeds this many bytes (checked twice a second) is replaced
     /// the same way, for models that leak. nil: never.
     public var maxResidentBytes: Int? = nil
+
+    /// Whether workers are recycled (`maxCallsPerWorker` or `maxResidentBytes` is set).
+    var recyclesWorkers: Bool { maxCallsPerWorker != nil || maxResidentBytes != nil }
+
+    /// The pool's worker slots: `workers`, and one more where a recycled worker's replacement starts while the
+    /// worker still serves, when workers are recycled (otherwise the dispatcher has no empty slot to skip for
+    /// every call).
+    var workerSlots: Int { max(1, workers) + (recyclesWorkers ? 1 : 0) }
 
     /// Creates a configuration with defaults for everything but the model folder and the routes.
     public init(modelDirectory: String, routes: [RouteSpec]) {

@@ -48,8 +48,10 @@ final class WorkerSupervisor {
     private var failures: [Int]
     /// By slot: the worker (slot and generation) that the process starting there will replace once it is ready.
     private var replacing: [(slot: Int, generation: Int)?]
-    /// The workers the configuration asks for; the pool has one slot more (`PoolState.workers`).
+    /// The workers the configuration asks for; with recycling the pool has one slot more (`workerSlots`).
     private let configuredWorkers: Int
+    /// Workers are recycled (`maxCallsPerWorker` or `maxResidentBytes` is set).
+    private let recycles: Bool
     private var scratch = [UInt8](repeating: 0, count: 1 << 16)
     private var nextTimeoutCheck: UInt64 = 0
     private var nextLivenessCheck: UInt64 = 0
@@ -69,7 +71,8 @@ final class WorkerSupervisor {
         self.core = core
         config = core.configuration
         configuredWorkers = max(1, config.workers)
-        let slots = configuredWorkers + 1
+        recycles = config.recyclesWorkers
+        let slots = config.workerSlots
         processes = Array(repeating: nil, count: slots)
         restartAt = Array(repeating: nil, count: slots)
         failures = Array(repeating: 0, count: slots)
@@ -189,9 +192,7 @@ final class WorkerSupervisor {
                 }
             }
         }
-        startReplacements()
-        if finished { return false }
-        recycleRetiringWorkers()
+        recycleWorkers()
         if finished { return false }
         for index in restartAt.indices {
             if let at = restartAt[index], at <= now {
@@ -316,8 +317,7 @@ final class WorkerSupervisor {
             s.workers[process.index]?.ready = true
             // The worker this one replaces takes no new calls from now on.
             if let old = replaced, s.workers[old.slot]?.generation == old.generation {
-                let reason = s.workers[old.slot]?.recycleDue ?? "replaced"
-                s.workers[old.slot]?.retiring = reason
+                s.workers[old.slot]?.retiring = true
             }
             if s.phase == .starting && s.workers.reduce(0, { $0 + ($1?.ready == true ? 1 : 0) }) == configuredWorkers {
                 s.phase = .running
@@ -344,7 +344,7 @@ final class WorkerSupervisor {
         let inFlight = core.state.withLock { s -> [(id: UInt64, call: InFlightCall)] in
             guard let worker = s.workers[process.index], worker.generation == process.generation else { return [] }
             s.workers[process.index] = nil
-            replaced = worker.retiring != nil
+            replaced = worker.retiring
             let calls = worker.allCallsWithIDs()
             s.delivering += calls.count
             return calls
@@ -392,39 +392,35 @@ final class WorkerSupervisor {
         }
     }
 
-    /// Starts the replacement of a worker due for recycling (`maxCallsPerWorker`, `maxResidentBytes`) in the free
-    /// slot, one at a time: the worker keeps serving until its replacement is ready (`markReady` then marks it
-    /// `retiring`), so a recycle never leaves the pool short of a worker while the model imports. A worker due
-    /// while the free slot is taken (another replacement starting, a crashed worker's restart) waits its turn.
-    private func startReplacements() {
-        guard !starting else { return }
-        let due = core.state.withLock { s -> [(slot: Int, generation: Int, pid: pid_t, reason: String)] in
-            s.workers.indices.compactMap { index in
-                guard let worker = s.workers[index], worker.ready, worker.retiring == nil, let reason = worker.recycleDue
-                else { return nil }
-                return (index, worker.generation, worker.pid, reason)
+    /// Recycling (`maxCallsPerWorker`, `maxResidentBytes`), make-before-break. A worker due for recycling gets its
+    /// replacement started in the free slot, one at a time, and keeps serving until that one is ready (`markReady`
+    /// then marks it `retiring`), so a recycle never leaves the pool short of a worker while the model imports; a
+    /// worker due while the free slot is taken (another replacement starting, a crashed worker's restart) waits
+    /// its turn. A `retiring` worker with no call in flight is stopped: it takes no new calls, so none is lost.
+    /// Without either limit there is nothing to look for (this runs after every batch of results).
+    private func recycleWorkers() {
+        guard recycles, !starting else { return }
+        var due: [(slot: Int, generation: Int, pid: pid_t, reason: String)] = []
+        var idle: [(slot: Int, generation: Int, reason: String)] = []
+        core.state.withLock { s in
+            for index in s.workers.indices {
+                guard let worker = s.workers[index], worker.ready else { continue }
+                if worker.retiring {
+                    if worker.inFlight == 0 { idle.append((index, worker.generation, worker.recycleDue ?? "replaced")) }
+                } else if let reason = worker.recycleDue {
+                    due.append((index, worker.generation, worker.pid, reason))
+                }
             }
         }
         for worker in due where !replacing.contains(where: { $0?.slot == worker.slot }) {
-            guard let free = processes.indices.first(where: { processes[$0] == nil && restartAt[$0] == nil }) else { return }
+            guard let free = processes.indices.first(where: { processes[$0] == nil && restartAt[$0] == nil }) else { break }
             replacing[free] = (worker.slot, worker.generation)
             core.log.log("[worker \(worker.slot) pid \(worker.pid)] \(worker.reason): starting worker \(free) to replace it")
             launch(free)
             if finished { return }
         }
-    }
-
-    /// Stops every worker marked `retiring` (its replacement is ready) that has no call in flight any more: it
-    /// takes no new calls, so none is lost.
-    private func recycleRetiringWorkers() {
-        let idle = core.state.withLock { s -> [(index: Int, generation: Int, reason: String)] in
-            s.workers.indices.compactMap { index in
-                guard let worker = s.workers[index], let reason = worker.retiring, worker.inFlight == 0 else { return nil }
-                return (index, worker.generation, reason)
-            }
-        }
         for entry in idle {
-            guard let process = processes[entry.index], process.generation == entry.generation else { continue }
+            guard let process = processes[entry.slot], process.generation == entry.generation else { continue }
             retire(process, result: .crashed, reason: "recycled: \(entry.reason)", recycled: true)
             if finished { return }
         }
