@@ -407,7 +407,7 @@ final class WorkerSupervisor {
                 guard let worker = s.workers[index], worker.ready else { continue }
                 if worker.retiring {
                     if worker.inFlight == 0 { idle.append((index, worker.generation, worker.recycleDue ?? "replaced")) }
-                } else if let reason = worker.recycleDue {
+                } else if let reason = worker.recycleDue, !s.draining {  // a draining pool takes no more calls
                     due.append((index, worker.generation, worker.pid, reason))
                 }
             }
