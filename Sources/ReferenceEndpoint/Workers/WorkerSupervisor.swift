@@ -336,7 +336,8 @@ final class WorkerSupervisor {
 
     /// Ends a worker: kills and reaps it, logs the rest of its output, fails its in-flight calls with
     /// `result` (or `.rejected` for those its progress board shows it never started: they are safe to retry),
-    /// and schedules a replacement (or fails `start()` if the pool is still starting).
+    /// and schedules a replacement (or fails `start()` if the pool is still starting), unless recycling already
+    /// started one in another slot.
     private func retire(_ process: SupervisedProcess, result: WorkerResult, reason: String, recycled: Bool = false) {
         if process.waitStatus == nil { process.waitStatus = Self.killGroupAndReap(process.pid) }
         closeProcess(process)
