@@ -237,6 +237,63 @@ struct WorkerLifecycleTests {
         #expect(pool.currentProcessIDs.compactMap { $0 } == [pid_t(next)], "\(log.contents)")
     }
 
+    static let atexitModel = """
+        import atexit, os, time
+
+        def _mark():
+            open("atexit-%d" % os.getpid(), "w").close()
+
+        atexit.register(_mark)
+        if os.path.exists("hang"):
+            atexit.register(time.sleep, 600)  # runs first (last registered): the worker never ends on its own
+
+        def pid():
+            return os.getpid()
+        """
+
+    /// True once `path` exists, polling at most 10 s.
+    static func appears(_ path: String) -> Bool {
+        for _ in 0..<1_000 {
+            if FileManager.default.fileExists(atPath: path) { return true }
+            usleep(10_000)
+        }
+        return false
+    }
+
+    @Test("a recycled worker ends on its own, so the model's atexit hooks run; at shutdown too")
+    func recycledWorkerRunsAtexitHooks() throws {
+        let folder = try TemporaryModel(["model.py": Self.atexitModel])
+        var config = F.configuration(folder.path, [RouteSpec(path: "/pid", file: "model", function: "pid")])
+        config.maxCallsPerWorker = 3
+        let log = CapturedLog()
+        let pool = WorkerPool(configuration: config, log: log.log)
+        try pool.start()
+        let pids = try Self.callUntilReplaced(pool, route: 0, processes: 2, alive: 2)
+        try #require(Set(pids).count == 2)
+        #expect(Self.appears(folder.path + "/atexit-\(pids[0])"), "the recycled worker ran its atexit hooks")
+        #expect(Self.processEnds(pids[0]))
+        pool.shutdown()
+        #expect(Self.appears(folder.path + "/atexit-\(pids[pids.count - 1])"), "so did the last worker at shutdown")
+        #expect(!log.contents.contains("did not exit"))
+    }
+
+    @Test("a recycled worker that does not end (its atexit hook hangs) is killed after the shutdown grace")
+    func recycledWorkerThatHangsIsKilled() throws {
+        let folder = try TemporaryModel(["model.py": Self.atexitModel, "hang": ""])
+        var config = F.configuration(folder.path, [RouteSpec(path: "/pid", file: "model", function: "pid")])
+        config.maxCallsPerWorker = 3
+        config.shutdownGrace = 0.3
+        let log = CapturedLog()
+        let pool = WorkerPool(configuration: config, log: log.log)
+        try pool.start()
+        defer { pool.shutdown() }
+        let pids = try Self.callUntilReplaced(pool, route: 0, processes: 2, alive: 2)
+        try #require(Set(pids).count == 2)
+        #expect(log.waitFor("[worker 0 pid \(pids[0])] did not exit within 0.3 s of its recycling: killed"))
+        #expect(Self.processEnds(pids[0]))
+        #expect(Self.integer(try F.call(pool, 0, "{}")) == pids[pids.count - 1], "the replacement serves on")
+    }
+
     @Test("--worker-max-rss: a leaking worker is replaced once its resident memory is over the limit")
     func recycleOnResidentMemory() throws {
         let folder = try TemporaryModel(["model.py": Self.model])

@@ -21,11 +21,13 @@ enum WorkerScript {
 # in the child both descriptors are pointed at /dev/null, and a child that returns from the model's function
 # into this loop exits at once instead of answering (its answer would be a second one for the same call).
 import ast
+import atexit
 import copy
 import importlib.util
 import json
 import mmap
 import os
+import signal
 import struct
 import sys
 import threading
@@ -341,14 +343,34 @@ def _exit_forked():
         os._exit(0)
 
 
+def _exit_worker():
+    """Ends the worker once the model's atexit hooks ran: the endpoint stops it, or recycles it, by closing its
+    request pipe or with SIGTERM. Threads the model left running are not waited for (the endpoint ends the
+    worker's process group anyway), and a process the model forked runs no hook of the worker's: it only exits."""
+    try:
+        if _ALIVE[0]:
+            atexit._run_exitfuncs()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(0)
+
+
+def _on_sigterm(signum, frame):
+    _exit_worker()
+
+
 def _protect_protocol(req_fd, resp_fd):
-    """In every child the model forks, the protocol descriptors read end of file and discard writes."""
+    """In every child the model forks, the protocol descriptors read end of file and discard writes, and SIGTERM
+    does what it did before the worker installed its handler."""
 
     def in_child():
         null = os.open(os.devnull, os.O_RDWR)
         os.dup2(null, req_fd, inheritable=False)
         os.dup2(null, resp_fd, inheritable=False)
         os.close(null)
+        if signal.getsignal(signal.SIGTERM) is _on_sigterm:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the worker's handler is not the child's
 
     os.register_at_fork(after_in_child=in_child)
 
@@ -459,6 +481,8 @@ def main():
     os.set_inheritable(req_fd, False)
     os.set_inheritable(resp_fd, False)
     _protect_protocol(req_fd, resp_fd)
+    # Before the model is imported, so that a model installing its own SIGTERM handler keeps it.
+    signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         sys.stdout.reconfigure(line_buffering=True)
         sys.stderr.reconfigure(line_buffering=True)
@@ -501,11 +525,7 @@ def main():
         _serve_inline(reader, worker, board)
     else:
         _serve_threads(reader, worker, threads, board)
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    finally:
-        os._exit(0)
+    _exit_worker()
 
 
 main()

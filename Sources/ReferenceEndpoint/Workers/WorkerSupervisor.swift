@@ -24,6 +24,8 @@ final class SupervisedProcess {
     let prefix: String
     /// Where the worker marks each call it starts (nil when shared memory was unavailable).
     let board: WorkerProgressBoard?
+    /// A recycled worker left to exit on its own (its model's atexit hooks run) is killed at this instant.
+    var stopDeadline: UInt64 = 0
 
     init(index: Int, generation: Int, spawned: SpawnedWorker, board: WorkerProgressBoard?) {
         self.index = index
@@ -52,6 +54,9 @@ final class WorkerSupervisor {
     private let configuredWorkers: Int
     /// Workers are recycled (`maxCallsPerWorker` or `maxResidentBytes` is set).
     private let recycles: Bool
+    /// Recycled workers whose request pipe was closed, until they exit or their `stopDeadline` passes; their
+    /// output is still read and logged.
+    private var stopping: [SupervisedProcess] = []
     private var scratch = [UInt8](repeating: 0, count: 1 << 16)
     private var nextTimeoutCheck: UInt64 = 0
     private var nextLivenessCheck: UInt64 = 0
@@ -60,6 +65,13 @@ final class WorkerSupervisor {
     private var finished = false
 
     private static let livenessInterval: UInt64 = 500_000_000
+    /// `shutdownGrace`, bounded: how long a stopped or recycled worker may take to exit before SIGKILL.
+    private var graceSeconds: Double {
+        config.shutdownGrace.isFinite ? max(0, min(config.shutdownGrace, 3600)) : 2
+    }
+    private var graceNanoseconds: UInt64 { UInt64(graceSeconds * 1e9) }
+    /// How often a recycled worker left to exit on its own is checked for its exit.
+    private static let stoppingInterval: UInt64 = 10_000_000
     private static let firstBackoff: UInt64 = 100_000_000
     private static let maxBackoff: UInt64 = 10_000_000_000
     /// A worker that dies sooner than this after it became ready counts as a failed start: its replacement
@@ -93,7 +105,8 @@ final class WorkerSupervisor {
             if finished { return }
         }
         var pollFDs: [pollfd] = []
-        var owners: [(index: Int, role: UInt8)] = []  // role 0 wake, 1 results, 2 output, 3 requests writable
+        // role 0 wake, 1 results, 2 output, 3 requests writable (index into `processes`); 4 output (into `stopping`)
+        var owners: [(index: Int, role: UInt8)] = []
         while !finished {
             let (phase, writable) = core.state.withLock { s in
                 (s.phase, s.workers.indices.filter { s.workers[$0]?.awaitingWritable == true })
@@ -121,6 +134,10 @@ final class WorkerSupervisor {
                     owners.append((process.index, 3))
                 }
             }
+            for (position, process) in stopping.enumerated() where process.output >= 0 {
+                pollFDs.append(pollfd(fd: process.output, events: Int16(POLLIN), revents: 0))
+                owners.append((position, 4))
+            }
             let timeout = pollTimeout(now: workerClock())
             let ready = pollFDs.withUnsafeMutableBufferPointer { buffer in
                 poll(buffer.baseAddress, nfds_t(buffer.count), timeout)
@@ -134,6 +151,10 @@ final class WorkerSupervisor {
                     let owner = owners[position]
                     if owner.role == 0 {
                         drainWakePipe()
+                        continue
+                    }
+                    if owner.role == 4 {
+                        readOutput(stopping[owner.index])
                         continue
                     }
                     guard let process = processes[owner.index] else { continue }
@@ -163,6 +184,7 @@ final class WorkerSupervisor {
         var next = min(nextTimeoutCheck, nextLivenessCheck)
         if starting { next = min(next, startDeadline) }
         for case let at? in restartAt { next = min(next, at) }
+        if !stopping.isEmpty { next = min(next, now &+ Self.stoppingInterval) }
         if next <= now { return 0 }
         return Int32(min((next - now + 999_999) / 1_000_000, 60_000))
     }
@@ -194,6 +216,7 @@ final class WorkerSupervisor {
         }
         recycleWorkers()
         if finished { return false }
+        if !stopping.isEmpty { reapStopping(now: now) }
         for index in restartAt.indices {
             if let at = restartAt[index], at <= now {
                 restartAt[index] = nil
@@ -339,8 +362,20 @@ final class WorkerSupervisor {
     /// and schedules a replacement (or fails `start()` if the pool is still starting), unless recycling already
     /// started one in another slot.
     private func retire(_ process: SupervisedProcess, result: WorkerResult, reason: String, recycled: Bool = false) {
-        if process.waitStatus == nil { process.waitStatus = Self.killGroupAndReap(process.pid) }
-        closeProcess(process)
+        if recycled && process.waitStatus == nil {
+            // Idle and replaced: closing its request pipe (here and, below, the dispatcher's reference) lets it
+            // end on its own, its model's atexit hooks run; `reapStopping` kills it if it has not by the deadline.
+            process.requests = nil
+            if process.results >= 0 {
+                close(process.results)
+                process.results = -1
+            }
+            process.stopDeadline = workerClock() &+ graceNanoseconds
+            stopping.append(process)
+        } else {
+            if process.waitStatus == nil { process.waitStatus = Self.killGroupAndReap(process.pid) }
+            closeProcess(process)
+        }
         var replaced = false  // its replacement was ready: it had been marked `retiring`
         let inFlight = core.state.withLock { s -> [(id: UInt64, call: InFlightCall)] in
             guard let worker = s.workers[process.index], worker.generation == process.generation else { return [] }
@@ -390,6 +425,25 @@ final class WorkerSupervisor {
             restartAt[process.index] = now
         } else {
             scheduleRestart(process.index)
+        }
+    }
+
+    /// Reaps the recycled workers that exited (and what is left of their process groups), and kills those still
+    /// running at their `stopDeadline` (`shutdownGrace` after their request pipe closed).
+    private func reapStopping(now: UInt64) {
+        stopping.removeAll { process in
+            if process.waitStatus == nil {
+                if let status = Self.reapIfExited(process.pid) {
+                    process.waitStatus = status
+                } else if now >= process.stopDeadline {
+                    process.waitStatus = Self.killGroupAndReap(process.pid)
+                    core.log.log("\(process.prefix)did not exit within \(graceSeconds) s of its recycling: killed")
+                } else {
+                    return false
+                }
+            }
+            closeProcess(process)
+            return true
         }
     }
 
@@ -538,7 +592,8 @@ final class WorkerSupervisor {
             return calls
         }
         core.alive.store(0, ordering: .relaxed)
-        let live = processes.compactMap { $0 }
+        let live = processes.compactMap { $0 } + stopping
+        stopping = []
         for process in live {
             process.requests = nil
             if process.waitStatus == nil {
@@ -546,8 +601,7 @@ final class WorkerSupervisor {
                 kill(process.pid, SIGTERM)
             }
         }
-        let graceSeconds = config.shutdownGrace.isFinite ? max(0, min(config.shutdownGrace, 3600)) : 2
-        let deadline = workerClock() + UInt64(graceSeconds * 1e9)
+        let deadline = workerClock() + graceNanoseconds
         while live.contains(where: { $0.waitStatus == nil }) && workerClock() < deadline {
             var entries = live.filter { $0.output >= 0 }.map { pollfd(fd: $0.output, events: Int16(POLLIN), revents: 0) }
             _ = entries.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), 10) }
